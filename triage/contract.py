@@ -1,0 +1,257 @@
+"""The report contract as data: one ``FieldSpec`` per report field, read from ``Report``.
+
+Also turns pydantic's validation errors into located problems people can act on (reworded by
+error type, never by matching pydantic's English), and builds the JSON Schema.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from annotated_types import Ge, Le
+from pydantic import ValidationError
+
+from .errors import Problem, ReportError
+from .report import HIGHER, Ask, Report
+from .yamlio import parse_document, read_document
+
+Kind = Literal["text", "datetime", "number", "integer", "yes_no", "choice", "yes_no_unsure"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What a report field accepts, and how it is asked."""
+
+    name: str
+    kind: Kind
+    required: bool
+    ask: Ask
+    choices: tuple[Any, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def ordered(self) -> bool:
+        return bool(self.ask.worse)
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("number", "integer")
+
+    def expected(self) -> str:
+        """The accepted answers, in words: 'a whole number from 0 to 10', 'one of a, b'."""
+        if self.kind == "integer":
+            return f"a whole number from {_num(self.minimum)} to {_num(self.maximum)}"
+        if self.kind == "number":
+            return f"a number from {_num(self.minimum)} to {_num(self.maximum)}"
+        if self.kind == "yes_no":
+            return "true or false"
+        if self.kind == "yes_no_unsure":
+            return "true, false or unsure"
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        if self.kind == "datetime":
+            return "an ISO-8601 date-time with offset, such as 2026-11-21T09:30:00+00:00"
+        return "1 to 64 letters, digits, '.', '_' or '-'"
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` is a possible answer (used to check values in rules)."""
+        if self.kind in ("number", "integer"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return False
+            if self.kind == "integer" and not isinstance(value, int):
+                return False
+            return self.minimum <= value <= self.maximum  # type: ignore[operator]
+        if self.kind == "yes_no":
+            return isinstance(value, bool)
+        if self.kind in ("choice", "yes_no_unsure"):
+            return any(value is c or (type(value) is type(c) and value == c) for c in self.choices)
+        return isinstance(value, str)
+
+
+def _num(value: float | None) -> str:
+    return str(int(value)) if value is not None and float(value).is_integer() else str(value)
+
+
+def _literal_values(annotation: Any) -> tuple[Any, ...]:
+    values: list[Any] = []
+    for arg in typing.get_args(annotation) or ():
+        if typing.get_origin(arg) is Literal:
+            values.extend(typing.get_args(arg))
+        elif arg is not type(None):
+            values.extend(_literal_values(arg))
+    if typing.get_origin(annotation) is Literal:
+        values.extend(typing.get_args(annotation))
+    return tuple(dict.fromkeys(values))
+
+
+def _kind(annotation: Any, choices: tuple[Any, ...]) -> Kind:
+    args = set(typing.get_args(annotation)) - {type(None)} or {annotation}
+    if choices and bool in args:
+        return "yes_no_unsure"
+    if choices:
+        return "choice"
+    if bool in args:
+        return "yes_no"
+    if int in args:
+        return "integer"
+    if float in args:
+        return "number"
+    if str in args:
+        return "text"
+    return "datetime"
+
+
+def _spec(name: str) -> FieldSpec:
+    info = Report.model_fields[name]
+    ask = next(m for m in info.metadata if isinstance(m, Ask))
+    choices = _literal_values(info.annotation)
+    kind = _kind(info.annotation, choices)
+    if kind == "yes_no_unsure":
+        choices = (False, "unsure", True)
+    minimum = next((m.ge for m in info.metadata if isinstance(m, Ge)), None)
+    maximum = next((m.le for m in info.metadata if isinstance(m, Le)), None)
+    return FieldSpec(name, kind, info.is_required(), ask, choices,
+                     None if minimum is None else float(minimum),  # type: ignore[arg-type]
+                     None if maximum is None else float(maximum))  # type: ignore[arg-type]
+
+
+FIELDS: dict[str, FieldSpec] = {name: _spec(name) for name in Report.model_fields}
+"""Every report field, in contract order."""
+
+
+def worse_chains(spec: FieldSpec) -> list[tuple[Any, ...]]:
+    """Chains of answers from least to most worrying; scores become 0..10."""
+    if spec.ask.worse == HIGHER:
+        return [tuple(range(int(spec.minimum or 0), int(spec.maximum or 0) + 1))]
+    return [tuple(chain) for chain in spec.ask.worse]
+
+
+def suggest(name: str, candidates: typing.Iterable[str]) -> str | None:
+    """The closest known name to a misspelt one, if any is close."""
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.75)
+    return matches[0] if matches else None
+
+
+def show(value: Any) -> str:
+    """A value as it would be written in a report file."""
+    return json.dumps(value, default=str)
+
+
+# -- validation ------------------------------------------------------------------------------
+
+def parse_report(data: Any, source: str | None = None) -> Report:
+    """Validate a mapping against the contract; every problem is reported at once."""
+    if isinstance(data, Report):
+        return data
+    if not isinstance(data, Mapping):
+        raise ReportError([Problem("a report must be a mapping of field: answer",
+                                   file=source, fix="see 'triage schema' for the fields")], source)
+    try:
+        return Report.model_validate(dict(data))
+    except ValidationError as exc:
+        lines = getattr(data, "key_lines", {})
+        raise ReportError(problems_from(exc, source, lines), source) from None
+
+
+def read_report(path: str, stdin_text: str | None = None) -> Report:
+    """Read a report from a YAML or JSON file, or from ``stdin_text`` when ``path`` is '-'.
+
+    A case file (a vignette) holding the report under ``report:`` is accepted too.
+    """
+    if path == "-":
+        source, data = "<stdin>", parse_document(stdin_text or "", "<stdin>")
+    else:
+        source, data = path, read_document(path)
+    return parse_report(_unwrap_case(data), source)
+
+
+def _unwrap_case(data: Any) -> Any:
+    if isinstance(data, Mapping) and isinstance(data.get("report"), Mapping) \
+            and not any(key in FIELDS for key in data):
+        return data["report"]
+    return data
+
+
+def problems_from(exc: ValidationError, source: str | None = None,
+                  lines: Mapping[str, int] | None = None) -> list[Problem]:
+    """One problem per field, in contract order, unknown fields last."""
+    first_error: dict[str, Any] = {}
+    for error in exc.errors(include_url=False):
+        name = str(error["loc"][0]) if error["loc"] else ""
+        first_error.setdefault(name, error)
+    order = list(FIELDS)
+    ranked = sorted(first_error, key=lambda n: (order.index(n) if n in FIELDS else len(order), n))
+    problems = [_reword(first_error[name], name, source) for name in ranked]
+    lines = lines or {}
+    return [replace(p, line=lines.get(p.field or "")) for p in problems]
+
+
+def _reword(error: Mapping[str, Any], name: str, source: str | None) -> Problem:
+    code = error["type"]
+    spec = FIELDS.get(name)
+    if code == "extra_forbidden" or spec is None:
+        near = suggest(name, FIELDS)
+        return Problem("is not a report field" + (f" (did you mean '{near}'?)" if near else ""),
+                       field=name, file=source,
+                       fix="remove it or correct its name ('triage schema' lists the fields)")
+    if code == "missing":
+        return Problem("is required", field=name, file=source,
+                       fix=f"add '{name}:' with {spec.expected()}")
+    if code in ("required_when_pain", "required_after_24h"):
+        return Problem(error["msg"], field=name, file=source, fix=f"add '{name}:' with {spec.expected()}")
+    if code == "only_when_pain":
+        return Problem(error["msg"], field=name, file=source, fix=f"remove '{name}'")
+    return Problem(f"got {show(error['input'])}, expected {spec.expected()}", field=name,
+                   file=source, fix=_hint(spec, error["input"]))
+
+
+def _hint(spec: FieldSpec, value: Any) -> str | None:
+    if spec.kind in ("yes_no", "yes_no_unsure") and isinstance(value, str):
+        return "write true or false without quotes" + (" (or unsure)" if spec.kind == "yes_no_unsure" else "")
+    if spec.kind == "choice" and isinstance(value, bool):
+        return "a bare yes/no is read as true/false; write one of the choices"
+    if spec.kind == "choice" and isinstance(value, str):
+        near = suggest(value, [str(c) for c in spec.choices])
+        return f"did you mean '{near}'?" if near else None
+    if spec.numeric and isinstance(value, str):
+        return "write the number without quotes"
+    return None
+
+
+# -- JSON Schema ------------------------------------------------------------------------------
+
+_CONDITIONS = [
+    {"if": {"properties": {"pain_during": {"minimum": 1}}, "required": ["pain_during"]},
+     "then": {"required": ["pain_site"]}},
+    {"if": {"properties": {"pain_now": {"minimum": 1}}, "required": ["pain_now"]},
+     "then": {"required": ["pain_site"]}},
+    {"if": {"properties": {"pain_during": {"const": 0}, "pain_now": {"const": 0}},
+            "required": ["pain_during", "pain_now"]},
+     "then": {"not": {"required": ["pain_site"]}}},
+    {"if": {"properties": {"hours_since_session": {"minimum": 24}, "pain_now": {"minimum": 1}},
+            "required": ["hours_since_session", "pain_now"]},
+     "then": {"required": ["pain_trend"]}},
+]
+
+
+def json_schema() -> dict[str, Any]:
+    """The report's JSON Schema, with each field's question, help, labels and order."""
+    schema = Report.model_json_schema()
+    for name, prop in schema["properties"].items():
+        spec = FIELDS[name]
+        prop["description"] = spec.ask.question
+        if spec.ask.help:
+            prop["x-help"] = spec.ask.help
+        if spec.ask.labels:
+            prop["x-labels"] = {show(k).strip('"'): v for k, v in spec.ask.labels.items()}
+        if spec.ordered:
+            prop["x-worse-order"] = [[show(v).strip('"') for v in c] for c in worse_chains(spec)]
+    schema["allOf"] = _CONDITIONS
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema

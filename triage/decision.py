@@ -1,0 +1,92 @@
+"""The decision: outcome, urgency, every reason with its source, advice, and what produced it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from .engines.reference import matched
+from .outcomes import Outcome, Urgency, severity
+from .pack import Rule, RulePack
+from .report import Report
+
+
+class _Frozen(BaseModel):
+    """Immutable and strict: a decision is a record, and its field names are a public contract."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Reason(_Frozen):
+    """A rule that fired, with the answers that made it fire."""
+
+    rule: str
+    title: str
+    outcome: Outcome
+    urgency: Urgency | None = None
+    patient: str
+    clinician: str
+    source: str
+    matched: dict[str, Any]
+
+
+class PackInfo(_Frozen):
+    name: str
+    version: str
+    sha256: str
+
+
+class EngineInfo(_Frozen):
+    name: str
+    version: str
+
+
+class Decision(_Frozen):
+    """What to do after a session, and why. ``urgency`` is set only for seek_medical_review;
+    ``advice`` only when the outcome is continue."""
+
+    outcome: Outcome
+    urgency: Urgency | None = None
+    reasons: tuple[Reason, ...]
+    advice: tuple[str, ...]
+    rule_pack: PackInfo
+    engine: EngineInfo
+    report: Report
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+
+def _reason(pack: RulePack, rule: Rule, answers: dict[str, Any]) -> Reason:
+    return Reason(rule=rule.id, title=rule.title, outcome=rule.outcome,  # type: ignore[arg-type]
+                  urgency=rule.urgency,  # type: ignore[arg-type]
+                  patient=rule.patient, clinician=rule.clinician,
+                  source=f"{pack.policy} {rule.policy_row}; {rule.reference}",
+                  matched=matched(rule.condition, answers))
+
+
+def build_decision(pack: RulePack, report: Report, fired: set[str], engine: EngineInfo) -> Decision:
+    """Combine the fired rules: the most severe outcome wins, most severe reasons first."""
+    answers = report.answers()
+    rules = [rule for rule in pack.rules if rule.id in fired]
+    rules.sort(key=lambda r: -severity(r.outcome, r.urgency))  # stable: pack order within a tier
+    top = rules[0] if rules else None
+    outcome = top.outcome if top else "continue"
+    urgency = top.urgency if top and outcome == "seek_medical_review" else None
+    advice: tuple[str, ...] = ()
+    if outcome == "continue":
+        advice = (pack.no_alert, *(r.advice for r in rules if r.advice))
+    return Decision(
+        outcome=outcome,  # type: ignore[arg-type]
+        urgency=urgency,  # type: ignore[arg-type]
+        reasons=tuple(_reason(pack, r, answers) for r in rules),
+        advice=advice,
+        rule_pack=PackInfo(name=pack.name, version=pack.version, sha256=pack.sha256),
+        engine=engine,
+        report=report,
+    )

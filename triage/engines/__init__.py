@@ -1,0 +1,39 @@
+"""Backends that decide which rules of a pack fire for a report.
+
+Both implement ``Engine``: ``fired(pack, answers)`` returns the ids of the rules whose condition
+holds. ``durable-rules`` is the default; the plain-Python reference backend serves where it
+cannot be imported (Python 3.13+), and is the oracle in the differential tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ..errors import EvaluationError
+from ..pack import RulePack
+
+DURABLE = "durable-rules"
+REFERENCE = "reference"
+
+
+class Engine(Protocol):
+    name: str
+    version: str
+
+    def fired(self, pack: RulePack, answers: dict[str, Any]) -> set[str]: ...
+
+
+def get_engine(name: str | None = None) -> Engine:
+    """The named backend, or durable-rules when it is installed and the reference one otherwise."""
+    if name in (None, DURABLE):
+        try:
+            from .durable import DurableEngine
+        except ImportError as exc:
+            if name == DURABLE:
+                raise EvaluationError(f"durable-rules is not installed ({exc})") from None
+        else:
+            return DurableEngine.instance()
+    if name in (None, REFERENCE):
+        from .reference import ReferenceEngine
+        return ReferenceEngine()
+    raise EvaluationError(f"unknown engine {name!r}: use {DURABLE!r} or {REFERENCE!r}")

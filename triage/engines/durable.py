@@ -1,0 +1,179 @@
+"""The durable-rules backend: the only module that imports durable-rules.
+
+durable-rules (Rete, C core, unmaintained since 2020) has sharp edges, measured on this machine;
+each is handled here:
+
+- a posted event fires only one matching rule, so reports are asserted as facts;
+- a fact that matches nothing raises MessageNotHandledException: that is "no rule fired";
+- an ``$or`` (or ``$and`` of ``$or``) fires its rule once per true branch: firings are a set;
+- an exception inside an action is swallowed into the session state: the state is checked after
+  every evaluation, cleared, and the evaluation fails;
+- a fact field named ``id`` is the fact's identity: facts are built here, with our own id;
+- sessions are limited and deleting them can crash the process: one fixed session per ruleset,
+  assert then retract, never delete, all under one lock;
+- rulesets are never re-registered (there is no unregister): the name carries the pack hash;
+- actions take exactly one parameter (two would make them asynchronous);
+- ``$nex`` (field absent) hangs the process when it stands alone or in an ``$or``: it is never
+  emitted; presence is compiled as boolean flags that the adapter adds to each fact;
+- ``Host()`` starts background threads that dispatch pending actions every 0.2 s and could take
+  an action away from an evaluation in progress: this host has no background dispatch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from importlib.metadata import version as _dist_version
+from typing import Any, Callable
+
+import durable.engine as _durable
+
+from ..conditions import All, AnyOf, Condition, FieldRef, Not, Test, fields_of
+from ..errors import EvaluationError
+from ..pack import RulePack
+
+_SESSION = "triage"
+_NEGATED = {"eq": "ne", "ne": "eq", "ge": "lt", "lt": "ge", "le": "gt", "gt": "le"}
+_OPERATOR = {"ne": "$neq", "ge": "$gte", "le": "$lte", "gt": "$gt", "lt": "$lt"}
+
+
+def _flag(field: str) -> str:
+    return f"present__{field}"
+
+
+class _QuietHost(_durable.Host):  # type: ignore[misc]
+    """A host without the background dispatch threads (see the module docstring)."""
+
+    def _run(self) -> None:
+        pass
+
+
+class _Compiler:
+    """Turns validated conditions into durable-rules JSON, pushing ``not`` down to the tests."""
+
+    def __init__(self) -> None:
+        self.flags: set[str] = set()
+
+    def condition(self, node: Condition, negate: bool = False) -> dict[str, Any]:
+        if isinstance(node, Test):
+            return self._test(node, negate)
+        if isinstance(node, Not):
+            return self.condition(node.item, not negate)
+        conjunction = isinstance(node, All) != negate
+        parts = [self.condition(item, negate) for item in node.items]
+        return parts[0] if len(parts) == 1 else {"$and" if conjunction else "$or": parts}
+
+    def _present(self, field: str, present: bool) -> dict[str, Any]:
+        self.flags.add(field)
+        return {_flag(field): present}
+
+    def _test(self, test: Test, negate: bool) -> dict[str, Any]:
+        if test.op == "present":
+            return self._present(test.field, test.value != negate)
+        if test.op == "in":
+            positive = {"$or": [self._compare(test.field, "eq", v) for v in test.value]}
+            if not negate:
+                return positive
+            return {"$or": [self._present(test.field, False),
+                            {"$and": [self._compare(test.field, "ne", v) for v in test.value]}]}
+        if not negate:
+            return self._compare(test.field, test.op, test.value)
+        # not(test): the answer is absent (then every test is false), or the opposite test holds
+        absent = [self._present(f, False) for f in fields_of(test)]
+        return {"$or": [*absent, self._compare(test.field, _NEGATED[test.op], test.value)]}
+
+    @staticmethod
+    def _compare(field: str, op: str, value: Any) -> dict[str, Any]:
+        if isinstance(value, FieldRef):
+            value = {"$add": {"$l": {"$m": value.field}, "$r": value.plus}}
+        if op == "eq":
+            return {field: value}
+        return {_OPERATOR[op]: {field: value}}
+
+
+class _Ruleset:
+    """One registered pack: its name, the fields its facts need, and the rules that fired."""
+
+    def __init__(self, host: _QuietHost, pack: RulePack) -> None:
+        self.name = f"triage_{pack.sha256[:20]}"
+        self.fired: set[str] = set()
+        compiler = _Compiler()
+        definition = {}
+        for rule in pack.rules:
+            definition[rule.id] = {"all": [{"m": compiler.condition(rule.condition)}],
+                                   "run": self._action(rule.id)}
+        self.fields = {f for rule in pack.rules for f in fields_of(rule.condition)}
+        self.flags = frozenset(compiler.flags)
+        host.register_rulesets({self.name: definition})
+
+    def _action(self, rule_id: str) -> Callable[[Any], None]:
+        def record(closure: Any) -> None:  # exactly one parameter: a synchronous action
+            self.fired.add(rule_id)
+        return record
+
+    def fact(self, answers: dict[str, Any], fact_id: str) -> dict[str, Any]:
+        fact = {f: answers[f] for f in self.fields if answers.get(f) is not None}
+        fact.update({_flag(f): answers.get(f) is not None for f in self.flags})
+        fact["id"] = fact_id  # ours, set last: report data can never be the fact identity
+        fact["sid"] = _SESSION
+        return fact
+
+
+class DurableEngine:
+    """Evaluates packs with durable-rules, one evaluation at a time behind a lock."""
+
+    name = "durable-rules"
+    version = _dist_version("durable-rules")
+    _instance: DurableEngine | None = None
+    _instance_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._host = _QuietHost()
+        self._rulesets: dict[str, _Ruleset] = {}
+        self._lock = threading.Lock()
+        self._fact_ids = itertools.count()
+
+    @classmethod
+    def instance(cls) -> DurableEngine:
+        """The process-wide engine: durable-rules keeps global state in its C core."""
+        with cls._instance_lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def prepare(self, pack: RulePack) -> None:
+        """Compile and register ``pack`` now rather than at its first evaluation."""
+        with self._lock:
+            self._ruleset(pack)
+
+    def _ruleset(self, pack: RulePack) -> _Ruleset:
+        ruleset = self._rulesets.get(pack.sha256)
+        if ruleset is None:
+            ruleset = self._rulesets[pack.sha256] = _Ruleset(self._host, pack)
+        return ruleset
+
+    def fired(self, pack: RulePack, answers: dict[str, Any]) -> set[str]:
+        with self._lock:
+            ruleset = self._ruleset(pack)
+            fact = ruleset.fact(answers, f"report-{next(self._fact_ids)}")
+            ruleset.fired = set()
+            try:
+                self._call(self._host.assert_fact, ruleset.name, fact)
+            finally:
+                self._call(self._host.retract_fact, ruleset.name, fact)
+            self._check_state(ruleset.name)
+            return ruleset.fired
+
+    @staticmethod
+    def _call(method: Callable[[str, dict[str, Any]], Any], name: str, fact: dict[str, Any]) -> None:
+        try:
+            method(name, fact)
+        except _durable.MessageNotHandledException:
+            pass  # the fact matched no rule (or, on retract, left none to undo)
+
+    def _check_state(self, name: str) -> None:
+        state = self._host.get_state(name, _SESSION)
+        error = state.pop("exception", None)
+        if error is not None:
+            self._host.update_state(name, state)
+            raise EvaluationError(f"a durable-rules action failed: {str(error)[:200]}")

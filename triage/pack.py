@@ -1,0 +1,299 @@
+"""Rule packs: a folder with ``pack.yaml`` (name, version, policy) and rule files.
+
+Loading validates everything before anything can be evaluated; every problem in every file is
+reported in one ``PackError``, and a pack with any problem is refused whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .conditions import Condition, ConditionParser, to_data
+from .contract import show, suggest
+from .errors import InputError, PackError, Problem
+from .outcomes import OUTCOMES, URGENCIES
+from .yamlio import read_document
+
+PACK_FILE = "pack.yaml"
+_PACK_KEYS = ("name", "version", "policy", "no_alert")
+_RULE_KEYS = {"id", "title", "outcome", "urgency", "when", "patient", "clinician", "advice", "source"}
+_SOURCE_KEYS = {"policy", "reference"}
+_RULE_ID = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
+_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One validated rule, with where it was written."""
+
+    id: str
+    title: str
+    outcome: str
+    urgency: str | None
+    condition: Condition
+    patient: str
+    clinician: str
+    advice: str | None
+    policy_row: str
+    reference: str
+    file: str
+    line: int
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id, "title": self.title, "outcome": self.outcome, "urgency": self.urgency,
+            "when": to_data(self.condition), "patient": self.patient, "clinician": self.clinician,
+            "advice": self.advice, "source": {"policy": self.policy_row, "reference": self.reference},
+        }
+        return {k: v for k, v in data.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class RulePack:
+    """A validated rule pack. ``sha256`` hashes its canonical content, not its formatting."""
+
+    name: str
+    version: str
+    policy: str
+    no_alert: str
+    rules: tuple[Rule, ...]
+    sha256: str
+    path: str
+
+    def rule(self, rule_id: str) -> Rule:
+        return next(r for r in self.rules if r.id == rule_id)
+
+    def summary(self) -> str:
+        counts = {o: sum(r.outcome == o for r in self.rules) for o in OUTCOMES}
+        by_outcome = ", ".join(f"{n} {o}" for o, n in counts.items() if n)
+        return (f"{self.name} {self.version}: {len(self.rules)} rules ({by_outcome}); "
+                f"sha256 {self.sha256[:12]}")
+
+
+def load_pack(path: str | Path) -> RulePack:
+    """Load and validate the pack in folder ``path``; raises ``PackError`` listing every problem."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise PackError([Problem("is not a folder", file=str(folder),
+                                 fix="give the folder that holds pack.yaml and the rule files")])
+    loader = _PackLoader(folder)
+    meta = loader.metadata()
+    rules = loader.rules()
+    if loader.problems:
+        loader.problems.sort(key=lambda p: (p.file or "", p.line or 0))
+        raise PackError(loader.problems, str(folder))
+    return _build(meta, rules, folder)
+
+
+def _build(meta: dict[str, str], rules: list[Rule], folder: Path) -> RulePack:
+    canonical = {**meta, "rules": [r.to_data() for r in rules]}
+    digest = hashlib.sha256(
+        json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).hexdigest()
+    return RulePack(meta["name"], meta["version"], meta["policy"], meta["no_alert"],
+                    tuple(rules), digest, str(folder))
+
+
+class _PackLoader:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.problems: list[Problem] = []
+        self.seen_ids: dict[str, str] = {}
+
+    def _read(self, path: Path) -> Any:
+        try:
+            return read_document(path)
+        except InputError as exc:
+            self.problems.extend(exc.problems)
+            return None
+
+    def metadata(self) -> dict[str, str]:
+        path = self.folder / PACK_FILE
+        file = str(path)
+        if not path.exists():
+            self.problems.append(Problem("is missing", file=file,
+                                         fix="add pack.yaml with name, version, policy and no_alert"))
+            return {}
+        data = self._read(path)
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.problems.append(Problem("must be a mapping of name, version, policy and no_alert",
+                                         file=file, line=1))
+            return {}
+        self._unknown_keys(data, set(_PACK_KEYS), file, None)
+        meta = {key: self._text(data, key, file, None) for key in _PACK_KEYS}
+        version = meta.get("version")
+        if version and not _VERSION.match(version):
+            self.problems.append(Problem(f"version {show(version)} is not MAJOR.MINOR.PATCH",
+                                         file=file, line=data.key_lines.get("version"),
+                                         fix="for example 1.0.0"))
+        return {k: v for k, v in meta.items() if v is not None}
+
+    def rules(self) -> list[Rule]:
+        files = sorted(p for p in self.folder.glob("*.yaml") if p.name != PACK_FILE)
+        if not files:
+            self.problems.append(Problem("holds no rule files", file=str(self.folder),
+                                         fix="add one or more *.yaml files with a 'rules:' list"))
+        rules: list[Rule] = []
+        for path in files:
+            rules.extend(self._file_rules(path))
+        return rules
+
+    def _file_rules(self, path: Path) -> list[Rule]:
+        file = str(path)
+        data = self._read(path)
+        if data is None:
+            return []
+        if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+            self.problems.append(Problem("must hold a 'rules:' list", file=file, line=1))
+            return []
+        self._unknown_keys(data, {"rules"}, file, None)
+        entries, lines = data["rules"], data["rules"].item_lines
+        return [r for r in (self._rule(e, line, file) for e, line in zip(entries, lines)) if r]
+
+    def _rule(self, data: Any, line: int, file: str) -> Rule | None:
+        if not isinstance(data, dict):
+            self.problems.append(Problem("each rule must be a mapping", file=file, line=line))
+            return None
+        before = len(self.problems)
+        rule_id = self._rule_id(data, file, line)
+        self._unknown_keys(data, _RULE_KEYS, file, rule_id)
+        outcome, urgency = self._outcome(data, file, rule_id)
+        texts = {k: self._text(data, k, file, rule_id) for k in ("title", "patient", "clinician")}
+        advice = self._advice(data, outcome, file, rule_id)
+        source = self._source(data, file, rule_id, line)
+        parser = ConditionParser(file, rule_id)
+        condition = None
+        if "when" not in data:
+            self._missing("when", file, rule_id, line, "the condition under which the rule fires")
+        else:
+            condition = parser.parse(data["when"], data.key_lines["when"])
+            self.problems.extend(parser.problems)
+        if len(self.problems) > before or condition is None or rule_id is None:
+            return None
+        return Rule(rule_id, texts["title"], outcome, urgency, condition,  # type: ignore[arg-type]
+                    texts["patient"], texts["clinician"], advice,  # type: ignore[arg-type]
+                    source[0], source[1], file, line)
+
+    def _rule_id(self, data: Any, file: str, line: int) -> str | None:
+        rule_id = data.get("id")
+        if rule_id is None:
+            self._missing("id", file, None, line, "a unique name such as 'emergency.chest-pain'")
+            return None
+        at = data.key_lines["id"]
+        if not isinstance(rule_id, str) or not _RULE_ID.match(rule_id):
+            self.problems.append(Problem(f"id {show(rule_id)} must be lower-case words joined by '.' or '-'",
+                                         file=file, line=at, fix="for example 'emergency.chest-pain'"))
+            return None
+        if rule_id in self.seen_ids:
+            self.problems.append(Problem(f"id is used twice (first at {self.seen_ids[rule_id]})",
+                                         file=file, line=at, rule_id=rule_id, fix="give each rule its own id"))
+            return None
+        self.seen_ids[rule_id] = f"{file}:{at}"
+        return rule_id
+
+    def _outcome(self, data: Any, file: str, rule_id: str | None) -> tuple[str | None, str | None]:
+        outcome, urgency = data.get("outcome"), data.get("urgency")
+        if outcome is None:
+            self._missing("outcome", file, rule_id, data.line, "one of " + ", ".join(OUTCOMES))
+            return None, None
+        if outcome not in OUTCOMES:
+            self._bad_choice("outcome", outcome, OUTCOMES, file, data.key_lines["outcome"], rule_id)
+            return None, None
+        if outcome == "seek_medical_review" and urgency is None:
+            self._missing("urgency", file, rule_id, data.key_lines["outcome"],
+                          "one of " + ", ".join(URGENCIES) + " (required for seek_medical_review)")
+        elif outcome != "seek_medical_review" and urgency is not None:
+            self.problems.append(Problem("urgency is only for seek_medical_review", file=file,
+                                         line=data.key_lines["urgency"], rule_id=rule_id,
+                                         fix="remove 'urgency'"))
+        elif urgency is not None and urgency not in URGENCIES:
+            self._bad_choice("urgency", urgency, URGENCIES, file, data.key_lines["urgency"], rule_id)
+        return outcome, urgency
+
+    def _advice(self, data: Any, outcome: str | None, file: str, rule_id: str | None) -> str | None:
+        if outcome == "continue":
+            return self._text(data, "advice", file, rule_id)
+        if "advice" in data:
+            self.problems.append(Problem("advice is only for continue rules (it is shown when the "
+                                         "outcome is continue)", file=file, line=data.key_lines["advice"],
+                                         rule_id=rule_id, fix="put what to do in 'patient'"))
+        return None
+
+    def _source(self, data: Any, file: str, rule_id: str | None, line: int) -> tuple[str, str]:
+        source = data.get("source")
+        if source is None:
+            self._missing("source", file, rule_id, line, "policy (the policy row) and reference")
+            return "", ""
+        if not isinstance(source, dict):
+            self.problems.append(Problem("source must be a mapping with policy and reference", file=file,
+                                         line=data.key_lines["source"], rule_id=rule_id))
+            return "", ""
+        self._unknown_keys(source, _SOURCE_KEYS, file, rule_id)
+        policy = self._text(source, "policy", file, rule_id)
+        reference = self._text(source, "reference", file, rule_id)
+        return policy or "", reference or ""
+
+    def _text(self, data: Any, key: str, file: str, rule_id: str | None) -> str | None:
+        value = data.get(key)
+        if value is None:
+            self._missing(key, file, rule_id, data.line, "a non-empty text")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problems.append(Problem(f"{key} must be a non-empty text, got {show(value)}", file=file,
+                                         line=data.key_lines[key], rule_id=rule_id,
+                                         fix="put quotes around it if it looks like a number or yes/no"))
+            return None
+        return " ".join(value.split())
+
+    def _missing(self, key: str, file: str, rule_id: str | None, line: int, what: str) -> None:
+        self.problems.append(Problem(f"'{key}' is missing", file=file, line=line, rule_id=rule_id,
+                                     fix=f"add '{key}:' with {what}"))
+
+    def _bad_choice(self, key: str, value: Any, choices: tuple[str, ...], file: str, line: int,
+                    rule_id: str | None) -> None:
+        near = suggest(str(value), choices)
+        fix = f"did you mean '{near}'?" if near else "use one of " + ", ".join(choices)
+        self.problems.append(Problem(f"{key} {show(value)} is not one of " + ", ".join(choices),
+                                     file=file, line=line, rule_id=rule_id, fix=fix))
+
+    def _unknown_keys(self, data: Any, allowed: set[str], file: str, rule_id: str | None) -> None:
+        for key in data:
+            if key not in allowed:
+                near = suggest(str(key), allowed)
+                self.problems.append(Problem(
+                    f"unknown key '{key}'" + (f" (did you mean '{near}'?)" if near else ""),
+                    file=file, line=data.key_lines.get(key), rule_id=rule_id,
+                    fix="allowed keys: " + ", ".join(sorted(allowed))))
+
+
+# -- the bundled pack ---------------------------------------------------------------------------
+
+_default: RulePack | None = None
+_default_lock = threading.Lock()
+
+
+def default_rules_dir() -> Path:
+    """The bundled rules: ``triage/rules`` in an installed wheel, ``rules/`` in a source checkout."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "rules", package.parent / "rules"):
+        if (candidate / PACK_FILE).exists():
+            return candidate
+    raise PackError([Problem("the bundled rule pack is missing from this installation",
+                             file=str(package / "rules"), fix="reinstall triage")])
+
+
+def default_pack() -> RulePack:
+    """The bundled pack, loaded and validated once per process."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = load_pack(default_rules_dir())
+        return _default
