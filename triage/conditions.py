@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Union
 
-from .contract import FIELDS, FieldSpec, show, suggest
+from .contract import FIELDS, FieldSpec, hint, show, suggest
 from .errors import Problem
 
 OPERATORS = {
@@ -201,13 +201,9 @@ class ConditionParser:
 
     def _value_fits(self, spec: FieldSpec, value: Any, line: int) -> bool:
         if spec.accepts(value):
-            return True
-        near = suggest(value, [str(c) for c in spec.choices]) if isinstance(value, str) else None
-        fix = f"did you mean '{near}'?" if near else None
-        if spec.kind == "choice" and isinstance(value, bool):
-            fix = "a bare yes/no is read as true/false; write one of the choices"
+            return self._plain_number(value, line, spec.name)
         self.problem(f"{show(value)} is not a possible answer: expected {spec.expected()}",
-                     line, field=spec.name, fix=fix)
+                     line, field=spec.name, fix=hint(spec, value))
         return False
 
     def _field_ref(self, spec: FieldSpec, operand: dict[str, Any], line: int) -> FieldRef | None:
@@ -226,7 +222,17 @@ class ConditionParser:
         if isinstance(plus, bool) or not isinstance(plus, (int, float)):
             self.problem(f"'plus' takes a number, got {show(plus)}", line, field=spec.name)
             return None
+        if not self._plain_number(plus, line, spec.name):
+            return None
         return FieldRef(other.name, plus)
+
+    def _plain_number(self, value: Any, line: int, field: str) -> bool:
+        """Numbers with at most 4 decimals: the rule engine cannot read exponent forms like 1e-05."""
+        if isinstance(value, float) and (round(value, 4) != value or "e" in repr(value)):
+            self.problem(f"{show(value)} has more than 4 decimals", line, field=field,
+                         fix="round it to at most 4 decimals")
+            return False
+        return True
 
 
 def _word(op: str) -> str:

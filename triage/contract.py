@@ -208,18 +208,21 @@ def _reword(error: Mapping[str, Any], name: str, source: str | None) -> Problem:
     if code == "only_when_pain":
         return Problem(error["msg"], field=name, file=source, fix=f"remove '{name}'")
     return Problem(f"got {show(error['input'])}, expected {spec.expected()}", field=name,
-                   file=source, fix=_hint(spec, error["input"]))
+                   file=source, fix=hint(spec, error["input"]))
 
 
-def _hint(spec: FieldSpec, value: Any) -> str | None:
+def hint(spec: FieldSpec, value: Any) -> str | None:
+    """How to fix a value that does not fit a field, when a likely fix is known."""
     if spec.kind in ("yes_no", "yes_no_unsure") and isinstance(value, str):
-        return "write true or false without quotes" + (" (or unsure)" if spec.kind == "yes_no_unsure" else "")
+        if value.lower() in ("true", "false", "yes", "no"):
+            return "write true or false without quotes"
+        return "write true or false ('on', 'off', 'y' and 'n' are not read as yes or no)"
     if spec.kind == "choice" and isinstance(value, bool):
         return "a bare yes/no is read as true/false; write one of the choices"
     if spec.kind == "choice" and isinstance(value, str):
         near = suggest(value, [str(c) for c in spec.choices])
         return f"did you mean '{near}'?" if near else None
-    if spec.numeric and isinstance(value, str):
+    if spec.numeric and isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdigit():
         return "write the number without quotes"
     return None
 

@@ -40,7 +40,7 @@ class Problem:
         parts = [place] if place else []
         if self.rule_id:
             parts.append(f"rule '{self.rule_id}'")
-        if self.field:
+        if self.field is not None:
             parts.append(f"field '{self.field}'")
         return ": ".join(parts)
 

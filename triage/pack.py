@@ -192,11 +192,11 @@ class _PackLoader:
             self.problems.append(Problem(f"id {show(rule_id)} must be lower-case words joined by '.' or '-'",
                                          file=file, line=at, fix="for example 'emergency.chest-pain'"))
             return None
-        if rule_id in self.seen_ids:
+        if rule_id in self.seen_ids:  # reported, and the rule refused; its id still names it
             self.problems.append(Problem(f"id is used twice (first at {self.seen_ids[rule_id]})",
                                          file=file, line=at, rule_id=rule_id, fix="give each rule its own id"))
-            return None
-        self.seen_ids[rule_id] = f"{file}:{at}"
+        else:
+            self.seen_ids[rule_id] = f"{file}:{at}"
         return rule_id
 
     def _outcome(self, data: Any, file: str, rule_id: str | None) -> tuple[str | None, str | None]:
@@ -260,7 +260,7 @@ class _PackLoader:
     def _bad_choice(self, key: str, value: Any, choices: tuple[str, ...], file: str, line: int,
                     rule_id: str | None) -> None:
         near = suggest(str(value), choices)
-        fix = f"did you mean '{near}'?" if near else "use one of " + ", ".join(choices)
+        fix = f"did you mean '{near}'?" if near else None
         self.problems.append(Problem(f"{key} {show(value)} is not one of " + ", ".join(choices),
                                      file=file, line=line, rule_id=rule_id, fix=fix))
 

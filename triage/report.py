@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -227,6 +228,13 @@ class Report(BaseModel):
         "In your last sets, how many more repetitions could you have done?",
         "0 means you could not have done one more.",
     )] = None
+
+    @field_validator("hours_since_session")
+    @classmethod
+    def _to_four_decimals(cls, hours: float) -> float:
+        """0.36 s resolution, far below any threshold; it also keeps numbers out of exponent form,
+        which durable-rules' JSON parser rejects (5e-324, 1e-05)."""
+        return round(hours, 4)
 
     @model_validator(mode="wrap")
     @classmethod

@@ -2,7 +2,7 @@
 
 - Only ``true``/``false``/``yes``/``no`` (any case) are booleans; ``on``, ``off``, ``y`` and ``n``
   stay text, so a field that expects a yes/no answer rejects them with a clear message.
-- Integers are decimal only (``010`` is not octal 8), and dates stay text.
+- Integers are decimal only (``010`` is 10, not octal 8), and dates stay text.
 - A key given twice in one mapping is an error (PyYAML would silently keep the last one).
 - Mappings and lists remember the line of each key and item, for located error messages.
 """
@@ -20,7 +20,7 @@ from .errors import InputError, Problem
 
 _BOOL_VALUES = {"true": True, "yes": True, "false": False, "no": False}
 _BOOL_RE = re.compile(r"^(?:true|True|TRUE|yes|Yes|YES|false|False|FALSE|no|No|NO)$")
-_INT_RE = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
+_INT_RE = re.compile(r"^[-+]?[0-9]+$")
 _FLOAT_RE = re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$")
 _NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
 

@@ -15,6 +15,9 @@ each is handled here:
 - actions take exactly one parameter (two would make them asynchronous);
 - ``$nex`` (field absent) hangs the process when it stands alone or in an ``$or``: it is never
   emitted; presence is compiled as boolean flags that the adapter adds to each fact;
+- a comparison involving an absent field gives context-dependent results (``pain_now >=
+  pain_before + 2`` fired with no ``pain_before``): every test on an optional field is guarded
+  by its presence flag;
 - ``Host()`` starts background threads that dispatch pending actions every 0.2 s and could take
   an action away from an evaluation in progress: this host has no background dispatch.
 """
@@ -29,6 +32,7 @@ from typing import Any, Callable
 import durable.engine as _durable
 
 from ..conditions import All, AnyOf, Condition, FieldRef, Not, Test, fields_of
+from ..contract import FIELDS
 from ..errors import EvaluationError
 from ..pack import RulePack
 
@@ -71,16 +75,21 @@ class _Compiler:
         if test.op == "present":
             return self._present(test.field, test.value != negate)
         if test.op == "in":
-            positive = {"$or": [self._compare(test.field, "eq", v) for v in test.value]}
-            if not negate:
-                return positive
-            return {"$or": [self._present(test.field, False),
-                            {"$and": [self._compare(test.field, "ne", v) for v in test.value]}]}
-        if not negate:
-            return self._compare(test.field, test.op, test.value)
-        # not(test): the answer is absent (then every test is false), or the opposite test holds
-        absent = [self._present(f, False) for f in fields_of(test)]
-        return {"$or": [*absent, self._compare(test.field, _NEGATED[test.op], test.value)]}
+            op, join = ("ne", "$and") if negate else ("eq", "$or")
+            parts = [self._compare(test.field, op, v) for v in test.value]
+            return self._guard(test, {join: parts} if len(parts) > 1 else parts[0], negate)
+        op = _NEGATED[test.op] if negate else test.op
+        return self._guard(test, self._compare(test.field, op, test.value), negate)
+
+    def _guard(self, test: Test, comparison: dict[str, Any], negate: bool) -> dict[str, Any]:
+        """Never let durable-rules compare an absent answer: it is unreliable (an absent
+        ``pain_before`` made ``pain_now >= pain_before + 2`` true). A test on an absent answer is
+        false, so its negation is true."""
+        optional = [f for f in fields_of(test) if not FIELDS[f].required]
+        if not optional:
+            return comparison
+        flags = [self._present(f, not negate) for f in optional]
+        return {"$or" if negate else "$and": [*flags, comparison]}
 
     @staticmethod
     def _compare(field: str, op: str, value: Any) -> dict[str, Any]:

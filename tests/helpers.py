@@ -1,0 +1,90 @@
+"""Shared test data: the public vignettes, a base report, and the contract-driven strategies."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from hypothesis import strategies as st
+
+from triage.contract import FIELDS, FieldSpec
+from triage.yamlio import read_document
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("TRIAGE_SHARED", ROOT.parent / "shared"))
+VIGNETTE_DIR = SHARED / "vignettes"
+CASES_DIR = ROOT / "tests" / "cases"
+
+
+def vignette_files() -> list[Path]:
+    files = sorted(VIGNETTE_DIR.glob("*.yaml")) + sorted(CASES_DIR.glob("*.yaml"))
+    assert files, f"no vignettes found in {VIGNETTE_DIR}"
+    return files
+
+
+def load_case(path: Path) -> dict[str, Any]:
+    return dict(read_document(path))
+
+
+BASE: dict[str, Any] = {
+    "patient_id": "pt-base", "hours_since_session": 0.5, "pain_during": 0, "pain_now": 0,
+    "snap_or_tear": False, "swelling": "none", "functional_loss": False, "chest_pain": "none",
+    "fainting": "none", "palpitations": "none", "breathless": "none", "dizziness": "none",
+    "confusion": False, "sudden_headache": False, "dark_urine": False,
+    "tense_swollen_limb": False, "swollen_warm_limb": False, "numbness": "none",
+    "bladder_bowel_change": False, "heat_illness": "none", "unwell": False,
+}
+"""A valid report with no pain and no symptom: nothing alarming fires."""
+
+
+def report(**changes: Any) -> dict[str, Any]:
+    """BASE with some answers changed; a value of None removes the answer."""
+    data = {**BASE, **changes}
+    return {k: v for k, v in data.items() if v is not None}
+
+
+# -- strategies ----------------------------------------------------------------------------------
+
+HOURS = [0, 0.5, 6, 11.5, 12, 20, 23.5, 24, 30, 47, 47.9, 48, 50, 71, 72, 100, 167, 168, 200, 336]
+
+
+def _value(spec: FieldSpec) -> st.SearchStrategy[Any]:
+    if spec.name == "hours_since_session":
+        return st.one_of(st.sampled_from(HOURS), st.floats(0, 336, allow_nan=False))
+    if spec.kind == "integer":
+        return st.integers(int(spec.minimum or 0), int(spec.maximum or 10))
+    if spec.kind == "yes_no":
+        # mostly "no", so that reports reach every tier, not only the emergency one
+        return st.sampled_from([False, False, False, True]) if spec.ordered else st.booleans()
+    if spec.kind in ("choice", "yes_no_unsure"):
+        choices = list(spec.choices)
+        if spec.ordered:
+            choices = [choices[0]] * (2 * len(choices)) + choices
+        return st.sampled_from(choices)
+    return st.just("pt-gen")
+
+
+@st.composite
+def reports(draw: st.DrawFn, **fixed: Any) -> dict[str, Any]:
+    """Valid reports: every required field, each optional one sometimes, conditions respected."""
+    data: dict[str, Any] = {}
+    for name, spec in FIELDS.items():
+        if name in fixed or name in ("reported_at", "session_id"):
+            continue
+        if spec.required or draw(st.booleans()):
+            data[name] = draw(_value(spec))
+    data.update(fixed)
+    return complete(draw, data)
+
+
+def complete(draw: st.DrawFn, data: dict[str, Any]) -> dict[str, Any]:
+    """Add or remove the answers the contract requires given the others (pain_site, pain_trend)."""
+    has_pain = data["pain_during"] > 0 or data["pain_now"] > 0
+    if has_pain and "pain_site" not in data:
+        data["pain_site"] = draw(_value(FIELDS["pain_site"]))
+    if not has_pain:
+        data.pop("pain_site", None)
+    if data["hours_since_session"] >= 24 and data["pain_now"] > 0 and "pain_trend" not in data:
+        data["pain_trend"] = draw(_value(FIELDS["pain_trend"]))
+    return data

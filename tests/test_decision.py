@@ -1,0 +1,72 @@
+"""The decision contract of design.md: fields, JSON form, ordering, urgency and advice rules."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import triage
+from triage.outcomes import severity
+from tests.helpers import load_case, report, vignette_files
+
+DECISIONS = [triage.evaluate(load_case(p)["report"]) for p in vignette_files()]
+
+
+def test_json_has_exactly_the_public_fields() -> None:
+    for decision in DECISIONS:
+        data = json.loads(decision.to_json())
+        expected = {"outcome", "reasons", "advice", "rule_pack", "engine", "report"}
+        if decision.outcome == "seek_medical_review":
+            expected.add("urgency")
+        assert set(data) == expected
+        for reason in data["reasons"]:
+            keys = {"rule", "title", "outcome", "patient", "clinician", "source", "matched"}
+            assert set(reason) == keys | ({"urgency"} if reason["outcome"] == "seek_medical_review" else set())
+
+
+def test_reasons_are_most_severe_first_and_each_once() -> None:
+    for decision in DECISIONS:
+        ranks = [severity(r.outcome, r.urgency) for r in decision.reasons]
+        assert ranks == sorted(ranks, reverse=True)
+        rules = [r.rule for r in decision.reasons]
+        assert len(rules) == len(set(rules))
+        if decision.reasons:
+            top = decision.reasons[0]
+            assert (decision.outcome, decision.urgency) == (
+                top.outcome, top.urgency if top.outcome == "seek_medical_review" else None)
+
+
+def test_advice_only_when_the_outcome_is_continue() -> None:
+    for decision in DECISIONS:
+        assert bool(decision.advice) is (decision.outcome == "continue")
+
+
+def test_matched_holds_the_answers_that_made_the_rule_fire() -> None:
+    decision = triage.evaluate(report(numbness="saddle", chest_pain="ongoing"))
+    reasons = {r.rule: r for r in decision.reasons}
+    assert reasons["emergency.cauda-equina"].matched == {"numbness": "saddle"}
+    assert reasons["emergency.chest-pain-ongoing"].matched == {"chest_pain": "ongoing"}
+
+
+def test_source_names_policy_row_and_reference() -> None:
+    reason = triage.evaluate(report(dark_urine=True)).reasons[0]
+    assert reason.source.startswith("triage policy v1 E10; Nye NS et al.")
+
+
+def test_report_in_the_decision_is_the_normalised_report() -> None:
+    decision = triage.evaluate(report(hours_since_session=3, reported_at="2026-11-21T09:30:00+01:00"))
+    data = decision.to_dict()["report"]
+    assert data["hours_since_session"] == 3.0
+    assert data["reported_at"] == "2026-11-21T09:30:00+01:00"
+    assert "pain_before" not in data
+
+
+def test_decision_is_immutable() -> None:
+    with pytest.raises(Exception):
+        DECISIONS[0].outcome = "continue"  # type: ignore[misc]
+
+
+def test_evaluate_accepts_a_report_object_and_a_custom_pack() -> None:
+    parsed = triage.parse_report(report(unwell=True))
+    assert triage.evaluate(parsed, pack=triage.default_pack()).outcome == "reduce_load"

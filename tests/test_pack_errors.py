@@ -1,0 +1,72 @@
+"""Golden files for rule-pack errors: each folder in tests/golden/packs is a broken pack, next
+to the exact message `triage rules check` prints for it. Regenerate on purpose only:
+TRIAGE_REGOLD=1 pytest tests/test_pack_errors.py
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import triage
+from cli import main
+
+GOLDEN = Path(__file__).parent / "golden" / "packs"
+CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("folder", CASES, ids=lambda p: p.name)
+def test_broken_pack_gives_exactly_the_golden_errors(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(GOLDEN)
+    result = CliRunner().invoke(main, ["rules", "check", folder.name])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    golden = GOLDEN / f"{folder.name}.txt"
+    if os.environ.get("TRIAGE_REGOLD"):
+        golden.write_text(result.stderr)
+    assert result.stderr == golden.read_text()
+
+
+@pytest.mark.parametrize("folder", CASES, ids=lambda p: p.name)
+def test_broken_pack_is_refused_whole_by_the_api(folder: Path) -> None:
+    with pytest.raises(triage.PackError) as info:
+        triage.load_pack(folder)
+    assert len(info.value.problems) >= 2, "each golden pack holds several problems, all reported at once"
+
+
+def test_every_problem_names_file_and_line() -> None:
+    for folder in CASES:
+        with pytest.raises(triage.PackError) as info:
+            triage.load_pack(folder)
+        assert all(p.file and p.line for p in info.value.problems), folder.name
+
+
+def test_missing_folder_and_missing_pack_file(tmp_path: Path) -> None:
+    with pytest.raises(triage.PackError, match="is not a folder"):
+        triage.load_pack(tmp_path / "nope")
+    with pytest.raises(triage.PackError) as info:
+        triage.load_pack(tmp_path)
+    assert [p.message for p in info.value.problems] == ["holds no rule files", "is missing"]
+
+
+def test_valid_pack_check_prints_a_one_line_summary() -> None:
+    result = CliRunner().invoke(main, ["rules", "check"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert result.stdout.startswith("ok: post-session-safety 1.0.0: 46 rules")
+    assert len(result.stdout.splitlines()) == 1
+
+
+def test_hash_ignores_formatting_but_not_content(tmp_path: Path) -> None:
+    source = triage.default_pack().path
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in Path(source).glob("*.yaml"):
+        text = path.read_text()
+        (copy / path.name).write_text("# reformatted\n" + text.replace("\n\n", "\n\n\n"))
+    assert triage.load_pack(copy).sha256 == triage.default_pack().sha256
+    routine = copy / "30-routine.yaml"
+    routine.write_text(routine.read_text().replace("pain_now: {at_least: 8}", "pain_now: {at_least: 7}"))
+    assert triage.load_pack(copy).sha256 != triage.default_pack().sha256

@@ -1,0 +1,157 @@
+"""The report contract: strict types, ranges, enums, required and conditional fields, every
+problem at once, and YAML 1.1 surprises handled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+
+import triage
+from triage.contract import FIELDS, json_schema, read_report
+from triage.yamlio import parse_yaml
+from tests.helpers import BASE, load_case, report, vignette_files
+
+
+def problems(data: Any) -> dict[str, str]:
+    with pytest.raises(triage.ReportError) as info:
+        triage.parse_report(data)
+    return {p.field: str(p) for p in info.value.problems}
+
+
+BAD = [
+    ("unknown field", {"chest_pian": "none"}, "chest_pian", "did you mean 'chest_pain'?"),
+    ("id is not a field", {"id": "x"}, "id", "is not a report field"),
+    ("text for a score", {"pain_now": "5"}, "pain_now", 'got "5", expected a whole number from 0 to 10'),
+    ("float for a score", {"pain_now": 5.5}, "pain_now", "expected a whole number from 0 to 10"),
+    ("bool for a score", {"pain_during": True}, "pain_during", "expected a whole number"),
+    ("score above 10", {"pain_now": 11}, "pain_now", "got 11"),
+    ("score below 0", {"pain_during": -1}, "pain_during", "got -1"),
+    ("hours above 336", {"hours_since_session": 337}, "hours_since_session", "from 0 to 336"),
+    ("negative hours", {"hours_since_session": -0.5}, "hours_since_session", "got -0.5"),
+    ("infinite hours", {"hours_since_session": float("inf")}, "hours_since_session", "from 0 to 336"),
+    ("week 0", {"program_week": 0}, "program_week", "from 1 to 520"),
+    ("text for yes/no", {"confusion": "no"}, "confusion", "write true or false without quotes"),
+    ("1 for yes/no", {"confusion": 1}, "confusion", "expected true or false"),
+    ("value outside enum", {"chest_pain": "gone"}, "chest_pain", "one of none, resolved, ongoing"),
+    ("misspelt choice", {"numbness": "saddel"}, "numbness", "did you mean 'saddle'?"),
+    ("yes/no for a choice", {"swelling": False}, "swelling", "a bare yes/no is read as true/false"),
+    ("bad patient id", {"patient_id": "Jane Doe"}, "patient_id", "letters, digits"),
+    ("long patient id", {"patient_id": "x" * 65}, "patient_id", "1 to 64"),
+    ("naive time", {"reported_at": "2026-11-21T09:00:00"}, "reported_at", "with offset"),
+    ("snap as text", {"snap_or_tear": "yes"}, "snap_or_tear", "expected true, false or unsure"),
+    ("missing required", {"chest_pain": None}, "chest_pain", "is required; add 'chest_pain:'"),
+    ("site needed with pain", {"pain_now": 2}, "pain_site", "required when there is pain"),
+    ("site only with pain", {"pain_site": "joint"}, "pain_site", "must be left out"),
+    ("trend needed at 24 h", {"hours_since_session": 24, "pain_now": 1, "pain_site": "muscle"},
+     "pain_trend", "required when hours_since_session is 24 or more"),
+]
+
+
+@pytest.mark.parametrize(("changes", "field", "text"), [row[1:] for row in BAD], ids=[r[0] for r in BAD])
+def test_bad_report_names_the_field_and_the_fix(changes: dict, field: str, text: str) -> None:
+    found = problems(report(**changes))
+    assert field in found
+    assert text in found[field]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    data = report(pain_now="5", chest_pian="none", numbness="saddel", confusion=None)
+    assert set(problems(data)) == {"pain_now", "chest_pian", "numbness", "confusion"}
+
+
+def test_conditional_problems_come_with_field_problems() -> None:
+    found = problems(report(pain_during=4, chest_pain="gone"))
+    assert set(found) == {"pain_site", "chest_pain"}
+
+
+def test_trend_not_needed_before_24h_or_without_pain_now() -> None:
+    triage.parse_report(report(hours_since_session=23.9, pain_now=3, pain_site="muscle"))
+    triage.parse_report(report(hours_since_session=50, pain_during=3, pain_site="muscle"))
+
+
+def test_hours_are_kept_to_four_decimals() -> None:
+    assert triage.parse_report(report(hours_since_session=23.99994)).hours_since_session == 23.9999
+    assert triage.parse_report(report(hours_since_session=5e-324)).hours_since_session == 0
+
+
+def test_report_is_immutable_and_normalised() -> None:
+    parsed = triage.parse_report(report(hours_since_session=2))
+    with pytest.raises(Exception):
+        parsed.pain_now = 9  # type: ignore[misc]
+    answers = parsed.answers()
+    assert answers["hours_since_session"] == 2.0 and "pain_before" not in answers
+    assert answers["reported_at"].endswith("Z")
+
+
+# -- YAML 1.1 ----------------------------------------------------------------------------------
+
+def yaml_report(snap: str) -> Any:
+    lines = [f"{k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in BASE.items() if k != "snap_or_tear"]
+    return parse_yaml("\n".join([*lines, f"snap_or_tear: {snap}"]), "answers.yaml")
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("true", True), ("false", False), ("yes", True), ("no", False), ("No", False), ("unsure", "unsure"),
+], ids=str)
+def test_snap_or_tear_yaml_answers(written: str, read: Any) -> None:
+    assert triage.parse_report(yaml_report(written)).snap_or_tear is read
+
+
+@pytest.mark.parametrize("written", ["off", "on", "y", "n", '"yes"', "Unsure", "maybe"])
+def test_snap_or_tear_ambiguous_yaml_is_rejected_with_a_message(written: str) -> None:
+    found = problems(yaml_report(written))
+    assert "snap_or_tear" in found and "expected true, false or unsure" in found["snap_or_tear"]
+
+
+def test_yaml_numbers_are_decimal_and_dates_stay_text() -> None:
+    data = parse_yaml("a: 010\nb: 08\nc: 2026-11-21T09:00:00+00:00\nd: 1.5\ne: ~\n", "x.yaml")
+    assert data == {"a": 10, "b": 8, "c": "2026-11-21T09:00:00+00:00", "d": 1.5, "e": None}
+
+
+def test_duplicate_keys_are_an_error_with_both_lines() -> None:
+    with pytest.raises(triage.InputError) as info:
+        parse_yaml("pain_now: 2\nchest_pain: none\npain_now: 8\n", "answers.yaml")
+    assert str(info.value.problems[0]) == (
+        "answers.yaml:3: key 'pain_now' is given twice (first on line 1); keep only one of them")
+
+
+def test_duplicate_json_keys_are_an_error(tmp_path) -> None:
+    path = tmp_path / "a.json"
+    path.write_text('{"pain_now": 2, "pain_now": 8}')
+    with pytest.raises(triage.InputError, match="given twice"):
+        read_report(str(path))
+
+
+def test_report_problems_carry_the_line(tmp_path) -> None:
+    path = tmp_path / "answers.yaml"
+    path.write_text("\n".join(f"{k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in BASE.items())
+                    + "\nchest_pian: none\n")
+    with pytest.raises(triage.ReportError) as info:
+        read_report(str(path))
+    assert info.value.problems[0].line == len(BASE) + 1
+
+
+# -- JSON Schema -------------------------------------------------------------------------------
+
+def test_schema_describes_every_field_with_its_question() -> None:
+    schema = json_schema()
+    assert list(schema["properties"]) == list(FIELDS)
+    assert set(schema["required"]) == {n for n, s in FIELDS.items() if s.required}
+    assert schema["additionalProperties"] is False
+    for name, prop in schema["properties"].items():
+        assert prop["description"] == FIELDS[name].ask.question
+
+
+@pytest.mark.parametrize("path", vignette_files(), ids=lambda p: p.stem)
+def test_every_vignette_fits_the_schema(path) -> None:
+    jsonschema.validate(load_case(path)["report"], json_schema())
+
+
+@pytest.mark.parametrize(("changes", "field", "text"), [row[1:] for row in BAD], ids=[r[0] for r in BAD])
+def test_schema_rejects_what_the_model_rejects(changes: dict, field: str, text: str) -> None:
+    if field == "reported_at" or changes.get("hours_since_session") == float("inf"):
+        pytest.skip("JSON Schema cannot express time zones or infinity")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(report(**changes), json_schema())
