@@ -1,0 +1,67 @@
+"""Speed of triage.evaluate per backend, and of `triage check --answers FILE --json` as a process.
+
+Targets (issue 2): at least 5,000 evaluations/s with durable-rules in one process, p99 under 1 ms;
+`triage check --answers` under 300 ms median. Run: python benchmarks/bench_evaluate.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import triage  # noqa: E402
+from tests.helpers import load_case, vignette_files  # noqa: E402
+
+ROUNDS = 100
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def bench_engine(engine: str, reports: list[dict]) -> None:
+    for report in reports:  # warm up: load the pack, compile and register the ruleset
+        triage.evaluate(report, engine=engine)
+    latencies = []
+    started = time.perf_counter()
+    for _ in range(ROUNDS):
+        for report in reports:
+            t0 = time.perf_counter()
+            triage.evaluate(report, engine=engine)
+            latencies.append(time.perf_counter() - t0)
+    elapsed = time.perf_counter() - started
+    print(f"  {engine:<14} {len(latencies) / elapsed:>9,.0f} evaluations/s   "
+          f"p50 {percentile(latencies, 0.5) * 1e3:.3f} ms   p99 {percentile(latencies, 0.99) * 1e3:.3f} ms")
+
+
+def bench_cli(runs: int = 15) -> None:
+    triage_bin = Path(sys.executable).parent / "triage"
+    case = vignette_files()[9]
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([str(triage_bin), "check", "--answers", str(case), "--json"],
+                       check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    print(f"  triage check --answers FILE --json: median {statistics.median(times) * 1e3:.0f} ms "
+          f"(min {min(times) * 1e3:.0f}, max {max(times) * 1e3:.0f}) over {runs} runs")
+
+
+def main() -> None:
+    reports = [load_case(p)["report"] for p in vignette_files()]
+    print(f"triage.evaluate over {len(reports)} vignettes x {ROUNDS} rounds (validation, rules, decision):")
+    for engine in ("durable-rules", "reference"):
+        bench_engine(engine, reports)
+    print("whole process:")
+    bench_cli()
+
+
+if __name__ == "__main__":
+    main()

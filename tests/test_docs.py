@@ -1,0 +1,52 @@
+"""Docs that cannot drift: the field table, the tests of the condition language, the README's
+commands and .ci/run, and help for every command."""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+from cli import main
+from triage.conditions import OPERATORS
+from triage.contract import FIELDS
+from tests.helpers import ROOT
+
+RULES_DOC = (ROOT / "docs" / "rules.md").read_text()
+README = (ROOT / "README.md").read_text()
+
+
+def test_rules_doc_lists_every_field_with_its_answers() -> None:
+    for name, spec in FIELDS.items():
+        assert f"| `{name}` | {spec.expected()} |" in RULES_DOC, name
+
+
+def test_rules_doc_explains_every_test() -> None:
+    for word in OPERATORS:
+        assert f"{{{word}:" in RULES_DOC or f"`{{{word}: " in RULES_DOC or f"{{{word}: true}}" in RULES_DOC, word
+
+
+def readme_commands() -> list[str]:
+    return re.findall(r"```\n(python3 -m venv[^\n]*)\n```", README)
+
+
+def test_readme_starts_with_two_commands_and_ci_runs_the_test_one() -> None:
+    install_and_run, install_and_test = readme_commands()[:2]
+    assert "pip install" in install_and_run and "triage" in install_and_run.split("&&")[-1]
+    assert "pytest" in install_and_test
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert install_and_test in ci_lines
+
+
+def all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((f"{prefix}{name}", command))
+        if isinstance(command, click.Group):
+            found += all_commands(command, f"{prefix}{name} ")
+    return found
+
+
+def test_every_command_has_help() -> None:
+    for name, command in all_commands(main):
+        assert command.help and len(command.help) > 15, name
