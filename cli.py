@@ -14,11 +14,14 @@ import textwrap
 from typing import Any, NoReturn
 
 import click
+import yaml
 
 import triage
 from triage.contract import read_report
 from triage.engines import DURABLE, REFERENCE
 from triage.errors import EvaluationError, InputError, PackError, ProblemsError, ReportError, TriageError
+from triage.questionnaire import AnswerError, Gate, Interview, Item, choices, parse_answer, parse_choice
+from triage.questionnaire import describe as describe_questionnaire
 from triage.render import Line, render_decision, render_failure
 
 EXIT_CODES = {
@@ -49,9 +52,13 @@ def use_colour(stream: Any = None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+def _width() -> int:
+    return min(shutil.get_terminal_size((88, 24)).columns, 88)
+
+
 def echo_lines(lines: list[Line], *, err: bool = False) -> None:
     colour = use_colour(sys.stderr if err else sys.stdout)
-    width = min(shutil.get_terminal_size((88, 24)).columns, 88)
+    width = _width()
     for line in lines:
         text = line.text
         if line.indent and text:
@@ -125,19 +132,192 @@ def _load_pack(rules: str | None) -> triage.RulePack:
               help="Exit with the outcome: 0 continue, 3 reduce_load, 4 routine, 5 same_day, 6 emergency.")
 @click.option("--engine", type=click.Choice([DURABLE, REFERENCE]), default=None,
               help="Rule engine (default: durable-rules when installed).")
-def check(answers: str | None, as_json: bool, rules: str | None, exit_code: bool,
-          engine: str | None) -> None:
-    """Check a post-session report and say what to do next."""
-    if answers is None:
-        raise click.UsageError("give --answers FILE (or '-' for standard input)")
+@click.option("--patient", metavar="ID", help="Your patient ID (otherwise it is asked).")
+@click.option("--save-answers", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Also write the answers to FILE, as a report that --answers accepts.")
+@click.option("--interactive", is_flag=True,
+              help="Ask the questions even when standard input is not a terminal.")
+def check(answers: str | None, as_json: bool, rules: str | None, exit_code: bool, engine: str | None,
+          patient: str | None, save_answers: str | None, interactive: bool) -> None:
+    """Check a session: answer the questions, or give a report with --answers."""
     pack = _load_pack(rules)
-    report = read_report(answers, sys.stdin.read() if answers == "-" else None)
+    if answers is not None:
+        report = read_report(answers, sys.stdin.read() if answers == "-" else None)
+    else:
+        report = triage.parse_report(_interview(patient, interactive))
+    if save_answers:
+        _save_answers(save_answers, report)
     decision = triage.evaluate(report, pack=pack, engine=engine)
     if as_json:
         click.echo(decision.to_json())
     else:
         echo_lines(render_decision(decision))
     sys.exit(EXIT_CODES[(decision.outcome, decision.urgency)] if exit_code else 0)
+
+
+def _save_answers(path: str, report: triage.Report) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write("# triage report: replay with 'triage check --answers " + path + "'\n")
+            yaml.safe_dump(report.answers(), out, sort_keys=False, allow_unicode=True)
+    except OSError as exc:
+        raise triage.InputError([triage.Problem(f"cannot write the answers: {exc.strerror}", file=path,
+                                                fix="choose a writable path")], path) from None
+
+
+# -- the questionnaire ---------------------------------------------------------------------------
+
+NOT_A_TERMINAL = (
+    "error: 'triage check' asks its questions in a terminal, and standard input is not one.\n"
+    "  To check answers from a file or another program: triage check --answers FILE "
+    "(or --answers - to read standard input).\n"
+    "  'triage schema' describes the report; 'triage questions' lists the questions."
+)
+
+
+def _interview(patient: str | None, interactive: bool) -> dict[str, Any]:
+    """Ask the questions; Ctrl-C leaves with status 130 and end of input with 1, saving nothing."""
+    if not interactive and not sys.stdin.isatty():
+        click.echo(NOT_A_TERMINAL, err=True)
+        sys.exit(1)
+    preset = {}
+    if patient is not None:
+        try:
+            preset["patient_id"] = parse_answer(triage.FIELDS["patient_id"], patient)
+        except AnswerError as exc:
+            raise click.BadParameter(str(exc), param_hint="--patient") from None
+    try:
+        return _ask_all(Interview(preset))
+    except KeyboardInterrupt:
+        click.echo("\nStopped. Nothing was saved.", err=True)
+        sys.exit(130)
+    except EOFError:
+        click.echo("\nNo more input. Nothing was saved.", err=True)
+        sys.exit(1)
+
+
+def _say(text: str = "", **style: Any) -> None:
+    """Questionnaire output goes to stderr, so that stdout holds only the result (--json)."""
+    click.echo(click.style(text, **style) if style and use_colour(sys.stderr) else text, err=True)
+
+
+def _ask_all(interview: Interview) -> dict[str, Any]:
+    _say("Post-session check", bold=True, fg="cyan")
+    _say("Answer each question; type ? for help. Ctrl-C stops without saving.")
+    while True:
+        step = interview.next_step()
+        if step is None:
+            change = _confirm(interview)
+            if change is None:
+                return interview.report_data()
+            interview.change(change)
+            continue
+        interview.answer(step, _ask(step))
+
+
+def _read(prompt: str = "> ") -> str:
+    click.echo(prompt, nl=False, err=True)
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line
+
+
+def _ask(step: Gate | Item) -> Any:
+    """Ask one question until it gets a valid answer; None when an optional one is skipped."""
+    options, optional, help_text = _step_details(step)
+    _say()
+    _say(textwrap.fill(_question(step), _width()), bold=True)
+    for number, (_, label) in enumerate(options, 1):
+        _say(f"  {number}) {label}")
+    _say(f"  ({_hint(step, optional)})")
+    while True:
+        text = _read().strip()
+        if text == "?":
+            _say(textwrap.fill(help_text, _width(), initial_indent="  ", subsequent_indent="  "))
+        elif not text and optional:
+            return None
+        elif not text:
+            _say("  This question needs an answer.")
+        else:
+            try:
+                return parse_choice(options, text) if options else parse_answer(step.spec, text)
+            except AnswerError as exc:
+                _say(f"  {exc}")
+
+
+def _question(step: Gate | Item) -> str:
+    return step.question if isinstance(step, Gate) else step.spec.ask.question
+
+
+def _step_details(step: Gate | Item) -> tuple[list[tuple[Any, str]], bool, str]:
+    if isinstance(step, Gate):
+        return [(True, "Yes"), (False, "No")], False, step.help
+    spec = step.spec
+    options = choices(spec) if spec.kind in ("choice", "yes_no", "yes_no_unsure") else []
+    return options, step.optional, spec.ask.help or spec.expected()
+
+
+def _hint(step: Gate | Item, optional: bool) -> str:
+    if isinstance(step, Gate) or step.spec.kind in ("choice", "yes_no", "yes_no_unsure"):
+        hint = "type a number or the first letters"
+    elif step.field == "hours_since_session":
+        hint = "for example: just now, 3 hours ago, this morning, yesterday, 2 days ago"
+    elif step.spec.numeric:
+        hint = f"{step.spec.minimum:g} to {step.spec.maximum:g}"
+    else:
+        hint = "letters, digits, '.', '_' or '-'"
+    return hint + ("; Enter to skip" if optional else "") + "; ? for help"
+
+
+def _confirm(interview: Interview) -> str | None:
+    """Show every answer on one screen; Enter confirms, a number changes that answer."""
+    rows = interview.summary()
+    _say()
+    _say("Your answers", bold=True)
+    width = max(len(label) for _, label, _ in rows)
+    for number, (_, label, answer) in enumerate(rows, 1):
+        _say(f"{number:>3}. {label:<{width}}  {answer}")
+    _say("Press Enter to check these answers, or type the number of an answer to change it.")
+    while True:
+        text = _read().strip()
+        if not text:
+            return None
+        if text.isdigit() and 1 <= int(text) <= len(rows):
+            return rows[int(text) - 1][0]
+        _say(f"  Type a number from 1 to {len(rows)}, or press Enter to check.")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the questionnaire as JSON.")
+def questions(as_json: bool) -> None:
+    """Print the questionnaire: questions, help, answers, gates, and when each is asked."""
+    flow = describe_questionnaire()
+    if as_json:
+        click.echo(json.dumps(flow, indent=2, ensure_ascii=False))
+        return
+    for step in flow["steps"]:
+        if "gate" in step:
+            click.echo(f"\n[{step['gate']}] {step['question']}")
+            click.echo("    If no: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in step["if_no"].items()))
+            click.echo("    If yes, ask:")
+            for item in step["if_yes"]:
+                click.echo("      " + _describe_item(item))
+        else:
+            click.echo(_describe_item(step))
+
+
+def _describe_item(item: dict[str, Any]) -> str:
+    answers = item.get("answers")
+    if isinstance(answers, list):
+        shown = " | ".join(f"{json.dumps(a['value'])}: {a['label']}" for a in answers)
+    elif answers:
+        shown = f"{answers['minimum']:g}-{answers['maximum']:g}"
+    else:
+        shown = "text"
+    when = "" if item["asked"] == "always" else f" [{item['asked']}]"
+    optional = "" if item["required"] else " (optional)"
+    return f"{item['field']}{optional}{when}: {item['question']}  <{shown}>"
 
 
 @main.command()

@@ -88,3 +88,38 @@ def complete(draw: st.DrawFn, data: dict[str, Any]) -> dict[str, Any]:
     if data["hours_since_session"] >= 24 and data["pain_now"] > 0 and "pain_trend" not in data:
         data["pain_trend"] = draw(_value(FIELDS["pain_trend"]))
     return data
+
+
+# -- typing a report into the questionnaire ----------------------------------------------------
+
+def gate_answer(gate: Any, data: dict[str, Any]) -> bool:
+    """Yes when the report says anything in the group other than what "no" would imply."""
+    return any(item.field in data and data[item.field] != gate.if_no.get(item.field, object())
+               for item in gate.items)
+
+
+def typed(spec: FieldSpec, value: Any) -> str:
+    """What a person types to give ``value``: a choice's number, a number, or text."""
+    from triage.questionnaire import choices
+
+    if value is None:
+        return ""
+    if spec.kind in ("choice", "yes_no", "yes_no_unsure"):
+        values = [v for v, _ in choices(spec)]
+        return str(next(i for i, v in enumerate(values, 1) if v is value or (v == value and type(v) is type(value))))
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def keystrokes(data: dict[str, Any]) -> list[str]:
+    """The lines a person types to answer the questionnaire with this report, then confirms."""
+    from triage.questionnaire import Gate, Interview
+
+    interview = Interview()
+    lines = []
+    while (step := interview.next_step()) is not None:
+        value = gate_answer(step, data) if isinstance(step, Gate) else data.get(step.field)
+        lines.append(("yes" if value else "no") if isinstance(step, Gate) else typed(step.spec, value))
+        interview.answer(step, value)
+    return [*lines, ""]

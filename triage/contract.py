@@ -36,6 +36,11 @@ class FieldSpec:
     maximum: float | None = None
 
     @property
+    def label(self) -> str:
+        """A few words naming the answer, for summaries."""
+        return self.ask.short or self.name.replace("_", " ").capitalize()
+
+    @property
     def ordered(self) -> bool:
         return bool(self.ask.worse)
 

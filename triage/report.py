@@ -38,12 +38,16 @@ class Ask:
     help: str = ""
     labels: dict[Any, str] = field(default_factory=dict)
     worse: tuple[tuple[Any, ...], ...] | str = ()
+    short: str = ""  # a few words for summaries; the field name in words when empty
 
 
 YES_NO = {True: "Yes", False: "No"}
 SYMPTOM = ((False, True),)
-NONE_RESOLVED_ONGOING = {"none": "No", "resolved": "Yes, but it has gone",
-                         "ongoing": "Yes, and I still have it"}
+NONE_RESOLVED_ONGOING = {
+    "none": "No",
+    "resolved": "Yes, but it has gone",
+    "ongoing": "Yes, and I still have it",
+}
 ORDER_RESOLVED = (("none", "resolved", "ongoing"),)
 
 _ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
@@ -61,173 +65,373 @@ class Report(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    patient_id: Annotated[str, Field(pattern=_ID_PATTERN), Ask(
-        "Your patient ID",
-        "The short code your clinic gave you (not your name): 1 to 64 letters, digits, '.', '_' or '-'.",
-    )]
-    session_id: Annotated[str | None, Field(pattern=_ID_PATTERN), Ask(
-        "Session ID",
-        "Links a follow-up report to the session it is about: letters, digits, '.', '_' or '-'.",
-    )] = None
-    reported_at: Annotated[AwareDatetime, Ask(
-        "When the answers were given",
-        "An ISO-8601 date and time with its offset, for example 2026-11-21T09:30:00+00:00.",
-    )] = Field(default_factory=lambda: datetime.now(timezone.utc), strict=False)
-    hours_since_session: Annotated[float, Field(ge=0, le=336, allow_inf_nan=False), Ask(
-        "When did the session end?",
-        "For example: just now, this morning, yesterday, 2 days ago, or a number of hours "
-        "(0 means you have just finished; at most 336, two weeks).",
-    )]
-    program_week: Annotated[int | None, Field(ge=1, le=520), Ask(
-        "Which week of your programme is this?",
-        "1 for the first week. Leave it out if you are not sure.",
-    )] = None
-    new_load: Annotated[bool | None, Ask(
-        "Did this session add a new exercise or more weight than before?", labels=YES_NO,
-    )] = None
-    pain_during: Annotated[int, Field(ge=0, le=10), Ask(
-        "What was your worst pain during the session?",
-        "0 means no pain at all, 10 the worst pain you can imagine.", worse=HIGHER,
-    )]
-    pain_now: Annotated[int, Field(ge=0, le=10), Ask(
-        "How bad is the pain right now?",
-        "0 means no pain at all, 10 the worst pain you can imagine.", worse=HIGHER,
-    )]
-    pain_before: Annotated[int | None, Field(ge=0, le=10), Ask(
-        "What is your usual pain before a session?",
-        "Your everyday baseline, for example a long-standing back or knee pain, from 0 to 10. "
-        "Leave it out if you do not have one.",
-    )] = None
-    pain_trend: Annotated[Trend | None, Ask(
-        "Compared with the day after the session, is the pain better, the same or worse?",
-        labels={"better": "Better", "same": "About the same", "worse": "Worse"},
-        worse=(("better", "same", "worse"),),
-    )] = None
-    pain_site: Annotated[PainSite | None, Ask(
-        "Where does it hurt most?",
-        "Choose the place that hurts most.",
-        labels={"muscle": "In a muscle (for example the front of the thigh)",
+    patient_id: Annotated[
+        str,
+        Field(pattern=_ID_PATTERN),
+        Ask(
+            "Your patient ID",
+            "The short code your clinic gave you (not your name): 1 to 64 letters, digits, '.', '_' or '-'.",
+            short="Patient ID",
+        ),
+    ]
+    session_id: Annotated[
+        str | None,
+        Field(pattern=_ID_PATTERN),
+        Ask(
+            "Session ID",
+            "Links a follow-up report to the session it is about: letters, digits, '.', '_' or '-'.",
+        ),
+    ] = None
+    reported_at: Annotated[
+        AwareDatetime,
+        Ask(
+            "When the answers were given",
+            "An ISO-8601 date and time with its offset, for example 2026-11-21T09:30:00+00:00.",
+        ),
+    ] = Field(default_factory=lambda: datetime.now(timezone.utc), strict=False)
+    hours_since_session: Annotated[
+        float,
+        Field(ge=0, le=336, allow_inf_nan=False),
+        Ask(
+            "When did the session end?",
+            "For example: just now, this morning, yesterday, 2 days ago, or a number of hours "
+            "(0 means you have just finished; at most 336, two weeks).",
+            short="Session ended",
+        ),
+    ]
+    program_week: Annotated[
+        int | None,
+        Field(ge=1, le=520),
+        Ask(
+            "Which week of your programme is this?",
+            "1 for the first week. Leave it out if you are not sure.",
+            short="Programme week",
+        ),
+    ] = None
+    new_load: Annotated[
+        bool | None,
+        Ask(
+            "Did this session add a new exercise or more weight than before?",
+            labels=YES_NO,
+            short="New exercise or more weight",
+        ),
+    ] = None
+    pain_during: Annotated[
+        int,
+        Field(ge=0, le=10),
+        Ask(
+            "What was your worst pain during the session?",
+            "0 means no pain at all, 10 the worst pain you can imagine.",
+            worse=HIGHER,
+            short="Worst pain during the session",
+        ),
+    ]
+    pain_now: Annotated[
+        int,
+        Field(ge=0, le=10),
+        Ask(
+            "How bad is the pain right now?",
+            "0 means no pain at all, 10 the worst pain you can imagine.",
+            worse=HIGHER,
+            short="Pain now",
+        ),
+    ]
+    pain_before: Annotated[
+        int | None,
+        Field(ge=0, le=10),
+        Ask(
+            "What is your usual pain before a session?",
+            "Your everyday baseline, for example a long-standing back or knee pain, from 0 to 10. "
+            "Leave it out if you do not have one.",
+            short="Usual pain before a session",
+        ),
+    ] = None
+    pain_trend: Annotated[
+        Trend | None,
+        Ask(
+            "Compared with the day after the session, is the pain better, the same or worse?",
+            labels={"better": "Better", "same": "About the same", "worse": "Worse"},
+            worse=(("better", "same", "worse"),),
+            short="Pain compared with the day after",
+        ),
+    ] = None
+    pain_site: Annotated[
+        PainSite | None,
+        Ask(
+            "Where does it hurt most?",
+            "Choose the place that hurts most.",
+            labels={
+                "muscle": "In a muscle (for example the front of the thigh)",
                 "joint": "In a joint (knee, shoulder, hip, elbow, wrist, ankle)",
                 "tendon": "In a tendon (a cord near a joint, such as the Achilles)",
-                "bone": "In a bone", "back": "In the back", "other": "Somewhere else"},
-    )] = None
-    pain_spread: Annotated[Literal["diffuse", "focal"] | None, Ask(
-        "Is the pain spread over an area, or in one spot?",
-        labels={"diffuse": "Spread over an area", "focal": "In one spot I can point to"},
-    )] = None
-    pain_sides: Annotated[Literal["both", "one"] | None, Ask(
-        "Is it on both sides of the body, or one side?",
-        labels={"both": "Both sides", "one": "One side"},
-    )] = None
-    pain_character: Annotated[Literal["dull_ache", "sharp", "burning", "throbbing"] | None, Ask(
-        "What does the pain feel like?",
-        labels={"dull_ache": "A dull ache or stiffness", "sharp": "Sharp", "burning": "Burning",
-                "throbbing": "Throbbing"},
-    )] = None
+                "bone": "In a bone",
+                "back": "In the back",
+                "other": "Somewhere else",
+            },
+            short="Where it hurts",
+        ),
+    ] = None
+    pain_spread: Annotated[
+        Literal["diffuse", "focal"] | None,
+        Ask(
+            "Is the pain spread over an area, or in one spot?",
+            labels={"diffuse": "Spread over an area", "focal": "In one spot I can point to"},
+            short="Spread or one spot",
+        ),
+    ] = None
+    pain_sides: Annotated[
+        Literal["both", "one"] | None,
+        Ask(
+            "Is it on both sides of the body, or one side?",
+            labels={"both": "Both sides", "one": "One side"},
+            short="Sides",
+        ),
+    ] = None
+    pain_character: Annotated[
+        Literal["dull_ache", "sharp", "burning", "throbbing"] | None,
+        Ask(
+            "What does the pain feel like?",
+            labels={
+                "dull_ache": "A dull ache or stiffness",
+                "sharp": "Sharp",
+                "burning": "Burning",
+                "throbbing": "Throbbing",
+            },
+            short="What the pain feels like",
+        ),
+    ] = None
     pain_onset: Annotated[
-        Literal["sudden_during", "gradual_during", "hours_after", "next_day"] | None, Ask(
+        Literal["sudden_during", "gradual_during", "hours_after", "next_day"] | None,
+        Ask(
             "When did the pain start?",
-            labels={"sudden_during": "Suddenly, during a set",
-                    "gradual_during": "Gradually, during the session",
-                    "hours_after": "Some hours after the session", "next_day": "The next day"},
-        )] = None
-    eases_with_movement: Annotated[bool | None, Ask(
-        "Does gentle movement ease the pain?", labels=YES_NO,
-    )] = None
-    night_pain: Annotated[bool | None, Ask(
-        "Does it hurt at rest, or wake you at night?", labels=YES_NO, worse=SYMPTOM,
-    )] = None
-    snap_or_tear: Annotated[Union[bool, Literal["unsure"]], Ask(
-        "Did you feel a pop, snap or tearing during the session?",
-        labels={True: "Yes", "unsure": "Not sure", False: "No"},
-        worse=((False, "unsure", True),),
-    )]
-    swelling: Annotated[NoneMildMarked, Ask(
-        "Is there any swelling where it hurts?",
-        labels={"none": "No swelling", "mild": "A little", "marked": "A lot, clearly swollen"},
-        worse=(("none", "mild", "marked"),),
-    )]
-    bruising: Annotated[bool | None, Ask(
-        "Is there any bruising where it hurts?", labels=YES_NO, worse=SYMPTOM,
-    )] = None
-    weakness: Annotated[NoneMildMarked | None, Ask(
-        "Is that part weaker than usual?",
-        labels={"none": "No", "mild": "A little weaker", "marked": "Much weaker"},
-        worse=(("none", "mild", "marked"),),
-    )] = None
-    functional_loss: Annotated[bool, Ask(
-        "Is there something new you cannot do: bear weight, lift the arm, grip, "
-        "or bend or straighten a joint?", labels=YES_NO, worse=SYMPTOM,
-    )]
-    joint_giving_way: Annotated[bool | None, Ask(
-        "Does a joint lock or give way?", labels=YES_NO, worse=SYMPTOM,
-    )] = None
-    chest_pain: Annotated[NoneResolvedOngoing, Ask(
-        "Did you have chest pain, pressure or tightness during or after the session?",
-        labels=NONE_RESOLVED_ONGOING, worse=ORDER_RESOLVED,
-    )]
-    fainting: Annotated[Literal["none", "nearly", "fainted"], Ask(
-        "Did you faint, or nearly faint?",
-        labels={"none": "No", "nearly": "I nearly fainted", "fainted": "I fainted"},
-        worse=(("none", "nearly", "fainted"),),
-    )]
-    palpitations: Annotated[NoneResolvedOngoing, Ask(
-        "Did your heart race, pound or beat irregularly, more than the effort explains?",
-        labels=NONE_RESOLVED_ONGOING, worse=ORDER_RESOLVED,
-    )]
-    breathless: Annotated[NoneResolvedOngoing, Ask(
-        "Were you far more out of breath than the effort explains?",
-        labels=NONE_RESOLVED_ONGOING, worse=ORDER_RESOLVED,
-    )]
-    dizziness: Annotated[NoneResolvedOngoing, Ask(
-        "Did you feel dizzy or light-headed?", labels=NONE_RESOLVED_ONGOING, worse=ORDER_RESOLVED,
-    )]
-    confusion: Annotated[bool, Ask(
-        "Any confusion, slurred speech, change in vision or unsteady walking?",
-        labels=YES_NO, worse=SYMPTOM,
-    )]
-    sudden_headache: Annotated[bool, Ask(
-        "A sudden, severe headache (the worst ever) during or after lifting?",
-        labels=YES_NO, worse=SYMPTOM,
-    )]
-    dark_urine: Annotated[bool, Ask(
-        "Is your urine dark (tea- or cola-coloured), or much less than usual?",
-        labels=YES_NO, worse=SYMPTOM,
-    )]
-    tense_swollen_limb: Annotated[bool, Ask(
-        "Is an arm or leg tense, hard and swollen, with pain much worse than you would expect?",
-        labels=YES_NO, worse=SYMPTOM,
-    )]
-    swollen_warm_limb: Annotated[bool, Ask(
-        "Is one calf or arm swollen, warm, red or darker than the other?",
-        labels=YES_NO, worse=SYMPTOM,
-    )]
-    numbness: Annotated[Literal["none", "one_limb", "both_legs", "saddle"], Ask(
-        "Any numbness or tingling?",
-        labels={"none": "No", "one_limb": "Yes, in one arm or leg", "both_legs": "Yes, in both legs",
-                "saddle": "Yes, around the groin, buttocks or inner thighs"},
-        worse=(("none", "one_limb", "both_legs"), ("none", "one_limb", "saddle")),
-    )]
-    bladder_bowel_change: Annotated[bool, Ask(
-        "Any new trouble controlling or feeling your bladder or bowel?",
-        labels=YES_NO, worse=SYMPTOM,
-    )]
-    heat_illness: Annotated[NoneResolvedOngoing, Ask(
-        "Did you overheat: nausea, headache, heavy sweating, or hot and dry skin?",
-        labels={"none": "No", "resolved": "Yes, but I recovered after cooling down",
-                "ongoing": "Yes, and I still feel it"},
-        worse=ORDER_RESOLVED,
-    )]
-    unwell: Annotated[bool, Ask(
-        "Do you have a fever, or feel acutely ill today?", labels=YES_NO, worse=SYMPTOM,
-    )]
-    session_rpe: Annotated[int | None, Field(ge=0, le=10), Ask(
-        "How hard did the session feel?", "0 means rest, 10 the hardest effort you could make.",
-    )] = None
-    reps_in_reserve: Annotated[int | None, Field(ge=0, le=10), Ask(
-        "In your last sets, how many more repetitions could you have done?",
-        "0 means you could not have done one more.",
-    )] = None
+            labels={
+                "sudden_during": "Suddenly, during a set",
+                "gradual_during": "Gradually, during the session",
+                "hours_after": "Some hours after the session",
+                "next_day": "The next day",
+            },
+            short="When the pain started",
+        ),
+    ] = None
+    eases_with_movement: Annotated[
+        bool | None,
+        Ask(
+            "Does gentle movement ease the pain?",
+            labels=YES_NO,
+            short="Eases with gentle movement",
+        ),
+    ] = None
+    night_pain: Annotated[
+        bool | None,
+        Ask(
+            "Does it hurt at rest, or wake you at night?",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Pain at rest or at night",
+        ),
+    ] = None
+    snap_or_tear: Annotated[
+        Union[bool, Literal["unsure"]],
+        Ask(
+            "Did you feel a pop, snap or tearing during the session?",
+            labels={True: "Yes", "unsure": "Not sure", False: "No"},
+            worse=((False, "unsure", True),),
+            short="Pop, snap or tearing",
+        ),
+    ]
+    swelling: Annotated[
+        NoneMildMarked,
+        Ask(
+            "Is there any swelling where it hurts?",
+            labels={"none": "No swelling", "mild": "A little", "marked": "A lot, clearly swollen"},
+            worse=(("none", "mild", "marked"),),
+        ),
+    ]
+    bruising: Annotated[
+        bool | None,
+        Ask(
+            "Is there any bruising where it hurts?",
+            labels=YES_NO,
+            worse=SYMPTOM,
+        ),
+    ] = None
+    weakness: Annotated[
+        NoneMildMarked | None,
+        Ask(
+            "Is that part weaker than usual?",
+            labels={"none": "No", "mild": "A little weaker", "marked": "Much weaker"},
+            worse=(("none", "mild", "marked"),),
+        ),
+    ] = None
+    functional_loss: Annotated[
+        bool,
+        Ask(
+            "Is there something new you cannot do: bear weight, lift the arm, grip, "
+            "or bend or straighten a joint?",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Something new you cannot do",
+        ),
+    ]
+    joint_giving_way: Annotated[
+        bool | None,
+        Ask(
+            "Does a joint lock or give way?",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Joint locks or gives way",
+        ),
+    ] = None
+    chest_pain: Annotated[
+        NoneResolvedOngoing,
+        Ask(
+            "Did you have chest pain, pressure or tightness during or after the session?",
+            labels=NONE_RESOLVED_ONGOING,
+            worse=ORDER_RESOLVED,
+        ),
+    ]
+    fainting: Annotated[
+        Literal["none", "nearly", "fainted"],
+        Ask(
+            "Did you faint, or nearly faint?",
+            labels={"none": "No", "nearly": "I nearly fainted", "fainted": "I fainted"},
+            worse=(("none", "nearly", "fainted"),),
+        ),
+    ]
+    palpitations: Annotated[
+        NoneResolvedOngoing,
+        Ask(
+            "Did your heart race, pound or beat irregularly, more than the effort explains?",
+            labels=NONE_RESOLVED_ONGOING,
+            worse=ORDER_RESOLVED,
+            short="Racing or irregular heartbeat",
+        ),
+    ]
+    breathless: Annotated[
+        NoneResolvedOngoing,
+        Ask(
+            "Were you far more out of breath than the effort explains?",
+            labels=NONE_RESOLVED_ONGOING,
+            worse=ORDER_RESOLVED,
+            short="Unusual breathlessness",
+        ),
+    ]
+    dizziness: Annotated[
+        NoneResolvedOngoing,
+        Ask(
+            "Did you feel dizzy or light-headed?",
+            labels=NONE_RESOLVED_ONGOING,
+            worse=ORDER_RESOLVED,
+        ),
+    ]
+    confusion: Annotated[
+        bool,
+        Ask(
+            "Any confusion, slurred speech, change in vision or unsteady walking?",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Confusion, speech, vision or walking",
+        ),
+    ]
+    sudden_headache: Annotated[
+        bool,
+        Ask(
+            "A sudden, severe headache (the worst ever) during or after lifting?",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Sudden severe headache",
+        ),
+    ]
+    dark_urine: Annotated[
+        bool,
+        Ask(
+            "Is your urine dark (tea- or cola-coloured), or much less than usual?",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Dark or much less urine",
+        ),
+    ]
+    tense_swollen_limb: Annotated[
+        bool,
+        Ask(
+            "Is an arm or leg tense, hard and swollen, with pain much worse than you would expect?",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Tense, hard, swollen limb",
+        ),
+    ]
+    swollen_warm_limb: Annotated[
+        bool,
+        Ask(
+            "Is one calf or arm swollen, warm, red or darker than the other?",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Swollen, warm calf or arm",
+        ),
+    ]
+    numbness: Annotated[
+        Literal["none", "one_limb", "both_legs", "saddle"],
+        Ask(
+            "Any numbness or tingling?",
+            labels={
+                "none": "No",
+                "one_limb": "Yes, in one arm or leg",
+                "both_legs": "Yes, in both legs",
+                "saddle": "Yes, around the groin, buttocks or inner thighs",
+            },
+            worse=(("none", "one_limb", "both_legs"), ("none", "one_limb", "saddle")),
+            short="Numbness or tingling",
+        ),
+    ]
+    bladder_bowel_change: Annotated[
+        bool,
+        Ask(
+            "Any new trouble controlling or feeling your bladder or bowel?",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Bladder or bowel change",
+        ),
+    ]
+    heat_illness: Annotated[
+        NoneResolvedOngoing,
+        Ask(
+            "Did you overheat: nausea, headache, heavy sweating, or hot and dry skin?",
+            labels={
+                "none": "No",
+                "resolved": "Yes, but I recovered after cooling down",
+                "ongoing": "Yes, and I still feel it",
+            },
+            worse=ORDER_RESOLVED,
+            short="Overheating",
+        ),
+    ]
+    unwell: Annotated[
+        bool,
+        Ask(
+            "Do you have a fever, or feel acutely ill today?",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Fever or feeling ill",
+        ),
+    ]
+    session_rpe: Annotated[
+        int | None,
+        Field(ge=0, le=10),
+        Ask(
+            "How hard did the session feel?",
+            "0 means rest, 10 the hardest effort you could make.",
+            short="How hard the session felt",
+        ),
+    ] = None
+    reps_in_reserve: Annotated[
+        int | None,
+        Field(ge=0, le=10),
+        Ask(
+            "In your last sets, how many more repetitions could you have done?",
+            "0 means you could not have done one more.",
+            short="Repetitions in reserve",
+        ),
+    ] = None
 
     @field_validator("hours_since_session")
     @classmethod
@@ -260,7 +464,11 @@ class Report(BaseModel):
 
 
 def _as_init_error(error: Any) -> InitErrorDetails:
-    details: InitErrorDetails = {"type": error["type"], "loc": error["loc"], "input": error["input"]}
+    details: InitErrorDetails = {
+        "type": error["type"],
+        "loc": error["loc"],
+        "input": error["input"],
+    }
     if "ctx" in error:
         details["ctx"] = error["ctx"]
     return details
@@ -277,17 +485,34 @@ def _conditional_problems(values: dict[str, Any]) -> list[InitErrorDetails]:
     """Requirements that depend on other answers. Only answers of the right type are used, so a
     wrong score is reported once, as itself, not again as a missing dependant."""
     problems: list[InitErrorDetails] = []
-    during, now, hours = (_number(values, n) for n in ("pain_during", "pain_now", "hours_since_session"))
+    during, now, hours = (
+        _number(values, n) for n in ("pain_during", "pain_now", "hours_since_session")
+    )
     has_pain = (during or 0) > 0 or (now or 0) > 0
     if has_pain and values.get("pain_site") is None:
-        problems.append(_problem("pain_site", "required_when_pain",
-                                 "is required when there is pain (pain_during or pain_now above 0)"))
+        problems.append(
+            _problem(
+                "pain_site",
+                "required_when_pain",
+                "is required when there is pain (pain_during or pain_now above 0)",
+            )
+        )
     if during == 0 and now == 0 and values.get("pain_site") is not None:
-        problems.append(_problem("pain_site", "only_when_pain",
-                                 "must be left out when pain_during and pain_now are both 0"))
+        problems.append(
+            _problem(
+                "pain_site",
+                "only_when_pain",
+                "must be left out when pain_during and pain_now are both 0",
+            )
+        )
     if hours is not None and hours >= 24 and (now or 0) > 0 and values.get("pain_trend") is None:
-        problems.append(_problem("pain_trend", "required_after_24h",
-                                 "is required when hours_since_session is 24 or more and pain_now is above 0"))
+        problems.append(
+            _problem(
+                "pain_trend",
+                "required_after_24h",
+                "is required when hours_since_session is 24 or more and pain_now is above 0",
+            )
+        )
     return problems
 
 

@@ -1,0 +1,155 @@
+"""`triage check` asking the questions, driven by scripted input through CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+import cli
+from cli import main
+from triage.contract import read_report
+from tests.helpers import keystrokes, load_case, vignette_files
+
+PUBLIC = [p for p in vignette_files() if p.parent.name == "vignettes"]
+NO_PAIN = ["pt-1", "0.5", "", "", "", "", "no", "no", "no"]
+
+
+def ask(lines: list[str], *args: str) -> Result:
+    return CliRunner().invoke(main, ["check", "--interactive", *args], input="\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("path", PUBLIC, ids=lambda p: p.stem)
+def test_vignette_answered_through_the_questions(path: Path, tmp_path: Path) -> None:
+    case = load_case(path)
+    saved = tmp_path / "answers.yaml"
+    result = ask(keystrokes(case["report"]), "--json", "--save-answers", str(saved))
+    assert result.exit_code == 0, result.stderr[-2000:]
+    decision = json.loads(result.stdout)
+    assert (decision["outcome"], decision.get("urgency")) == (
+        case["expected"]["outcome"], case["expected"].get("urgency"))
+    given = read_report(str(path)).answers()
+    answers = read_report(str(saved)).answers()
+    assert {k: v for k, v in answers.items() if k != "reported_at"} == {
+        k: v for k, v in given.items() if k in answers and k != "reported_at"}
+    # only what the questionnaire does not ask may be missing (a trend before 24 h)
+    assert set(given) - set(answers) <= {"pain_trend"}
+
+
+def test_no_pain_path_asks_no_pain_or_group_details() -> None:
+    result = ask([*NO_PAIN, ""])
+    assert result.exit_code == 0
+    for detail in ("Where does it hurt most?", "Did you have chest pain", "Is your urine dark"):
+        assert detail not in result.stderr
+    assert result.stdout.startswith("Carry on with your programme.")
+
+
+def test_questions_go_to_stderr_and_the_result_to_stdout() -> None:
+    result = ask([*NO_PAIN, ""], "--json")
+    assert json.loads(result.stdout)["outcome"] == "continue"
+    assert "When did the session end?" in result.stderr
+
+
+def test_bad_answers_are_explained_and_asked_again() -> None:
+    lines = ["Jane Doe", "pt-1", "tomorrow", "3 weeks ago", "0.5", "0", "", "", "11", "seven", "", "",
+             "maybe", "yes", "3", "2", "b", "ba", "", "", "", "", "", "", "?", "", "n", "n", "", "", "n", "",
+             "no", "no", ""]
+    result = ask(lines)
+    assert result.exit_code == 0, result.stderr[-1500:]
+    err = result.stderr
+    assert "no spaces" in err                                    # bad patient id
+    assert "type a number of hours" in err and "last 14 days" in err
+    assert "1 to 520" in err or "out of range" in err            # week 0
+    assert "11 is out of range" in err and "whole number from 0 to 10" in err
+    assert "'maybe' is not one of the answers" in err
+    assert "could be 'In a bone' or 'In the back'" in err       # ambiguous prefix
+    assert "Your everyday baseline" in err                       # '?' shows the help
+
+
+def test_required_question_cannot_be_skipped() -> None:
+    result = ask(["pt-1", "", "0.5", "", "", "", "", "no", "no", "no", ""])
+    assert "This question needs an answer." in result.stderr
+    assert result.exit_code == 0
+
+
+def test_summary_can_go_back_and_change_an_answer() -> None:
+    # change the heart group from "no" to "yes": chest pain ongoing
+    lines = [*NO_PAIN, "4", "yes", "3", "1", "1", "1", "1", "n", "n", ""]
+    result = ask(lines, "--json")
+    assert result.exit_code == 0, result.stderr[-1500:]
+    assert "Your answers" in result.stderr
+    assert json.loads(result.stdout)["urgency"] == "emergency"
+
+
+def test_summary_rejects_a_number_out_of_range() -> None:
+    result = ask([*NO_PAIN, "99", ""])
+    assert "Type a number from 1 to" in result.stderr and result.exit_code == 0
+
+
+def test_patient_option_skips_the_id_question() -> None:
+    result = ask(NO_PAIN[1:] + [""], "--patient", "pt-9", "--json")
+    assert json.loads(result.stdout)["report"]["patient_id"] == "pt-9"
+    assert "Your patient ID" not in result.stderr
+
+
+def test_bad_patient_option_is_a_usage_error() -> None:
+    assert ask([], "--patient", "no spaces").exit_code == 2
+
+
+def test_end_of_input_exits_1_and_saves_nothing(tmp_path: Path) -> None:
+    saved = tmp_path / "answers.yaml"
+    result = ask(NO_PAIN[:4], "--save-answers", str(saved))
+    assert result.exit_code == 1
+    assert "No more input. Nothing was saved." in result.stderr
+    assert not saved.exists() and result.stdout == ""
+
+
+def test_ctrl_c_exits_130_and_saves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = iter(NO_PAIN[:3])
+
+    def read(prompt: str = "> ") -> str:
+        try:
+            return next(calls)
+        except StopIteration:
+            raise KeyboardInterrupt from None
+
+    monkeypatch.setattr(cli, "_read", read)
+    saved = tmp_path / "answers.yaml"
+    result = ask([], "--save-answers", str(saved))
+    assert result.exit_code == 130
+    assert "Stopped. Nothing was saved." in result.stderr
+    assert not saved.exists()
+
+
+def test_without_a_terminal_and_without_answers_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = CliRunner().invoke(main, ["check"], input="")
+    assert result.exit_code == 1
+    assert "triage check --answers FILE" in result.stderr and "--answers -" in result.stderr
+
+
+def test_saved_answers_replay_to_the_same_decision(tmp_path: Path) -> None:
+    case = load_case(PUBLIC[5])
+    saved = tmp_path / "replay.yaml"
+    first = ask(keystrokes(case["report"]), "--json", "--save-answers", str(saved))
+    replay = CliRunner().invoke(main, ["check", "--answers", str(saved), "--json"])
+    a, b = json.loads(first.stdout), json.loads(replay.stdout)
+    assert a == b  # reported_at is saved too, so the replay is identical
+
+
+def test_questions_command_lists_the_flow() -> None:
+    text = CliRunner().invoke(main, ["questions"]).stdout
+    assert "[pain] Any pain or injury" in text and "If no: pain_during=0" in text
+    assert "pain_trend [24 hours or more after the session, with pain now]" in text
+    data = json.loads(CliRunner().invoke(main, ["questions", "--json"]).stdout)
+    assert [s.get("gate") for s in data["steps"] if "gate" in s] == ["pain", "heart", "since"]
+
+
+EMERGENCIES = [p for p in vignette_files() if load_case(p)["expected"].get("urgency") == "emergency"]
+
+
+@pytest.mark.parametrize("path", EMERGENCIES, ids=lambda p: p.stem)
+def test_emergency_banner_is_the_first_line_of_the_result(path: Path) -> None:
+    result = ask(keystrokes(load_case(path)["report"]))
+    assert result.stdout.splitlines()[0].startswith("STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW")
