@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from datetime import date, datetime
 import sys
 import textwrap
 from typing import Any, NoReturn
@@ -20,6 +21,10 @@ import triage
 from triage.contract import read_report
 from triage.engines import DURABLE, REFERENCE
 from triage.errors import EvaluationError, InputError, PackError, ProblemsError, ReportError, TriageError
+from triage.export import write_export
+from triage.log import VERDICTS, Filters, TriageLog
+from triage.outcomes import OUTCOMES, URGENCIES
+from triage.logview import entry_detail, entry_table, trend_chart, verification
 from triage.questionnaire import AnswerError, Gate, Interview, Item, choices, parse_answer, parse_choice
 from triage.questionnaire import describe as describe_questionnaire
 from triage.render import Line, render_decision, render_failure
@@ -56,16 +61,18 @@ def _width() -> int:
     return min(shutil.get_terminal_size((88, 24)).columns, 88)
 
 
-def echo_lines(lines: list[Line], *, err: bool = False) -> None:
+def echo_lines(lines: list[Line], *, err: bool = False, wrap: bool = True) -> None:
     colour = use_colour(sys.stderr if err else sys.stdout)
     width = _width()
     for line in lines:
         text = line.text
-        if line.indent and text:
+        if not wrap:
+            pass
+        elif line.indent and text:
             text = textwrap.fill(text, width, initial_indent=" " * line.indent,
-                                 subsequent_indent=" " * (line.indent + 2))
+                                 subsequent_indent=" " * (line.indent + 2), break_long_words=False)
         elif text and line.style != "emergency":
-            text = textwrap.fill(text, width)
+            text = textwrap.fill(text, width, break_long_words=False)
         click.echo(click.style(text, **_STYLES[line.style]) if colour else text, err=err, color=colour)
 
 
@@ -106,9 +113,16 @@ class TriageGroup(click.Group):
             return super().invoke(ctx)
         except TriageError as exc:
             fail(exc)
+        except BrokenPipeError:  # the reader went away, as in 'triage log export ... | head'
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
 
 
 # -- commands ----------------------------------------------------------------------------------
+
+db_option = click.option(
+    "--db", metavar="PATH", envvar="TRIAGE_DB", show_envvar=True,
+    help="The triage log (default: triage.db in your data folder).")
 
 @click.group(cls=TriageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(triage.__version__, prog_name="triage")
@@ -137,9 +151,15 @@ def _load_pack(rules: str | None) -> triage.RulePack:
               help="Also write the answers to FILE, as a report that --answers accepts.")
 @click.option("--interactive", is_flag=True,
               help="Ask the questions even when standard input is not a terminal.")
+@db_option
+@click.option("--no-log", is_flag=True, help="Do not record this check in the triage log.")
 def check(answers: str | None, as_json: bool, rules: str | None, exit_code: bool, engine: str | None,
-          patient: str | None, save_answers: str | None, interactive: bool) -> None:
-    """Check a session: answer the questions, or give a report with --answers."""
+          patient: str | None, save_answers: str | None, interactive: bool, db: str | None,
+          no_log: bool) -> None:
+    """Check a session: answer the questions, or give a report with --answers.
+
+    Every check is recorded in the triage log (see 'triage log') unless --no-log is given.
+    """
     pack = _load_pack(rules)
     if answers is not None:
         report = read_report(answers, sys.stdin.read() if answers == "-" else None)
@@ -148,11 +168,27 @@ def check(answers: str | None, as_json: bool, rules: str | None, exit_code: bool
     if save_answers:
         _save_answers(save_answers, report)
     decision = triage.evaluate(report, pack=pack, engine=engine)
+    log_failure = None if no_log else _record(decision, db)
     if as_json:
         click.echo(decision.to_json())
     else:
         echo_lines(render_decision(decision))
+    if log_failure is not None:
+        click.echo(explain(log_failure), err=True)
+        click.echo("Your result above is valid, but it was not saved in the triage log: "
+                   "tell your clinician.", err=True)
+        sys.exit(1)
     sys.exit(EXIT_CODES[(decision.outcome, decision.urgency)] if exit_code else 0)
+
+
+def _record(decision: triage.Decision, db: str | None) -> triage.StorageError | None:
+    """Log the check; a failure is returned, not raised, so the result is still shown."""
+    try:
+        with TriageLog(db) as log:
+            log.record(decision)
+    except triage.StorageError as exc:
+        return exc
+    return None
 
 
 def _save_answers(path: str, report: triage.Report) -> None:
@@ -355,6 +391,130 @@ def rules_list(directory: str | None, as_json: bool) -> None:
     width = max(len(r.id) for r in ordered)
     for r in ordered:
         click.echo(f"{r.policy_row:<4} {r.id:<{width}}  {triage.outcomes.describe(r.outcome, r.urgency):<33} {r.title}")
+
+
+# -- the triage log ----------------------------------------------------------------------------
+
+class _Day(click.ParamType):
+    """A date (a whole UTC day) or a date and time: 2026-11-21, 2026-11-21T14:30."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, (date, datetime)):
+            return value
+        for parse in (date.fromisoformat, datetime.fromisoformat):
+            try:
+                return parse(value)
+            except ValueError:
+                continue
+        self.fail(f"{value!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM", param, ctx)
+
+
+def filter_options(command: Any) -> Any:
+    for option in reversed([
+        click.option("--patient", metavar="ID", help="Only this patient."),
+        click.option("--outcome", type=click.Choice(list(OUTCOMES)), help="Only this outcome."),
+        click.option("--urgency", type=click.Choice(list(URGENCIES)), help="Only this urgency."),
+        click.option("--since", type=_Day(), help="From this date (UTC, included)."),
+        click.option("--until", type=_Day(), help="Up to this date (UTC, included)."),
+        click.option("--unreviewed", is_flag=True, help="Only entries no clinician has reviewed."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _filters(patient: str | None, outcome: str | None, urgency: str | None, since: Any, until: Any,
+             unreviewed: bool) -> Filters:
+    return Filters(patient, outcome, urgency, since, until, unreviewed)
+
+
+@main.group()
+def log() -> None:
+    """Review the triage log: who was flagged, why, under which rules."""
+
+
+@log.command("list")
+@filter_options
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most N entries.")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+@db_option
+def log_list(limit: int, as_json: bool, db: str | None, **filters: Any) -> None:
+    """List checks, newest first; unreviewed urgent ones are flagged."""
+    with TriageLog(db, create=False) as triage_log:
+        entries = triage_log.entries(_filters(**filters), limit=limit)
+    if as_json:
+        click.echo(json.dumps([vars(e) for e in entries], indent=2, ensure_ascii=False))
+    else:
+        echo_lines(entry_table(entries, limit), wrap=False)
+
+
+@log.command("show")
+@click.argument("entry_id", type=int, metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print the entry as JSON.")
+@db_option
+def log_show(entry_id: int, as_json: bool, db: str | None) -> None:
+    """Show one check: the answers, every reason with its source, the rules, the reviews."""
+    with TriageLog(db, create=False) as triage_log:
+        entry = triage_log.entry(entry_id)
+    if as_json:
+        click.echo(json.dumps(entry.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        echo_lines(entry_detail(entry))
+
+
+@log.command("review")
+@click.argument("entry_id", type=int, metavar="ID")
+@click.option("--by", "reviewer", required=True, metavar="NAME", help="Who reviewed it.")
+@click.option("--accept", "verdict", flag_value="accepted", help="The decision was right.")
+@click.option("--override", "verdict", flag_value="overridden", help="The decision was overridden (say why in --note).")
+@click.option("--note", default="", metavar="TEXT", help="A note; required with --override.")
+@db_option
+def log_review(entry_id: int, reviewer: str, verdict: str | None, note: str, db: str | None) -> None:
+    """Record a clinician's review of a check (appended; never edits the check)."""
+    if verdict not in VERDICTS:
+        raise click.UsageError("give --accept or --override")
+    if verdict == "overridden" and not note.strip():
+        raise click.UsageError("an override needs --note saying what was decided instead, and why")
+    with TriageLog(db, create=False) as triage_log:
+        review = triage_log.review(entry_id, by=reviewer, verdict=verdict, note=note)  # type: ignore[arg-type]
+    click.echo(f"Review {review.id} recorded: entry {entry_id} {review.verdict} by {review.reviewer}.")
+
+
+@log.command("export")
+@filter_options
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), required=True, help="Output format.")
+@click.option("--output", metavar="FILE", type=click.Path(dir_okay=False), help="Write to FILE (default: stdout).")
+@db_option
+def log_export(fmt: str, output: str | None, db: str | None, **filters: Any) -> None:
+    """Export entries, oldest first, streamed (any number of entries in constant memory)."""
+    with TriageLog(db, create=False) as triage_log:
+        entries = triage_log.export(_filters(**filters))
+        count = write_export(entries, fmt, output)
+    if output:
+        click.echo(f"Exported {count} entries to {output}.", err=True)
+
+
+@log.command("trend")
+@click.option("--patient", required=True, metavar="ID", help="The patient.")
+@click.option("--limit", type=click.IntRange(min=1), default=30, show_default=True, help="The last N checks.")
+@db_option
+def log_trend(patient: str, limit: int, db: str | None) -> None:
+    """A patient's pain (during and now) and outcomes over time, as a chart."""
+    with TriageLog(db, create=False) as triage_log:
+        points = triage_log.trend(patient, limit)
+    echo_lines(trend_chart(patient, points), wrap=False)
+
+
+@log.command("verify")
+@db_option
+def log_verify(db: str | None) -> None:
+    """Check the hash chain and SQLite's integrity; exit 1 and name the first bad record if wrong."""
+    with TriageLog(db, create=False) as triage_log:
+        result = triage_log.verify()
+        path = str(triage_log.path)
+    echo_lines(verification(result, path), wrap=False)
+    sys.exit(0 if result.ok else 1)
 
 
 if __name__ == "__main__":

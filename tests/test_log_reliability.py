@@ -1,0 +1,72 @@
+"""Nothing is lost: concurrent writers, and a writer killed in the middle of a batch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import triage
+from triage.log import Filters, TriageLog
+from tests.helpers import ROOT, report
+
+WRITER = """
+import sys, triage
+from triage.log import TriageLog
+from tests.helpers import report
+path, name, count, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+decision = triage.evaluate(report(patient_id=name, unwell=True))
+with TriageLog(path) as log:
+    print("ready", flush=True)
+    for _ in range(count // batch):
+        log.record_many([decision] * batch)
+"""
+
+
+def writer(path: Path, name: str, count: int, batch: int = 1) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, str(count), str(batch)],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+
+
+def test_four_processes_append_500_each_and_nothing_is_lost(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    TriageLog(path).close()
+    procs = [writer(path, f"pt-{i}", 500) for i in range(4)]
+    for proc in procs:
+        proc.wait(timeout=300)
+        assert proc.returncode == 0
+    with TriageLog(path) as log:
+        result = log.verify()
+        assert result.ok, result.first_bad
+        assert result.entries == 2000
+        for i in range(4):
+            assert len(log.entries(Filters(patient=f"pt-{i}"), limit=None)) == 500
+
+
+def count_entries(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT count(*) FROM entries").fetchone()[0]
+
+
+def test_a_writer_killed_mid_batch_leaves_a_sound_log_without_partial_entries(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    proc = writer(path, "pt-kill", 1_000_000, batch=50)
+    assert proc.stdout.readline().strip() == "ready"
+    deadline = time.monotonic() + 120
+    while count_entries(path) < 300 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    with TriageLog(path) as log:
+        result = log.verify()
+        assert result.ok, result.first_bad
+        assert result.entries >= 300
+        assert result.entries % 50 == 0, "a batch is one transaction: all of it or none"
+        assert all(entry.decision["outcome"] == "reduce_load" for entry in log.export())
+        log.record(triage.evaluate(report()))
+        assert log.verify().ok  # and the log goes on

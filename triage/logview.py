@@ -1,0 +1,134 @@
+"""The clinician's views of the triage log, as styled lines: the list, one entry, a patient's
+trend, and the verification result. The front end decides on colour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .contract import FIELDS
+from .log import Entry, EntrySummary, TrendPoint, Verification
+from .render import Line, Style
+
+OUTCOME_WORDS = {
+    ("seek_medical_review", "emergency"): "EMERGENCY",
+    ("seek_medical_review", "same_day"): "same day",
+    ("seek_medical_review", "routine"): "routine review",
+    ("reduce_load", None): "reduce load",
+    ("continue", None): "continue",
+}
+
+
+def outcome_words(outcome: str, urgency: str | None) -> str:
+    return OUTCOME_WORDS[(outcome, urgency)]
+
+
+def when(stamp: str) -> str:
+    """'2026-11-21T05:46:57.206202Z' -> '2026-11-21 05:46'."""
+    return stamp[:16].replace("T", " ")
+
+
+def _flag(entry: EntrySummary) -> tuple[str, Style]:
+    """Unreviewed urgent entries stand out: '!!' emergency, '!' same day."""
+    if entry.last_verdict is not None or entry.outcome != "seek_medical_review":
+        return "", "text"
+    if entry.urgency == "emergency":
+        return "!!", "emergency"
+    if entry.urgency == "same_day":
+        return "!", "urgent"
+    return "", "text"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def entry_table(entries: list[EntrySummary], limit: int | None) -> list[Line]:
+    """The list: newest first; unreviewed emergencies and same-day entries flagged."""
+    if not entries:
+        return [Line("note", "No entries match.")]
+    patient_width = max(7, *(len(e.patient_id) for e in entries))
+    header = f"{'':2} {'id':>6}  {'time (UTC)':16}  {'patient':{patient_width}}  {'outcome':14}  {'reviewed':10}  top reason"
+    lines = [Line("heading", header)]
+    for e in entries:
+        flag, style = _flag(e)
+        reviewed = e.last_verdict or "no"
+        text = (f"{flag:2} {e.id:>6}  {when(e.recorded_at):16}  {e.patient_id:{patient_width}}  "
+                f"{outcome_words(e.outcome, e.urgency):14}  {reviewed:10}  {_cut(e.top_reason or '-', 48)}")
+        lines.append(Line(style, text))
+    urgent = sum(1 for e in entries if _flag(e)[0])
+    footer = f"{len(entries)} entries" + (f", {urgent} urgent and unreviewed (!! emergency, ! same day)" if urgent else "")
+    if limit is not None and len(entries) == limit:
+        footer += f"; the newest {limit} are shown, use --limit for more"
+    return [*lines, Line("note", footer + ".")]
+
+
+def entry_detail(entry: Entry) -> list[Line]:
+    """One entry in full: outcome, every reason with its source, the answers, rules, reviews."""
+    flag, style = _flag(entry)
+    lines = [
+        Line("heading", f"Entry {entry.id}: {entry.patient_id}, {when(entry.recorded_at)} UTC, session {entry.session_id}"),
+        Line(style if flag else "heading", f"Outcome: {outcome_words(entry.outcome, entry.urgency)}"
+             + ("  (not reviewed yet)" if flag else "")),
+        Line("text", ""), Line("heading", "Reasons:"),
+    ]
+    for reason in entry.decision.get("reasons", []):
+        level = outcome_words(reason["outcome"], reason.get("urgency"))
+        lines += [Line("text", f"- [{level}] {reason['title']} ({reason['rule']})", indent=2),
+                  Line("text", f"{reason['clinician']}", indent=4),
+                  Line("text", f"answers: {_answers(reason['matched'])}", indent=4),
+                  Line("note", f"source: {reason['source']}", indent=4)]
+    if not entry.decision.get("reasons"):
+        lines.append(Line("text", "- no rule fired", indent=2))
+    lines += [Line("text", ""), Line("heading", "Answers:")]
+    lines += [Line("text", f"{name}: {_value(entry.report[name])}", indent=2)
+              for name in FIELDS if name in entry.report]
+    lines += [Line("text", ""),
+              Line("note", f"Rules: {entry.pack['name']} {entry.pack['version']}"),
+              Line("note", f"  sha256 {entry.pack['sha256']}"),
+              Line("note", f"Engine: {entry.engine['name']} {entry.engine['version']}; triage {entry.program_version}"),
+              Line("text", ""), Line("heading", "Reviews:")]
+    lines += [Line("text", f"- {when(r.reviewed_at)} {r.verdict} by {r.reviewer}" + (f": {r.note}" if r.note else ""),
+                   indent=2) for r in entry.reviews] or [Line("text", "- none yet", indent=2)]
+    return lines
+
+
+def _value(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _answers(matched: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_value(v)}" for k, v in matched.items()) or "-"
+
+
+def trend_chart(patient: str, points: list[TrendPoint]) -> list[Line]:
+    """Pain during and pain now as bars, one row per check with its date and outcome."""
+    if not points:
+        return [Line("note", f"No entries for patient {patient}.")]
+    first, last = when(points[0].recorded_at)[:10], when(points[-1].recorded_at)[:10]
+    lines = [Line("heading", f"Patient {patient}: {len(points)} checks, {first} to {last} (UTC)"),
+             Line("heading", f"{'date':16}  {'pain during':15}  {'pain now':15}  outcome")]
+    for p in points:
+        style: Style = {"EMERGENCY": "emergency", "same day": "urgent", "routine review": "caution",
+                        "reduce load": "caution"}.get(outcome_words(p.outcome, p.urgency), "text")  # type: ignore[assignment]
+        lines.append(Line(style, f"{when(p.recorded_at):16}  {_bar(p.pain_during)}  {_bar(p.pain_now)}  "
+                                 f"{outcome_words(p.outcome, p.urgency)}"))
+    lines.append(Line("note", "Bars: pain out of 10 (█ = 1 point)."))
+    return lines
+
+
+def _bar(score: int) -> str:
+    return f"{'█' * score}{'·' * (10 - score)} {score:>2}  "
+
+
+def verification(result: Verification, path: str) -> list[Line]:
+    counts = f"{result.entries} entries and {result.reviews} reviews"
+    if result.ok:
+        return [Line("ok", f"ok: {path}: {counts}; the hash chain is intact; SQLite integrity: ok"),
+                Line("note", f"Chain head: {result.head} (note it down to detect a later removal of the newest records)")]
+    lines = [Line("emergency", f"FAILED: {path}")]
+    if result.integrity != "ok":
+        lines.append(Line("urgent", f"SQLite integrity check: {result.integrity}"))
+    if result.first_bad:
+        lines.append(Line("urgent", f"First bad record: {result.first_bad}"))
+        lines.append(Line("text", f"The {counts} before it verify."))
+    return lines
