@@ -9,25 +9,33 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import date, datetime
 import sys
 import textwrap
-from typing import Any, NoReturn
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-import yaml
 
 import triage
-from triage.contract import read_report
 from triage.engines import DURABLE, REFERENCE
-from triage.errors import EvaluationError, InputError, PackError, ProblemsError, ReportError, TriageError
+from triage.errors import (
+    EvaluationError,
+    InputError,
+    PackError,
+    ProblemsError,
+    ReportError,
+    TriageError,
+)
 from triage.export import write_export
 from triage.log import VERDICTS, Filters, TriageLog
-from triage.outcomes import OUTCOMES, URGENCIES
 from triage.logview import entry_detail, entry_table, trend_chart, verification
-from triage.questionnaire import AnswerError, Gate, Interview, Item, choices, parse_answer, parse_choice
-from triage.questionnaire import describe as describe_questionnaire
+from triage.outcomes import OUTCOMES, URGENCIES
 from triage.render import Line, render_decision, render_failure
+
+# The report contract builds its pydantic models on import (about 100 ms): the questionnaire and
+# the contract are imported inside the commands that use them, so 'triage log ...' starts fast.
+if TYPE_CHECKING:
+    from triage.questionnaire import Gate, Interview, Item
 
 EXIT_CODES = {
     ("continue", None): 0,
@@ -160,6 +168,8 @@ def check(answers: str | None, as_json: bool, rules: str | None, exit_code: bool
 
     Every check is recorded in the triage log (see 'triage log') unless --no-log is given.
     """
+    from triage.contract import read_report
+
     pack = _load_pack(rules)
     if answers is not None:
         report = read_report(answers, sys.stdin.read() if answers == "-" else None)
@@ -192,6 +202,8 @@ def _record(decision: triage.Decision, db: str | None) -> triage.StorageError | 
 
 
 def _save_answers(path: str, report: triage.Report) -> None:
+    import yaml
+
     try:
         with open(path, "w", encoding="utf-8") as out:
             out.write("# triage report: replay with 'triage check --answers " + path + "'\n")
@@ -213,6 +225,8 @@ NOT_A_TERMINAL = (
 
 def _interview(patient: str | None, interactive: bool) -> dict[str, Any]:
     """Ask the questions; Ctrl-C leaves with status 130 and end of input with 1, saving nothing."""
+    from triage.questionnaire import AnswerError, Interview, parse_answer
+
     if not interactive and not sys.stdin.isatty():
         click.echo(NOT_A_TERMINAL, err=True)
         sys.exit(1)
@@ -261,6 +275,8 @@ def _read(prompt: str = "> ") -> str:
 
 def _ask(step: Gate | Item) -> Any:
     """Ask one question until it gets a valid answer; None when an optional one is skipped."""
+    from triage.questionnaire import AnswerError, parse_answer, parse_choice
+
     options, optional, help_text = _step_details(step)
     _say()
     _say(textwrap.fill(_question(step), _width()), bold=True)
@@ -283,10 +299,14 @@ def _ask(step: Gate | Item) -> Any:
 
 
 def _question(step: Gate | Item) -> str:
+    from triage.questionnaire import Gate
+
     return step.question if isinstance(step, Gate) else step.spec.ask.question
 
 
 def _step_details(step: Gate | Item) -> tuple[list[tuple[Any, str]], bool, str]:
+    from triage.questionnaire import Gate, choices
+
     if isinstance(step, Gate):
         return [(True, "Yes"), (False, "No")], False, step.help
     spec = step.spec
@@ -295,6 +315,8 @@ def _step_details(step: Gate | Item) -> tuple[list[tuple[Any, str]], bool, str]:
 
 
 def _hint(step: Gate | Item, optional: bool) -> str:
+    from triage.questionnaire import Gate
+
     if isinstance(step, Gate) or step.spec.kind in ("choice", "yes_no", "yes_no_unsure"):
         hint = "type a number or the first letters"
     elif step.field == "hours_since_session":
@@ -328,7 +350,9 @@ def _confirm(interview: Interview) -> str | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the questionnaire as JSON.")
 def questions(as_json: bool) -> None:
     """Print the questionnaire: questions, help, answers, gates, and when each is asked."""
-    flow = describe_questionnaire()
+    from triage.questionnaire import describe
+
+    flow = describe()
     if as_json:
         click.echo(json.dumps(flow, indent=2, ensure_ascii=False))
         return
@@ -446,7 +470,7 @@ def log_list(limit: int, as_json: bool, db: str | None, **filters: Any) -> None:
     if as_json:
         click.echo(json.dumps([vars(e) for e in entries], indent=2, ensure_ascii=False))
     else:
-        echo_lines(entry_table(entries, limit), wrap=False)
+        echo_lines(entry_table(entries, limit, shutil.get_terminal_size((120, 24)).columns), wrap=False)
 
 
 @log.command("show")

@@ -15,8 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import triage  # noqa: E402
-from tests.helpers import load_case, vignette_files  # noqa: E402
+import triage
+from tests.helpers import load_case, vignette_files
 
 ROUNDS = 100
 

@@ -15,7 +15,7 @@ from tests.helpers import BASE, ROOT, VIGNETTE_DIR, report
 P10_EMERGENCY = VIGNETTE_DIR / "p10-chest-pain-ongoing.yaml"
 
 
-def run(*args: str, input: str | None = None) -> "Result":  # noqa: F821
+def run(*args: str, input: str | None = None) -> Result:  # noqa: F821
     return CliRunner().invoke(main, list(args), input=input)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import ValidationError
 
 import triage
-from triage.outcomes import severity
 from tests.helpers import load_case, report, vignette_files
+from triage.outcomes import severity
 
 DECISIONS = [triage.evaluate(load_case(p)["report"]) for p in vignette_files()]
 
@@ -63,7 +64,7 @@ def test_report_in_the_decision_is_the_normalised_report() -> None:
 
 
 def test_decision_is_immutable() -> None:
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         DECISIONS[0].outcome = "continue"  # type: ignore[misc]
 
 

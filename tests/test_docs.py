@@ -8,9 +8,9 @@ import re
 import click
 
 from cli import main
+from tests.helpers import ROOT
 from triage.conditions import OPERATORS
 from triage.contract import FIELDS
-from tests.helpers import ROOT
 
 RULES_DOC = (ROOT / "docs" / "rules.md").read_text()
 README = (ROOT / "README.md").read_text()

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 import triage
 from cli import main
+from tests.helpers import ROOT, load_case, report, vignette_files
 from triage.engines import durable as adapter
 from triage.engines import get_engine
-from tests.helpers import ROOT, load_case, report, vignette_files
 
 REPORTS = [triage.parse_report(load_case(p)["report"]) for p in vignette_files()]
 
@@ -83,7 +83,7 @@ def test_report_data_never_becomes_the_fact_identity() -> None:
 
 def test_a_failing_action_fails_the_evaluation_and_is_cleared(tmp_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    def failing_action(self: adapter._Ruleset, rule_id: str):  # noqa: ANN202
+    def failing_action(self: adapter._Ruleset, rule_id: str):
         def boom(closure: object) -> None:
             raise RuntimeError("action failed")
         return boom

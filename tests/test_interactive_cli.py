@@ -10,8 +10,8 @@ from click.testing import CliRunner, Result
 
 import cli
 from cli import main
-from triage.contract import read_report
 from tests.helpers import keystrokes, load_case, vignette_files
+from triage.contract import read_report
 
 PUBLIC = [p for p in vignette_files() if p.parent.name == "vignettes"]
 NO_PAIN = ["pt-1", "0.5", "", "", "", "", "no", "no", "no"]

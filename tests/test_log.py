@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import stat
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 import triage
+from tests.helpers import load_case, report, vignette_files
 from triage.chain import ENTRY_FIELDS, REVIEW_FIELDS
 from triage.log import Filters, TriageLog
 from triage.store import MIGRATIONS, default_log_path
-from tests.helpers import load_case, report, vignette_files
 
 DECISIONS = [triage.evaluate(load_case(p)["report"]) for p in vignette_files()]
 

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli import main
-from triage.log import TriageLog
 from tests.helpers import BASE, ROOT, VIGNETTE_DIR
+from triage.log import TriageLog
 
 P10 = str(VIGNETTE_DIR / "p10-chest-pain-ongoing.yaml")
 P17 = str(VIGNETTE_DIR / "p17-fever.yaml")

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import triage
-from triage.log import Filters, TriageLog
 from tests.helpers import ROOT, report
+from triage.log import Filters, TriageLog
 
 WRITER = """
 import sys, triage

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import triage
+from tests.helpers import ROOT, complete, load_case, reports, vignette_files
 from triage.contract import FIELDS, worse_chains
 from triage.engines import get_engine
 from triage.outcomes import severity
-from tests.helpers import ROOT, complete, load_case, reports, vignette_files
 
 DURABLE = get_engine("durable-rules")
 REFERENCE = get_engine("reference")

@@ -6,9 +6,17 @@ from datetime import datetime
 
 import pytest
 
-from triage.contract import FIELDS
-from triage.questionnaire import FLOW, AnswerError, Gate, Interview, describe, parse_answer, parse_session_end
 from tests.helpers import BASE, report
+from triage.contract import FIELDS
+from triage.questionnaire import (
+    FLOW,
+    AnswerError,
+    Gate,
+    Interview,
+    describe,
+    parse_answer,
+    parse_session_end,
+)
 
 NOW = datetime(2026, 11, 21, 15, 0)
 

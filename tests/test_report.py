@@ -7,11 +7,12 @@ from typing import Any
 
 import jsonschema
 import pytest
+from pydantic import ValidationError
 
 import triage
+from tests.helpers import BASE, load_case, report, vignette_files
 from triage.contract import FIELDS, json_schema, read_report
 from triage.yamlio import parse_yaml
-from tests.helpers import BASE, load_case, report, vignette_files
 
 
 def problems(data: Any) -> dict[str, str]:
@@ -78,7 +79,7 @@ def test_hours_are_kept_to_four_decimals() -> None:
 
 def test_report_is_immutable_and_normalised() -> None:
     parsed = triage.parse_report(report(hours_since_session=2))
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         parsed.pain_now = 9  # type: ignore[misc]
     answers = parsed.answers()
     assert answers["hours_since_session"] == 2.0 and "pain_before" not in answers

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pexpect
-import pytest
 
 TRIAGE = str(Path(sys.executable).parent / "triage")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -4,45 +4,60 @@
     >>> decision = triage.evaluate(report_mapping)
     >>> decision.outcome, decision.urgency
 
-See docs/embedding.md.
+Names are loaded on first use (PEP 562), so that commands which only read the triage log start
+quickly. See docs/embedding.md.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .contract import FIELDS, json_schema, parse_report
-from .decision import Decision, Reason
-from .errors import (
-    EvaluationError,
-    InputError,
-    PackError,
-    Problem,
-    ReportError,
-    StorageError,
-    TriageError,
-)
-from .evaluation import evaluate
-from .pack import Rule, RulePack, default_pack, load_pack
-from .report import Report
+
+_EXPORTS = {
+    "FIELDS": "contract", "json_schema": "contract", "parse_report": "contract",
+    "Decision": "decision", "Reason": "decision",
+    "EvaluationError": "errors", "InputError": "errors", "PackError": "errors", "Problem": "errors",
+    "ReportError": "errors", "StorageError": "errors", "TriageError": "errors",
+    "evaluate": "evaluation", "TriageLog": "log",
+    "Rule": "pack", "RulePack": "pack", "default_pack": "pack", "load_pack": "pack",
+    "Report": "report",
+}
 
 __all__ = [
-    "FIELDS",
-    "Decision",
-    "EvaluationError",
-    "InputError",
-    "PackError",
-    "Problem",
-    "Reason",
-    "Report",
-    "ReportError",
-    "Rule",
-    "RulePack",
-    "StorageError",
-    "TriageError",
-    "__version__",
-    "default_pack",
-    "evaluate",
-    "json_schema",
-    "load_pack",
-    "parse_report",
+    "FIELDS", "Decision", "EvaluationError", "InputError", "PackError", "Problem", "Reason", "Report",
+    "ReportError", "Rule", "RulePack", "StorageError", "TriageError", "TriageLog", "__version__",
+    "default_pack", "evaluate", "json_schema", "load_pack", "parse_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'triage' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:
+    from .contract import FIELDS, json_schema, parse_report
+    from .decision import Decision, Reason
+    from .errors import (
+        EvaluationError,
+        InputError,
+        PackError,
+        Problem,
+        ReportError,
+        StorageError,
+        TriageError,
+    )
+    from .evaluation import evaluate
+    from .log import TriageLog
+    from .pack import Rule, RulePack, default_pack, load_pack
+    from .report import Report

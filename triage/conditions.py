@@ -16,7 +16,7 @@ false`` aside), so ``not`` of it is true.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .contract import FIELDS, FieldSpec, hint, show, suggest
 from .errors import Problem
@@ -61,7 +61,7 @@ class Not:
     item: Condition
 
 
-Condition = Union[Test, All, AnyOf, Not]
+Condition = Test | All | AnyOf | Not
 
 
 def fields_of(condition: Condition) -> list[str]:
@@ -192,7 +192,8 @@ class ConditionParser:
             self.problem("'one_of' takes a list of answers", line, field=spec.name,
                          fix="for example '{one_of: [mild, marked]}'")
             return None
-        if not all([self._value_fits(spec, v, line) for v in operand]):
+        fits = [self._value_fits(spec, v, line) for v in operand]  # every bad value is reported
+        if not all(fits):
             return None
         if len({show(v) for v in operand}) != len(operand):
             self.problem("'one_of' lists an answer twice", line, field=spec.name)

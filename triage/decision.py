@@ -63,8 +63,8 @@ class Decision(_Frozen):
 
 
 def _reason(pack: RulePack, rule: Rule, answers: dict[str, Any]) -> Reason:
-    return Reason(rule=rule.id, title=rule.title, outcome=rule.outcome,  # type: ignore[arg-type]
-                  urgency=rule.urgency,  # type: ignore[arg-type]
+    return Reason(rule=rule.id, title=rule.title, outcome=rule.outcome,
+                  urgency=rule.urgency,
                   patient=rule.patient, clinician=rule.clinician,
                   source=f"{pack.policy} {rule.policy_row}; {rule.reference}",
                   matched=matched(rule.condition, answers))
@@ -82,8 +82,8 @@ def build_decision(pack: RulePack, report: Report, fired: set[str], engine: Engi
     if outcome == "continue":
         advice = (pack.no_alert, *(r.advice for r in rules if r.advice))
     return Decision(
-        outcome=outcome,  # type: ignore[arg-type]
-        urgency=urgency,  # type: ignore[arg-type]
+        outcome=outcome,
+        urgency=urgency,
         reasons=tuple(_reason(pack, r, answers) for r in rules),
         advice=advice,
         rule_pack=PackInfo(name=pack.name, version=pack.version, sha256=pack.sha256),

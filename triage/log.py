@@ -16,14 +16,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._version import __version__
-from .chain import ENTRY_FIELDS, GENESIS, REVIEW_FIELDS, canonical, record_hash
-from .decision import Decision
+from .chain import ENTRY_FIELDS, GENESIS, REVIEW_FIELDS, record_hash
 from .errors import StorageError
 from .outcomes import severity
 from .store import connect, default_log_path, now_utc, storage_error
+
+if TYPE_CHECKING:
+    from .decision import Decision
 
 Verdict = Literal["accepted", "overridden"]
 VERDICTS: tuple[Verdict, ...] = ("accepted", "overridden")
@@ -159,7 +161,7 @@ class TriageLog:
     def close(self) -> None:
         self._conn.close()
 
-    def __enter__(self) -> TriageLog:
+    def __enter__(self) -> TriageLog:  # noqa: PYI034 - Self needs Python 3.11
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -326,6 +328,11 @@ def _chain_problem(kind: str, record: dict[str, Any], expected_seq: int, prev: s
     return None
 
 
+def _compact(value: Any) -> str:
+    """JSON as stored: in the contract's order, for people reading it; the hash covers the text."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def _entry_row(decision: Decision, entry_id: int, seq: int, prev: str) -> dict[str, Any]:
     report = decision.report
     alerts = [r for r in decision.reasons if r.outcome != "continue"]
@@ -337,6 +344,6 @@ def _entry_row(decision: Decision, entry_id: int, seq: int, prev: str) -> dict[s
         "pack_name": decision.rule_pack.name, "pack_version": decision.rule_pack.version,
         "pack_sha256": decision.rule_pack.sha256, "engine_name": decision.engine.name,
         "engine_version": decision.engine.version, "program_version": __version__,
-        "report_json": canonical(report.answers()), "decision_json": canonical(decision.to_dict()),
+        "report_json": _compact(report.answers()), "decision_json": _compact(decision.to_dict()),
         "prev_hash": prev,
     }

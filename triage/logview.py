@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .contract import FIELDS
 from .log import Entry, EntrySummary, TrendPoint, Verification
 from .render import Line, Style
 
@@ -42,18 +41,20 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def entry_table(entries: list[EntrySummary], limit: int | None) -> list[Line]:
-    """The list: newest first; unreviewed emergencies and same-day entries flagged."""
+def entry_table(entries: list[EntrySummary], limit: int | None, width: int = 120) -> list[Line]:
+    """The list: newest first; unreviewed emergencies and same-day entries flagged. The top
+    reason is cut to fit ``width`` columns."""
     if not entries:
         return [Line("note", "No entries match.")]
     patient_width = max(7, *(len(e.patient_id) for e in entries))
     header = f"{'':2} {'id':>6}  {'time (UTC)':16}  {'patient':{patient_width}}  {'outcome':14}  {'reviewed':10}  top reason"
     lines = [Line("heading", header)]
+    reason_width = max(24, width - len(header) + len("top reason"))
     for e in entries:
         flag, style = _flag(e)
         reviewed = e.last_verdict or "no"
         text = (f"{flag:2} {e.id:>6}  {when(e.recorded_at):16}  {e.patient_id:{patient_width}}  "
-                f"{outcome_words(e.outcome, e.urgency):14}  {reviewed:10}  {_cut(e.top_reason or '-', 48)}")
+                f"{outcome_words(e.outcome, e.urgency):14}  {reviewed:10}  {_cut(e.top_reason or '-', reason_width)}")
         lines.append(Line(style, text))
     urgent = sum(1 for e in entries if _flag(e)[0])
     footer = f"{len(entries)} entries" + (f", {urgent} urgent and unreviewed (!! emergency, ! same day)" if urgent else "")
@@ -80,8 +81,7 @@ def entry_detail(entry: Entry) -> list[Line]:
     if not entry.decision.get("reasons"):
         lines.append(Line("text", "- no rule fired", indent=2))
     lines += [Line("text", ""), Line("heading", "Answers:")]
-    lines += [Line("text", f"{name}: {_value(entry.report[name])}", indent=2)
-              for name in FIELDS if name in entry.report]
+    lines += [Line("text", f"{name}: {_value(value)}", indent=2) for name, value in entry.report.items()]
     lines += [Line("text", ""),
               Line("note", f"Rules: {entry.pack['name']} {entry.pack['version']}"),
               Line("note", f"  sha256 {entry.pack['sha256']}"),

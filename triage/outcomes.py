@@ -13,9 +13,9 @@ URGENCIES: tuple[Urgency, ...] = ("routine", "same_day", "emergency")
 
 def severity(outcome: str, urgency: str | None = None) -> int:
     """One number that orders every (outcome, urgency) pair: 0 continue ... 4 emergency."""
-    rank = OUTCOMES.index(outcome)  # type: ignore[arg-type]
+    rank = OUTCOMES.index(outcome)
     if outcome == "seek_medical_review":
-        rank += URGENCIES.index(urgency)  # type: ignore[arg-type]
+        rank += URGENCIES.index(urgency)
     return rank
 
 

@@ -18,7 +18,7 @@ from .conditions import Condition, ConditionParser, to_data
 from .contract import show, suggest
 from .errors import InputError, PackError, Problem
 from .outcomes import OUTCOMES, URGENCIES
-from .yamlio import read_document
+from .yamlio import LocatedDict, LocatedList, read_document
 
 PACK_FILE = "pack.yaml"
 _PACK_KEYS = ("name", "version", "policy", "no_alert")
@@ -123,7 +123,7 @@ class _PackLoader:
         data = self._read(path)
         if data is None:
             return {}
-        if not isinstance(data, dict):
+        if not isinstance(data, LocatedDict):
             self.problems.append(Problem("must be a mapping of name, version, policy and no_alert",
                                          file=file, line=1))
             return {}
@@ -151,7 +151,7 @@ class _PackLoader:
         data = self._read(path)
         if data is None:
             return []
-        if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        if not isinstance(data, LocatedDict) or not isinstance(data.get("rules"), LocatedList):
             self.problems.append(Problem("must hold a 'rules:' list", file=file, line=1))
             return []
         self._unknown_keys(data, {"rules"}, file, None)
@@ -159,7 +159,7 @@ class _PackLoader:
         return [r for r in (self._rule(e, line, file) for e, line in zip(entries, lines)) if r]
 
     def _rule(self, data: Any, line: int, file: str) -> Rule | None:
-        if not isinstance(data, dict):
+        if not isinstance(data, LocatedDict):
             self.problems.append(Problem("each rule must be a mapping", file=file, line=line))
             return None
         before = len(self.problems)

@@ -9,9 +9,10 @@ pure (no I/O), so any front end can drive it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Union
+from typing import Any
 
 from .contract import FIELDS, FieldSpec
 
@@ -19,11 +20,11 @@ Answers = dict[str, Any]
 
 
 def _has_pain(a: Answers) -> bool:
-    return a.get("pain_during", 0) > 0 or a.get("pain_now", 0) > 0
+    return bool(a.get("pain_during", 0) > 0 or a.get("pain_now", 0) > 0)
 
 
 def _trend_needed(a: Answers) -> bool:
-    return a.get("hours_since_session", 0) >= 24 and a.get("pain_now", 0) > 0
+    return bool(a.get("hours_since_session", 0) >= 24 and a.get("pain_now", 0) > 0)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Gate:
     if_no: dict[str, Any] = field(default_factory=dict)
 
 
-Step = Union[Item, Gate]
+Step = Item | Gate
 PAIN_ONLY = "when there is pain"
 
 FLOW: tuple[Step, ...] = (
@@ -235,7 +236,7 @@ def show_answer(spec: FieldSpec, value: Any) -> str:
     if spec.name == "hours_since_session":
         return describe_hours(value)
     if spec.kind in ("choice", "yes_no", "yes_no_unsure"):
-        return dict(choices(spec))[value]
+        return str(dict(choices(spec))[value])
     if spec.numeric and spec.maximum == 10 and spec.name.startswith("pain"):
         return f"{value}/10"
     return str(value)

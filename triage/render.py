@@ -7,9 +7,10 @@ what to do; for an emergency it says to stop and call the emergency number now.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from .decision import Decision
+if TYPE_CHECKING:
+    from .decision import Decision
 
 Style = Literal["emergency", "urgent", "caution", "ok", "heading", "text", "note"]
 
@@ -27,9 +28,9 @@ _HEADLINES: dict[tuple[str, str | None], tuple[Style, str, str]] = {
         "Tell them what you answered here; they may adjust your programme."),
     ("reduce_load", None): (
         "caution", "Reduce the load at your next session.",
-        "Use a lighter weight or fewer sets for the movement that hurt, and skip it if it still "
+        ("Use a lighter weight or fewer sets for the movement that hurt, and skip it if it still "
         "hurts. Go back to your current load once a session causes no more than 5/10 pain and "
-        "the pain settles by the next morning."),
+        "the pain settles by the next morning.")),
     ("continue", None): (
         "ok", "Carry on with your programme.", ""),
 }
@@ -63,8 +64,8 @@ def render_decision(decision: Decision, *, show_source: bool = True) -> list[Lin
         lines += [Line("text", ""), Line("heading", "Advice:")]
         lines += [Line("text", f"- {a}", indent=2) for a in decision.advice]
     if decision.outcome != "seek_medical_review":
-        lines += [Line("text", ""), Line("note", "If you develop chest pain, fainting, severe "
-                                         "breathlessness or confusion, call your emergency number.")]
+        lines += [Line("text", ""), Line("note", ("If you develop chest pain, fainting, severe "
+                                                  "breathlessness or confusion, call your emergency number."))]
     if show_source:
         pack, engine = decision.rule_pack, decision.engine
         lines.append(Line("note", f"Rules: {pack.name} {pack.version} ({pack.sha256[:12]}), "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -22,7 +22,6 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-Answer = Union[bool, int, float, str]
 HIGHER = "higher"  # for scores: a higher number is worse
 
 
@@ -231,7 +230,7 @@ class Report(BaseModel):
         ),
     ] = None
     snap_or_tear: Annotated[
-        Union[bool, Literal["unsure"]],
+        bool | Literal["unsure"],
         Ask(
             "Did you feel a pop, snap or tearing during the session?",
             labels={True: "Yes", "unsure": "Not sure", False: "No"},

@@ -41,7 +41,8 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             hash            TEXT NOT NULL
         );
         CREATE INDEX entries_by_patient ON entries (patient_id, id);
-        CREATE INDEX entries_by_outcome ON entries (outcome, urgency, id);
+        CREATE INDEX entries_by_outcome ON entries (outcome, id);
+        CREATE INDEX entries_by_urgency ON entries (outcome, urgency, id);
         CREATE INDEX entries_by_session ON entries (session_id, id);
         CREATE INDEX entries_by_time ON entries (recorded_at);
         CREATE TABLE reviews (

@@ -42,7 +42,7 @@ class LocatedList(list):  # type: ignore[type-arg]
 class _Loader(yaml.SafeLoader):
     """SafeLoader with a smaller set of implicit types (see the module docstring)."""
 
-    yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}  # noqa: RUF012 - read from the class by PyYAML
 
 
 for _tag, _regex, _first in [
@@ -100,7 +100,7 @@ class _DuplicateKey(Exception):
 def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML text; ``source`` names it in error messages."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+        return yaml.load(text, Loader=_Loader)
     except _DuplicateKey as dup:
         raise InputError(
             [Problem(f"key '{dup.key}' is given twice (first on line {dup.first_line})",

@@ -7,10 +7,12 @@ cannot be imported (Python 3.13+), and is the oracle in the differential tests.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import EvaluationError
-from ..pack import RulePack
+
+if TYPE_CHECKING:
+    from ..pack import RulePack
 
 DURABLE = "durable-rules"
 REFERENCE = "reference"

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from importlib.metadata import version as _dist_version
-from typing import Any, Callable
+from typing import Any
 
-import durable.engine as _durable
+import durable.engine as _durable  # type: ignore[import-untyped]
 
-from ..conditions import All, AnyOf, Condition, FieldRef, Not, Test, fields_of
+from ..conditions import All, Condition, FieldRef, Not, Test, fields_of
 from ..contract import FIELDS
 from ..errors import EvaluationError
 from ..pack import RulePack

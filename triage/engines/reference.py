@@ -7,7 +7,8 @@ durable-rules compiler follows the same semantics, and the differential tests ho
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._version import __version__
 from ..conditions import All, AnyOf, Condition, FieldRef, Not, Test, fields_of
