@@ -77,11 +77,18 @@ def echo_lines(lines: list[Line], *, err: bool = False, wrap: bool = True) -> No
         if not wrap:
             pass
         elif line.indent and text:
-            text = textwrap.fill(text, width, initial_indent=" " * line.indent,
-                                 subsequent_indent=" " * (line.indent + 2), break_long_words=False)
+            text = textwrap.fill(
+                text,
+                width,
+                initial_indent=" " * line.indent,
+                subsequent_indent=" " * (line.indent + 2),
+                break_long_words=False,
+            )
         elif text and line.style != "emergency":
             text = textwrap.fill(text, width, break_long_words=False)
-        click.echo(click.style(text, **_STYLES[line.style]) if colour else text, err=err, color=colour)
+        click.echo(
+            click.style(text, **_STYLES[line.style]) if colour else text, err=err, color=colour
+        )
 
 
 # -- the error boundary ------------------------------------------------------------------------
@@ -97,9 +104,13 @@ def explain(exc: TriageError) -> str:
     """The message for a library error: what is wrong, where, and the fix."""
     if isinstance(exc, ProblemsError):
         source = exc.source or "the input"
-        header = next((h for cls, h in _HEADERS.items() if isinstance(exc, cls)), "{source} is invalid")
+        header = next(
+            (h for cls, h in _HEADERS.items() if isinstance(exc, cls)), "{source} is invalid"
+        )
         count = len(exc.problems)
-        lines = [f"error: {header.format(source=source)} ({count} problem{'s' if count != 1 else ''}):"]
+        lines = [
+            f"error: {header.format(source=source)} ({count} problem{'s' if count != 1 else ''}):"
+        ]
         return "\n".join(lines + [f"  {p}" for p in exc.problems])
     if isinstance(exc, triage.StorageError):
         fix = f"\n  {exc.fix}" if exc.fix else ""
@@ -129,8 +140,13 @@ class TriageGroup(click.Group):
 # -- commands ----------------------------------------------------------------------------------
 
 db_option = click.option(
-    "--db", metavar="PATH", envvar="TRIAGE_DB", show_envvar=True,
-    help="The triage log (default: triage.db in your data folder).")
+    "--db",
+    metavar="PATH",
+    envvar="TRIAGE_DB",
+    show_envvar=True,
+    help="The triage log (default: triage.db in your data folder).",
+)
+
 
 @click.group(cls=TriageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(triage.__version__, prog_name="triage")
@@ -147,23 +163,48 @@ def _load_pack(rules: str | None) -> triage.RulePack:
 
 
 @main.command()
-@click.option("--answers", metavar="FILE|-", help="A YAML or JSON report; '-' reads standard input.")
+@click.option(
+    "--answers", metavar="FILE|-", help="A YAML or JSON report; '-' reads standard input."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
 @click.option("--rules", metavar="DIR", help="Use the rule pack in DIR instead of the bundled one.")
-@click.option("--exit-code", is_flag=True,
-              help="Exit with the outcome: 0 continue, 3 reduce_load, 4 routine, 5 same_day, 6 emergency.")
-@click.option("--engine", type=click.Choice([DURABLE, REFERENCE]), default=None,
-              help="Rule engine (default: durable-rules when installed).")
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Exit with the outcome: 0 continue, 3 reduce_load, 4 routine, 5 same_day, 6 emergency.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice([DURABLE, REFERENCE]),
+    default=None,
+    help="Rule engine (default: durable-rules when installed).",
+)
 @click.option("--patient", metavar="ID", help="Your patient ID (otherwise it is asked).")
-@click.option("--save-answers", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Also write the answers to FILE, as a report that --answers accepts.")
-@click.option("--interactive", is_flag=True,
-              help="Ask the questions even when standard input is not a terminal.")
+@click.option(
+    "--save-answers",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Also write the answers to FILE, as a report that --answers accepts.",
+)
+@click.option(
+    "--interactive",
+    is_flag=True,
+    help="Ask the questions even when standard input is not a terminal.",
+)
 @db_option
 @click.option("--no-log", is_flag=True, help="Do not record this check in the triage log.")
-def check(answers: str | None, as_json: bool, rules: str | None, exit_code: bool, engine: str | None,
-          patient: str | None, save_answers: str | None, interactive: bool, db: str | None,
-          no_log: bool) -> None:
+def check(
+    answers: str | None,
+    as_json: bool,
+    rules: str | None,
+    exit_code: bool,
+    engine: str | None,
+    patient: str | None,
+    save_answers: str | None,
+    interactive: bool,
+    db: str | None,
+    no_log: bool,
+) -> None:
     """Check a session: answer the questions, or give a report with --answers.
 
     Every check is recorded in the triage log (see 'triage log') unless --no-log is given.
@@ -185,8 +226,11 @@ def check(answers: str | None, as_json: bool, rules: str | None, exit_code: bool
         echo_lines(render_decision(decision))
     if log_failure is not None:
         click.echo(explain(log_failure), err=True)
-        click.echo("Your result above is valid, but it was not saved in the triage log: "
-                   "tell your clinician.", err=True)
+        click.echo(
+            "Your result above is valid, but it was not saved in the triage log: "
+            "tell your clinician.",
+            err=True,
+        )
         sys.exit(1)
     sys.exit(EXIT_CODES[(decision.outcome, decision.urgency)] if exit_code else 0)
 
@@ -209,8 +253,16 @@ def _save_answers(path: str, report: triage.Report) -> None:
             out.write("# triage report: replay with 'triage check --answers " + path + "'\n")
             yaml.safe_dump(report.answers(), out, sort_keys=False, allow_unicode=True)
     except OSError as exc:
-        raise triage.InputError([triage.Problem(f"cannot write the answers: {exc.strerror}", file=path,
-                                                fix="choose a writable path")], path) from None
+        raise triage.InputError(
+            [
+                triage.Problem(
+                    f"cannot write the answers: {exc.strerror}",
+                    file=path,
+                    fix="choose a writable path",
+                )
+            ],
+            path,
+        ) from None
 
 
 # -- the questionnaire ---------------------------------------------------------------------------
@@ -359,7 +411,9 @@ def questions(as_json: bool) -> None:
     for step in flow["steps"]:
         if "gate" in step:
             click.echo(f"\n[{step['gate']}] {step['question']}")
-            click.echo("    If no: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in step["if_no"].items()))
+            click.echo(
+                "    If no: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in step["if_no"].items())
+            )
             click.echo("    If yes, ask:")
             for item in step["if_yes"]:
                 click.echo("      " + _describe_item(item))
@@ -400,24 +454,33 @@ def rules_check(directory: str | None) -> None:
 
 
 @rules.command("list")
-@click.option("--rules", "directory", metavar="DIR", help="The rule pack to list (default: bundled).")
+@click.option(
+    "--rules", "directory", metavar="DIR", help="The rule pack to list (default: bundled)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
 def rules_list(directory: str | None, as_json: bool) -> None:
     """List the rules of a pack, most severe first."""
     pack = _load_pack(directory)
     ordered = sorted(pack.rules, key=lambda r: -triage.outcomes.severity(r.outcome, r.urgency))
     if as_json:
-        data = {"name": pack.name, "version": pack.version, "sha256": pack.sha256,
-                "rules": [r.to_data() for r in ordered]}
+        data = {
+            "name": pack.name,
+            "version": pack.version,
+            "sha256": pack.sha256,
+            "rules": [r.to_data() for r in ordered],
+        }
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     click.echo(pack.summary())
     width = max(len(r.id) for r in ordered)
     for r in ordered:
-        click.echo(f"{r.policy_row:<4} {r.id:<{width}}  {triage.outcomes.describe(r.outcome, r.urgency):<33} {r.title}")
+        click.echo(
+            f"{r.policy_row:<4} {r.id:<{width}}  {triage.outcomes.describe(r.outcome, r.urgency):<33} {r.title}"
+        )
 
 
 # -- the triage log ----------------------------------------------------------------------------
+
 
 class _Day(click.ParamType):
     """A date (a whole UTC day) or a date and time: 2026-11-21, 2026-11-21T14:30."""
@@ -436,20 +499,32 @@ class _Day(click.ParamType):
 
 
 def filter_options(command: Any) -> Any:
-    for option in reversed([
-        click.option("--patient", metavar="ID", help="Only this patient."),
-        click.option("--outcome", type=click.Choice(list(OUTCOMES)), help="Only this outcome."),
-        click.option("--urgency", type=click.Choice(list(URGENCIES)), help="Only this urgency."),
-        click.option("--since", type=_Day(), help="From this date (UTC, included)."),
-        click.option("--until", type=_Day(), help="Up to this date (UTC, included)."),
-        click.option("--unreviewed", is_flag=True, help="Only entries no clinician has reviewed."),
-    ]):
+    for option in reversed(
+        [
+            click.option("--patient", metavar="ID", help="Only this patient."),
+            click.option("--outcome", type=click.Choice(list(OUTCOMES)), help="Only this outcome."),
+            click.option(
+                "--urgency", type=click.Choice(list(URGENCIES)), help="Only this urgency."
+            ),
+            click.option("--since", type=_Day(), help="From this date (UTC, included)."),
+            click.option("--until", type=_Day(), help="Up to this date (UTC, included)."),
+            click.option(
+                "--unreviewed", is_flag=True, help="Only entries no clinician has reviewed."
+            ),
+        ]
+    ):
         command = option(command)
     return command
 
 
-def _filters(patient: str | None, outcome: str | None, urgency: str | None, since: Any, until: Any,
-             unreviewed: bool) -> Filters:
+def _filters(
+    patient: str | None,
+    outcome: str | None,
+    urgency: str | None,
+    since: Any,
+    until: Any,
+    unreviewed: bool,
+) -> Filters:
     return Filters(patient, outcome, urgency, since, until, unreviewed)
 
 
@@ -460,7 +535,9 @@ def log() -> None:
 
 @log.command("list")
 @filter_options
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most N entries.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most N entries."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
 @db_option
 def log_list(limit: int, as_json: bool, db: str | None, **filters: Any) -> None:
@@ -470,7 +547,9 @@ def log_list(limit: int, as_json: bool, db: str | None, **filters: Any) -> None:
     if as_json:
         click.echo(json.dumps([vars(e) for e in entries], indent=2, ensure_ascii=False))
     else:
-        echo_lines(entry_table(entries, limit, shutil.get_terminal_size((120, 24)).columns), wrap=False)
+        echo_lines(
+            entry_table(entries, limit, shutil.get_terminal_size((120, 24)).columns), wrap=False
+        )
 
 
 @log.command("show")
@@ -491,10 +570,17 @@ def log_show(entry_id: int, as_json: bool, db: str | None) -> None:
 @click.argument("entry_id", type=int, metavar="ID")
 @click.option("--by", "reviewer", required=True, metavar="NAME", help="Who reviewed it.")
 @click.option("--accept", "verdict", flag_value="accepted", help="The decision was right.")
-@click.option("--override", "verdict", flag_value="overridden", help="The decision was overridden (say why in --note).")
+@click.option(
+    "--override",
+    "verdict",
+    flag_value="overridden",
+    help="The decision was overridden (say why in --note).",
+)
 @click.option("--note", default="", metavar="TEXT", help="A note; required with --override.")
 @db_option
-def log_review(entry_id: int, reviewer: str, verdict: str | None, note: str, db: str | None) -> None:
+def log_review(
+    entry_id: int, reviewer: str, verdict: str | None, note: str, db: str | None
+) -> None:
     """Record a clinician's review of a check (appended; never edits the check)."""
     if verdict not in VERDICTS:
         raise click.UsageError("give --accept or --override")
@@ -502,13 +588,22 @@ def log_review(entry_id: int, reviewer: str, verdict: str | None, note: str, db:
         raise click.UsageError("an override needs --note saying what was decided instead, and why")
     with TriageLog(db, create=False) as triage_log:
         review = triage_log.review(entry_id, by=reviewer, verdict=verdict, note=note)  # type: ignore[arg-type]
-    click.echo(f"Review {review.id} recorded: entry {entry_id} {review.verdict} by {review.reviewer}.")
+    click.echo(
+        f"Review {review.id} recorded: entry {entry_id} {review.verdict} by {review.reviewer}."
+    )
 
 
 @log.command("export")
 @filter_options
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), required=True, help="Output format.")
-@click.option("--output", metavar="FILE", type=click.Path(dir_okay=False), help="Write to FILE (default: stdout).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), required=True, help="Output format."
+)
+@click.option(
+    "--output",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Write to FILE (default: stdout).",
+)
 @db_option
 def log_export(fmt: str, output: str | None, db: str | None, **filters: Any) -> None:
     """Export entries, oldest first, streamed (any number of entries in constant memory)."""
@@ -521,7 +616,9 @@ def log_export(fmt: str, output: str | None, db: str | None, **filters: Any) -> 
 
 @log.command("trend")
 @click.option("--patient", required=True, metavar="ID", help="The patient.")
-@click.option("--limit", type=click.IntRange(min=1), default=30, show_default=True, help="The last N checks.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=30, show_default=True, help="The last N checks."
+)
 @db_option
 def log_trend(patient: str, limit: int, db: str | None) -> None:
     """A patient's pain (during and now) and outcomes over time, as a chart."""

@@ -37,8 +37,10 @@ def bench_engine(engine: str, reports: list[dict]) -> None:
             triage.evaluate(report, engine=engine)
             latencies.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - started
-    print(f"  {engine:<14} {len(latencies) / elapsed:>9,.0f} evaluations/s   "
-          f"p50 {percentile(latencies, 0.5) * 1e3:.3f} ms   p99 {percentile(latencies, 0.99) * 1e3:.3f} ms")
+    print(
+        f"  {engine:<14} {len(latencies) / elapsed:>9,.0f} evaluations/s   "
+        f"p50 {percentile(latencies, 0.5) * 1e3:.3f} ms   p99 {percentile(latencies, 0.99) * 1e3:.3f} ms"
+    )
 
 
 def bench_cli(runs: int = 15) -> None:
@@ -47,16 +49,23 @@ def bench_cli(runs: int = 15) -> None:
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        subprocess.run([str(triage_bin), "check", "--answers", str(case), "--json"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(triage_bin), "check", "--answers", str(case), "--json"],
+            check=True,
+            capture_output=True,
+        )
         times.append(time.perf_counter() - t0)
-    print(f"  triage check --answers FILE --json: median {statistics.median(times) * 1e3:.0f} ms "
-          f"(min {min(times) * 1e3:.0f}, max {max(times) * 1e3:.0f}) over {runs} runs")
+    print(
+        f"  triage check --answers FILE --json: median {statistics.median(times) * 1e3:.0f} ms "
+        f"(min {min(times) * 1e3:.0f}, max {max(times) * 1e3:.0f}) over {runs} runs"
+    )
 
 
 def main() -> None:
     reports = [load_case(p)["report"] for p in vignette_files()]
-    print(f"triage.evaluate over {len(reports)} vignettes x {ROUNDS} rounds (validation, rules, decision):")
+    print(
+        f"triage.evaluate over {len(reports)} vignettes x {ROUNDS} rounds (validation, rules, decision):"
+    )
     for engine in ("durable-rules", "reference"):
         bench_engine(engine, reports)
     print("whole process:")

@@ -51,7 +51,9 @@ def fill(log: TriageLog, total: int) -> float:
         log.record_many(batch)
         done = min(first + BATCH, total)
         if done % 100_000 == 0:
-            print(f"  filled {done:,} ({done / (time.perf_counter() - started):,.0f}/s)", flush=True)
+            print(
+                f"  filled {done:,} ({done / (time.perf_counter() - started):,.0f}/s)", flush=True
+            )
     log_module.now_utc = triage.store.now_utc
     return total / (time.perf_counter() - started)
 
@@ -68,19 +70,25 @@ def median_ms(action, runs: int = 15) -> float:
 
 def cli_ms(*args: str, runs: int = 5) -> float:
     triage_bin = Path(sys.executable).parent / "triage"
-    return median_ms(lambda: subprocess.run([str(triage_bin), *args], check=True, capture_output=True), runs)
+    return median_ms(
+        lambda: subprocess.run([str(triage_bin), *args], check=True, capture_output=True), runs
+    )
 
 
 def main() -> None:
     total = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    folder = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(tempfile.mkdtemp(prefix="triage-bench-"))
+    folder = (
+        Path(sys.argv[2]) if len(sys.argv) > 2 else Path(tempfile.mkdtemp(prefix="triage-bench-"))
+    )
     path = folder / "bench.db"
     print(f"log: {path}")
     with TriageLog(path) as log:
         if log.entries(limit=1):
             print(f"reusing the {log.verify().entries:,} entries already there")
         else:
-            print(f"filling {total:,} entries ({PATIENTS:,} patients, {SPAN_DAYS} days), batches of {BATCH:,}:")
+            print(
+                f"filling {total:,} entries ({PATIENTS:,} patients, {SPAN_DAYS} days), batches of {BATCH:,}:"
+            )
             print(f"  bulk fill: {fill(log, total):,.0f} entries/s")
         print(f"file size: {path.stat().st_size / 1e9:.2f} GB")
 
@@ -96,31 +104,60 @@ def main() -> None:
         t0 = time.perf_counter()
         for entry in urgent:
             log.review(entry.id, by="Dr Bench", verdict="accepted")
-        print(f"review, one durable transaction each: {len(urgent) / (time.perf_counter() - t0):,.0f} reviews/s "
-              f"(the newest {len(urgent):,} seek_medical_review entries are now reviewed)")
+        print(
+            f"review, one durable transaction each: {len(urgent) / (time.perf_counter() - t0):,.0f} reviews/s "
+            f"(the newest {len(urgent):,} seek_medical_review entries are now reviewed)"
+        )
 
         patient = "pt-00042"
         print("queries (library call, median of 15):")
-        print(f"  list --patient {patient}: {median_ms(lambda: log.entries(Filters(patient=patient))):.2f} ms")
+        print(
+            f"  list --patient {patient}: {median_ms(lambda: log.entries(Filters(patient=patient))):.2f} ms"
+        )
         unreviewed = Filters(outcome="seek_medical_review", unreviewed=True)
-        print(f"  list --unreviewed --outcome seek_medical_review: {median_ms(lambda: log.entries(unreviewed)):.2f} ms")
+        print(
+            f"  list --unreviewed --outcome seek_medical_review: {median_ms(lambda: log.entries(unreviewed)):.2f} ms"
+        )
         middle = total // 2
         print(f"  show {middle}: {median_ms(lambda: log.entry(middle)):.2f} ms")
 
     since = (datetime(2024, 11, 21) + timedelta(days=SPAN_DAYS * 0.9)).date().isoformat()
     out = folder / "export.jsonl"
     t0 = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / "triage"), "log", "export", "--db", str(path),
-                    "--format", "jsonl", "--since", since, "--output", str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "triage"),
+            "log",
+            "export",
+            "--db",
+            str(path),
+            "--format",
+            "jsonl",
+            "--since",
+            since,
+            "--output",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
     exported = sum(1 for _ in out.open())
     elapsed = time.perf_counter() - t0
-    print(f"export --since {since} --format jsonl: {exported:,} entries in {elapsed:.1f} s "
-          f"({exported / elapsed:,.0f}/s, {out.stat().st_size / 1e6:.0f} MB)")
+    print(
+        f"export --since {since} --format jsonl: {exported:,} entries in {elapsed:.1f} s "
+        f"({exported / elapsed:,.0f}/s, {out.stat().st_size / 1e6:.0f} MB)"
+    )
     print("whole commands (process start included, median of 5):")
-    print(f"  triage log list --patient {patient}: {cli_ms('log', 'list', '--db', str(path), '--patient', patient):.0f} ms")
-    print(f"  triage log list --unreviewed --outcome seek_medical_review: "
-          f"{cli_ms('log', 'list', '--db', str(path), '--unreviewed', '--outcome', 'seek_medical_review'):.0f} ms")
-    print(f"  triage log show {middle}: {cli_ms('log', 'show', '--db', str(path), str(middle)):.0f} ms")
+    print(
+        f"  triage log list --patient {patient}: {cli_ms('log', 'list', '--db', str(path), '--patient', patient):.0f} ms"
+    )
+    print(
+        f"  triage log list --unreviewed --outcome seek_medical_review: "
+        f"{cli_ms('log', 'list', '--db', str(path), '--unreviewed', '--outcome', 'seek_medical_review'):.0f} ms"
+    )
+    print(
+        f"  triage log show {middle}: {cli_ms('log', 'show', '--db', str(path), str(middle)):.0f} ms"
+    )
     print(f"  triage --version (process start alone): {cli_ms('--version'):.0f} ms")
     if os.environ.get("KEEP_BENCH_LOG") is None and len(sys.argv) <= 2:
         for leftover in folder.iterdir():

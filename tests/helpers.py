@@ -28,12 +28,27 @@ def load_case(path: Path) -> dict[str, Any]:
 
 
 BASE: dict[str, Any] = {
-    "patient_id": "pt-base", "hours_since_session": 0.5, "pain_during": 0, "pain_now": 0,
-    "snap_or_tear": False, "swelling": "none", "functional_loss": False, "chest_pain": "none",
-    "fainting": "none", "palpitations": "none", "breathless": "none", "dizziness": "none",
-    "confusion": False, "sudden_headache": False, "dark_urine": False,
-    "tense_swollen_limb": False, "swollen_warm_limb": False, "numbness": "none",
-    "bladder_bowel_change": False, "heat_illness": "none", "unwell": False,
+    "patient_id": "pt-base",
+    "hours_since_session": 0.5,
+    "pain_during": 0,
+    "pain_now": 0,
+    "snap_or_tear": False,
+    "swelling": "none",
+    "functional_loss": False,
+    "chest_pain": "none",
+    "fainting": "none",
+    "palpitations": "none",
+    "breathless": "none",
+    "dizziness": "none",
+    "confusion": False,
+    "sudden_headache": False,
+    "dark_urine": False,
+    "tense_swollen_limb": False,
+    "swollen_warm_limb": False,
+    "numbness": "none",
+    "bladder_bowel_change": False,
+    "heat_illness": "none",
+    "unwell": False,
 }
 """A valid report with no pain and no symptom: nothing alarming fires."""
 
@@ -92,10 +107,13 @@ def complete(draw: st.DrawFn, data: dict[str, Any]) -> dict[str, Any]:
 
 # -- typing a report into the questionnaire ----------------------------------------------------
 
+
 def gate_answer(gate: Any, data: dict[str, Any]) -> bool:
     """Yes when the report says anything in the group other than what "no" would imply."""
-    return any(item.field in data and data[item.field] != gate.if_no.get(item.field, object())
-               for item in gate.items)
+    return any(
+        item.field in data and data[item.field] != gate.if_no.get(item.field, object())
+        for item in gate.items
+    )
 
 
 def typed(spec: FieldSpec, value: Any) -> str:
@@ -106,7 +124,13 @@ def typed(spec: FieldSpec, value: Any) -> str:
         return ""
     if spec.kind in ("choice", "yes_no", "yes_no_unsure"):
         values = [v for v, _ in choices(spec)]
-        return str(next(i for i, v in enumerate(values, 1) if v is value or (v == value and type(v) is type(value))))
+        return str(
+            next(
+                i
+                for i, v in enumerate(values, 1)
+                if v is value or (v == value and type(v) is type(value))
+            )
+        )
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
@@ -120,6 +144,8 @@ def keystrokes(data: dict[str, Any]) -> list[str]:
     lines = []
     while (step := interview.next_step()) is not None:
         value = gate_answer(step, data) if isinstance(step, Gate) else data.get(step.field)
-        lines.append(("yes" if value else "no") if isinstance(step, Gate) else typed(step.spec, value))
+        lines.append(
+            ("yes" if value else "no") if isinstance(step, Gate) else typed(step.spec, value)
+        )
         interview.answer(step, value)
     return [*lines, ""]

@@ -25,13 +25,17 @@ def write(tmp_path: Path, data: dict, name: str = "answers.yaml") -> str:
     return str(path)
 
 
-@pytest.mark.parametrize(("answers", "outcome", "status"), [
-    ({}, ("continue", None), 0),
-    ({"unwell": True}, ("reduce_load", None), 3),
-    ({"dizziness": "resolved"}, ("seek_medical_review", "routine"), 4),
-    ({"fainting": "nearly"}, ("seek_medical_review", "same_day"), 5),
-    ({"confusion": True}, ("seek_medical_review", "emergency"), 6),
-], ids=["continue", "reduce_load", "routine", "same_day", "emergency"])
+@pytest.mark.parametrize(
+    ("answers", "outcome", "status"),
+    [
+        ({}, ("continue", None), 0),
+        ({"unwell": True}, ("reduce_load", None), 3),
+        ({"dizziness": "resolved"}, ("seek_medical_review", "routine"), 4),
+        ({"fainting": "nearly"}, ("seek_medical_review", "same_day"), 5),
+        ({"confusion": True}, ("seek_medical_review", "emergency"), 6),
+    ],
+    ids=["continue", "reduce_load", "routine", "same_day", "emergency"],
+)
 def test_exit_code_per_outcome(tmp_path: Path, answers: dict, outcome: tuple, status: int) -> None:
     path = write(tmp_path, report(**answers))
     assert run("check", "--answers", path).exit_code == 0
@@ -55,7 +59,10 @@ def test_reads_a_json_file(tmp_path: Path) -> None:
 def test_emergency_screen_starts_with_the_call_now_line() -> None:
     result = run("check", "--answers", str(P10_EMERGENCY))
     first, *rest = result.stdout.splitlines()
-    assert first == "STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW (for example 999, 112 or 911)."
+    assert (
+        first
+        == "STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW (for example 999, 112 or 911)."
+    )
     assert "can be a sign of a heart problem" in " ".join(" ".join(rest).split())
     assert "\x1b[" not in result.stdout  # not a terminal: no colour
 
@@ -75,9 +82,12 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("content", "header", "detail"), [r[1:] for r in BAD_INPUTS], ids=[r[0] for r in BAD_INPUTS])
-def test_bad_answers_file_gives_a_message_not_a_traceback(tmp_path: Path, content: str | None,
-                                                          header: str, detail: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "header", "detail"), [r[1:] for r in BAD_INPUTS], ids=[r[0] for r in BAD_INPUTS]
+)
+def test_bad_answers_file_gives_a_message_not_a_traceback(
+    tmp_path: Path, content: str | None, header: str, detail: str
+) -> None:
     path = tmp_path / "answers.yaml"
     if content is not None:
         path.write_text(content)
@@ -115,8 +125,16 @@ def test_usage_errors_exit_2() -> None:
 
 
 def test_engine_option_and_custom_rules(tmp_path: Path) -> None:
-    result = run("check", "--answers", str(P10_EMERGENCY), "--json", "--engine", "reference",
-                 "--rules", str(ROOT / "rules"))
+    result = run(
+        "check",
+        "--answers",
+        str(P10_EMERGENCY),
+        "--json",
+        "--engine",
+        "reference",
+        "--rules",
+        str(ROOT / "rules"),
+    )
     data = json.loads(result.stdout)
     assert data["engine"]["name"] == "reference" and data["urgency"] == "emergency"
 

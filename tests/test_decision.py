@@ -23,7 +23,9 @@ def test_json_has_exactly_the_public_fields() -> None:
         assert set(data) == expected
         for reason in data["reasons"]:
             keys = {"rule", "title", "outcome", "patient", "clinician", "source", "matched"}
-            assert set(reason) == keys | ({"urgency"} if reason["outcome"] == "seek_medical_review" else set())
+            assert set(reason) == keys | (
+                {"urgency"} if reason["outcome"] == "seek_medical_review" else set()
+            )
 
 
 def test_reasons_are_most_severe_first_and_each_once() -> None:
@@ -35,7 +37,9 @@ def test_reasons_are_most_severe_first_and_each_once() -> None:
         if decision.reasons:
             top = decision.reasons[0]
             assert (decision.outcome, decision.urgency) == (
-                top.outcome, top.urgency if top.outcome == "seek_medical_review" else None)
+                top.outcome,
+                top.urgency if top.outcome == "seek_medical_review" else None,
+            )
 
 
 def test_advice_only_when_the_outcome_is_continue() -> None:
@@ -56,7 +60,9 @@ def test_source_names_policy_row_and_reference() -> None:
 
 
 def test_report_in_the_decision_is_the_normalised_report() -> None:
-    decision = triage.evaluate(report(hours_since_session=3, reported_at="2026-11-21T09:30:00+01:00"))
+    decision = triage.evaluate(
+        report(hours_since_session=3, reported_at="2026-11-21T09:30:00+01:00")
+    )
     data = decision.to_dict()["report"]
     assert data["hours_since_session"] == 3.0
     assert data["reported_at"] == "2026-11-21T09:30:00+01:00"

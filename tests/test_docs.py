@@ -23,7 +23,11 @@ def test_rules_doc_lists_every_field_with_its_answers() -> None:
 
 def test_rules_doc_explains_every_test() -> None:
     for word in OPERATORS:
-        assert f"{{{word}:" in RULES_DOC or f"`{{{word}: " in RULES_DOC or f"{{{word}: true}}" in RULES_DOC, word
+        assert (
+            f"{{{word}:" in RULES_DOC
+            or f"`{{{word}: " in RULES_DOC
+            or f"{{{word}: true}}" in RULES_DOC
+        ), word
 
 
 def readme_commands() -> list[str]:

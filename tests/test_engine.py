@@ -23,11 +23,13 @@ def tiny_pack(folder: Path, when: str = "unwell: true") -> triage.RulePack:
     """A one-rule pack whose content (so its hash and ruleset name) is unique to this test."""
     folder.mkdir()
     (folder / "pack.yaml").write_text(
-        f"name: tiny\nversion: 1.0.0\npolicy: tests\nno_alert: '{folder}'\n")
+        f"name: tiny\nversion: 1.0.0\npolicy: tests\nno_alert: '{folder}'\n"
+    )
     (folder / "rules.yaml").write_text(
         "rules:\n  - id: tiny.rule\n    title: t\n    outcome: reduce_load\n"
         f"    when: {{{when}}}\n    patient: p\n    clinician: c\n"
-        "    source: {policy: T1, reference: tests}\n")
+        "    source: {policy: T1, reference: tests}\n"
+    )
     return triage.load_pack(folder)
 
 
@@ -49,16 +51,29 @@ def test_eight_threads_give_the_single_threaded_results() -> None:
 
 
 def test_several_true_branches_fire_a_rule_once() -> None:
-    decision = triage.evaluate(report(numbness="saddle", bladder_bowel_change=True, chest_pain="resolved",
-                                      breathless="resolved", dizziness="resolved", fainting="nearly",
-                                      palpitations="resolved"))
+    decision = triage.evaluate(
+        report(
+            numbness="saddle",
+            bladder_bowel_change=True,
+            chest_pain="resolved",
+            breathless="resolved",
+            dizziness="resolved",
+            fainting="nearly",
+            palpitations="resolved",
+        )
+    )
     rules = [r.rule for r in decision.reasons]
     assert len(rules) == len(set(rules))
     assert {"emergency.cauda-equina", "emergency.chest-pain-with-features"} <= set(rules)
 
 
 def test_matching_nothing_is_continue_not_an_error() -> None:
-    assert get_engine("durable-rules").fired(triage.default_pack(), triage.parse_report(report()).answers()) == set()
+    assert (
+        get_engine("durable-rules").fired(
+            triage.default_pack(), triage.parse_report(report()).answers()
+        )
+        == set()
+    )
 
 
 def test_one_session_serves_thousands_of_evaluations_and_keeps_no_facts() -> None:
@@ -81,11 +96,13 @@ def test_report_data_never_becomes_the_fact_identity() -> None:
     assert triage.evaluate(same).reasons == triage.evaluate(same).reasons  # same answers, new fact
 
 
-def test_a_failing_action_fails_the_evaluation_and_is_cleared(tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_action_fails_the_evaluation_and_is_cleared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def failing_action(self: adapter._Ruleset, rule_id: str):
         def boom(closure: object) -> None:
             raise RuntimeError("action failed")
+
         return boom
 
     monkeypatch.setattr(adapter._Ruleset, "_action", failing_action)
@@ -135,7 +152,9 @@ def test_reference_backend_serves_when_durable_rules_cannot_be_imported() -> Non
         "try:\n    triage.evaluate(load_case(vignette_files()[0])['report'], engine='durable-rules')\n"
         "except triage.EvaluationError as e:\n    print('refused:', e)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     lines = out.stdout.splitlines()
     assert lines[0] == "reference seek_medical_review emergency"
     assert lines[1].startswith("refused: durable-rules is not installed")
@@ -145,4 +164,8 @@ def test_decision_names_the_engine_and_pack() -> None:
     decision = triage.evaluate(REPORTS[0])
     assert decision.engine.name == "durable-rules" and decision.engine.version == "2.0.28"
     pack = triage.default_pack()
-    assert decision.rule_pack.model_dump() == {"name": pack.name, "version": pack.version, "sha256": pack.sha256}
+    assert decision.rule_pack.model_dump() == {
+        "name": pack.name,
+        "version": pack.version,
+        "sha256": pack.sha256,
+    }

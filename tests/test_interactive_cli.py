@@ -18,7 +18,9 @@ NO_PAIN = ["pt-1", "0.5", "", "", "", "", "no", "no", "no"]
 
 
 def ask(lines: list[str], *args: str) -> Result:
-    return CliRunner().invoke(main, ["check", "--interactive", *args], input="\n".join(lines) + "\n")
+    return CliRunner().invoke(
+        main, ["check", "--interactive", *args], input="\n".join(lines) + "\n"
+    )
 
 
 @pytest.mark.parametrize("path", PUBLIC, ids=lambda p: p.stem)
@@ -29,11 +31,14 @@ def test_vignette_answered_through_the_questions(path: Path, tmp_path: Path) -> 
     assert result.exit_code == 0, result.stderr[-2000:]
     decision = json.loads(result.stdout)
     assert (decision["outcome"], decision.get("urgency")) == (
-        case["expected"]["outcome"], case["expected"].get("urgency"))
+        case["expected"]["outcome"],
+        case["expected"].get("urgency"),
+    )
     given = read_report(str(path)).answers()
     answers = read_report(str(saved)).answers()
     assert {k: v for k, v in answers.items() if k != "reported_at"} == {
-        k: v for k, v in given.items() if k in answers and k != "reported_at"}
+        k: v for k, v in given.items() if k in answers and k != "reported_at"
+    }
     # only what the questionnaire does not ask may be missing (a trend before 24 h)
     assert set(given) - set(answers) <= {"pain_trend"}
 
@@ -53,19 +58,53 @@ def test_questions_go_to_stderr_and_the_result_to_stdout() -> None:
 
 
 def test_bad_answers_are_explained_and_asked_again() -> None:
-    lines = ["Jane Doe", "pt-1", "tomorrow", "3 weeks ago", "0.5", "0", "", "", "11", "seven", "", "",
-             "maybe", "yes", "3", "2", "b", "ba", "", "", "", "", "", "", "?", "", "n", "n", "", "", "n", "",
-             "no", "no", ""]
+    lines = [
+        "Jane Doe",
+        "pt-1",
+        "tomorrow",
+        "3 weeks ago",
+        "0.5",
+        "0",
+        "",
+        "",
+        "11",
+        "seven",
+        "",
+        "",
+        "maybe",
+        "yes",
+        "3",
+        "2",
+        "b",
+        "ba",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "?",
+        "",
+        "n",
+        "n",
+        "",
+        "",
+        "n",
+        "",
+        "no",
+        "no",
+        "",
+    ]
     result = ask(lines)
     assert result.exit_code == 0, result.stderr[-1500:]
     err = result.stderr
-    assert "no spaces" in err                                    # bad patient id
+    assert "no spaces" in err  # bad patient id
     assert "type a number of hours" in err and "last 14 days" in err
-    assert "1 to 520" in err or "out of range" in err            # week 0
+    assert "1 to 520" in err or "out of range" in err  # week 0
     assert "11 is out of range" in err and "whole number from 0 to 10" in err
     assert "'maybe' is not one of the answers" in err
-    assert "could be 'In a bone' or 'In the back'" in err       # ambiguous prefix
-    assert "Your everyday baseline" in err                       # '?' shows the help
+    assert "could be 'In a bone' or 'In the back'" in err  # ambiguous prefix
+    assert "Your everyday baseline" in err  # '?' shows the help
 
 
 def test_required_question_cannot_be_skipped() -> None:
@@ -106,7 +145,9 @@ def test_end_of_input_exits_1_and_saves_nothing(tmp_path: Path) -> None:
     assert not saved.exists() and result.stdout == ""
 
 
-def test_ctrl_c_exits_130_and_saves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_exits_130_and_saves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = iter(NO_PAIN[:3])
 
     def read(prompt: str = "> ") -> str:
@@ -146,10 +187,14 @@ def test_questions_command_lists_the_flow() -> None:
     assert [s.get("gate") for s in data["steps"] if "gate" in s] == ["pain", "heart", "since"]
 
 
-EMERGENCIES = [p for p in vignette_files() if load_case(p)["expected"].get("urgency") == "emergency"]
+EMERGENCIES = [
+    p for p in vignette_files() if load_case(p)["expected"].get("urgency") == "emergency"
+]
 
 
 @pytest.mark.parametrize("path", EMERGENCIES, ids=lambda p: p.stem)
 def test_emergency_banner_is_the_first_line_of_the_result(path: Path) -> None:
     result = ask(keystrokes(load_case(path)["report"]))
-    assert result.stdout.splitlines()[0].startswith("STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW")
+    assert result.stdout.splitlines()[0].startswith(
+        "STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW"
+    )

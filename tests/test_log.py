@@ -31,8 +31,11 @@ def test_every_check_is_recorded_in_full(log: TriageLog) -> None:
     decision = DECISIONS[9]
     assert entry.decision == decision.to_dict()
     assert entry.report == decision.report.answers()
-    assert (entry.patient_id, entry.outcome, entry.urgency) == ("pt-p10-chest-pain-ongoing",
-                                                                "seek_medical_review", "emergency")
+    assert (entry.patient_id, entry.outcome, entry.urgency) == (
+        "pt-p10-chest-pain-ongoing",
+        "seek_medical_review",
+        "emergency",
+    )
     assert entry.pack == decision.rule_pack.model_dump()
     assert entry.engine == {"name": "durable-rules", "version": "2.0.28"}
     assert entry.program_version == triage.__version__
@@ -49,7 +52,9 @@ def test_a_given_session_id_is_kept(tmp_path: Path) -> None:
 def test_list_is_newest_first_with_filters(log: TriageLog) -> None:
     assert [e.id for e in log.entries(limit=3)] == [54, 53, 52]
     assert [e.id for e in log.entries(Filters(patient="pt-p06-snap-deadlift"))] == [6]
-    emergencies = log.entries(Filters(outcome="seek_medical_review", urgency="emergency"), limit=None)
+    emergencies = log.entries(
+        Filters(outcome="seek_medical_review", urgency="emergency"), limit=None
+    )
     assert emergencies and all(e.urgency == "emergency" for e in emergencies)
     assert len(log.entries(limit=None)) == len(DECISIONS)
 
@@ -59,14 +64,20 @@ def test_dates_filter_whole_utc_days(log: TriageLog) -> None:
     assert len(log.entries(Filters(since=today, until=today), limit=None)) == len(DECISIONS)
     assert log.entries(Filters(since=today + timedelta(days=1)), limit=None) == []
     assert log.entries(Filters(until=today - timedelta(days=1)), limit=None) == []
-    assert log.entries(Filters(until=datetime.now(timezone.utc) - timedelta(hours=1)), limit=None) == []
+    assert (
+        log.entries(Filters(until=datetime.now(timezone.utc) - timedelta(hours=1)), limit=None)
+        == []
+    )
 
 
 def test_reviews_are_appended_and_unreviewed_filter(log: TriageLog) -> None:
     log.review(10, by="Dr Ada", verdict="accepted")
     log.review(10, by="Dr Bo", verdict="overridden", note="Seen; cleared.")
     entry = log.entry(10)
-    assert [(r.reviewer, r.verdict) for r in entry.reviews] == [("Dr Ada", "accepted"), ("Dr Bo", "overridden")]
+    assert [(r.reviewer, r.verdict) for r in entry.reviews] == [
+        ("Dr Ada", "accepted"),
+        ("Dr Bo", "overridden"),
+    ]
     assert entry.last_verdict == "overridden"
     unreviewed = log.entries(Filters(unreviewed=True, outcome="seek_medical_review"), limit=None)
     assert 10 not in [e.id for e in unreviewed] and unreviewed
@@ -82,14 +93,21 @@ def test_review_of_a_missing_entry_is_refused(log: TriageLog) -> None:
 def test_trend_is_oldest_first(tmp_path: Path) -> None:
     with TriageLog(tmp_path / "log.db") as log:
         for pain in (2, 5, 7):
-            log.record(triage.evaluate(report(patient_id="pt-t", pain_during=pain, pain_now=pain - 1,
-                                              pain_site="muscle")))
+            log.record(
+                triage.evaluate(
+                    report(
+                        patient_id="pt-t", pain_during=pain, pain_now=pain - 1, pain_site="muscle"
+                    )
+                )
+            )
         points = log.trend("pt-t")
     assert [(p.pain_during, p.pain_now) for p in points] == [(2, 1), (5, 4), (7, 6)]
     assert points[-1].outcome == "reduce_load"
 
 
-def test_created_owner_only_in_the_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_created_owner_only_in_the_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("TRIAGE_DB")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     path = default_log_path()
@@ -99,7 +117,9 @@ def test_created_owner_only_in_the_data_folder(tmp_path: Path, monkeypatch: pyte
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
 
 
-def test_triage_db_overrides_the_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_triage_db_overrides_the_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TRIAGE_DB", str(tmp_path / "elsewhere.db"))
     assert default_log_path() == tmp_path / "elsewhere.db"
 
@@ -108,7 +128,9 @@ def test_wal_mode_busy_timeout_and_migrations_recorded(log: TriageLog) -> None:
     conn = sqlite3.connect(log.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-    assert [r[0] for r in conn.execute("SELECT version FROM migrations")] == list(range(1, len(MIGRATIONS) + 1))
+    assert [r[0] for r in conn.execute("SELECT version FROM migrations")] == list(
+        range(1, len(MIGRATIONS) + 1)
+    )
     assert log._conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
 
 
@@ -153,6 +175,7 @@ def test_an_unwritable_folder_gives_a_clear_error(tmp_path: Path) -> None:
 
 # -- tamper evidence ---------------------------------------------------------------------------
 
+
 def test_a_fresh_log_verifies(log: TriageLog) -> None:
     log.review(3, by="Dr Ada", verdict="accepted")
     result = log.verify()
@@ -168,7 +191,9 @@ EDITABLE_ENTRY = [f for f in ENTRY_FIELDS if f not in ("id", "seq")] + ["hash"]
 
 
 @pytest.mark.parametrize("column", EDITABLE_ENTRY)
-def test_editing_any_entry_field_fails_verify_and_names_the_entry(log: TriageLog, column: str) -> None:
+def test_editing_any_entry_field_fails_verify_and_names_the_entry(
+    log: TriageLog, column: str
+) -> None:
     value = "x" if column != "urgency" else "same_day"  # entry 7 is routine
     tamper(log.path, f"UPDATE entries SET {column} = ? WHERE id = 7", value)
     result = log.verify()
@@ -176,7 +201,9 @@ def test_editing_any_entry_field_fails_verify_and_names_the_entry(log: TriageLog
     assert result.first_bad.startswith("entry 7 ")
 
 
-@pytest.mark.parametrize("column", [f for f in REVIEW_FIELDS if f not in ("id", "seq", "entry_id")] + ["hash"])
+@pytest.mark.parametrize(
+    "column", [f for f in REVIEW_FIELDS if f not in ("id", "seq", "entry_id")] + ["hash"]
+)
 def test_editing_any_review_field_fails_verify(log: TriageLog, column: str) -> None:
     log.review(3, by="Dr Ada", verdict="accepted", note="fine")
     log.record(DECISIONS[0])
@@ -203,8 +230,11 @@ def test_rewriting_one_entry_with_its_own_hash_is_caught_by_the_next(log: Triage
     conn.row_factory = sqlite3.Row
     row = dict(conn.execute("SELECT * FROM entries WHERE id = 10").fetchone())  # an emergency
     row["outcome"], row["urgency"] = "continue", None
-    tamper(log.path, "UPDATE entries SET outcome = 'continue', urgency = NULL, hash = ? WHERE id = 10",
-           record_hash("entry", row))
+    tamper(
+        log.path,
+        "UPDATE entries SET outcome = 'continue', urgency = NULL, hash = ? WHERE id = 10",
+        record_hash("entry", row),
+    )
     assert log.verify().first_bad.startswith("entry 11 ")
 
 

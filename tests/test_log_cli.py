@@ -62,7 +62,11 @@ def test_the_result_is_shown_even_when_logging_fails(private_log: Path, as_json:
 def test_list_flags_urgent_unreviewed_entries(filled: Path) -> None:
     lines = run("log", "list").stdout.splitlines()
     assert lines[0].split()[:3] == ["id", "time", "(UTC)"]
-    assert lines[1].startswith("!!") and "pt-p10-chest-pain-ongoing" in lines[1] and "EMERGENCY" in lines[1]
+    assert (
+        lines[1].startswith("!!")
+        and "pt-p10-chest-pain-ongoing" in lines[1]
+        and "EMERGENCY" in lines[1]
+    )
     assert "reduce load" in lines[2] and not lines[2].startswith("!")
     assert "1 urgent and unreviewed" in lines[-1]
     run("log", "review", "3", "--by", "Dr Ada", "--accept")
@@ -73,7 +77,12 @@ def test_list_flags_urgent_unreviewed_entries(filled: Path) -> None:
 def test_list_filters_and_json(filled: Path) -> None:
     data = json.loads(run("log", "list", "--outcome", "reduce_load", "--json").stdout)
     assert [e["patient_id"] for e in data] == ["pt-p17-fever"]
-    assert json.loads(run("log", "list", "--patient", "pt-p03-doms-30h", "--json").stdout)[0]["outcome"] == "continue"
+    assert (
+        json.loads(run("log", "list", "--patient", "pt-p03-doms-30h", "--json").stdout)[0][
+            "outcome"
+        ]
+        == "continue"
+    )
     assert json.loads(run("log", "list", "--since", "2999-01-01", "--json").stdout) == []
     assert len(json.loads(run("log", "list", "--limit", "2", "--json").stdout)) == 2
     assert run("log", "list", "--since", "yesterday").exit_code == 2
@@ -82,16 +91,25 @@ def test_list_filters_and_json(filled: Path) -> None:
 def test_show_gives_answers_reasons_sources_rules_and_reviews(filled: Path) -> None:
     run("log", "review", "3", "--by", "Dr Ada", "--override", "--note", "Seen in clinic.")
     text = run("log", "show", "3").stdout
-    for part in ("Entry 3: pt-p10-chest-pain-ongoing", "Outcome: EMERGENCY", "emergency.chest-pain-ongoing",
-                 "source: triage policy v1 E1", "chest_pain: ongoing", "Rules: post-session-safety 1.0.0",
-                 "sha256 ", "overridden by Dr Ada: Seen in clinic."):
+    for part in (
+        "Entry 3: pt-p10-chest-pain-ongoing",
+        "Outcome: EMERGENCY",
+        "emergency.chest-pain-ongoing",
+        "source: triage policy v1 E1",
+        "chest_pain: ongoing",
+        "Rules: post-session-safety 1.0.0",
+        "sha256 ",
+        "overridden by Dr Ada: Seen in clinic.",
+    ):
         assert part in text, part
     data = json.loads(run("log", "show", "3", "--json").stdout)
-    assert data["decision"]["urgency"] == "emergency" and data["reviews"][0]["verdict"] == "overridden"
+    assert (
+        data["decision"]["urgency"] == "emergency" and data["reviews"][0]["verdict"] == "overridden"
+    )
 
 
 def test_review_rules(filled: Path) -> None:
-    assert run("log", "review", "1", "--by", "Dr Ada").exit_code == 2              # neither flag
+    assert run("log", "review", "1", "--by", "Dr Ada").exit_code == 2  # neither flag
     assert run("log", "review", "1", "--by", "Dr Ada", "--override").exit_code == 2  # no note
     missing = run("log", "review", "99", "--by", "Dr Ada", "--accept")
     assert missing.exit_code == 1 and "there is no entry 99" in missing.stderr
@@ -105,22 +123,41 @@ def test_export_jsonl_and_csv_to_owner_only_files(filled: Path, tmp_path: Path) 
     assert result.exit_code == 0 and "Exported 3 entries" in result.stderr
     rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert [r["id"] for r in rows] == [1, 2, 3] and rows[2]["decision"]["urgency"] == "emergency"
-    run("log", "export", "--format", "csv", "--output", str(table), "--outcome", "seek_medical_review")
+    run(
+        "log",
+        "export",
+        "--format",
+        "csv",
+        "--output",
+        str(table),
+        "--outcome",
+        "seek_medical_review",
+    )
     records = list(csv.DictReader(table.open()))
-    assert [(r["id"], r["urgency"], r["rules_fired"]) for r in records] == [("3", "emergency", "emergency.chest-pain-ongoing")]
+    assert [(r["id"], r["urgency"], r["rules_fired"]) for r in records] == [
+        ("3", "emergency", "emergency.chest-pain-ongoing")
+    ]
     assert stat.S_IMODE(jsonl.stat().st_mode) == 0o600
     assert not list(tmp_path.glob("*.partial"))
 
 
 def test_export_to_stdout(filled: Path) -> None:
-    lines = run("log", "export", "--format", "jsonl", "--patient", "pt-p17-fever").stdout.splitlines()
+    lines = run(
+        "log", "export", "--format", "jsonl", "--patient", "pt-p17-fever"
+    ).stdout.splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["outcome"] == "reduce_load"
 
 
 def test_trend_chart_has_dates_pain_and_outcomes(private_log: Path, tmp_path: Path) -> None:
     for during, now in ((2, 1), (4, 3), (7, 6)):
         path = tmp_path / f"r{during}.json"
-        data = {**BASE, "patient_id": "pt-t", "pain_during": during, "pain_now": now, "pain_site": "muscle"}
+        data = {
+            **BASE,
+            "patient_id": "pt-t",
+            "pain_during": during,
+            "pain_now": now,
+            "pain_site": "muscle",
+        }
         path.write_text(json.dumps(data))
         run("check", "--answers", str(path))
     lines = run("log", "trend", "--patient", "pt-t").stdout.splitlines()
@@ -131,7 +168,11 @@ def test_trend_chart_has_dates_pain_and_outcomes(private_log: Path, tmp_path: Pa
 
 def test_verify_ok_then_tampered(filled: Path) -> None:
     ok = run("log", "verify")
-    assert ok.exit_code == 0 and ok.stdout.startswith("ok: ") and "3 entries and 0 reviews" in ok.stdout
+    assert (
+        ok.exit_code == 0
+        and ok.stdout.startswith("ok: ")
+        and "3 entries and 0 reviews" in ok.stdout
+    )
     with sqlite3.connect(filled) as conn:
         conn.execute("UPDATE entries SET outcome = 'continue' WHERE id = 3")
     bad = run("log", "verify")

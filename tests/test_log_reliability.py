@@ -28,8 +28,12 @@ with TriageLog(path) as log:
 
 
 def writer(path: Path, name: str, count: int, batch: int = 1) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, str(count), str(batch)],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), name, str(count), str(batch)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_four_processes_append_500_each_and_nothing_is_lost(tmp_path: Path) -> None:
@@ -52,7 +56,9 @@ def count_entries(path: Path) -> int:
         return conn.execute("SELECT count(*) FROM entries").fetchone()[0]
 
 
-def test_a_writer_killed_mid_batch_leaves_a_sound_log_without_partial_entries(tmp_path: Path) -> None:
+def test_a_writer_killed_mid_batch_leaves_a_sound_log_without_partial_entries(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "log.db"
     proc = writer(path, "pt-kill", 1_000_000, batch=50)
     assert proc.stdout.readline().strip() == "ready"

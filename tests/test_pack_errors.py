@@ -19,7 +19,9 @@ CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir())
 
 
 @pytest.mark.parametrize("folder", CASES, ids=lambda p: p.name)
-def test_broken_pack_gives_exactly_the_golden_errors(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_broken_pack_gives_exactly_the_golden_errors(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(GOLDEN)
     result = CliRunner().invoke(main, ["rules", "check", folder.name])
     assert result.exit_code == 1
@@ -34,7 +36,9 @@ def test_broken_pack_gives_exactly_the_golden_errors(folder: Path, monkeypatch: 
 def test_broken_pack_is_refused_whole_by_the_api(folder: Path) -> None:
     with pytest.raises(triage.PackError) as info:
         triage.load_pack(folder)
-    assert len(info.value.problems) >= 2, "each golden pack holds several problems, all reported at once"
+    assert len(info.value.problems) >= 2, (
+        "each golden pack holds several problems, all reported at once"
+    )
 
 
 def test_every_problem_names_file_and_line() -> None:
@@ -68,5 +72,7 @@ def test_hash_ignores_formatting_but_not_content(tmp_path: Path) -> None:
         (copy / path.name).write_text("# reformatted\n" + text.replace("\n\n", "\n\n\n"))
     assert triage.load_pack(copy).sha256 == triage.default_pack().sha256
     routine = copy / "30-routine.yaml"
-    routine.write_text(routine.read_text().replace("pain_now: {at_least: 8}", "pain_now: {at_least: 7}"))
+    routine.write_text(
+        routine.read_text().replace("pain_now: {at_least: 8}", "pain_now: {at_least: 7}")
+    )
     assert triage.load_pack(copy).sha256 != triage.default_pack().sha256

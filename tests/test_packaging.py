@@ -18,26 +18,62 @@ from tests.helpers import ROOT, VIGNETTE_DIR
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work), str(ROOT)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
     wheel = next(work.glob("triage-*.whl"))
     env_dir = work / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
-    site = Path(subprocess.run([env_dir / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [
+                env_dir / "bin" / "python",
+                "-c",
+                "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     # the dependencies come from this environment; triage itself only from the wheel
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(env_dir / "bin" / "python"), "install",
-                    "--no-deps", "-q", str(wheel)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(env_dir / "bin" / "python"),
+            "install",
+            "--no-deps",
+            "-q",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return env_dir
 
 
 def test_wheel_runs_check_with_the_bundled_rules(installed: Path, tmp_path: Path) -> None:
     vignette = VIGNETTE_DIR / "p10-chest-pain-ongoing.yaml"
-    out = subprocess.run([installed / "bin" / "triage", "check", "--answers", str(vignette), "--json"],
-                         cwd=tmp_path, check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [installed / "bin" / "triage", "check", "--answers", str(vignette), "--json"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     decision = json.loads(out.stdout)
     assert (decision["outcome"], decision["urgency"]) == ("seek_medical_review", "emergency")
-    where = subprocess.run([installed / "bin" / "triage", "rules", "check"], cwd=tmp_path,
-                           check=True, capture_output=True, text=True).stdout
+    where = subprocess.run(
+        [installed / "bin" / "triage", "rules", "check"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert str(installed) in where and str(ROOT / "rules") not in where

@@ -65,8 +65,9 @@ def worsened_pairs(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], str
     base = draw(reports())
     name = draw(st.sampled_from(ORDERED))
     chain = draw(st.sampled_from(worse_chains(FIELDS[name])))
-    low, high = sorted(draw(st.lists(st.sampled_from(range(len(chain))), min_size=2, max_size=2,
-                                     unique=True)))
+    low, high = sorted(
+        draw(st.lists(st.sampled_from(range(len(chain))), min_size=2, max_size=2, unique=True))
+    )
     better = complete(draw, {**base, name: chain[low]})
     worse = complete(draw, {**better, name: chain[high]})
     return better, worse, name
@@ -85,12 +86,21 @@ def test_worse_answer_never_lowers_outcome_or_urgency(pair: tuple[dict, dict, st
 
 
 EMERGENCY_ROWS = [
-    {"chest_pain": "ongoing"}, {"chest_pain": "resolved", "dizziness": "resolved"},
-    {"fainting": "fainted"}, {"breathless": "ongoing"}, {"palpitations": "ongoing"},
-    {"fainting": "nearly", "palpitations": "resolved"}, {"dizziness": "ongoing"},
-    {"confusion": True}, {"sudden_headache": True}, {"dark_urine": True},
-    {"tense_swollen_limb": True}, {"numbness": "both_legs"}, {"numbness": "saddle"},
-    {"bladder_bowel_change": True}, {"swollen_warm_limb": True, "breathless": "resolved"},
+    {"chest_pain": "ongoing"},
+    {"chest_pain": "resolved", "dizziness": "resolved"},
+    {"fainting": "fainted"},
+    {"breathless": "ongoing"},
+    {"palpitations": "ongoing"},
+    {"fainting": "nearly", "palpitations": "resolved"},
+    {"dizziness": "ongoing"},
+    {"confusion": True},
+    {"sudden_headache": True},
+    {"dark_urine": True},
+    {"tense_swollen_limb": True},
+    {"numbness": "both_legs"},
+    {"numbness": "saddle"},
+    {"bladder_bowel_change": True},
+    {"swollen_warm_limb": True, "breathless": "resolved"},
     {"heat_illness": "ongoing"},
 ]
 
@@ -103,15 +113,25 @@ def test_red_flags_are_never_diluted(data: dict[str, Any], red_flag: dict[str, A
 
 
 ANY_VALUE = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 400) | st.floats(allow_nan=True) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 400)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 
 
 @examples(1_000)
-@given(reports(), st.dictionaries(st.sampled_from([*FIELDS, "chest_pian", "id", "sid", ""]),
-                                  ANY_VALUE, min_size=1, max_size=4))
+@given(
+    reports(),
+    st.dictionaries(
+        st.sampled_from([*FIELDS, "chest_pian", "id", "sid", ""]), ANY_VALUE, min_size=1, max_size=4
+    ),
+)
 def test_any_input_gives_a_decision_or_a_report_error(data: dict[str, Any], changes: dict) -> None:
     try:
         decision = triage.evaluate({**data, **changes})

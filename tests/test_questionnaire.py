@@ -32,52 +32,124 @@ def walk(interview: Interview, answers: dict) -> list[str]:
 
 
 def test_every_report_field_is_asked_somewhere_except_the_technical_ones() -> None:
-    asked = {s.field for s in FLOW if not isinstance(s, Gate)} | {i.field for s in FLOW if isinstance(s, Gate) for i in s.items}
+    asked = {s.field for s in FLOW if not isinstance(s, Gate)} | {
+        i.field for s in FLOW if isinstance(s, Gate) for i in s.items
+    }
     assert set(FIELDS) - asked == {"session_id", "reported_at"}
 
 
 def test_no_pain_and_no_red_flags_is_short() -> None:
     interview = Interview({"patient_id": "pt-1"})
-    asked = walk(interview, {"hours_since_session": 0.5, "pain": False, "heart": False, "since": False})
-    assert asked == ["hours_since_session", "program_week", "new_load", "session_rpe", "reps_in_reserve",
-                     "pain", "heart", "since"]
+    asked = walk(
+        interview, {"hours_since_session": 0.5, "pain": False, "heart": False, "since": False}
+    )
+    assert asked == [
+        "hours_since_session",
+        "program_week",
+        "new_load",
+        "session_rpe",
+        "reps_in_reserve",
+        "pain",
+        "heart",
+        "since",
+    ]
     assert interview.report_data() == {**BASE, "patient_id": "pt-1"}
 
 
 def test_gate_yes_asks_each_item_of_its_group_only() -> None:
-    answers = {"patient_id": "pt-1", "hours_since_session": 2, "pain": False, "heart": True, "since": False,
-               **{k: v for k, v in BASE.items() if k in ("chest_pain", "fainting", "palpitations", "breathless",
-                                                          "dizziness", "confusion", "sudden_headache")}}
+    answers = {
+        "patient_id": "pt-1",
+        "hours_since_session": 2,
+        "pain": False,
+        "heart": True,
+        "since": False,
+        **{
+            k: v
+            for k, v in BASE.items()
+            if k
+            in (
+                "chest_pain",
+                "fainting",
+                "palpitations",
+                "breathless",
+                "dizziness",
+                "confusion",
+                "sudden_headache",
+            )
+        },
+    }
     asked = walk(Interview(), answers)
-    assert asked[asked.index("heart") + 1:asked.index("since")] == [
-        "chest_pain", "fainting", "palpitations", "breathless", "dizziness", "confusion", "sudden_headache"]
+    assert asked[asked.index("heart") + 1 : asked.index("since")] == [
+        "chest_pain",
+        "fainting",
+        "palpitations",
+        "breathless",
+        "dizziness",
+        "confusion",
+        "sudden_headache",
+    ]
     assert "pain_during" not in asked and "dark_urine" not in asked
 
 
 def test_pain_questions_follow_the_pain_and_trend_only_when_needed() -> None:
-    base = {"patient_id": "p", "pain": True, "heart": False, "since": False, "pain_during": 3,
-            "snap_or_tear": False, "swelling": "none", "functional_loss": False, "pain_site": "muscle"}
+    base = {
+        "patient_id": "p",
+        "pain": True,
+        "heart": False,
+        "since": False,
+        "pain_during": 3,
+        "snap_or_tear": False,
+        "swelling": "none",
+        "functional_loss": False,
+        "pain_site": "muscle",
+    }
     early = walk(Interview(), {**base, "hours_since_session": 5, "pain_now": 2})
     assert "pain_site" in early and "pain_trend" not in early
-    late = walk(Interview(), {**base, "hours_since_session": 30, "pain_now": 2, "pain_trend": "same"})
+    late = walk(
+        Interview(), {**base, "hours_since_session": 30, "pain_now": 2, "pain_trend": "same"}
+    )
     assert "pain_trend" in late
     settled = walk(Interview(), {**base, "hours_since_session": 30, "pain_now": 0})
     assert "pain_trend" not in settled
 
 
 def test_painless_injury_skips_pain_details_but_asks_injury_questions() -> None:
-    asked = walk(Interview(), {"patient_id": "p", "hours_since_session": 1, "pain": True, "pain_during": 0,
-                               "pain_now": 0, "snap_or_tear": True, "swelling": "none",
-                               "functional_loss": True, "heart": False, "since": False})
+    asked = walk(
+        Interview(),
+        {
+            "patient_id": "p",
+            "hours_since_session": 1,
+            "pain": True,
+            "pain_during": 0,
+            "pain_now": 0,
+            "snap_or_tear": True,
+            "swelling": "none",
+            "functional_loss": True,
+            "heart": False,
+            "since": False,
+        },
+    )
     assert "pain_site" not in asked and "pain_onset" not in asked
     assert {"snap_or_tear", "swelling", "functional_loss"} <= set(asked)
 
 
 def test_changing_an_answer_asks_what_now_applies_and_drops_what_does_not() -> None:
     interview = Interview()
-    walk(interview, {"patient_id": "p", "hours_since_session": 30, "pain": True, "pain_during": 0, "pain_now": 0,
-                     "snap_or_tear": False, "swelling": "none", "functional_loss": False,
-                     "heart": False, "since": False})
+    walk(
+        interview,
+        {
+            "patient_id": "p",
+            "hours_since_session": 30,
+            "pain": True,
+            "pain_during": 0,
+            "pain_now": 0,
+            "snap_or_tear": False,
+            "swelling": "none",
+            "functional_loss": False,
+            "heart": False,
+            "since": False,
+        },
+    )
     interview.change("pain_now")
     asked = walk(interview, {"pain_now": 3, "pain_site": "joint", "pain_trend": "worse"})
     assert asked[:2] == ["pain_now", "pain_site"] and "pain_trend" in asked
@@ -96,42 +168,84 @@ def test_changing_a_gate_forgets_its_items() -> None:
     assert interview.report_data()["chest_pain"] == "none"
 
 
-@pytest.mark.parametrize(("text", "hours"), [
-    ("just now", 0), ("now", 0), ("0", 0), ("3", 3), ("3 hours ago", 3), ("3h", 3), ("1.5 hours", 1.5),
-    ("30 minutes ago", 0.5), ("an hour ago", 1), ("this morning", 7), ("this afternoon", 1),
-    ("yesterday", 24), ("last night", 20), ("2 days ago", 48), ("a week ago", 168), ("2 weeks ago", 336),
-    ("13:30", 1.5), ("at 18:30", 20.5), ("YESTERDAY", 24),
-])
+@pytest.mark.parametrize(
+    ("text", "hours"),
+    [
+        ("just now", 0),
+        ("now", 0),
+        ("0", 0),
+        ("3", 3),
+        ("3 hours ago", 3),
+        ("3h", 3),
+        ("1.5 hours", 1.5),
+        ("30 minutes ago", 0.5),
+        ("an hour ago", 1),
+        ("this morning", 7),
+        ("this afternoon", 1),
+        ("yesterday", 24),
+        ("last night", 20),
+        ("2 days ago", 48),
+        ("a week ago", 168),
+        ("2 weeks ago", 336),
+        ("13:30", 1.5),
+        ("at 18:30", 20.5),
+        ("YESTERDAY", 24),
+    ],
+)
 def test_session_end_in_words(text: str, hours: float) -> None:
     assert parse_session_end(text, NOW) == hours
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("3 weeks ago", "last 14 days"), ("this evening", "still to come"), ("tomorrow", "type a number of hours"),
-    ("-2", "type a number of hours"), ("25:00", "type a number of hours"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("3 weeks ago", "last 14 days"),
+        ("this evening", "still to come"),
+        ("tomorrow", "type a number of hours"),
+        ("-2", "type a number of hours"),
+        ("25:00", "type a number of hours"),
+    ],
+)
 def test_session_end_rejected(text: str, message: str) -> None:
     with pytest.raises(AnswerError, match=message):
         parse_session_end(text, NOW)
 
 
-@pytest.mark.parametrize(("field", "text", "value"), [
-    ("chest_pain", "1", "none"), ("chest_pain", "3", "ongoing"), ("chest_pain", "no", "none"),
-    ("chest_pain", "res", "resolved"), ("pain_site", "bo", "bone"), ("pain_site", "ba", "back"),
-    ("snap_or_tear", "not", "unsure"), ("snap_or_tear", "y", True), ("snap_or_tear", "3", False),
-    ("confusion", "N", False), ("confusion", "yes", True), ("pain_now", " 7 ", 7),
-    ("patient_id", "pt-0042", "pt-0042"),
-])
+@pytest.mark.parametrize(
+    ("field", "text", "value"),
+    [
+        ("chest_pain", "1", "none"),
+        ("chest_pain", "3", "ongoing"),
+        ("chest_pain", "no", "none"),
+        ("chest_pain", "res", "resolved"),
+        ("pain_site", "bo", "bone"),
+        ("pain_site", "ba", "back"),
+        ("snap_or_tear", "not", "unsure"),
+        ("snap_or_tear", "y", True),
+        ("snap_or_tear", "3", False),
+        ("confusion", "N", False),
+        ("confusion", "yes", True),
+        ("pain_now", " 7 ", 7),
+        ("patient_id", "pt-0042", "pt-0042"),
+    ],
+)
 def test_answers_by_number_or_prefix(field: str, text: str, value: object) -> None:
     assert parse_answer(FIELDS[field], text, NOW) == value
 
 
-@pytest.mark.parametrize(("field", "text", "message"), [
-    ("pain_now", "11", "out of range"), ("pain_now", "seven", "whole number from 0 to 10"),
-    ("pain_now", "5.5", "whole number"), ("chest_pain", "4", "from 1 to 3"),
-    ("pain_site", "b", "could be 'In a bone' or 'In the back'"), ("chest_pain", "yes", "could be"),
-    ("swelling", "huge", "not one of the answers"), ("patient_id", "Jane Doe", "no spaces"),
-])
+@pytest.mark.parametrize(
+    ("field", "text", "message"),
+    [
+        ("pain_now", "11", "out of range"),
+        ("pain_now", "seven", "whole number from 0 to 10"),
+        ("pain_now", "5.5", "whole number"),
+        ("chest_pain", "4", "from 1 to 3"),
+        ("pain_site", "b", "could be 'In a bone' or 'In the back'"),
+        ("chest_pain", "yes", "could be"),
+        ("swelling", "huge", "not one of the answers"),
+        ("patient_id", "Jane Doe", "no spaces"),
+    ],
+)
 def test_bad_answers_are_explained(field: str, text: str, message: str) -> None:
     with pytest.raises(AnswerError, match=message):
         parse_answer(FIELDS[field], text, NOW)
@@ -143,7 +257,11 @@ def test_description_for_embedders_comes_from_the_contract() -> None:
     assert [g["gate"] for g in gates] == ["pain", "heart", "since"]
     chest = next(i for i in gates[1]["if_yes"] if i["field"] == "chest_pain")
     assert chest["question"] == FIELDS["chest_pain"].ask.question
-    assert [a["label"] for a in chest["answers"]] == ["No", "Yes, but it has gone", "Yes, and I still have it"]
+    assert [a["label"] for a in chest["answers"]] == [
+        "No",
+        "Yes, but it has gone",
+        "Yes, and I still have it",
+    ]
     trend = next(i for i in gates[0]["if_yes"] if i["field"] == "pain_trend")
     assert trend["required"] is True and trend["asked"].startswith("24 hours or more")
     assert gates[2]["if_no"]["numbness"] == "none"

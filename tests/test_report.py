@@ -24,14 +24,24 @@ def problems(data: Any) -> dict[str, str]:
 BAD = [
     ("unknown field", {"chest_pian": "none"}, "chest_pian", "did you mean 'chest_pain'?"),
     ("id is not a field", {"id": "x"}, "id", "is not a report field"),
-    ("text for a score", {"pain_now": "5"}, "pain_now", 'got "5", expected a whole number from 0 to 10'),
+    (
+        "text for a score",
+        {"pain_now": "5"},
+        "pain_now",
+        'got "5", expected a whole number from 0 to 10',
+    ),
     ("float for a score", {"pain_now": 5.5}, "pain_now", "expected a whole number from 0 to 10"),
     ("bool for a score", {"pain_during": True}, "pain_during", "expected a whole number"),
     ("score above 10", {"pain_now": 11}, "pain_now", "got 11"),
     ("score below 0", {"pain_during": -1}, "pain_during", "got -1"),
     ("hours above 336", {"hours_since_session": 337}, "hours_since_session", "from 0 to 336"),
     ("negative hours", {"hours_since_session": -0.5}, "hours_since_session", "got -0.5"),
-    ("infinite hours", {"hours_since_session": float("inf")}, "hours_since_session", "from 0 to 336"),
+    (
+        "infinite hours",
+        {"hours_since_session": float("inf")},
+        "hours_since_session",
+        "from 0 to 336",
+    ),
     ("week 0", {"program_week": 0}, "program_week", "from 1 to 520"),
     ("text for yes/no", {"confusion": "no"}, "confusion", "write true or false without quotes"),
     ("1 for yes/no", {"confusion": 1}, "confusion", "expected true or false"),
@@ -45,12 +55,18 @@ BAD = [
     ("missing required", {"chest_pain": None}, "chest_pain", "is required; add 'chest_pain:'"),
     ("site needed with pain", {"pain_now": 2}, "pain_site", "required when there is pain"),
     ("site only with pain", {"pain_site": "joint"}, "pain_site", "must be left out"),
-    ("trend needed at 24 h", {"hours_since_session": 24, "pain_now": 1, "pain_site": "muscle"},
-     "pain_trend", "required when hours_since_session is 24 or more"),
+    (
+        "trend needed at 24 h",
+        {"hours_since_session": 24, "pain_now": 1, "pain_site": "muscle"},
+        "pain_trend",
+        "required when hours_since_session is 24 or more",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("changes", "field", "text"), [row[1:] for row in BAD], ids=[r[0] for r in BAD])
+@pytest.mark.parametrize(
+    ("changes", "field", "text"), [row[1:] for row in BAD], ids=[r[0] for r in BAD]
+)
 def test_bad_report_names_the_field_and_the_fix(changes: dict, field: str, text: str) -> None:
     found = problems(report(**changes))
     assert field in found
@@ -88,14 +104,28 @@ def test_report_is_immutable_and_normalised() -> None:
 
 # -- YAML 1.1 ----------------------------------------------------------------------------------
 
+
 def yaml_report(snap: str) -> Any:
-    lines = [f"{k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in BASE.items() if k != "snap_or_tear"]
+    lines = [
+        f"{k}: {str(v).lower() if isinstance(v, bool) else v}"
+        for k, v in BASE.items()
+        if k != "snap_or_tear"
+    ]
     return parse_yaml("\n".join([*lines, f"snap_or_tear: {snap}"]), "answers.yaml")
 
 
-@pytest.mark.parametrize(("written", "read"), [
-    ("true", True), ("false", False), ("yes", True), ("no", False), ("No", False), ("unsure", "unsure"),
-], ids=str)
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("true", True),
+        ("false", False),
+        ("yes", True),
+        ("no", False),
+        ("No", False),
+        ("unsure", "unsure"),
+    ],
+    ids=str,
+)
 def test_snap_or_tear_yaml_answers(written: str, read: Any) -> None:
     assert triage.parse_report(yaml_report(written)).snap_or_tear is read
 
@@ -115,7 +145,8 @@ def test_duplicate_keys_are_an_error_with_both_lines() -> None:
     with pytest.raises(triage.InputError) as info:
         parse_yaml("pain_now: 2\nchest_pain: none\npain_now: 8\n", "answers.yaml")
     assert str(info.value.problems[0]) == (
-        "answers.yaml:3: key 'pain_now' is given twice (first on line 1); keep only one of them")
+        "answers.yaml:3: key 'pain_now' is given twice (first on line 1); keep only one of them"
+    )
 
 
 def test_duplicate_json_keys_are_an_error(tmp_path) -> None:
@@ -127,14 +158,17 @@ def test_duplicate_json_keys_are_an_error(tmp_path) -> None:
 
 def test_report_problems_carry_the_line(tmp_path) -> None:
     path = tmp_path / "answers.yaml"
-    path.write_text("\n".join(f"{k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in BASE.items())
-                    + "\nchest_pian: none\n")
+    path.write_text(
+        "\n".join(f"{k}: {str(v).lower() if isinstance(v, bool) else v}" for k, v in BASE.items())
+        + "\nchest_pian: none\n"
+    )
     with pytest.raises(triage.ReportError) as info:
         read_report(str(path))
     assert info.value.problems[0].line == len(BASE) + 1
 
 
 # -- JSON Schema -------------------------------------------------------------------------------
+
 
 def test_schema_describes_every_field_with_its_question() -> None:
     schema = json_schema()
@@ -150,7 +184,9 @@ def test_every_vignette_fits_the_schema(path) -> None:
     jsonschema.validate(load_case(path)["report"], json_schema())
 
 
-@pytest.mark.parametrize(("changes", "field", "text"), [row[1:] for row in BAD], ids=[r[0] for r in BAD])
+@pytest.mark.parametrize(
+    ("changes", "field", "text"), [row[1:] for row in BAD], ids=[r[0] for r in BAD]
+)
 def test_schema_rejects_what_the_model_rejects(changes: dict, field: str, text: str) -> None:
     if field == "reported_at" or changes.get("hours_since_session") == float("inf"):
         pytest.skip("JSON Schema cannot express time zones or infinity")

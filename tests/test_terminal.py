@@ -15,11 +15,25 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def spawn(tmp_path: Path, *args: str, colour: bool = True) -> pexpect.spawn:
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-    env.update({"TERM": "xterm-256color", "COLUMNS": "100", "LINES": "40", "TRIAGE_DB": str(tmp_path / "log.db")})
+    env.update(
+        {
+            "TERM": "xterm-256color",
+            "COLUMNS": "100",
+            "LINES": "40",
+            "TRIAGE_DB": str(tmp_path / "log.db"),
+        }
+    )
     if not colour:
         env["NO_COLOR"] = "1"
-    return pexpect.spawn(TRIAGE, ["check", *args], env=env, encoding="utf-8", timeout=20,
-                         dimensions=(40, 100), cwd=str(tmp_path))
+    return pexpect.spawn(
+        TRIAGE,
+        ["check", *args],
+        env=env,
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 100),
+        cwd=str(tmp_path),
+    )
 
 
 def answer(child: pexpect.spawn, question: str, reply: str) -> None:
@@ -59,7 +73,10 @@ def test_full_check_in_a_terminal_ends_on_the_emergency_screen(tmp_path: Path) -
     child.close()
     assert child.exitstatus == 0
     lines = [ANSI.sub("", line) for line in screen.splitlines() if line.strip()]
-    assert lines[0] == "STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW (for example 999, 112 or 911)."
+    assert (
+        lines[0]
+        == "STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW (for example 999, 112 or 911)."
+    )
     assert "\x1b[" in screen.splitlines()[1] or "\x1b[" in screen  # coloured on a terminal
     assert "can be a sign of a heart problem" in " ".join(" ".join(lines).split())
 

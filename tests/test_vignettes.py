@@ -33,19 +33,25 @@ def test_vignette_through_api(path: Path, engine: str) -> None:
 @pytest.mark.parametrize("path", CASES, ids=IDS)
 def test_vignette_through_cli(path: Path) -> None:
     case = load_case(path)
-    result = CliRunner().invoke(main, ["check", "--answers", str(path), "--json"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, ["check", "--answers", str(path), "--json"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     decision = json.loads(result.stdout)
     assert (decision["outcome"], decision.get("urgency")) == expected(case)
 
 
-@pytest.mark.parametrize("path", [p for p in CASES if "emergency" in p.read_text()], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", [p for p in CASES if "emergency" in p.read_text()], ids=lambda p: p.stem
+)
 def test_emergency_first_line_says_call_now(path: Path) -> None:
     case = load_case(path)
     if expected(case)[1] != "emergency":
         pytest.skip("not an emergency case")
     result = CliRunner().invoke(main, ["check", "--answers", str(path)], catch_exceptions=False)
-    assert result.stdout.splitlines()[0].startswith("STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW")
+    assert result.stdout.splitlines()[0].startswith(
+        "STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW"
+    )
 
 
 def test_every_policy_row_is_exercised_by_some_vignette() -> None:

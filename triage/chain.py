@@ -11,9 +11,23 @@ GENESIS = "0" * 64
 """The 'previous hash' of the first record."""
 
 ENTRY_FIELDS = (
-    "id", "seq", "recorded_at", "patient_id", "session_id", "outcome", "urgency", "top_reason",
-    "pack_name", "pack_version", "pack_sha256", "engine_name", "engine_version", "program_version",
-    "report_json", "decision_json", "prev_hash",
+    "id",
+    "seq",
+    "recorded_at",
+    "patient_id",
+    "session_id",
+    "outcome",
+    "urgency",
+    "top_reason",
+    "pack_name",
+    "pack_version",
+    "pack_sha256",
+    "engine_name",
+    "engine_version",
+    "program_version",
+    "report_json",
+    "decision_json",
+    "prev_hash",
 )
 REVIEW_FIELDS = ("id", "seq", "entry_id", "reviewed_at", "reviewer", "verdict", "note", "prev_hash")
 

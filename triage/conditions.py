@@ -22,8 +22,14 @@ from .contract import FIELDS, FieldSpec, hint, show, suggest
 from .errors import Problem
 
 OPERATORS = {
-    "equals": "eq", "not_equals": "ne", "one_of": "in", "at_least": "ge", "at_most": "le",
-    "above": "gt", "below": "lt", "present": "present",
+    "equals": "eq",
+    "not_equals": "ne",
+    "one_of": "in",
+    "at_least": "ge",
+    "at_most": "le",
+    "above": "gt",
+    "below": "lt",
+    "present": "present",
 }
 COMPARISONS = {"ge", "le", "gt", "lt"}
 COMBINATORS = ("all", "any", "not")
@@ -96,15 +102,20 @@ class ConditionParser:
         self.rule_id = rule_id
         self.problems: list[Problem] = []
 
-    def problem(self, message: str, line: int | None, field: str | None = None,
-                fix: str | None = None) -> None:
-        self.problems.append(Problem(message, field=field, file=self.file, line=line,
-                                     rule_id=self.rule_id, fix=fix))
+    def problem(
+        self, message: str, line: int | None, field: str | None = None, fix: str | None = None
+    ) -> None:
+        self.problems.append(
+            Problem(message, field=field, file=self.file, line=line, rule_id=self.rule_id, fix=fix)
+        )
 
     def parse(self, data: Any, line: int) -> Condition | None:
         if not isinstance(data, dict) or not data:
-            self.problem("a condition must be a mapping of field tests, or all/any/not", line,
-                         fix="for example 'chest_pain: ongoing'")
+            self.problem(
+                "a condition must be a mapping of field tests, or all/any/not",
+                line,
+                fix="for example 'chest_pain: ongoing'",
+            )
             return None
         lines = getattr(data, "key_lines", {})
         parts = [self._parse_key(key, value, lines.get(key, line)) for key, value in data.items()]
@@ -122,15 +133,22 @@ class ConditionParser:
         spec = FIELDS.get(key)
         if spec is None:
             near = suggest(key, [*FIELDS, *COMBINATORS])
-            self.problem("is not a report field" + (f" (did you mean '{near}'?)" if near else ""),
-                         line, field=key, fix="'triage schema' lists the fields")
+            self.problem(
+                "is not a report field" + (f" (did you mean '{near}'?)" if near else ""),
+                line,
+                field=key,
+                fix="'triage schema' lists the fields",
+            )
             return None
         return self._parse_tests(spec, value, line)
 
     def _parse_list(self, key: str, value: Any, line: int) -> Condition | None:
         if not isinstance(value, list) or not value:
-            self.problem(f"'{key}' takes a list of conditions", line,
-                         fix=f"write each condition on its own line starting with '-' under '{key}:'")
+            self.problem(
+                f"'{key}' takes a list of conditions",
+                line,
+                fix=f"write each condition on its own line starting with '-' under '{key}:'",
+            )
             return None
         item_lines = getattr(value, "item_lines", [line] * len(value))
         items = [self.parse(item, item_line) for item, item_line in zip(value, item_lines)]
@@ -141,8 +159,12 @@ class ConditionParser:
 
     def _parse_tests(self, spec: FieldSpec, value: Any, line: int) -> Condition | None:
         if isinstance(value, list):
-            self.problem("a list of answers needs 'one_of'", line, field=spec.name,
-                         fix=f"write '{spec.name}: {{one_of: [...]}}'")
+            self.problem(
+                "a list of answers needs 'one_of'",
+                line,
+                field=spec.name,
+                fix=f"write '{spec.name}: {{one_of: [...]}}'",
+            )
             return None
         if not isinstance(value, dict):
             return self._test(spec, "eq", value, line)
@@ -167,16 +189,26 @@ class ConditionParser:
     def _test(self, spec: FieldSpec, op: str, operand: Any, line: int) -> Test | None:
         if op == "present":
             if not isinstance(operand, bool):
-                self.problem(f"'present' takes true or false, got {show(operand)}", line, field=spec.name)
+                self.problem(
+                    f"'present' takes true or false, got {show(operand)}", line, field=spec.name
+                )
                 return None
             return Test(spec.name, op, operand)
         if spec.kind in ("text", "datetime"):
-            self.problem("can only be tested with 'present'", line, field=spec.name,
-                         fix="rules must not depend on identifiers or timestamps")
+            self.problem(
+                "can only be tested with 'present'",
+                line,
+                field=spec.name,
+                fix="rules must not depend on identifiers or timestamps",
+            )
             return None
         if op in COMPARISONS and not spec.numeric:
-            self.problem(f"'{_word(op)}' compares numbers, but this field takes {spec.expected()}",
-                         line, field=spec.name, fix="use equals, not_equals or one_of")
+            self.problem(
+                f"'{_word(op)}' compares numbers, but this field takes {spec.expected()}",
+                line,
+                field=spec.name,
+                fix="use equals, not_equals or one_of",
+            )
             return None
         if op == "in":
             return self._one_of(spec, operand, line)
@@ -189,8 +221,12 @@ class ConditionParser:
 
     def _one_of(self, spec: FieldSpec, operand: Any, line: int) -> Test | None:
         if not isinstance(operand, list) or not operand:
-            self.problem("'one_of' takes a list of answers", line, field=spec.name,
-                         fix="for example '{one_of: [mild, marked]}'")
+            self.problem(
+                "'one_of' takes a list of answers",
+                line,
+                field=spec.name,
+                fix="for example '{one_of: [mild, marked]}'",
+            )
             return None
         fits = [self._value_fits(spec, v, line) for v in operand]  # every bad value is reported
         if not all(fits):
@@ -203,22 +239,34 @@ class ConditionParser:
     def _value_fits(self, spec: FieldSpec, value: Any, line: int) -> bool:
         if spec.accepts(value):
             return self._plain_number(value, line, spec.name)
-        self.problem(f"{show(value)} is not a possible answer: expected {spec.expected()}",
-                     line, field=spec.name, fix=hint(spec, value))
+        self.problem(
+            f"{show(value)} is not a possible answer: expected {spec.expected()}",
+            line,
+            field=spec.name,
+            fix=hint(spec, value),
+        )
         return False
 
     def _field_ref(self, spec: FieldSpec, operand: dict[str, Any], line: int) -> FieldRef | None:
         unknown = set(operand) - {"field", "plus"}
         if unknown or "field" not in operand:
-            self.problem("a comparison with another answer is written {field: NAME, plus: N}",
-                         line, field=spec.name, fix="for example '{at_least: {field: pain_before, plus: 2}}'")
+            self.problem(
+                "a comparison with another answer is written {field: NAME, plus: N}",
+                line,
+                field=spec.name,
+                fix="for example '{at_least: {field: pain_before, plus: 2}}'",
+            )
             return None
         other = FIELDS.get(str(operand["field"]))
         plus = operand.get("plus", 0)
         if other is None or not other.numeric or not spec.numeric:
             near = suggest(str(operand["field"]), [n for n, s in FIELDS.items() if s.numeric])
-            self.problem(f"can only be compared with another number field, not {show(operand['field'])}",
-                         line, field=spec.name, fix=f"did you mean '{near}'?" if near else None)
+            self.problem(
+                f"can only be compared with another number field, not {show(operand['field'])}",
+                line,
+                field=spec.name,
+                fix=f"did you mean '{near}'?" if near else None,
+            )
             return None
         if isinstance(plus, bool) or not isinstance(plus, (int, float)):
             self.problem(f"'plus' takes a number, got {show(plus)}", line, field=spec.name)
@@ -230,8 +278,12 @@ class ConditionParser:
     def _plain_number(self, value: Any, line: int, field: str) -> bool:
         """Numbers with at most 4 decimals: the rule engine cannot read exponent forms like 1e-05."""
         if isinstance(value, float) and (round(value, 4) != value or "e" in repr(value)):
-            self.problem(f"{show(value)} has more than 4 decimals", line, field=field,
-                         fix="round it to at most 4 decimals")
+            self.problem(
+                f"{show(value)} has more than 4 decimals",
+                line,
+                field=field,
+                fix="round it to at most 4 decimals",
+            )
             return False
         return True
 

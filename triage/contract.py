@@ -121,9 +121,15 @@ def _spec(name: str) -> FieldSpec:
         choices = (False, "unsure", True)
     minimum = next((m.ge for m in info.metadata if isinstance(m, Ge)), None)
     maximum = next((m.le for m in info.metadata if isinstance(m, Le)), None)
-    return FieldSpec(name, kind, info.is_required(), ask, choices,
-                     None if minimum is None else float(minimum),  # type: ignore[arg-type]
-                     None if maximum is None else float(maximum))  # type: ignore[arg-type]
+    return FieldSpec(
+        name,
+        kind,
+        info.is_required(),
+        ask,
+        choices,
+        None if minimum is None else float(minimum),  # type: ignore[arg-type]
+        None if maximum is None else float(maximum),
+    )  # type: ignore[arg-type]
 
 
 FIELDS: dict[str, FieldSpec] = {name: _spec(name) for name in Report.model_fields}
@@ -150,13 +156,22 @@ def show(value: Any) -> str:
 
 # -- validation ------------------------------------------------------------------------------
 
+
 def parse_report(data: Any, source: str | None = None) -> Report:
     """Validate a mapping against the contract; every problem is reported at once."""
     if isinstance(data, Report):
         return data
     if not isinstance(data, Mapping):
-        raise ReportError([Problem("a report must be a mapping of field: answer",
-                                   file=source, fix="see 'triage schema' for the fields")], source)
+        raise ReportError(
+            [
+                Problem(
+                    "a report must be a mapping of field: answer",
+                    file=source,
+                    fix="see 'triage schema' for the fields",
+                )
+            ],
+            source,
+        )
     try:
         return Report.model_validate(dict(data))
     except ValidationError as exc:
@@ -177,14 +192,18 @@ def read_report(path: str, stdin_text: str | None = None) -> Report:
 
 
 def _unwrap_case(data: Any) -> Any:
-    if isinstance(data, Mapping) and isinstance(data.get("report"), Mapping) \
-            and not any(key in FIELDS for key in data):
+    if (
+        isinstance(data, Mapping)
+        and isinstance(data.get("report"), Mapping)
+        and not any(key in FIELDS for key in data)
+    ):
         return data["report"]
     return data
 
 
-def problems_from(exc: ValidationError, source: str | None = None,
-                  lines: Mapping[str, int] | None = None) -> list[Problem]:
+def problems_from(
+    exc: ValidationError, source: str | None = None, lines: Mapping[str, int] | None = None
+) -> list[Problem]:
     """One problem per field, in contract order, unknown fields last."""
     first_error: dict[str, Any] = {}
     for error in exc.errors(include_url=False):
@@ -202,18 +221,28 @@ def _reword(error: Mapping[str, Any], name: str, source: str | None) -> Problem:
     spec = FIELDS.get(name)
     if code == "extra_forbidden" or spec is None:
         near = suggest(name, FIELDS)
-        return Problem("is not a report field" + (f" (did you mean '{near}'?)" if near else ""),
-                       field=name, file=source,
-                       fix="remove it or correct its name ('triage schema' lists the fields)")
+        return Problem(
+            "is not a report field" + (f" (did you mean '{near}'?)" if near else ""),
+            field=name,
+            file=source,
+            fix="remove it or correct its name ('triage schema' lists the fields)",
+        )
     if code == "missing":
-        return Problem("is required", field=name, file=source,
-                       fix=f"add '{name}:' with {spec.expected()}")
+        return Problem(
+            "is required", field=name, file=source, fix=f"add '{name}:' with {spec.expected()}"
+        )
     if code in ("required_when_pain", "required_after_24h"):
-        return Problem(error["msg"], field=name, file=source, fix=f"add '{name}:' with {spec.expected()}")
+        return Problem(
+            error["msg"], field=name, file=source, fix=f"add '{name}:' with {spec.expected()}"
+        )
     if code == "only_when_pain":
         return Problem(error["msg"], field=name, file=source, fix=f"remove '{name}'")
-    return Problem(f"got {show(error['input'])}, expected {spec.expected()}", field=name,
-                   file=source, fix=hint(spec, error["input"]))
+    return Problem(
+        f"got {show(error['input'])}, expected {spec.expected()}",
+        field=name,
+        file=source,
+        fix=hint(spec, error["input"]),
+    )
 
 
 def hint(spec: FieldSpec, value: Any) -> str | None:
@@ -227,7 +256,11 @@ def hint(spec: FieldSpec, value: Any) -> str | None:
     if spec.kind == "choice" and isinstance(value, str):
         near = suggest(value, [str(c) for c in spec.choices])
         return f"did you mean '{near}'?" if near else None
-    if spec.numeric and isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdigit():
+    if (
+        spec.numeric
+        and isinstance(value, str)
+        and value.strip().lstrip("-").replace(".", "", 1).isdigit()
+    ):
         return "write the number without quotes"
     return None
 
@@ -235,16 +268,28 @@ def hint(spec: FieldSpec, value: Any) -> str | None:
 # -- JSON Schema ------------------------------------------------------------------------------
 
 _CONDITIONS = [
-    {"if": {"properties": {"pain_during": {"minimum": 1}}, "required": ["pain_during"]},
-     "then": {"required": ["pain_site"]}},
-    {"if": {"properties": {"pain_now": {"minimum": 1}}, "required": ["pain_now"]},
-     "then": {"required": ["pain_site"]}},
-    {"if": {"properties": {"pain_during": {"const": 0}, "pain_now": {"const": 0}},
-            "required": ["pain_during", "pain_now"]},
-     "then": {"not": {"required": ["pain_site"]}}},
-    {"if": {"properties": {"hours_since_session": {"minimum": 24}, "pain_now": {"minimum": 1}},
-            "required": ["hours_since_session", "pain_now"]},
-     "then": {"required": ["pain_trend"]}},
+    {
+        "if": {"properties": {"pain_during": {"minimum": 1}}, "required": ["pain_during"]},
+        "then": {"required": ["pain_site"]},
+    },
+    {
+        "if": {"properties": {"pain_now": {"minimum": 1}}, "required": ["pain_now"]},
+        "then": {"required": ["pain_site"]},
+    },
+    {
+        "if": {
+            "properties": {"pain_during": {"const": 0}, "pain_now": {"const": 0}},
+            "required": ["pain_during", "pain_now"],
+        },
+        "then": {"not": {"required": ["pain_site"]}},
+    },
+    {
+        "if": {
+            "properties": {"hours_since_session": {"minimum": 24}, "pain_now": {"minimum": 1}},
+            "required": ["hours_since_session", "pain_now"],
+        },
+        "then": {"required": ["pain_trend"]},
+    },
 ]
 
 

@@ -63,11 +63,16 @@ class Decision(_Frozen):
 
 
 def _reason(pack: RulePack, rule: Rule, answers: dict[str, Any]) -> Reason:
-    return Reason(rule=rule.id, title=rule.title, outcome=rule.outcome,
-                  urgency=rule.urgency,
-                  patient=rule.patient, clinician=rule.clinician,
-                  source=f"{pack.policy} {rule.policy_row}; {rule.reference}",
-                  matched=matched(rule.condition, answers))
+    return Reason(
+        rule=rule.id,
+        title=rule.title,
+        outcome=rule.outcome,
+        urgency=rule.urgency,
+        patient=rule.patient,
+        clinician=rule.clinician,
+        source=f"{pack.policy} {rule.policy_row}; {rule.reference}",
+        matched=matched(rule.condition, answers),
+    )
 
 
 def build_decision(pack: RulePack, report: Report, fired: set[str], engine: EngineInfo) -> Decision:

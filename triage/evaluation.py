@@ -13,8 +13,9 @@ from .pack import RulePack, default_pack
 from .report import Report
 
 
-def evaluate(report: Mapping[str, Any] | Report, *, pack: RulePack | None = None,
-             engine: str | None = None) -> Decision:
+def evaluate(
+    report: Mapping[str, Any] | Report, *, pack: RulePack | None = None, engine: str | None = None
+) -> Decision:
     """Decide what to do after a session.
 
     ``report`` is a mapping or a ``Report``; a mapping that does not fit the contract raises
@@ -30,5 +31,9 @@ def evaluate(report: Mapping[str, Any] | Report, *, pack: RulePack | None = None
     except TriageError:
         raise
     except Exception as exc:  # fail closed: an engine fault must never look like "no rule fired"
-        raise EvaluationError(f"the {backend.name} engine failed: {type(exc).__name__}: {exc}") from exc
-    return build_decision(rules, checked, fired, EngineInfo(name=backend.name, version=backend.version))
+        raise EvaluationError(
+            f"the {backend.name} engine failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    return build_decision(
+        rules, checked, fired, EngineInfo(name=backend.name, version=backend.version)
+    )

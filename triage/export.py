@@ -18,19 +18,49 @@ from .errors import StorageError
 from .log import Entry
 
 CSV_COLUMNS = (
-    "id", "recorded_at", "patient_id", "session_id", "outcome", "urgency", "top_reason", "rules_fired",
-    "pain_during", "pain_now", "pack_name", "pack_version", "pack_sha256", "engine", "program_version",
-    "reviews", "last_verdict", "last_reviewer",
+    "id",
+    "recorded_at",
+    "patient_id",
+    "session_id",
+    "outcome",
+    "urgency",
+    "top_reason",
+    "rules_fired",
+    "pain_during",
+    "pain_now",
+    "pack_name",
+    "pack_version",
+    "pack_sha256",
+    "engine",
+    "program_version",
+    "reviews",
+    "last_verdict",
+    "last_reviewer",
 )
 
 
 def _csv_row(entry: Entry) -> list[Any]:
     last = entry.reviews[-1] if entry.reviews else None
-    return [entry.id, entry.recorded_at, entry.patient_id, entry.session_id, entry.outcome, entry.urgency or "",
-            entry.top_reason, ";".join(r["rule"] for r in entry.decision["reasons"]),
-            entry.report["pain_during"], entry.report["pain_now"], entry.pack["name"], entry.pack["version"],
-            entry.pack["sha256"], f"{entry.engine['name']} {entry.engine['version']}", entry.program_version,
-            len(entry.reviews), last.verdict if last else "", last.reviewer if last else ""]
+    return [
+        entry.id,
+        entry.recorded_at,
+        entry.patient_id,
+        entry.session_id,
+        entry.outcome,
+        entry.urgency or "",
+        entry.top_reason,
+        ";".join(r["rule"] for r in entry.decision["reasons"]),
+        entry.report["pain_during"],
+        entry.report["pain_now"],
+        entry.pack["name"],
+        entry.pack["version"],
+        entry.pack["sha256"],
+        f"{entry.engine['name']} {entry.engine['version']}",
+        entry.program_version,
+        len(entry.reviews),
+        last.verdict if last else "",
+        last.reviewer if last else "",
+    ]
 
 
 def _write(entries: Iterable[Entry], fmt: str, out: IO[str]) -> int:
@@ -60,8 +90,11 @@ def write_export(entries: Iterable[Entry], fmt: str, output: str | None) -> int:
         return count
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise StorageError(f"cannot write the export {output}: {exc.strerror}", output,
-                           "choose a writable path with --output") from None
+        raise StorageError(
+            f"cannot write the export {output}: {exc.strerror}",
+            output,
+            "choose a writable path with --output",
+        ) from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

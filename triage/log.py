@@ -73,11 +73,19 @@ class Entry(EntrySummary):
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "recorded_at": self.recorded_at, "patient_id": self.patient_id,
-            "session_id": self.session_id, "outcome": self.outcome, "urgency": self.urgency,
-            "top_reason": self.top_reason, "rule_pack": self.pack, "engine": self.engine,
-            "program_version": self.program_version, "decision": self.decision,
-            "reviews": [vars(r) for r in self.reviews], "hash": self.hash,
+            "id": self.id,
+            "recorded_at": self.recorded_at,
+            "patient_id": self.patient_id,
+            "session_id": self.session_id,
+            "outcome": self.outcome,
+            "urgency": self.urgency,
+            "top_reason": self.top_reason,
+            "rule_pack": self.pack,
+            "engine": self.engine,
+            "program_version": self.program_version,
+            "decision": self.decision,
+            "reviews": [vars(r) for r in self.reviews],
+            "hash": self.hash,
         }
 
 
@@ -118,7 +126,11 @@ class Filters:
 
     def where(self) -> tuple[str, list[Any]]:
         clauses, params = [], []
-        for column, value in (("patient_id", self.patient), ("outcome", self.outcome), ("urgency", self.urgency)):
+        for column, value in (
+            ("patient_id", self.patient),
+            ("outcome", self.outcome),
+            ("urgency", self.urgency),
+        ):
             if value is not None:
                 clauses.append(f"e.{column} = ?")
                 params.append(value)
@@ -135,15 +147,19 @@ class Filters:
 
 def _stamp(moment: date | datetime, *, end: bool) -> str:
     if not isinstance(moment, datetime):
-        moment = datetime.combine(moment + timedelta(days=1) if end else moment, time(), timezone.utc)
+        moment = datetime.combine(
+            moment + timedelta(days=1) if end else moment, time(), timezone.utc
+        )
     elif moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-_SUMMARY = ("SELECT e.id, e.recorded_at, e.patient_id, e.session_id, e.outcome, e.urgency, e.top_reason, "
-            "(SELECT verdict FROM reviews r WHERE r.entry_id = e.id ORDER BY r.id DESC LIMIT 1) "
-            "FROM entries e")
+_SUMMARY = (
+    "SELECT e.id, e.recorded_at, e.patient_id, e.session_id, e.outcome, e.urgency, e.top_reason, "
+    "(SELECT verdict FROM reviews r WHERE r.entry_id = e.id ORDER BY r.id DESC LIMIT 1) "
+    "FROM entries e"
+)
 
 
 class TriageLog:
@@ -182,10 +198,21 @@ class TriageLog:
             for offset, decision in enumerate(decisions):
                 row = _entry_row(decision, next_id + offset, seq + offset + 1, prev)
                 row["hash"] = prev = record_hash("entry", row)
-                conn.execute(f"INSERT INTO entries ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                             list(row.values()))
-                stored.append(EntrySummary(row["id"], row["recorded_at"], row["patient_id"], row["session_id"],
-                                           row["outcome"], row["urgency"], row["top_reason"]))
+                conn.execute(
+                    f"INSERT INTO entries ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                    list(row.values()),
+                )
+                stored.append(
+                    EntrySummary(
+                        row["id"],
+                        row["recorded_at"],
+                        row["patient_id"],
+                        row["session_id"],
+                        row["outcome"],
+                        row["urgency"],
+                        row["top_reason"],
+                    )
+                )
             return stored
 
     def review(self, entry_id: int, *, by: str, verdict: Verdict, note: str = "") -> Review:
@@ -193,18 +220,32 @@ class TriageLog:
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {VERDICTS}")
         if not by.strip():
-            raise StorageError("a review needs the reviewer's name", str(self.path), "give --by NAME")
+            raise StorageError(
+                "a review needs the reviewer's name", str(self.path), "give --by NAME"
+            )
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM entries WHERE id = ?", (entry_id,)).fetchone() is None:
-                raise StorageError(f"there is no entry {entry_id} in {self.path}", str(self.path),
-                                   "'triage log list' shows the entry ids")
+                raise StorageError(
+                    f"there is no entry {entry_id} in {self.path}",
+                    str(self.path),
+                    "'triage log list' shows the entry ids",
+                )
             seq, prev = self._head(conn)
-            row = {"id": conn.execute("SELECT coalesce(max(id), 0) + 1 FROM reviews").fetchone()[0],
-                   "seq": seq + 1, "entry_id": entry_id, "reviewed_at": now_utc(), "reviewer": by.strip(),
-                   "verdict": verdict, "note": note, "prev_hash": prev}
+            row = {
+                "id": conn.execute("SELECT coalesce(max(id), 0) + 1 FROM reviews").fetchone()[0],
+                "seq": seq + 1,
+                "entry_id": entry_id,
+                "reviewed_at": now_utc(),
+                "reviewer": by.strip(),
+                "verdict": verdict,
+                "note": note,
+                "prev_hash": prev,
+            }
             row["hash"] = record_hash("review", row)
-            conn.execute(f"INSERT INTO reviews ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                         list(row.values()))
+            conn.execute(
+                f"INSERT INTO reviews ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                list(row.values()),
+            )
             return Review(row["id"], entry_id, row["reviewed_at"], row["reviewer"], verdict, note)
 
     @contextmanager
@@ -230,7 +271,8 @@ class TriageLog:
         row = conn.execute(
             "SELECT seq, hash FROM (SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1) "
             "UNION ALL SELECT seq, hash FROM (SELECT seq, hash FROM reviews ORDER BY seq DESC LIMIT 1) "
-            "ORDER BY seq DESC LIMIT 1").fetchone()
+            "ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
         return (row[0], row[1]) if row else (0, GENESIS)
 
     # -- reading ---------------------------------------------------------------------------
@@ -245,34 +287,64 @@ class TriageLog:
         """Entries matching ``filters``, newest first."""
         where, params = filters.where()
         sql = f"{_SUMMARY}{where} ORDER BY e.id DESC" + (" LIMIT ?" if limit is not None else "")
-        return [EntrySummary(*row) for row in self._read(sql, [*params, *([limit] if limit is not None else [])])]
+        return [
+            EntrySummary(*row)
+            for row in self._read(sql, [*params, *([limit] if limit is not None else [])])
+        ]
 
     def entry(self, entry_id: int) -> Entry:
         """One entry in full, with its reviews."""
-        rows = list(self._read(f"SELECT {', '.join(ENTRY_FIELDS)}, hash FROM entries WHERE id = ?", [entry_id]))
+        rows = list(
+            self._read(
+                f"SELECT {', '.join(ENTRY_FIELDS)}, hash FROM entries WHERE id = ?", [entry_id]
+            )
+        )
         if not rows:
-            raise StorageError(f"there is no entry {entry_id} in {self.path}", str(self.path),
-                               "'triage log list' shows the entry ids")
+            raise StorageError(
+                f"there is no entry {entry_id} in {self.path}",
+                str(self.path),
+                "'triage log list' shows the entry ids",
+            )
         return self._full(dict(zip([*ENTRY_FIELDS, "hash"], rows[0])))
 
     def _full(self, row: dict[str, Any]) -> Entry:
-        reviews = tuple(Review(*r) for r in self._read(
-            "SELECT id, entry_id, reviewed_at, reviewer, verdict, note FROM reviews WHERE entry_id = ? ORDER BY id",
-            [row["id"]]))
+        reviews = tuple(
+            Review(*r)
+            for r in self._read(
+                "SELECT id, entry_id, reviewed_at, reviewer, verdict, note FROM reviews WHERE entry_id = ? ORDER BY id",
+                [row["id"]],
+            )
+        )
         return Entry(
-            row["id"], row["recorded_at"], row["patient_id"], row["session_id"], row["outcome"], row["urgency"],
-            row["top_reason"], reviews[-1].verdict if reviews else None,
-            report=json.loads(row["report_json"]), decision=json.loads(row["decision_json"]),
-            pack={"name": row["pack_name"], "version": row["pack_version"], "sha256": row["pack_sha256"]},
+            row["id"],
+            row["recorded_at"],
+            row["patient_id"],
+            row["session_id"],
+            row["outcome"],
+            row["urgency"],
+            row["top_reason"],
+            reviews[-1].verdict if reviews else None,
+            report=json.loads(row["report_json"]),
+            decision=json.loads(row["decision_json"]),
+            pack={
+                "name": row["pack_name"],
+                "version": row["pack_version"],
+                "sha256": row["pack_sha256"],
+            },
             engine={"name": row["engine_name"], "version": row["engine_version"]},
-            program_version=row["program_version"], reviews=reviews, hash=row["hash"])
+            program_version=row["program_version"],
+            reviews=reviews,
+            hash=row["hash"],
+        )
 
     def export(self, filters: Filters = Filters(), limit: int | None = None) -> Iterator[Entry]:
         """Every matching entry in full, oldest first, one at a time (never all in memory)."""
         where, params = filters.where()
         columns = [*ENTRY_FIELDS, "hash"]
-        sql = f"SELECT {', '.join('e.' + c for c in columns)} FROM entries e{where} ORDER BY e.id" + \
-              (" LIMIT ?" if limit is not None else "")
+        sql = (
+            f"SELECT {', '.join('e.' + c for c in columns)} FROM entries e{where} ORDER BY e.id"
+            + (" LIMIT ?" if limit is not None else "")
+        )
         reader = self._conn.cursor()
         try:
             reader.execute(sql, [*params, *([limit] if limit is not None else [])])
@@ -289,12 +361,19 @@ class TriageLog:
 
     def trend(self, patient: str, limit: int = 30) -> list[TrendPoint]:
         """The patient's last ``limit`` checks, oldest first: pain during and now, and the outcome."""
-        rows = list(self._read("SELECT recorded_at, report_json, outcome, urgency FROM entries "
-                               "WHERE patient_id = ? ORDER BY id DESC LIMIT ?", [patient, limit]))
+        rows = list(
+            self._read(
+                "SELECT recorded_at, report_json, outcome, urgency FROM entries "
+                "WHERE patient_id = ? ORDER BY id DESC LIMIT ?",
+                [patient, limit],
+            )
+        )
         points = []
         for recorded_at, report_json, outcome, urgency in reversed(rows):
             report = json.loads(report_json)
-            points.append(TrendPoint(recorded_at, report["pain_during"], report["pain_now"], outcome, urgency))
+            points.append(
+                TrendPoint(recorded_at, report["pain_during"], report["pain_now"], outcome, urgency)
+            )
         return points
 
     # -- verifying ---------------------------------------------------------------------------
@@ -302,8 +381,12 @@ class TriageLog:
     def verify(self) -> Verification:
         """Check SQLite's integrity and the whole hash chain; report the first bad record."""
         integrity = "; ".join(r[0] for r in self._read("PRAGMA integrity_check"))
-        entries = self._read(f"SELECT 'entry', {', '.join(ENTRY_FIELDS)}, hash FROM entries ORDER BY seq")
-        reviews = self._read(f"SELECT 'review', {', '.join(REVIEW_FIELDS)}, hash FROM reviews ORDER BY seq")
+        entries = self._read(
+            f"SELECT 'entry', {', '.join(ENTRY_FIELDS)}, hash FROM entries ORDER BY seq"
+        )
+        reviews = self._read(
+            f"SELECT 'review', {', '.join(REVIEW_FIELDS)}, hash FROM reviews ORDER BY seq"
+        )
         expected_seq, prev, counts = 1, GENESIS, {"entry": 0, "review": 0}
         for row in heapq.merge(entries, reviews, key=lambda r: r[2]):
             kind = row[0]
@@ -337,13 +420,21 @@ def _entry_row(decision: Decision, entry_id: int, seq: int, prev: str) -> dict[s
     report = decision.report
     alerts = [r for r in decision.reasons if r.outcome != "continue"]
     return {
-        "id": entry_id, "seq": seq, "recorded_at": now_utc(), "patient_id": report.patient_id,
+        "id": entry_id,
+        "seq": seq,
+        "recorded_at": now_utc(),
+        "patient_id": report.patient_id,
         "session_id": report.session_id or f"s-{secrets.token_hex(5)}",
-        "outcome": decision.outcome, "urgency": decision.urgency,
+        "outcome": decision.outcome,
+        "urgency": decision.urgency,
         "top_reason": alerts[0].title if alerts else "",
-        "pack_name": decision.rule_pack.name, "pack_version": decision.rule_pack.version,
-        "pack_sha256": decision.rule_pack.sha256, "engine_name": decision.engine.name,
-        "engine_version": decision.engine.version, "program_version": __version__,
-        "report_json": _compact(report.answers()), "decision_json": _compact(decision.to_dict()),
+        "pack_name": decision.rule_pack.name,
+        "pack_version": decision.rule_pack.version,
+        "pack_sha256": decision.rule_pack.sha256,
+        "engine_name": decision.engine.name,
+        "engine_version": decision.engine.version,
+        "program_version": __version__,
+        "report_json": _compact(report.answers()),
+        "decision_json": _compact(decision.to_dict()),
         "prev_hash": prev,
     }

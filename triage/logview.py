@@ -53,11 +53,15 @@ def entry_table(entries: list[EntrySummary], limit: int | None, width: int = 120
     for e in entries:
         flag, style = _flag(e)
         reviewed = e.last_verdict or "no"
-        text = (f"{flag:2} {e.id:>6}  {when(e.recorded_at):16}  {e.patient_id:{patient_width}}  "
-                f"{outcome_words(e.outcome, e.urgency):14}  {reviewed:10}  {_cut(e.top_reason or '-', reason_width)}")
+        text = (
+            f"{flag:2} {e.id:>6}  {when(e.recorded_at):16}  {e.patient_id:{patient_width}}  "
+            f"{outcome_words(e.outcome, e.urgency):14}  {reviewed:10}  {_cut(e.top_reason or '-', reason_width)}"
+        )
         lines.append(Line(style, text))
     urgent = sum(1 for e in entries if _flag(e)[0])
-    footer = f"{len(entries)} entries" + (f", {urgent} urgent and unreviewed (!! emergency, ! same day)" if urgent else "")
+    footer = f"{len(entries)} entries" + (
+        f", {urgent} urgent and unreviewed (!! emergency, ! same day)" if urgent else ""
+    )
     if limit is not None and len(entries) == limit:
         footer += f"; the newest {limit} are shown, use --limit for more"
     return [*lines, Line("note", footer + ".")]
@@ -67,28 +71,52 @@ def entry_detail(entry: Entry) -> list[Line]:
     """One entry in full: outcome, every reason with its source, the answers, rules, reviews."""
     flag, style = _flag(entry)
     lines = [
-        Line("heading", f"Entry {entry.id}: {entry.patient_id}, {when(entry.recorded_at)} UTC, session {entry.session_id}"),
-        Line(style if flag else "heading", f"Outcome: {outcome_words(entry.outcome, entry.urgency)}"
-             + ("  (not reviewed yet)" if flag else "")),
-        Line("text", ""), Line("heading", "Reasons:"),
+        Line(
+            "heading",
+            f"Entry {entry.id}: {entry.patient_id}, {when(entry.recorded_at)} UTC, session {entry.session_id}",
+        ),
+        Line(
+            style if flag else "heading",
+            f"Outcome: {outcome_words(entry.outcome, entry.urgency)}"
+            + ("  (not reviewed yet)" if flag else ""),
+        ),
+        Line("text", ""),
+        Line("heading", "Reasons:"),
     ]
     for reason in entry.decision.get("reasons", []):
         level = outcome_words(reason["outcome"], reason.get("urgency"))
-        lines += [Line("text", f"- [{level}] {reason['title']} ({reason['rule']})", indent=2),
-                  Line("text", f"{reason['clinician']}", indent=4),
-                  Line("text", f"answers: {_answers(reason['matched'])}", indent=4),
-                  Line("note", f"source: {reason['source']}", indent=4)]
+        lines += [
+            Line("text", f"- [{level}] {reason['title']} ({reason['rule']})", indent=2),
+            Line("text", f"{reason['clinician']}", indent=4),
+            Line("text", f"answers: {_answers(reason['matched'])}", indent=4),
+            Line("note", f"source: {reason['source']}", indent=4),
+        ]
     if not entry.decision.get("reasons"):
         lines.append(Line("text", "- no rule fired", indent=2))
     lines += [Line("text", ""), Line("heading", "Answers:")]
-    lines += [Line("text", f"{name}: {_value(value)}", indent=2) for name, value in entry.report.items()]
-    lines += [Line("text", ""),
-              Line("note", f"Rules: {entry.pack['name']} {entry.pack['version']}"),
-              Line("note", f"  sha256 {entry.pack['sha256']}"),
-              Line("note", f"Engine: {entry.engine['name']} {entry.engine['version']}; triage {entry.program_version}"),
-              Line("text", ""), Line("heading", "Reviews:")]
-    lines += [Line("text", f"- {when(r.reviewed_at)} {r.verdict} by {r.reviewer}" + (f": {r.note}" if r.note else ""),
-                   indent=2) for r in entry.reviews] or [Line("text", "- none yet", indent=2)]
+    lines += [
+        Line("text", f"{name}: {_value(value)}", indent=2) for name, value in entry.report.items()
+    ]
+    lines += [
+        Line("text", ""),
+        Line("note", f"Rules: {entry.pack['name']} {entry.pack['version']}"),
+        Line("note", f"  sha256 {entry.pack['sha256']}"),
+        Line(
+            "note",
+            f"Engine: {entry.engine['name']} {entry.engine['version']}; triage {entry.program_version}",
+        ),
+        Line("text", ""),
+        Line("heading", "Reviews:"),
+    ]
+    lines += [
+        Line(
+            "text",
+            f"- {when(r.reviewed_at)} {r.verdict} by {r.reviewer}"
+            + (f": {r.note}" if r.note else ""),
+            indent=2,
+        )
+        for r in entry.reviews
+    ] or [Line("text", "- none yet", indent=2)]
     return lines
 
 
@@ -105,13 +133,24 @@ def trend_chart(patient: str, points: list[TrendPoint]) -> list[Line]:
     if not points:
         return [Line("note", f"No entries for patient {patient}.")]
     first, last = when(points[0].recorded_at)[:10], when(points[-1].recorded_at)[:10]
-    lines = [Line("heading", f"Patient {patient}: {len(points)} checks, {first} to {last} (UTC)"),
-             Line("heading", f"{'date':16}  {'pain during':15}  {'pain now':15}  outcome")]
+    lines = [
+        Line("heading", f"Patient {patient}: {len(points)} checks, {first} to {last} (UTC)"),
+        Line("heading", f"{'date':16}  {'pain during':15}  {'pain now':15}  outcome"),
+    ]
     for p in points:
-        style: Style = {"EMERGENCY": "emergency", "same day": "urgent", "routine review": "caution",
-                        "reduce load": "caution"}.get(outcome_words(p.outcome, p.urgency), "text")  # type: ignore[assignment]
-        lines.append(Line(style, f"{when(p.recorded_at):16}  {_bar(p.pain_during)}  {_bar(p.pain_now)}  "
-                                 f"{outcome_words(p.outcome, p.urgency)}"))
+        style: Style = {
+            "EMERGENCY": "emergency",
+            "same day": "urgent",
+            "routine review": "caution",
+            "reduce load": "caution",
+        }.get(outcome_words(p.outcome, p.urgency), "text")  # type: ignore[assignment]
+        lines.append(
+            Line(
+                style,
+                f"{when(p.recorded_at):16}  {_bar(p.pain_during)}  {_bar(p.pain_now)}  "
+                f"{outcome_words(p.outcome, p.urgency)}",
+            )
+        )
     lines.append(Line("note", "Bars: pain out of 10 (█ = 1 point)."))
     return lines
 
@@ -123,8 +162,13 @@ def _bar(score: int) -> str:
 def verification(result: Verification, path: str) -> list[Line]:
     counts = f"{result.entries} entries and {result.reviews} reviews"
     if result.ok:
-        return [Line("ok", f"ok: {path}: {counts}; the hash chain is intact; SQLite integrity: ok"),
-                Line("note", f"Chain head: {result.head} (note it down to detect a later removal of the newest records)")]
+        return [
+            Line("ok", f"ok: {path}: {counts}; the hash chain is intact; SQLite integrity: ok"),
+            Line(
+                "note",
+                f"Chain head: {result.head} (note it down to detect a later removal of the newest records)",
+            ),
+        ]
     lines = [Line("emergency", f"FAILED: {path}")]
     if result.integrity != "ok":
         lines.append(Line("urgent", f"SQLite integrity check: {result.integrity}"))

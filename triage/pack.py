@@ -22,7 +22,17 @@ from .yamlio import LocatedDict, LocatedList, read_document
 
 PACK_FILE = "pack.yaml"
 _PACK_KEYS = ("name", "version", "policy", "no_alert")
-_RULE_KEYS = {"id", "title", "outcome", "urgency", "when", "patient", "clinician", "advice", "source"}
+_RULE_KEYS = {
+    "id",
+    "title",
+    "outcome",
+    "urgency",
+    "when",
+    "patient",
+    "clinician",
+    "advice",
+    "source",
+}
 _SOURCE_KEYS = {"policy", "reference"}
 _RULE_ID = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
@@ -47,9 +57,15 @@ class Rule:
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "id": self.id, "title": self.title, "outcome": self.outcome, "urgency": self.urgency,
-            "when": to_data(self.condition), "patient": self.patient, "clinician": self.clinician,
-            "advice": self.advice, "source": {"policy": self.policy_row, "reference": self.reference},
+            "id": self.id,
+            "title": self.title,
+            "outcome": self.outcome,
+            "urgency": self.urgency,
+            "when": to_data(self.condition),
+            "patient": self.patient,
+            "clinician": self.clinician,
+            "advice": self.advice,
+            "source": {"policy": self.policy_row, "reference": self.reference},
         }
         return {k: v for k, v in data.items() if v is not None}
 
@@ -72,16 +88,25 @@ class RulePack:
     def summary(self) -> str:
         counts = {o: sum(r.outcome == o for r in self.rules) for o in OUTCOMES}
         by_outcome = ", ".join(f"{n} {o}" for o, n in counts.items() if n)
-        return (f"{self.name} {self.version}: {len(self.rules)} rules ({by_outcome}); "
-                f"sha256 {self.sha256[:12]}")
+        return (
+            f"{self.name} {self.version}: {len(self.rules)} rules ({by_outcome}); "
+            f"sha256 {self.sha256[:12]}"
+        )
 
 
 def load_pack(path: str | Path) -> RulePack:
     """Load and validate the pack in folder ``path``; raises ``PackError`` listing every problem."""
     folder = Path(path)
     if not folder.is_dir():
-        raise PackError([Problem("is not a folder", file=str(folder),
-                                 fix="give the folder that holds pack.yaml and the rule files")])
+        raise PackError(
+            [
+                Problem(
+                    "is not a folder",
+                    file=str(folder),
+                    fix="give the folder that holds pack.yaml and the rule files",
+                )
+            ]
+        )
     loader = _PackLoader(folder)
     meta = loader.metadata()
     rules = loader.rules()
@@ -96,8 +121,15 @@ def _build(meta: dict[str, str], rules: list[Rule], folder: Path) -> RulePack:
     digest = hashlib.sha256(
         json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     ).hexdigest()
-    return RulePack(meta["name"], meta["version"], meta["policy"], meta["no_alert"],
-                    tuple(rules), digest, str(folder))
+    return RulePack(
+        meta["name"],
+        meta["version"],
+        meta["policy"],
+        meta["no_alert"],
+        tuple(rules),
+        digest,
+        str(folder),
+    )
 
 
 class _PackLoader:
@@ -117,30 +149,48 @@ class _PackLoader:
         path = self.folder / PACK_FILE
         file = str(path)
         if not path.exists():
-            self.problems.append(Problem("is missing", file=file,
-                                         fix="add pack.yaml with name, version, policy and no_alert"))
+            self.problems.append(
+                Problem(
+                    "is missing",
+                    file=file,
+                    fix="add pack.yaml with name, version, policy and no_alert",
+                )
+            )
             return {}
         data = self._read(path)
         if data is None:
             return {}
         if not isinstance(data, LocatedDict):
-            self.problems.append(Problem("must be a mapping of name, version, policy and no_alert",
-                                         file=file, line=1))
+            self.problems.append(
+                Problem(
+                    "must be a mapping of name, version, policy and no_alert", file=file, line=1
+                )
+            )
             return {}
         self._unknown_keys(data, set(_PACK_KEYS), file, None)
         meta = {key: self._text(data, key, file, None) for key in _PACK_KEYS}
         version = meta.get("version")
         if version and not _VERSION.match(version):
-            self.problems.append(Problem(f"version {show(version)} is not MAJOR.MINOR.PATCH",
-                                         file=file, line=data.key_lines.get("version"),
-                                         fix="for example 1.0.0"))
+            self.problems.append(
+                Problem(
+                    f"version {show(version)} is not MAJOR.MINOR.PATCH",
+                    file=file,
+                    line=data.key_lines.get("version"),
+                    fix="for example 1.0.0",
+                )
+            )
         return {k: v for k, v in meta.items() if v is not None}
 
     def rules(self) -> list[Rule]:
         files = sorted(p for p in self.folder.glob("*.yaml") if p.name != PACK_FILE)
         if not files:
-            self.problems.append(Problem("holds no rule files", file=str(self.folder),
-                                         fix="add one or more *.yaml files with a 'rules:' list"))
+            self.problems.append(
+                Problem(
+                    "holds no rule files",
+                    file=str(self.folder),
+                    fix="add one or more *.yaml files with a 'rules:' list",
+                )
+            )
         rules: list[Rule] = []
         for path in files:
             rules.extend(self._file_rules(path))
@@ -178,9 +228,20 @@ class _PackLoader:
             self.problems.extend(parser.problems)
         if len(self.problems) > before or condition is None or rule_id is None:
             return None
-        return Rule(rule_id, texts["title"], outcome, urgency, condition,  # type: ignore[arg-type]
-                    texts["patient"], texts["clinician"], advice,  # type: ignore[arg-type]
-                    source[0], source[1], file, line)
+        return Rule(
+            rule_id,
+            texts["title"],
+            outcome,
+            urgency,
+            condition,  # type: ignore[arg-type]
+            texts["patient"],
+            texts["clinician"],
+            advice,  # type: ignore[arg-type]
+            source[0],
+            source[1],
+            file,
+            line,
+        )
 
     def _rule_id(self, data: Any, file: str, line: int) -> str | None:
         rule_id = data.get("id")
@@ -189,12 +250,25 @@ class _PackLoader:
             return None
         at = data.key_lines["id"]
         if not isinstance(rule_id, str) or not _RULE_ID.match(rule_id):
-            self.problems.append(Problem(f"id {show(rule_id)} must be lower-case words joined by '.' or '-'",
-                                         file=file, line=at, fix="for example 'emergency.chest-pain'"))
+            self.problems.append(
+                Problem(
+                    f"id {show(rule_id)} must be lower-case words joined by '.' or '-'",
+                    file=file,
+                    line=at,
+                    fix="for example 'emergency.chest-pain'",
+                )
+            )
             return None
         if rule_id in self.seen_ids:  # reported, and the rule refused; its id still names it
-            self.problems.append(Problem(f"id is used twice (first at {self.seen_ids[rule_id]})",
-                                         file=file, line=at, rule_id=rule_id, fix="give each rule its own id"))
+            self.problems.append(
+                Problem(
+                    f"id is used twice (first at {self.seen_ids[rule_id]})",
+                    file=file,
+                    line=at,
+                    rule_id=rule_id,
+                    fix="give each rule its own id",
+                )
+            )
         else:
             self.seen_ids[rule_id] = f"{file}:{at}"
         return rule_id
@@ -208,23 +282,42 @@ class _PackLoader:
             self._bad_choice("outcome", outcome, OUTCOMES, file, data.key_lines["outcome"], rule_id)
             return None, None
         if outcome == "seek_medical_review" and urgency is None:
-            self._missing("urgency", file, rule_id, data.key_lines["outcome"],
-                          "one of " + ", ".join(URGENCIES) + " (required for seek_medical_review)")
+            self._missing(
+                "urgency",
+                file,
+                rule_id,
+                data.key_lines["outcome"],
+                "one of " + ", ".join(URGENCIES) + " (required for seek_medical_review)",
+            )
         elif outcome != "seek_medical_review" and urgency is not None:
-            self.problems.append(Problem("urgency is only for seek_medical_review", file=file,
-                                         line=data.key_lines["urgency"], rule_id=rule_id,
-                                         fix="remove 'urgency'"))
+            self.problems.append(
+                Problem(
+                    "urgency is only for seek_medical_review",
+                    file=file,
+                    line=data.key_lines["urgency"],
+                    rule_id=rule_id,
+                    fix="remove 'urgency'",
+                )
+            )
         elif urgency is not None and urgency not in URGENCIES:
-            self._bad_choice("urgency", urgency, URGENCIES, file, data.key_lines["urgency"], rule_id)
+            self._bad_choice(
+                "urgency", urgency, URGENCIES, file, data.key_lines["urgency"], rule_id
+            )
         return outcome, urgency
 
     def _advice(self, data: Any, outcome: str | None, file: str, rule_id: str | None) -> str | None:
         if outcome == "continue":
             return self._text(data, "advice", file, rule_id)
         if "advice" in data:
-            self.problems.append(Problem("advice is only for continue rules (it is shown when the "
-                                         "outcome is continue)", file=file, line=data.key_lines["advice"],
-                                         rule_id=rule_id, fix="put what to do in 'patient'"))
+            self.problems.append(
+                Problem(
+                    "advice is only for continue rules (it is shown when the outcome is continue)",
+                    file=file,
+                    line=data.key_lines["advice"],
+                    rule_id=rule_id,
+                    fix="put what to do in 'patient'",
+                )
+            )
         return None
 
     def _source(self, data: Any, file: str, rule_id: str | None, line: int) -> tuple[str, str]:
@@ -233,8 +326,14 @@ class _PackLoader:
             self._missing("source", file, rule_id, line, "policy (the policy row) and reference")
             return "", ""
         if not isinstance(source, dict):
-            self.problems.append(Problem("source must be a mapping with policy and reference", file=file,
-                                         line=data.key_lines["source"], rule_id=rule_id))
+            self.problems.append(
+                Problem(
+                    "source must be a mapping with policy and reference",
+                    file=file,
+                    line=data.key_lines["source"],
+                    rule_id=rule_id,
+                )
+            )
             return "", ""
         self._unknown_keys(source, _SOURCE_KEYS, file, rule_id)
         policy = self._text(source, "policy", file, rule_id)
@@ -247,31 +346,63 @@ class _PackLoader:
             self._missing(key, file, rule_id, data.line, "a non-empty text")
             return None
         if not isinstance(value, str) or not value.strip():
-            self.problems.append(Problem(f"{key} must be a non-empty text, got {show(value)}", file=file,
-                                         line=data.key_lines[key], rule_id=rule_id,
-                                         fix="put quotes around it if it looks like a number or yes/no"))
+            self.problems.append(
+                Problem(
+                    f"{key} must be a non-empty text, got {show(value)}",
+                    file=file,
+                    line=data.key_lines[key],
+                    rule_id=rule_id,
+                    fix="put quotes around it if it looks like a number or yes/no",
+                )
+            )
             return None
         return " ".join(value.split())
 
     def _missing(self, key: str, file: str, rule_id: str | None, line: int, what: str) -> None:
-        self.problems.append(Problem(f"'{key}' is missing", file=file, line=line, rule_id=rule_id,
-                                     fix=f"add '{key}:' with {what}"))
+        self.problems.append(
+            Problem(
+                f"'{key}' is missing",
+                file=file,
+                line=line,
+                rule_id=rule_id,
+                fix=f"add '{key}:' with {what}",
+            )
+        )
 
-    def _bad_choice(self, key: str, value: Any, choices: tuple[str, ...], file: str, line: int,
-                    rule_id: str | None) -> None:
+    def _bad_choice(
+        self,
+        key: str,
+        value: Any,
+        choices: tuple[str, ...],
+        file: str,
+        line: int,
+        rule_id: str | None,
+    ) -> None:
         near = suggest(str(value), choices)
         fix = f"did you mean '{near}'?" if near else None
-        self.problems.append(Problem(f"{key} {show(value)} is not one of " + ", ".join(choices),
-                                     file=file, line=line, rule_id=rule_id, fix=fix))
+        self.problems.append(
+            Problem(
+                f"{key} {show(value)} is not one of " + ", ".join(choices),
+                file=file,
+                line=line,
+                rule_id=rule_id,
+                fix=fix,
+            )
+        )
 
     def _unknown_keys(self, data: Any, allowed: set[str], file: str, rule_id: str | None) -> None:
         for key in data:
             if key not in allowed:
                 near = suggest(str(key), allowed)
-                self.problems.append(Problem(
-                    f"unknown key '{key}'" + (f" (did you mean '{near}'?)" if near else ""),
-                    file=file, line=data.key_lines.get(key), rule_id=rule_id,
-                    fix="allowed keys: " + ", ".join(sorted(allowed))))
+                self.problems.append(
+                    Problem(
+                        f"unknown key '{key}'" + (f" (did you mean '{near}'?)" if near else ""),
+                        file=file,
+                        line=data.key_lines.get(key),
+                        rule_id=rule_id,
+                        fix="allowed keys: " + ", ".join(sorted(allowed)),
+                    )
+                )
 
 
 # -- the bundled pack ---------------------------------------------------------------------------
@@ -286,8 +417,15 @@ def default_rules_dir() -> Path:
     for candidate in (package / "rules", package.parent / "rules"):
         if (candidate / PACK_FILE).exists():
             return candidate
-    raise PackError([Problem("the bundled rule pack is missing from this installation",
-                             file=str(package / "rules"), fix="reinstall triage")])
+    raise PackError(
+        [
+            Problem(
+                "the bundled rule pack is missing from this installation",
+                file=str(package / "rules"),
+                fix="reinstall triage",
+            )
+        ]
+    )
 
 
 def default_pack() -> RulePack:

@@ -72,11 +72,14 @@ FLOW: tuple[Step, ...] = (
     Item("session_rpe"),
     Item("reps_in_reserve"),
     Gate(
-        "pain", "Pain or injury", "Any pain or injury during or since the session, including a pop or snap, "
+        "pain",
+        "Pain or injury",
+        "Any pain or injury during or since the session, including a pop or snap, "
         "swelling, or something you suddenly cannot do?",
         "Answer yes for any pain at all, even mild muscle soreness.",
         (
-            Item("pain_during"), Item("pain_now"),
+            Item("pain_during"),
+            Item("pain_now"),
             Item("pain_site", _has_pain, PAIN_ONLY, needed=True),
             Item("pain_onset", _has_pain, PAIN_ONLY),
             Item("pain_spread", _has_pain, PAIN_ONLY),
@@ -85,33 +88,84 @@ FLOW: tuple[Step, ...] = (
             Item("eases_with_movement", _has_pain, PAIN_ONLY),
             Item("night_pain", _has_pain, PAIN_ONLY),
             Item("pain_before", _has_pain, PAIN_ONLY),
-            Item("pain_trend", _trend_needed, "24 hours or more after the session, with pain now",
-                 needed=True),
-            Item("snap_or_tear"), Item("swelling"), Item("bruising"), Item("weakness"),
-            Item("functional_loss"), Item("joint_giving_way"),
+            Item(
+                "pain_trend",
+                _trend_needed,
+                "24 hours or more after the session, with pain now",
+                needed=True,
+            ),
+            Item("snap_or_tear"),
+            Item("swelling"),
+            Item("bruising"),
+            Item("weakness"),
+            Item("functional_loss"),
+            Item("joint_giving_way"),
         ),
-        {"pain_during": 0, "pain_now": 0, "snap_or_tear": False, "swelling": "none",
-         "functional_loss": False},
+        {
+            "pain_during": 0,
+            "pain_now": 0,
+            "snap_or_tear": False,
+            "swelling": "none",
+            "functional_loss": False,
+        },
     ),
     Gate(
-        "heart", "Chest, heart, breathing or head symptoms", "During or after the session, did you have any chest pain or tightness, "
+        "heart",
+        "Chest, heart, breathing or head symptoms",
+        "During or after the session, did you have any chest pain or tightness, "
         "fainting or nearly fainting, a racing or irregular heartbeat, unusual breathlessness, "
         "dizziness, confusion, or a sudden severe headache?",
         "Answer yes even if it has passed.",
-        tuple(Item(f) for f in ("chest_pain", "fainting", "palpitations", "breathless", "dizziness",
-                                "confusion", "sudden_headache")),
-        {"chest_pain": "none", "fainting": "none", "palpitations": "none", "breathless": "none",
-         "dizziness": "none", "confusion": False, "sudden_headache": False},
+        tuple(
+            Item(f)
+            for f in (
+                "chest_pain",
+                "fainting",
+                "palpitations",
+                "breathless",
+                "dizziness",
+                "confusion",
+                "sudden_headache",
+            )
+        ),
+        {
+            "chest_pain": "none",
+            "fainting": "none",
+            "palpitations": "none",
+            "breathless": "none",
+            "dizziness": "none",
+            "confusion": False,
+            "sudden_headache": False,
+        },
     ),
     Gate(
-        "since", "Urine, limbs, numbness, bladder, heat or illness", "Since the session, have you had any dark or much less urine, a tense swollen "
+        "since",
+        "Urine, limbs, numbness, bladder, heat or illness",
+        "Since the session, have you had any dark or much less urine, a tense swollen "
         "arm or leg, a swollen warm calf or arm, numbness or tingling, a change in bladder or "
         "bowel control, overheating, or a fever or feeling ill?",
         "Answer yes even if you are not sure it is related to the session.",
-        tuple(Item(f) for f in ("dark_urine", "tense_swollen_limb", "swollen_warm_limb", "numbness",
-                                "bladder_bowel_change", "heat_illness", "unwell")),
-        {"dark_urine": False, "tense_swollen_limb": False, "swollen_warm_limb": False,
-         "numbness": "none", "bladder_bowel_change": False, "heat_illness": "none", "unwell": False},
+        tuple(
+            Item(f)
+            for f in (
+                "dark_urine",
+                "tense_swollen_limb",
+                "swollen_warm_limb",
+                "numbness",
+                "bladder_bowel_change",
+                "heat_illness",
+                "unwell",
+            )
+        ),
+        {
+            "dark_urine": False,
+            "tense_swollen_limb": False,
+            "swollen_warm_limb": False,
+            "numbness": "none",
+            "bladder_bowel_change": False,
+            "heat_illness": "none",
+            "unwell": False,
+        },
     ),
 )
 
@@ -121,6 +175,7 @@ class AnswerError(ValueError):
 
 
 # -- reading typed answers -----------------------------------------------------------------------
+
 
 def choices(spec: FieldSpec) -> list[tuple[Any, str]]:
     """The possible answers with their labels, in the contract's order."""
@@ -141,15 +196,20 @@ def parse_choice(options: list[tuple[Any, str]], text: str) -> Any:
         raise AnswerError(f"choose a number from 1 to {len(options)}")
     if typed in ("y", "n") and any(v is True for v, _ in options):
         return typed == "y"
-    matches = [(v, label) for v, label in options
-               if str(v).lower().startswith(typed) or label.lower().startswith(typed)]
+    matches = [
+        (v, label)
+        for v, label in options
+        if str(v).lower().startswith(typed) or label.lower().startswith(typed)
+    ]
     exact = [m for m in matches if str(m[0]).lower() == typed or m[1].lower() == typed]
     if len(exact) == 1 or len(matches) == 1:
         return (exact or matches)[0][0]
     if matches:
         names = " or ".join(f"'{label}'" for _, label in matches)
         raise AnswerError(f"'{text.strip()}' could be {names}: type more letters, or the number")
-    raise AnswerError(f"'{text.strip()}' is not one of the answers: type its number (1 to {len(options)})")
+    raise AnswerError(
+        f"'{text.strip()}' is not one of the answers: type its number (1 to {len(options)})"
+    )
 
 
 def parse_answer(spec: FieldSpec, text: str, now: datetime | None = None) -> Any:
@@ -177,7 +237,16 @@ def _parse_number(spec: FieldSpec, text: str) -> int | float:
     return value
 
 
-_UNITS = {"minute": 1 / 60, "min": 1 / 60, "hour": 1, "hr": 1, "h": 1, "day": 24, "d": 24, "week": 168}
+_UNITS = {
+    "minute": 1 / 60,
+    "min": 1 / 60,
+    "hour": 1,
+    "hr": 1,
+    "h": 1,
+    "day": 24,
+    "d": 24,
+    "week": 168,
+}
 _PARTS_OF_DAY = {"this morning": 8, "this afternoon": 14, "this evening": 19, "tonight": 19}
 _MAX_HOURS = 336
 
@@ -188,8 +257,10 @@ def parse_session_end(text: str, now: datetime) -> float:
     typed = " ".join(text.strip().lower().split())
     hours = _hours_from_words(typed, now)
     if hours is None:
-        raise AnswerError("type a number of hours, or: just now, this morning, yesterday, "
-                          "last night, 2 days ago, 18:30")
+        raise AnswerError(
+            "type a number of hours, or: just now, this morning, yesterday, "
+            "last night, 2 days ago, 18:30"
+        )
     if hours < 0:
         raise AnswerError("that time is still to come today: type how many hours ago it was")
     if hours > _MAX_HOURS:
@@ -201,7 +272,9 @@ def _hours_from_words(typed: str, now: datetime) -> float | None:
     if typed in ("now", "just now", "0"):
         return 0.0
     if typed in _PARTS_OF_DAY:
-        return _since(now, now.replace(hour=_PARTS_OF_DAY[typed], minute=0, second=0, microsecond=0))
+        return _since(
+            now, now.replace(hour=_PARTS_OF_DAY[typed], minute=0, second=0, microsecond=0)
+        )
     if typed == "yesterday":
         return 24.0
     if typed == "last night":
@@ -243,6 +316,7 @@ def show_answer(spec: FieldSpec, value: Any) -> str:
 
 
 # -- the interview ------------------------------------------------------------------------------
+
 
 def _items(flow: tuple[Step, ...]) -> list[tuple[Gate | None, Item]]:
     found: list[tuple[Gate | None, Item]] = []
@@ -322,9 +396,13 @@ class Interview:
     def report_data(self) -> Answers:
         """The report: the answers in force whose questions still apply."""
         current = self.current()
-        return {item.field: current[item.field] for gate, item in _items(FLOW)
-                if item.field in current and item.applies(current)
-                and (gate is None or gate.key in self.gates)}
+        return {
+            item.field: current[item.field]
+            for gate, item in _items(FLOW)
+            if item.field in current
+            and item.applies(current)
+            and (gate is None or gate.key in self.gates)
+        }
 
     def summary(self) -> list[tuple[str, str, str]]:
         """(key to change, label, answer) for the confirmation screen, in asking order."""
@@ -337,31 +415,49 @@ class Interview:
             items = step.items if isinstance(step, Gate) else (step,)
             for item in items:
                 if item.field in data:
-                    rows.append((item.field, item.spec.label, show_answer(item.spec, data[item.field])))
+                    rows.append(
+                        (item.field, item.spec.label, show_answer(item.spec, data[item.field]))
+                    )
         return rows
 
 
 def describe() -> dict[str, Any]:
     """The questionnaire as data (``triage questions --json``), for apps that render their own form."""
+
     def question(item: Item) -> dict[str, Any]:
         spec = item.spec
-        entry: dict[str, Any] = {"field": spec.name, "question": spec.ask.question, "help": spec.ask.help,
-                                 "label": spec.label, "required": not item.optional,
-                                 "asked": item.when_text}
+        entry: dict[str, Any] = {
+            "field": spec.name,
+            "question": spec.ask.question,
+            "help": spec.ask.help,
+            "label": spec.label,
+            "required": not item.optional,
+            "asked": item.when_text,
+        }
         if spec.kind in ("choice", "yes_no", "yes_no_unsure"):
             entry["answers"] = [{"value": v, "label": label} for v, label in choices(spec)]
         elif spec.numeric:
-            entry["answers"] = {"minimum": spec.minimum, "maximum": spec.maximum,
-                                "whole_number": spec.kind == "integer"}
+            entry["answers"] = {
+                "minimum": spec.minimum,
+                "maximum": spec.maximum,
+                "whole_number": spec.kind == "integer",
+            }
         return entry
 
     steps: list[dict[str, Any]] = []
     for step in FLOW:
         if isinstance(step, Gate):
-            steps.append({"gate": step.key, "title": step.title, "question": step.question,
-                          "help": step.help,
-                          "answers": [{"value": True, "label": "Yes"}, {"value": False, "label": "No"}],
-                          "if_yes": [question(i) for i in step.items], "if_no": step.if_no})
+            steps.append(
+                {
+                    "gate": step.key,
+                    "title": step.title,
+                    "question": step.question,
+                    "help": step.help,
+                    "answers": [{"value": True, "label": "Yes"}, {"value": False, "label": "No"}],
+                    "if_yes": [question(i) for i in step.items],
+                    "if_no": step.if_no,
+                }
+            )
         else:
             steps.append(question(step))
     return {"steps": steps}

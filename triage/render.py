@@ -14,25 +14,36 @@ if TYPE_CHECKING:
 
 Style = Literal["emergency", "urgent", "caution", "ok", "heading", "text", "note"]
 
-EMERGENCY_BANNER = "STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW (for example 999, 112 or 911)."
+EMERGENCY_BANNER = (
+    "STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW (for example 999, 112 or 911)."
+)
 
 _HEADLINES: dict[tuple[str, str | None], tuple[Style, str, str]] = {
     ("seek_medical_review", "emergency"): (
-        "emergency", EMERGENCY_BANNER,
-        "Do not drive yourself. Do not exercise again until a doctor has seen you."),
+        "emergency",
+        EMERGENCY_BANNER,
+        "Do not drive yourself. Do not exercise again until a doctor has seen you.",
+    ),
     ("seek_medical_review", "same_day"): (
-        "urgent", "Contact your clinician today.",
-        "Do not train again until you have been cleared."),
+        "urgent",
+        "Contact your clinician today.",
+        "Do not train again until you have been cleared.",
+    ),
     ("seek_medical_review", "routine"): (
-        "caution", "Contact your clinician before your next session.",
-        "Tell them what you answered here; they may adjust your programme."),
+        "caution",
+        "Contact your clinician before your next session.",
+        "Tell them what you answered here; they may adjust your programme.",
+    ),
     ("reduce_load", None): (
-        "caution", "Reduce the load at your next session.",
-        ("Use a lighter weight or fewer sets for the movement that hurt, and skip it if it still "
-        "hurts. Go back to your current load once a session causes no more than 5/10 pain and "
-        "the pain settles by the next morning.")),
-    ("continue", None): (
-        "ok", "Carry on with your programme.", ""),
+        "caution",
+        "Reduce the load at your next session.",
+        (
+            "Use a lighter weight or fewer sets for the movement that hurt, and skip it if it still "
+            "hurts. Go back to your current load once a session causes no more than 5/10 pain and "
+            "the pain settles by the next morning."
+        ),
+    ),
+    ("continue", None): ("ok", "Carry on with your programme.", ""),
 }
 
 
@@ -64,12 +75,25 @@ def render_decision(decision: Decision, *, show_source: bool = True) -> list[Lin
         lines += [Line("text", ""), Line("heading", "Advice:")]
         lines += [Line("text", f"- {a}", indent=2) for a in decision.advice]
     if decision.outcome != "seek_medical_review":
-        lines += [Line("text", ""), Line("note", ("If you develop chest pain, fainting, severe "
-                                                  "breathlessness or confusion, call your emergency number."))]
+        lines += [
+            Line("text", ""),
+            Line(
+                "note",
+                (
+                    "If you develop chest pain, fainting, severe "
+                    "breathlessness or confusion, call your emergency number."
+                ),
+            ),
+        ]
     if show_source:
         pack, engine = decision.rule_pack, decision.engine
-        lines.append(Line("note", f"Rules: {pack.name} {pack.version} ({pack.sha256[:12]}), "
-                                  f"engine {engine.name} {engine.version}."))
+        lines.append(
+            Line(
+                "note",
+                f"Rules: {pack.name} {pack.version} ({pack.sha256[:12]}), "
+                f"engine {engine.name} {engine.version}.",
+            )
+        )
     return lines
 
 

@@ -19,7 +19,9 @@ from .errors import StorageError
 BUSY_TIMEOUT_MS = 30_000
 
 MIGRATIONS: tuple[tuple[str, str], ...] = (
-    ("initial schema: entries and reviews, hash-chained", """
+    (
+        "initial schema: entries and reviews, hash-chained",
+        """
         CREATE TABLE entries (
             id              INTEGER PRIMARY KEY,
             seq             INTEGER NOT NULL UNIQUE,
@@ -57,7 +59,8 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             hash        TEXT NOT NULL
         );
         CREATE INDEX reviews_by_entry ON reviews (entry_id, id);
-    """),
+    """,
+    ),
 )
 """Numbered from 1, in order. Never edit one that has shipped: add the next."""
 
@@ -89,13 +92,22 @@ def storage_error(path: Path, exc: BaseException) -> StorageError:
     """A StorageError that says what went wrong with the log file and what to do."""
     reason = str(exc)
     if isinstance(exc, PermissionError) or "readonly" in reason or "unable to open" in reason:
-        return StorageError(f"cannot write the triage log {path}: {reason}", str(path),
-                            "check the file's permissions, or choose another file with --db or TRIAGE_DB")
+        return StorageError(
+            f"cannot write the triage log {path}: {reason}",
+            str(path),
+            "check the file's permissions, or choose another file with --db or TRIAGE_DB",
+        )
     if "not a database" in reason or "malformed" in reason:
-        return StorageError(f"the triage log {path} is damaged or is not a triage log ({reason})", str(path),
-                            "restore it from a backup, or choose another file with --db or TRIAGE_DB")
-    return StorageError(f"the triage log {path} cannot be used: {reason}", str(path),
-                        "check the disk and the file, or choose another file with --db or TRIAGE_DB")
+        return StorageError(
+            f"the triage log {path} is damaged or is not a triage log ({reason})",
+            str(path),
+            "restore it from a backup, or choose another file with --db or TRIAGE_DB",
+        )
+    return StorageError(
+        f"the triage log {path} cannot be used: {reason}",
+        str(path),
+        "check the disk and the file, or choose another file with --db or TRIAGE_DB",
+    )
 
 
 def connect(path: Path, *, create: bool) -> sqlite3.Connection:
@@ -103,11 +115,15 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     try:
         if not path.exists():
             if not create:
-                raise StorageError(f"there is no triage log at {path} yet", str(path),
-                                   "it is created by the first 'triage check'; or give --db PATH")
+                raise StorageError(
+                    f"there is no triage log at {path} yet",
+                    str(path),
+                    "it is created by the first 'triage check'; or give --db PATH",
+                )
             _create_private(path)
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
@@ -125,14 +141,19 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     if version > len(MIGRATIONS):
         raise StorageError(
             f"the triage log {path} was written by a newer version of triage (schema {version}; "
-            f"this program knows up to {len(MIGRATIONS)})", str(path), "upgrade triage to read it")
+            f"this program knows up to {len(MIGRATIONS)})",
+            str(path),
+            "upgrade triage to read it",
+        )
     if version == len(MIGRATIONS):
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
-        conn.execute("CREATE TABLE IF NOT EXISTS migrations "
-                     "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
         for number, (name, sql) in enumerate(MIGRATIONS[version:], start=version + 1):
             for statement in filter(str.strip, sql.split(";")):
                 conn.execute(statement)
@@ -142,4 +163,3 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-

@@ -21,7 +21,9 @@ from .errors import InputError, Problem
 _BOOL_VALUES = {"true": True, "yes": True, "false": False, "no": False}
 _BOOL_RE = re.compile(r"^(?:true|True|TRUE|yes|Yes|YES|false|False|FALSE|no|No|NO)$")
 _INT_RE = re.compile(r"^[-+]?[0-9]+$")
-_FLOAT_RE = re.compile(r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$")
+_FLOAT_RE = re.compile(
+    r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$"
+)
 _NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
 
 
@@ -103,8 +105,14 @@ def parse_yaml(text: str, source: str) -> Any:
         return yaml.load(text, Loader=_Loader)
     except _DuplicateKey as dup:
         raise InputError(
-            [Problem(f"key '{dup.key}' is given twice (first on line {dup.first_line})",
-                     file=source, line=dup.line, fix="keep only one of them")],
+            [
+                Problem(
+                    f"key '{dup.key}' is given twice (first on line {dup.first_line})",
+                    file=source,
+                    line=dup.line,
+                    fix="keep only one of them",
+                )
+            ],
             source,
         ) from None
     except yaml.YAMLError as exc:
@@ -112,8 +120,14 @@ def parse_yaml(text: str, source: str) -> Any:
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
         raise InputError(
-            [Problem(f"not valid YAML: {reason}", file=source, line=line,
-                     fix="check the indentation and the ':' after each key")],
+            [
+                Problem(
+                    f"not valid YAML: {reason}",
+                    file=source,
+                    line=line,
+                    fix="check the indentation and the ':' after each key",
+                )
+            ],
             source,
         ) from None
 
@@ -138,8 +152,14 @@ def parse_json(text: str, source: str) -> Any:
         ) from None
     except json.JSONDecodeError as exc:
         raise InputError(
-            [Problem(f"not valid JSON: {exc.msg} (column {exc.colno})", file=source, line=exc.lineno,
-                     fix="check for a missing comma or quote")],
+            [
+                Problem(
+                    f"not valid JSON: {exc.msg} (column {exc.colno})",
+                    file=source,
+                    line=exc.lineno,
+                    fix="check for a missing comma or quote",
+                )
+            ],
             source,
         ) from None
 
@@ -157,14 +177,17 @@ def read_document(path: str | Path) -> Any:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError([Problem("file not found", file=source,
-                                  fix="check the path")], source) from None
+        raise InputError(
+            [Problem("file not found", file=source, fix="check the path")], source
+        ) from None
     except IsADirectoryError:
         raise InputError([Problem("is a directory, not a file", file=source)], source) from None
     except PermissionError:
-        raise InputError([Problem("permission denied", file=source,
-                                  fix="check the file's permissions")], source) from None
+        raise InputError(
+            [Problem("permission denied", file=source, fix="check the file's permissions")], source
+        ) from None
     except UnicodeDecodeError:
-        raise InputError([Problem("is not UTF-8 text", file=source,
-                                  fix="save it as UTF-8 YAML or JSON")], source) from None
+        raise InputError(
+            [Problem("is not UTF-8 text", file=source, fix="save it as UTF-8 YAML or JSON")], source
+        ) from None
     return parse_document(text, source)

@@ -37,5 +37,6 @@ def get_engine(name: str | None = None) -> Engine:
             return DurableEngine.instance()
     if name in (None, REFERENCE):
         from .reference import ReferenceEngine
+
         return ReferenceEngine()
     raise EvaluationError(f"unknown engine {name!r}: use {DURABLE!r} or {REFERENCE!r}")

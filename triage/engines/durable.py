@@ -110,8 +110,10 @@ class _Ruleset:
         compiler = _Compiler()
         definition = {}
         for rule in pack.rules:
-            definition[rule.id] = {"all": [{"m": compiler.condition(rule.condition)}],
-                                   "run": self._action(rule.id)}
+            definition[rule.id] = {
+                "all": [{"m": compiler.condition(rule.condition)}],
+                "run": self._action(rule.id),
+            }
         self.fields = {f for rule in pack.rules for f in fields_of(rule.condition)}
         self.flags = frozenset(compiler.flags)
         host.register_rulesets({self.name: definition})
@@ -119,6 +121,7 @@ class _Ruleset:
     def _action(self, rule_id: str) -> Callable[[Any], None]:
         def record(closure: Any) -> None:  # exactly one parameter: a synchronous action
             self.fired.add(rule_id)
+
         return record
 
     def fact(self, answers: dict[str, Any], fact_id: str) -> dict[str, Any]:
@@ -175,7 +178,9 @@ class DurableEngine:
             return ruleset.fired
 
     @staticmethod
-    def _call(method: Callable[[str, dict[str, Any]], Any], name: str, fact: dict[str, Any]) -> None:
+    def _call(
+        method: Callable[[str, dict[str, Any]], Any], name: str, fact: dict[str, Any]
+    ) -> None:
         try:
             method(name, fact)
         except _durable.MessageNotHandledException:

@@ -15,8 +15,12 @@ from ..conditions import All, AnyOf, Condition, FieldRef, Not, Test, fields_of
 from ..pack import RulePack
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq, "ne": operator.ne, "ge": operator.ge, "le": operator.le,
-    "gt": operator.gt, "lt": operator.lt,
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "ge": operator.ge,
+    "le": operator.le,
+    "gt": operator.gt,
+    "lt": operator.lt,
 }
 
 
