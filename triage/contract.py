@@ -119,17 +119,9 @@ def _spec(name: str) -> FieldSpec:
     kind = _kind(info.annotation, choices)
     if kind == "yes_no_unsure":
         choices = (False, "unsure", True)
-    minimum = next((m.ge for m in info.metadata if isinstance(m, Ge)), None)
-    maximum = next((m.le for m in info.metadata if isinstance(m, Le)), None)
-    return FieldSpec(
-        name,
-        kind,
-        info.is_required(),
-        ask,
-        choices,
-        None if minimum is None else float(minimum),  # type: ignore[arg-type]
-        None if maximum is None else float(maximum),
-    )  # type: ignore[arg-type]
+    minimum = next((float(m.ge) for m in info.metadata if isinstance(m, Ge)), None)  # type: ignore[arg-type]
+    maximum = next((float(m.le) for m in info.metadata if isinstance(m, Le)), None)  # type: ignore[arg-type]
+    return FieldSpec(name, kind, info.is_required(), ask, choices, minimum, maximum)
 
 
 FIELDS: dict[str, FieldSpec] = {name: _spec(name) for name in Report.model_fields}

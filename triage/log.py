@@ -198,21 +198,8 @@ class TriageLog:
             for offset, decision in enumerate(decisions):
                 row = _entry_row(decision, next_id + offset, seq + offset + 1, prev)
                 row["hash"] = prev = record_hash("entry", row)
-                conn.execute(
-                    f"INSERT INTO entries ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                    list(row.values()),
-                )
-                stored.append(
-                    EntrySummary(
-                        row["id"],
-                        row["recorded_at"],
-                        row["patient_id"],
-                        row["session_id"],
-                        row["outcome"],
-                        row["urgency"],
-                        row["top_reason"],
-                    )
-                )
+                _insert(conn, "entries", row)
+                stored.append(EntrySummary(**_summary_fields(row)))
             return stored
 
     def review(self, entry_id: int, *, by: str, verdict: Verdict, note: str = "") -> Review:
@@ -242,10 +229,7 @@ class TriageLog:
                 "prev_hash": prev,
             }
             row["hash"] = record_hash("review", row)
-            conn.execute(
-                f"INSERT INTO reviews ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                list(row.values()),
-            )
+            _insert(conn, "reviews", row)
             return Review(row["id"], entry_id, row["reviewed_at"], row["reviewer"], verdict, note)
 
     @contextmanager
@@ -316,14 +300,8 @@ class TriageLog:
             )
         )
         return Entry(
-            row["id"],
-            row["recorded_at"],
-            row["patient_id"],
-            row["session_id"],
-            row["outcome"],
-            row["urgency"],
-            row["top_reason"],
-            reviews[-1].verdict if reviews else None,
+            **_summary_fields(row),
+            last_verdict=reviews[-1].verdict if reviews else None,
             report=json.loads(row["report_json"]),
             decision=json.loads(row["decision_json"]),
             pack={
@@ -409,6 +387,19 @@ def _chain_problem(kind: str, record: dict[str, Any], expected_seq: int, prev: s
     if record_hash(kind, record) != record["hash"]:
         return f"{name} does not match its hash: it was edited outside triage"
     return None
+
+
+def _summary_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an EntrySummary (but the verdict), from a stored row."""
+    names = ("id", "recorded_at", "patient_id", "session_id", "outcome", "urgency", "top_reason")
+    return {name: row[name] for name in names}
+
+
+def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
+    columns = ", ".join(row)
+    conn.execute(
+        f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+    )
 
 
 def _compact(value: Any) -> str:

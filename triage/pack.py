@@ -12,7 +12,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .conditions import Condition, ConditionParser, to_data
 from .contract import show, suggest
@@ -149,47 +149,35 @@ class _PackLoader:
         path = self.folder / PACK_FILE
         file = str(path)
         if not path.exists():
-            self.problems.append(
-                Problem(
-                    "is missing",
-                    file=file,
-                    fix="add pack.yaml with name, version, policy and no_alert",
-                )
+            self._add(
+                "is missing", file=file, fix="add pack.yaml with name, version, policy and no_alert"
             )
             return {}
         data = self._read(path)
         if data is None:
             return {}
         if not isinstance(data, LocatedDict):
-            self.problems.append(
-                Problem(
-                    "must be a mapping of name, version, policy and no_alert", file=file, line=1
-                )
-            )
+            self._add("must be a mapping of name, version, policy and no_alert", file=file, line=1)
             return {}
         self._unknown_keys(data, set(_PACK_KEYS), file, None)
         meta = {key: self._text(data, key, file, None) for key in _PACK_KEYS}
         version = meta.get("version")
         if version and not _VERSION.match(version):
-            self.problems.append(
-                Problem(
-                    f"version {show(version)} is not MAJOR.MINOR.PATCH",
-                    file=file,
-                    line=data.key_lines.get("version"),
-                    fix="for example 1.0.0",
-                )
+            self._add(
+                f"version {show(version)} is not MAJOR.MINOR.PATCH",
+                file=file,
+                line=data.key_lines.get("version"),
+                fix="for example 1.0.0",
             )
         return {k: v for k, v in meta.items() if v is not None}
 
     def rules(self) -> list[Rule]:
         files = sorted(p for p in self.folder.glob("*.yaml") if p.name != PACK_FILE)
         if not files:
-            self.problems.append(
-                Problem(
-                    "holds no rule files",
-                    file=str(self.folder),
-                    fix="add one or more *.yaml files with a 'rules:' list",
-                )
+            self._add(
+                "holds no rule files",
+                file=str(self.folder),
+                fix="add one or more *.yaml files with a 'rules:' list",
             )
         rules: list[Rule] = []
         for path in files:
@@ -202,7 +190,7 @@ class _PackLoader:
         if data is None:
             return []
         if not isinstance(data, LocatedDict) or not isinstance(data.get("rules"), LocatedList):
-            self.problems.append(Problem("must hold a 'rules:' list", file=file, line=1))
+            self._add("must hold a 'rules:' list", file=file, line=1)
             return []
         self._unknown_keys(data, {"rules"}, file, None)
         entries, lines = data["rules"], data["rules"].item_lines
@@ -210,7 +198,7 @@ class _PackLoader:
 
     def _rule(self, data: Any, line: int, file: str) -> Rule | None:
         if not isinstance(data, LocatedDict):
-            self.problems.append(Problem("each rule must be a mapping", file=file, line=line))
+            self._add("each rule must be a mapping", file=file, line=line)
             return None
         before = len(self.problems)
         rule_id = self._rule_id(data, file, line)
@@ -226,22 +214,11 @@ class _PackLoader:
         else:
             condition = parser.parse(data["when"], data.key_lines["when"])
             self.problems.extend(parser.problems)
-        if len(self.problems) > before or condition is None or rule_id is None:
+        if len(self.problems) > before or condition is None or rule_id is None or outcome is None:
             return None
-        return Rule(
-            rule_id,
-            texts["title"],
-            outcome,
-            urgency,
-            condition,  # type: ignore[arg-type]
-            texts["patient"],
-            texts["clinician"],
-            advice,  # type: ignore[arg-type]
-            source[0],
-            source[1],
-            file,
-            line,
-        )
+        title, patient, clinician = (cast(str, texts[k]) for k in ("title", "patient", "clinician"))
+        return Rule(rule_id, title, outcome, urgency, condition, patient, clinician, advice,
+                    source[0], source[1], file, line)  # fmt: skip
 
     def _rule_id(self, data: Any, file: str, line: int) -> str | None:
         rule_id = data.get("id")
@@ -250,24 +227,20 @@ class _PackLoader:
             return None
         at = data.key_lines["id"]
         if not isinstance(rule_id, str) or not _RULE_ID.match(rule_id):
-            self.problems.append(
-                Problem(
-                    f"id {show(rule_id)} must be lower-case words joined by '.' or '-'",
-                    file=file,
-                    line=at,
-                    fix="for example 'emergency.chest-pain'",
-                )
+            self._add(
+                f"id {show(rule_id)} must be lower-case words joined by '.' or '-'",
+                file=file,
+                line=at,
+                fix="for example 'emergency.chest-pain'",
             )
             return None
         if rule_id in self.seen_ids:  # reported, and the rule refused; its id still names it
-            self.problems.append(
-                Problem(
-                    f"id is used twice (first at {self.seen_ids[rule_id]})",
-                    file=file,
-                    line=at,
-                    rule_id=rule_id,
-                    fix="give each rule its own id",
-                )
+            self._add(
+                f"id is used twice (first at {self.seen_ids[rule_id]})",
+                file=file,
+                line=at,
+                rule_id=rule_id,
+                fix="give each rule its own id",
             )
         else:
             self.seen_ids[rule_id] = f"{file}:{at}"
@@ -290,14 +263,12 @@ class _PackLoader:
                 "one of " + ", ".join(URGENCIES) + " (required for seek_medical_review)",
             )
         elif outcome != "seek_medical_review" and urgency is not None:
-            self.problems.append(
-                Problem(
-                    "urgency is only for seek_medical_review",
-                    file=file,
-                    line=data.key_lines["urgency"],
-                    rule_id=rule_id,
-                    fix="remove 'urgency'",
-                )
+            self._add(
+                "urgency is only for seek_medical_review",
+                file=file,
+                line=data.key_lines["urgency"],
+                rule_id=rule_id,
+                fix="remove 'urgency'",
             )
         elif urgency is not None and urgency not in URGENCIES:
             self._bad_choice(
@@ -309,14 +280,12 @@ class _PackLoader:
         if outcome == "continue":
             return self._text(data, "advice", file, rule_id)
         if "advice" in data:
-            self.problems.append(
-                Problem(
-                    "advice is only for continue rules (it is shown when the outcome is continue)",
-                    file=file,
-                    line=data.key_lines["advice"],
-                    rule_id=rule_id,
-                    fix="put what to do in 'patient'",
-                )
+            self._add(
+                "advice is only for continue rules (it is shown when the outcome is continue)",
+                file=file,
+                line=data.key_lines["advice"],
+                rule_id=rule_id,
+                fix="put what to do in 'patient'",
             )
         return None
 
@@ -326,13 +295,11 @@ class _PackLoader:
             self._missing("source", file, rule_id, line, "policy (the policy row) and reference")
             return "", ""
         if not isinstance(source, dict):
-            self.problems.append(
-                Problem(
-                    "source must be a mapping with policy and reference",
-                    file=file,
-                    line=data.key_lines["source"],
-                    rule_id=rule_id,
-                )
+            self._add(
+                "source must be a mapping with policy and reference",
+                file=file,
+                line=data.key_lines["source"],
+                rule_id=rule_id,
             )
             return "", ""
         self._unknown_keys(source, _SOURCE_KEYS, file, rule_id)
@@ -346,27 +313,26 @@ class _PackLoader:
             self._missing(key, file, rule_id, data.line, "a non-empty text")
             return None
         if not isinstance(value, str) or not value.strip():
-            self.problems.append(
-                Problem(
-                    f"{key} must be a non-empty text, got {show(value)}",
-                    file=file,
-                    line=data.key_lines[key],
-                    rule_id=rule_id,
-                    fix="put quotes around it if it looks like a number or yes/no",
-                )
+            self._add(
+                f"{key} must be a non-empty text, got {show(value)}",
+                file=file,
+                line=data.key_lines[key],
+                rule_id=rule_id,
+                fix="put quotes around it if it looks like a number or yes/no",
             )
             return None
         return " ".join(value.split())
 
+    def _add(self, message: str, **where: Any) -> None:
+        self.problems.append(Problem(message, **where))
+
     def _missing(self, key: str, file: str, rule_id: str | None, line: int, what: str) -> None:
-        self.problems.append(
-            Problem(
-                f"'{key}' is missing",
-                file=file,
-                line=line,
-                rule_id=rule_id,
-                fix=f"add '{key}:' with {what}",
-            )
+        self._add(
+            f"'{key}' is missing",
+            file=file,
+            line=line,
+            rule_id=rule_id,
+            fix=f"add '{key}:' with {what}",
         )
 
     def _bad_choice(
@@ -380,28 +346,27 @@ class _PackLoader:
     ) -> None:
         near = suggest(str(value), choices)
         fix = f"did you mean '{near}'?" if near else None
-        self.problems.append(
-            Problem(
-                f"{key} {show(value)} is not one of " + ", ".join(choices),
-                file=file,
-                line=line,
-                rule_id=rule_id,
-                fix=fix,
-            )
+        self._add(
+            f"{key} {show(value)} is not one of " + ", ".join(choices),
+            file=file,
+            line=line,
+            rule_id=rule_id,
+            fix=fix,
         )
 
     def _unknown_keys(self, data: Any, allowed: set[str], file: str, rule_id: str | None) -> None:
         for key in data:
             if key not in allowed:
                 near = suggest(str(key), allowed)
-                self.problems.append(
-                    Problem(
-                        f"unknown key '{key}'" + (f" (did you mean '{near}'?)" if near else ""),
-                        file=file,
-                        line=data.key_lines.get(key),
-                        rule_id=rule_id,
-                        fix="allowed keys: " + ", ".join(sorted(allowed)),
-                    )
+                self._add(
+                    f"unknown key '{key}'" + (f" (did you mean '{near}'?)" if near else ""),
+                    file=file,
+                    line=data.key_lines.get(key),
+                    rule_id=rule_id,
+                    fix="allowed keys: "
+                    + ", ".join(
+                        sorted(allowed),
+                    ),
                 )
 
 
