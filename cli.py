@@ -193,6 +193,11 @@ def _load_pack(rules: str | None) -> triage.RulePack:
 )
 @db_option
 @click.option("--no-log", is_flag=True, help="Do not record this check in the triage log.")
+@click.option(
+    "--follow-up",
+    is_flag=True,
+    help="A follow-up about the patient's latest session in the log (fills the session and the hours since).",
+)
 def check(
     answers: str | None,
     as_json: bool,
@@ -204,28 +209,35 @@ def check(
     interactive: bool,
     db: str | None,
     no_log: bool,
+    follow_up: bool,
 ) -> None:
     """Check a session: answer the questions, or give a report with --answers.
 
-    Every check is recorded in the triage log (see 'triage log') unless --no-log is given.
+    The patient's checks of the last weeks are read from the triage log for the history rules,
+    and this check is recorded there (see 'triage log') unless --no-log is given.
     """
-    from triage.contract import read_report
+    from triage.checking import check_and_log
+    from triage.contract import read_answers
+    from triage.history import new_session_id
 
     pack = _load_pack(rules)
     if answers is not None:
-        report = read_report(answers, sys.stdin.read() if answers == "-" else None)
+        data, source = read_answers(answers, sys.stdin.read() if answers == "-" else None)
+        report = triage.parse_report(_link_follow_up(data, db) if follow_up else data, source)
     else:
-        report = triage.parse_report(_interview(patient, interactive))
+        report = triage.parse_report(_interview(patient, interactive, db if follow_up else None))
+    if report.session_id is None:  # a new session: saved answers replay as the same check
+        report = report.model_copy(update={"session_id": new_session_id()})
     if save_answers:
         _save_answers(save_answers, report)
-    decision = triage.evaluate(report, pack=pack, engine=engine)
-    log_failure = None if no_log else _record(decision, db)
+    result = check_and_log(report, pack=pack, engine=engine, db=db, record=not no_log)
+    decision = result.decision
     if as_json:
         click.echo(decision.to_json())
     else:
         echo_lines(render_decision(decision))
-    if log_failure is not None:
-        click.echo(explain(log_failure), err=True)
+    if result.log_error is not None:
+        click.echo(explain(result.log_error), err=True)
         click.echo(
             "Your result above is valid, but it was not saved in the triage log: "
             "tell your clinician.",
@@ -235,14 +247,21 @@ def check(
     sys.exit(EXIT_CODES[(decision.outcome, decision.urgency)] if exit_code else 0)
 
 
-def _record(decision: triage.Decision, db: str | None) -> triage.StorageError | None:
-    """Log the check; a failure is returned, not raised, so the result is still shown."""
-    try:
-        with TriageLog(db) as log:
-            log.record(decision)
-    except triage.StorageError as exc:
-        return exc
-    return None
+def _link_follow_up(data: Any, db: str | None) -> Any:
+    """Fill a follow-up's session and hours from the log; leave bad answers to the validation."""
+    from triage.checking import find_session, link_follow_up
+
+    if not isinstance(data, dict) or not isinstance(data.get("patient_id"), str):
+        return data
+    session = find_session(data["patient_id"], db)
+    linked = link_follow_up(data, session)
+    _say_follow_up(session, linked["hours_since_session"])
+    return linked
+
+
+def _say_follow_up(session: Any, hours: float) -> None:
+    ended = session.ended_at.strftime("%Y-%m-%d %H:%M UTC")
+    _say(f"Follow-up of session {session.session_id}, which ended {ended} ({hours:g} hours ago).")
 
 
 def _save_answers(path: str, report: triage.Report) -> None:
@@ -275,7 +294,9 @@ NOT_A_TERMINAL = (
 )
 
 
-def _interview(patient: str | None, interactive: bool) -> dict[str, Any]:
+def _interview(
+    patient: str | None, interactive: bool, follow_up_db: str | None = None
+) -> dict[str, Any]:
     """Ask the questions; Ctrl-C leaves with status 130 and end of input with 1, saving nothing."""
     from triage.questionnaire import AnswerError, Interview, parse_answer
 
@@ -289,7 +310,12 @@ def _interview(patient: str | None, interactive: bool) -> dict[str, Any]:
         except AnswerError as exc:
             raise click.BadParameter(str(exc), param_hint="--patient") from None
     try:
-        return _ask_all(Interview(preset))
+        interview = Interview(preset)
+        _say("Follow-up check" if follow_up_db else "Post-session check", bold=True, fg="cyan")
+        _say("Answer each question; type ? for help. Ctrl-C stops without saving.")
+        if follow_up_db is not None:
+            _start_follow_up(interview, follow_up_db)
+        return _ask_all(interview)
     except KeyboardInterrupt:
         click.echo("\nStopped. Nothing was saved.", err=True)
         sys.exit(130)
@@ -303,9 +329,22 @@ def _say(text: str = "", **style: Any) -> None:
     click.echo(click.style(text, **style) if style and use_colour(sys.stderr) else text, err=True)
 
 
+def _start_follow_up(interview: Interview, db: str) -> None:
+    """Ask who the patient is, then take the session and the hours since it from the log."""
+    from triage.checking import find_session, link_follow_up
+
+    step = interview.next_step()
+    if step is not None and getattr(step, "field", None) == "patient_id":
+        interview.answer(step, _ask(step))
+    session = find_session(interview.answers["patient_id"], db)
+    linked = link_follow_up({}, session)
+    interview.answers.update(
+        session_id=linked["session_id"], hours_since_session=linked["hours_since_session"]
+    )
+    _say_follow_up(session, linked["hours_since_session"])
+
+
 def _ask_all(interview: Interview) -> dict[str, Any]:
-    _say("Post-session check", bold=True, fg="cyan")
-    _say("Answer each question; type ? for help. Ctrl-C stops without saving.")
     while True:
         step = interview.next_step()
         if step is None:

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+import triage
 from cli import EXIT_CODES, main
 from tests.helpers import BASE, ROOT, VIGNETTE_DIR, report
 
@@ -147,10 +148,11 @@ def test_schema_prints_the_json_schema() -> None:
 
 def test_rules_list_table_and_json() -> None:
     table = run("rules", "list").stdout.splitlines()
-    assert table[0].startswith("post-session-safety 1.0.0: 46 rules")
+    pack = triage.default_pack()
+    assert table[0].startswith(f"post-session-safety {pack.version}: {len(pack.rules)} rules")
     assert table[1].split()[:3] == ["E1", "emergency.chest-pain-ongoing", "seek_medical_review"]
     data = json.loads(run("rules", "list", "--json").stdout)
-    assert len(data["rules"]) == 46 and data["rules"][0]["urgency"] == "emergency"
+    assert len(data["rules"]) == len(pack.rules) and data["rules"][0]["urgency"] == "emergency"
     assert data["rules"][-1]["outcome"] == "continue"
 
 

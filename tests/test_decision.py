@@ -17,7 +17,7 @@ DECISIONS = [triage.evaluate(load_case(p)["report"]) for p in vignette_files()]
 def test_json_has_exactly_the_public_fields() -> None:
     for decision in DECISIONS:
         data = json.loads(decision.to_json())
-        expected = {"outcome", "reasons", "advice", "rule_pack", "engine", "report"}
+        expected = {"outcome", "reasons", "advice", "rule_pack", "engine", "history", "report"}
         if decision.outcome == "seek_medical_review":
             expected.add("urgency")
         assert set(data) == expected
@@ -26,6 +26,10 @@ def test_json_has_exactly_the_public_fields() -> None:
             assert set(reason) == keys | (
                 {"urgency"} if reason["outcome"] == "seek_medical_review" else set()
             )
+
+
+def test_without_history_the_decision_says_it_was_not_available() -> None:
+    assert all(d.to_dict()["history"] == {"available": False} for d in DECISIONS)
 
 
 def test_reasons_are_most_severe_first_and_each_once() -> None:

@@ -15,6 +15,7 @@ from cli import main
 from tests.helpers import ROOT, load_case, report, vignette_files
 from triage.engines import durable as adapter
 from triage.engines import get_engine
+from triage.history import Context
 
 REPORTS = [triage.parse_report(load_case(p)["report"]) for p in vignette_files()]
 
@@ -68,12 +69,8 @@ def test_several_true_branches_fire_a_rule_once() -> None:
 
 
 def test_matching_nothing_is_continue_not_an_error() -> None:
-    assert (
-        get_engine("durable-rules").fired(
-            triage.default_pack(), triage.parse_report(report()).answers()
-        )
-        == set()
-    )
+    context = Context(triage.parse_report(report()).answers())
+    assert get_engine("durable-rules").fired(triage.default_pack(), context) == set()
 
 
 def test_one_session_serves_thousands_of_evaluations_and_keeps_no_facts() -> None:
@@ -90,7 +87,9 @@ def test_report_data_never_becomes_the_fact_identity() -> None:
         triage.evaluate(report(id="x"))
     engine = get_engine("durable-rules")
     ruleset = engine._ruleset(triage.default_pack())  # type: ignore[attr-defined]
-    fact = ruleset.fact({"pain_now": 3, "unwell": True}, "report-7")
+    fact = ruleset.fact(
+        "current", {"pain_now": 3, "unwell": True, "id": "x", "sid": "y"}, "report-7"
+    )
     assert (fact["id"], fact["sid"]) == ("report-7", adapter._SESSION)
     same = report(unwell=True)
     assert triage.evaluate(same).reasons == triage.evaluate(same).reasons  # same answers, new fact
@@ -109,8 +108,10 @@ def test_a_failing_action_fails_the_evaluation_and_is_cleared(
     engine = adapter.DurableEngine()
     pack = tiny_pack(tmp_path / "p")
     with pytest.raises(triage.EvaluationError, match="action failed"):
-        engine.fired(pack, {"unwell": True})
-    assert engine.fired(pack, {"unwell": False}) == set()  # the swallowed error was cleared
+        engine.fired(pack, Context({"unwell": True}))
+    assert (
+        engine.fired(pack, Context({"unwell": False})) == set()
+    )  # the swallowed error was cleared
 
 
 def test_an_engine_fault_fails_closed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -135,9 +136,9 @@ def test_a_changed_pack_gets_a_new_ruleset_and_the_same_pack_is_reused(tmp_path:
     first = tiny_pack(tmp_path / "a")
     again = triage.load_pack(tmp_path / "a")
     other = tiny_pack(tmp_path / "b", when="unwell: false")
-    assert engine.fired(first, {"unwell": True}) == {"tiny.rule"}
-    assert engine.fired(again, {"unwell": True}) == {"tiny.rule"}
-    assert engine.fired(other, {"unwell": False}) == {"tiny.rule"}
+    assert engine.fired(first, Context({"unwell": True})) == {"tiny.rule"}
+    assert engine.fired(again, Context({"unwell": True})) == {"tiny.rule"}
+    assert engine.fired(other, Context({"unwell": False})) == {"tiny.rule"}
     names = {engine._ruleset(p).name for p in (first, again, other)}  # type: ignore[attr-defined]
     assert len(names) == 2
 

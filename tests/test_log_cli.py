@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+import triage
 from cli import main
 from tests.helpers import BASE, ROOT, VIGNETTE_DIR
 from triage.log import TriageLog
@@ -97,7 +98,7 @@ def test_show_gives_answers_reasons_sources_rules_and_reviews(filled: Path) -> N
         "emergency.chest-pain-ongoing",
         "source: triage policy v1 E1",
         "chest_pain: ongoing",
-        "Rules: post-session-safety 1.0.0",
+        f"Rules: post-session-safety {triage.default_pack().version}",
         "sha256 ",
         "overridden by Dr Ada: Seen in clinic.",
     ):

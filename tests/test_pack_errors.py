@@ -59,7 +59,10 @@ def test_missing_folder_and_missing_pack_file(tmp_path: Path) -> None:
 def test_valid_pack_check_prints_a_one_line_summary() -> None:
     result = CliRunner().invoke(main, ["rules", "check"], catch_exceptions=False)
     assert result.exit_code == 0
-    assert result.stdout.startswith("ok: post-session-safety 1.0.0: 46 rules")
+    pack = triage.default_pack()
+    assert result.stdout.startswith(
+        f"ok: post-session-safety {pack.version}: {len(pack.rules)} rules"
+    )
     assert len(result.stdout.splitlines()) == 1
 
 

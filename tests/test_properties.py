@@ -19,6 +19,7 @@ import triage
 from tests.helpers import ROOT, complete, load_case, reports, vignette_files
 from triage.contract import FIELDS, worse_chains
 from triage.engines import get_engine
+from triage.history import build_context
 from triage.outcomes import severity
 
 DURABLE = get_engine("durable-rules")
@@ -32,8 +33,8 @@ def examples(count: int) -> settings:
 
 
 def fired_by_both(pack: triage.RulePack, data: dict[str, Any]) -> tuple[set[str], set[str]]:
-    answers = triage.parse_report(data).answers()
-    return DURABLE.fired(pack, answers), REFERENCE.fired(pack, answers)
+    context = build_context(triage.parse_report(data), None)
+    return DURABLE.fired(pack, context), REFERENCE.fired(pack, context)
 
 
 @pytest.mark.parametrize("path", vignette_files(), ids=lambda p: p.stem)

@@ -54,8 +54,8 @@ def test_emergency_first_line_says_call_now(path: Path) -> None:
     )
 
 
-def test_every_policy_row_is_exercised_by_some_vignette() -> None:
-    rows = {r.policy_row for r in triage.default_pack().rules}
+def test_every_single_report_row_is_exercised_by_some_vignette() -> None:
+    rows = {r.policy_row for r in triage.default_pack().rules if not r.history}
     fired_rows = set()
     pack = triage.default_pack()
     for path in CASES:

@@ -14,6 +14,7 @@ ENTRY_FIELDS = (
     "id",
     "seq",
     "recorded_at",
+    "reported_at",
     "patient_id",
     "session_id",
     "outcome",

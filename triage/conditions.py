@@ -11,6 +11,20 @@ conditions; any other key is a report field with its test::
 
 Several fields in one mapping must all hold. A test on an absent field is false (``present:
 false`` aside), so ``not`` of it is true.
+
+At the top of a rule's ``when``, two more keys look at the patient's earlier checks::
+
+    earlier:                     # at least N earlier checks (default 1) ...
+      at_least: 3
+      within_days: 14            # ... reported in the last 14 days ...
+      same_session: true         # ... about the same session (optional) ...
+      where:                     # ... whose answers (and outcome, urgency) satisfy this
+        outcome: {one_of: [reduce_load, seek_medical_review]}
+        pain_now: {at_most: {current: pain_now}}   # compared with this report's answer
+    sessions_rising:             # the last N sessions, this one included, each higher
+      field: pain_during         # than the one before
+      sessions: 3
+      within_days: 21
 """
 
 from __future__ import annotations
@@ -18,8 +32,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from collections.abc import Mapping
+
 from .contract import FIELDS, FieldSpec, hint, show, suggest
 from .errors import Problem
+from .outcomes import OUTCOMES, URGENCIES
+from .report import Ask
 
 OPERATORS = {
     "equals": "eq",
@@ -33,6 +51,17 @@ OPERATORS = {
 }
 COMPARISONS = {"ge", "le", "gt", "lt"}
 COMBINATORS = ("all", "any", "not")
+HISTORY_KEYS = ("earlier", "sessions_rising")
+MAX_DAYS = 365
+
+EARLIER_FIELDS: dict[str, FieldSpec] = {
+    **FIELDS,
+    "outcome": FieldSpec("outcome", "choice", True, Ask("The outcome of that check"), OUTCOMES),
+    "urgency": FieldSpec(
+        "urgency", "choice", False, Ask("Its urgency (seek_medical_review only)"), URGENCIES
+    ),
+}
+"""What ``where`` inside ``earlier`` can test: the earlier check's answers, outcome and urgency."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +70,13 @@ class FieldRef:
 
     field: str
     plus: float = 0
+
+
+@dataclass(frozen=True)
+class CurrentRef:
+    """Inside ``earlier``: this (the current) report's answer, ``{current: pain_now}``."""
+
+    field: str
 
 
 @dataclass(frozen=True)
@@ -70,11 +106,48 @@ class Not:
 Condition = Test | All | AnyOf | Not
 
 
+@dataclass(frozen=True)
+class EarlierChecks:
+    """At least ``at_least`` earlier checks of the patient, reported within ``within_days`` days
+    (and about the same session if ``same_session``), satisfy ``where``."""
+
+    within_days: float
+    at_least: int = 1
+    same_session: bool = False
+    where: Condition | None = None
+
+
+@dataclass(frozen=True)
+class RisingSessions:
+    """The last ``sessions`` sessions within ``within_days`` days, this report's included, each
+    with a higher ``field`` than the one before."""
+
+    field: str
+    sessions: int
+    within_days: float
+
+
+HistoryTest = EarlierChecks | RisingSessions
+
+
+@dataclass(frozen=True)
+class When:
+    """A rule's whole condition: on this report, and on the patient's earlier checks."""
+
+    condition: Condition | None
+    history: tuple[HistoryTest, ...] = ()
+
+    @property
+    def window_days(self) -> float:
+        """How many days of earlier checks the rule needs (0 for none)."""
+        return max((h.within_days for h in self.history), default=0)
+
+
 def fields_of(condition: Condition) -> list[str]:
     """Every report field a condition reads, in order of appearance."""
     if isinstance(condition, Test):
         ref = [condition.value.field] if isinstance(condition.value, FieldRef) else []
-        return [condition.field, *ref]
+        return [condition.field, *ref]  # a CurrentRef reads the other report
     items = (condition.item,) if isinstance(condition, Not) else condition.items
     return list(dict.fromkeys(f for item in items for f in fields_of(item)))
 
@@ -85,6 +158,8 @@ def to_data(condition: Condition) -> Any:
         value = condition.value
         if isinstance(value, FieldRef):
             value = {"field": value.field, "plus": value.plus}
+        elif isinstance(value, CurrentRef):
+            value = {"current": value.field}
         elif isinstance(value, tuple):
             value = list(value)
         return {condition.field: {condition.op: value}}
@@ -94,12 +169,44 @@ def to_data(condition: Condition) -> Any:
     return {key: [to_data(item) for item in condition.items]}
 
 
+def when_to_data(when: When) -> Any:
+    data = to_data(when.condition) if when.condition is not None else {}
+    for test in when.history:
+        if isinstance(test, EarlierChecks):
+            earlier: dict[str, Any] = {
+                "at_least": test.at_least,
+                "within_days": test.within_days,
+                "same_session": test.same_session,
+            }
+            if test.where is not None:
+                earlier["where"] = to_data(test.where)
+            data = {**data, "earlier": earlier}
+        else:
+            data = {
+                **data,
+                "sessions_rising": {
+                    "field": test.field,
+                    "sessions": test.sessions,
+                    "within_days": test.within_days,
+                },
+            }
+    return data
+
+
 class ConditionParser:
     """Parses one rule's condition, collecting every problem instead of stopping at the first."""
 
-    def __init__(self, file: str, rule_id: str | None) -> None:
+    def __init__(
+        self,
+        file: str,
+        rule_id: str | None,
+        specs: Mapping[str, FieldSpec] = FIELDS,
+        in_earlier: bool = False,
+    ) -> None:
         self.file = file
         self.rule_id = rule_id
+        self.specs = specs
+        self.in_earlier = in_earlier
         self.problems: list[Problem] = []
 
     def problem(
@@ -109,7 +216,8 @@ class ConditionParser:
             Problem(message, field=field, file=self.file, line=line, rule_id=self.rule_id, fix=fix)
         )
 
-    def parse(self, data: Any, line: int) -> Condition | None:
+    def parse(self, data: Any, line: int, skip: tuple[str, ...] = ()) -> Condition | None:
+        """Parse a condition mapping; keys in ``skip`` are left to the caller."""
         if not isinstance(data, dict) or not data:
             self.problem(
                 "a condition must be a mapping of field tests, or all/any/not",
@@ -118,7 +226,11 @@ class ConditionParser:
             )
             return None
         lines = getattr(data, "key_lines", {})
-        parts = [self._parse_key(key, value, lines.get(key, line)) for key, value in data.items()]
+        parts = [
+            self._parse_key(key, value, lines.get(key, line))
+            for key, value in data.items()
+            if key not in skip
+        ]
         kept = tuple(p for p in parts if p is not None)
         if len(kept) != len(parts):
             return None
@@ -130,9 +242,16 @@ class ConditionParser:
         if key == "not":
             inner = self.parse(value, getattr(value, "line", line))
             return None if inner is None else Not(inner)
-        spec = FIELDS.get(key)
+        if key in HISTORY_KEYS:
+            self.problem(
+                f"'{key}' can only be used at the top of a rule's 'when'",
+                line,
+                fix="move it up, next to the other conditions of the rule",
+            )
+            return None
+        spec = self.specs.get(key)
         if spec is None:
-            near = suggest(key, [*FIELDS, *COMBINATORS])
+            near = suggest(key, [*self.specs, *COMBINATORS, *HISTORY_KEYS])
             self.problem(
                 "is not a report field" + (f" (did you mean '{near}'?)" if near else ""),
                 line,
@@ -212,6 +331,9 @@ class ConditionParser:
             return None
         if op == "in":
             return self._one_of(spec, operand, line)
+        if isinstance(operand, dict) and "current" in operand:
+            current = self._current_ref(spec, operand, line)
+            return None if current is None else Test(spec.name, op, current)
         if isinstance(operand, dict):
             ref = self._field_ref(spec, operand, line)
             return None if ref is None else Test(spec.name, op, ref)
@@ -257,10 +379,10 @@ class ConditionParser:
                 fix="for example '{at_least: {field: pain_before, plus: 2}}'",
             )
             return None
-        other = FIELDS.get(str(operand["field"]))
+        other = self.specs.get(str(operand["field"]))
         plus = operand.get("plus", 0)
         if other is None or not other.numeric or not spec.numeric:
-            near = suggest(str(operand["field"]), [n for n, s in FIELDS.items() if s.numeric])
+            near = suggest(str(operand["field"]), [n for n, s in self.specs.items() if s.numeric])
             self.problem(
                 f"can only be compared with another number field, not {show(operand['field'])}",
                 line,
@@ -274,6 +396,156 @@ class ConditionParser:
         if not self._plain_number(plus, line, spec.name):
             return None
         return FieldRef(other.name, plus)
+
+    def _current_ref(
+        self, spec: FieldSpec, operand: dict[str, Any], line: int
+    ) -> CurrentRef | None:
+        """``{current: FIELD}`` inside ``earlier``: a field every report has, of the same kind (the
+        rule engine fails on a comparison with a missing answer)."""
+        name = operand["current"]
+        other = FIELDS.get(str(name))
+        if not self.in_earlier:
+            self.problem(
+                "{current: ...} compares an earlier check with this report: use it inside "
+                "'earlier: where:'",
+                line,
+                field=spec.name,
+                fix="use {field: NAME} for this report",
+            )
+        elif set(operand) != {"current"}:
+            self.problem(
+                "a comparison with this report is written {current: NAME}", line, field=spec.name
+            )
+        elif other is None or not other.required:
+            required = [n for n, s in FIELDS.items() if s.required and s.kind == spec.kind]
+            self.problem(
+                f"{{current: {name}}} must name an answer every report has",
+                line,
+                field=spec.name,
+                fix="one of " + ", ".join(required),
+            )
+        elif other.kind != spec.kind or (other.kind == "choice" and other.choices != spec.choices):
+            self.problem(
+                f"cannot be compared with {name}: they take different answers",
+                line,
+                field=spec.name,
+            )
+        else:
+            return CurrentRef(other.name)
+        return None
+
+    # -- history ---------------------------------------------------------------------------
+
+    def parse_when(self, data: Any, line: int) -> When | None:
+        """A rule's ``when``: conditions on this report, and on earlier checks at the top level."""
+        if not isinstance(data, dict) or not data:
+            return None if self.parse(data, line) is None else When(None)
+        lines = getattr(data, "key_lines", {})
+        condition = None
+        if any(key not in HISTORY_KEYS for key in data):
+            condition = self.parse(data, line, skip=HISTORY_KEYS)
+            if condition is None:
+                return None
+        history = [
+            self._history(key, data[key], lines.get(key, line))
+            for key in HISTORY_KEYS
+            if key in data
+        ]
+        if any(h is None for h in history):
+            return None
+        kept = tuple(h for h in history if h is not None)
+        if any(isinstance(h, EarlierChecks) and h.at_least > 1 for h in kept) and len(kept) > 1:
+            self.problem(
+                "a rule that counts earlier checks (at_least above 1) cannot have another "
+                "history condition",
+                line,
+                fix="split it into two rules",
+            )
+            return None
+        return When(condition, kept)
+
+    def _history(self, key: str, value: Any, line: int) -> HistoryTest | None:
+        allowed = {
+            "earlier": ("within_days", "at_least", "same_session", "where"),
+            "sessions_rising": ("field", "sessions", "within_days"),
+        }[key]
+        if not isinstance(value, dict):
+            self.problem(f"'{key}' takes a mapping of " + ", ".join(allowed), line)
+            return None
+        lines = getattr(value, "key_lines", {})
+        ok = True
+        for name in value:
+            if name not in allowed:
+                near = suggest(str(name), allowed)
+                self.problem(
+                    f"'{key}' has no '{name}'" + (f" (did you mean '{near}'?)" if near else ""),
+                    lines.get(name, line),
+                    fix="allowed: " + ", ".join(allowed),
+                )
+                ok = False
+        days = self._whole(
+            value, "within_days", lines.get("within_days", line), 1, MAX_DAYS, None, key
+        )
+        if not ok or days is None:
+            return None
+        if key == "earlier":
+            return self._earlier(value, lines, line, days)
+        return self._rising(value, lines, line, days)
+
+    def _whole(
+        self, value: Any, name: str, line: int, low: int, high: int, default: int | None, key: str
+    ) -> int | None:
+        if name not in value:
+            if default is None:
+                self.problem(
+                    f"'{key}' needs '{name}'", line, fix=f"a whole number from {low} to {high}"
+                )
+            return default
+        number = value[name]
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+            self.problem(
+                f"'{name}' takes a whole number from {low} to {high}, got {show(number)}", line
+            )
+            return None
+        return number
+
+    def _earlier(
+        self, value: Any, lines: Mapping[str, int], line: int, days: int
+    ) -> EarlierChecks | None:
+        at_least = self._whole(value, "at_least", lines.get("at_least", line), 1, 50, 1, "earlier")
+        same = value.get("same_session", False)
+        if not isinstance(same, bool):
+            self.problem(
+                f"'same_session' takes true or false, got {show(same)}",
+                lines.get("same_session", line),
+            )
+            return None
+        where = None
+        if "where" in value:
+            inner = ConditionParser(self.file, self.rule_id, EARLIER_FIELDS, in_earlier=True)
+            where = inner.parse(value["where"], lines.get("where", line))
+            self.problems.extend(inner.problems)
+            if where is None:
+                return None
+        return None if at_least is None else EarlierChecks(days, at_least, same, where)
+
+    def _rising(
+        self, value: Any, lines: Mapping[str, int], line: int, days: int
+    ) -> RisingSessions | None:
+        sessions = self._whole(
+            value, "sessions", lines.get("sessions", line), 2, 10, None, "sessions_rising"
+        )
+        name = value.get("field")
+        spec = FIELDS.get(str(name))
+        if spec is None or not spec.numeric or not spec.required:
+            usable = [n for n, s in FIELDS.items() if s.numeric and s.required]
+            self.problem(
+                f"'sessions_rising' needs a number every report has as 'field', got {show(name)}",
+                lines.get("field", line),
+                fix="one of " + ", ".join(usable),
+            )
+            return None
+        return None if sessions is None else RisingSessions(spec.name, sessions, days)
 
     def _plain_number(self, value: Any, line: int, field: str) -> bool:
         """Numbers with at most 4 decimals: the rule engine cannot read exponent forms like 1e-05."""

@@ -171,16 +171,19 @@ def parse_report(data: Any, source: str | None = None) -> Report:
         raise ReportError(problems_from(exc, source, lines), source) from None
 
 
-def read_report(path: str, stdin_text: str | None = None) -> Report:
-    """Read a report from a YAML or JSON file, or from ``stdin_text`` when ``path`` is '-'.
-
-    A case file (a vignette) holding the report under ``report:`` is accepted too.
-    """
+def read_answers(path: str, stdin_text: str | None = None) -> tuple[Any, str]:
+    """The answers in a YAML or JSON file (or ``stdin_text`` when ``path`` is '-'), not yet
+    checked, and the name of their source. A case file (a vignette) holding the report under
+    ``report:`` is accepted too."""
     if path == "-":
-        source, data = "<stdin>", parse_document(stdin_text or "", "<stdin>")
-    else:
-        source, data = path, read_document(path)
-    return parse_report(_unwrap_case(data), source)
+        return _unwrap_case(parse_document(stdin_text or "", "<stdin>")), "<stdin>"
+    return _unwrap_case(read_document(path)), path
+
+
+def read_report(path: str, stdin_text: str | None = None) -> Report:
+    """Read and check a report from a file, or from ``stdin_text`` when ``path`` is '-'."""
+    data, source = read_answers(path, stdin_text)
+    return parse_report(data, source)
 
 
 def _unwrap_case(data: Any) -> Any:

@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from .engines.reference import matched
+from .engines.reference import history_matched, matched
+from .history import Context
 from .outcomes import Outcome, Urgency, severity
 from .pack import Rule, RulePack
 from .report import Report
@@ -43,6 +44,13 @@ class EngineInfo(_Frozen):
     version: str
 
 
+class HistoryInfo(_Frozen):
+    """Whether the patient's earlier checks were known; history rules fire only when they were."""
+
+    available: bool
+    earlier_checks: int | None = None
+
+
 class Decision(_Frozen):
     """What to do after a session, and why. ``urgency`` is set only for seek_medical_review;
     ``advice`` only when the outcome is continue."""
@@ -53,6 +61,7 @@ class Decision(_Frozen):
     advice: tuple[str, ...]
     rule_pack: PackInfo
     engine: EngineInfo
+    history: HistoryInfo
     report: Report
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,7 +71,8 @@ class Decision(_Frozen):
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
 
-def _reason(pack: RulePack, rule: Rule, answers: dict[str, Any]) -> Reason:
+def _reason(pack: RulePack, rule: Rule, context: Context) -> Reason:
+    found = matched(rule.condition, context.answers) if rule.condition is not None else {}
     return Reason(
         rule=rule.id,
         title=rule.title,
@@ -71,13 +81,14 @@ def _reason(pack: RulePack, rule: Rule, answers: dict[str, Any]) -> Reason:
         patient=rule.patient,
         clinician=rule.clinician,
         source=f"{pack.policy} {rule.policy_row}; {rule.reference}",
-        matched=matched(rule.condition, answers),
+        matched={**found, **history_matched(rule.when, context)},
     )
 
 
-def build_decision(pack: RulePack, report: Report, fired: set[str], engine: EngineInfo) -> Decision:
+def build_decision(
+    pack: RulePack, report: Report, fired: set[str], engine: EngineInfo, context: Context
+) -> Decision:
     """Combine the fired rules: the most severe outcome wins, most severe reasons first."""
-    answers = report.answers()
     rules = [rule for rule in pack.rules if rule.id in fired]
     rules.sort(key=lambda r: -severity(r.outcome, r.urgency))  # stable: pack order within a tier
     top = rules[0] if rules else None
@@ -86,12 +97,16 @@ def build_decision(pack: RulePack, report: Report, fired: set[str], engine: Engi
     advice: tuple[str, ...] = ()
     if outcome == "continue":
         advice = (pack.no_alert, *(r.advice for r in rules if r.advice))
+    earlier = context.earlier
     return Decision(
         outcome=outcome,
         urgency=urgency,
-        reasons=tuple(_reason(pack, r, answers) for r in rules),
+        reasons=tuple(_reason(pack, r, context) for r in rules),
         advice=advice,
         rule_pack=PackInfo(name=pack.name, version=pack.version, sha256=pack.sha256),
         engine=engine,
+        history=HistoryInfo(
+            available=earlier is not None, earlier_checks=None if earlier is None else len(earlier)
+        ),
         report=report,
     )

@@ -2,38 +2,74 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .contract import parse_report
 from .decision import Decision, EngineInfo, build_decision
 from .engines import get_engine
-from .errors import EvaluationError, TriageError
+from .errors import EvaluationError, Problem, ReportError, TriageError
+from .history import Earlier, build_context
 from .pack import RulePack, default_pack
 from .report import Report
 
 
 def evaluate(
-    report: Mapping[str, Any] | Report, *, pack: RulePack | None = None, engine: str | None = None
+    report: Mapping[str, Any] | Report,
+    *,
+    pack: RulePack | None = None,
+    engine: str | None = None,
+    history: Iterable[Earlier | Decision | Report | Mapping[str, Any]] | None = None,
 ) -> Decision:
     """Decide what to do after a session.
 
     ``report`` is a mapping or a ``Report``; a mapping that does not fit the contract raises
     ``ReportError`` listing every problem. ``pack`` defaults to the bundled rules. ``engine`` picks
     the backend ("durable-rules" or "reference"); by default durable-rules when it is installed.
+    ``history`` holds the patient's earlier checks (a ``Decision`` keeps the outcome it got; a
+    report is evaluated again, without history, for its outcome); without it the history rules
+    do not fire and ``decision.history.available`` is false.
     Any failure to evaluate raises ``EvaluationError``: never treat it as "continue".
     """
     checked = parse_report(report)
     rules = pack if pack is not None else default_pack()
     backend = get_engine(engine)
+    earlier = (
+        None
+        if history is None
+        else [_earlier(item, n, rules, engine) for n, item in enumerate(history, 1)]
+    )
+    context = build_context(checked, earlier)
     try:
-        fired = backend.fired(rules, checked.answers())
+        fired = backend.fired(rules, context)
     except TriageError:
         raise
     except Exception as exc:  # fail closed: an engine fault must never look like "no rule fired"
         raise EvaluationError(
             f"the {backend.name} engine failed: {type(exc).__name__}: {exc}"
         ) from exc
-    return build_decision(
-        rules, checked, fired, EngineInfo(name=backend.name, version=backend.version)
-    )
+    info = EngineInfo(name=backend.name, version=backend.version)
+    return build_decision(rules, checked, fired, info, context)
+
+
+def _earlier(item: Any, number: int, pack: RulePack, engine: str | None) -> Earlier:
+    """One earlier check; a bare report gets the outcome these rules give it alone."""
+    if isinstance(item, Earlier):
+        return item
+    if isinstance(item, Decision):
+        return Earlier(item.report, item.outcome, item.urgency)
+    source = f"earlier check {number}"
+    if isinstance(item, Mapping) and "reported_at" not in item:
+        raise ReportError(
+            [
+                Problem(
+                    "is needed in an earlier report, to know how long ago it was",
+                    field="reported_at",
+                    file=source,
+                )
+            ],
+            source,
+        )
+    report = parse_report(item, source)
+    decision = evaluate(report, pack=pack, engine=engine)
+    return Earlier(report, decision.outcome, decision.urgency)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import heapq
 import json
-import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ._version import __version__
 from .chain import ENTRY_FIELDS, GENESIS, REVIEW_FIELDS, record_hash
 from .errors import StorageError
+from .history import Earlier, new_session_id
 from .outcomes import severity
 from .store import connect, default_log_path, now_utc, storage_error
 
@@ -96,6 +96,15 @@ class TrendPoint:
     pain_now: int
     outcome: str
     urgency: str | None
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """A session in the log, for a follow-up: its id, when it ended, and the entry that reported it."""
+
+    session_id: str
+    ended_at: datetime
+    entry_id: int
 
 
 @dataclass(frozen=True)
@@ -354,6 +363,44 @@ class TriageLog:
             )
         return points
 
+    def history(
+        self, patient: str, *, before: datetime, days: float, limit: int = 500
+    ) -> list[Earlier]:
+        """The patient's checks reported in the ``days`` before ``before``, oldest first, at most
+        ``limit`` (the newest): what the history rules need, never the whole log."""
+        since = _stamp(before - timedelta(days=days), end=False)
+        rows = list(
+            self._read(
+                "SELECT report_json, session_id, outcome, urgency FROM entries "
+                "WHERE patient_id = ? AND reported_at >= ? AND reported_at < ? ORDER BY reported_at DESC LIMIT ?",
+                [patient, since, _stamp(before, end=False), limit],
+            )
+        )
+        return [_earlier(*row) for row in reversed(rows)]
+
+    def latest_session(self, patient: str) -> SessionRef | None:
+        """The session of the patient's newest check, and when it ended (from its first report)."""
+        newest = list(
+            self._read(
+                "SELECT session_id FROM entries WHERE patient_id = ? ORDER BY id DESC LIMIT 1",
+                [patient],
+            )
+        )
+        if not newest:
+            return None
+        session_id = newest[0][0]
+        first = list(
+            self._read(
+                "SELECT id, report_json FROM entries WHERE patient_id = ? AND session_id = ? "
+                "ORDER BY id LIMIT 1",
+                [patient, session_id],
+            )
+        )[0]
+        report = json.loads(first[1])
+        reported = datetime.fromisoformat(report["reported_at"].replace("Z", "+00:00"))
+        ended = reported - timedelta(hours=report["hours_since_session"])
+        return SessionRef(session_id, ended, first[0])
+
     # -- verifying ---------------------------------------------------------------------------
 
     def verify(self) -> Verification:
@@ -389,6 +436,13 @@ def _chain_problem(kind: str, record: dict[str, Any], expected_seq: int, prev: s
     return None
 
 
+def _earlier(report_json: str, session_id: str, outcome: str, urgency: str | None) -> Earlier:
+    from .contract import parse_report  # the report models load only when history is read
+
+    answers = {**json.loads(report_json), "session_id": session_id}  # the log's session id
+    return Earlier(parse_report(answers), outcome, urgency)
+
+
 def _summary_fields(row: dict[str, Any]) -> dict[str, Any]:
     """The fields of an EntrySummary (but the verdict), from a stored row."""
     names = ("id", "recorded_at", "patient_id", "session_id", "outcome", "urgency", "top_reason")
@@ -414,8 +468,9 @@ def _entry_row(decision: Decision, entry_id: int, seq: int, prev: str) -> dict[s
         "id": entry_id,
         "seq": seq,
         "recorded_at": now_utc(),
+        "reported_at": _stamp(report.reported_at, end=False),
         "patient_id": report.patient_id,
-        "session_id": report.session_id or f"s-{secrets.token_hex(5)}",
+        "session_id": report.session_id or new_session_id(),
         "outcome": decision.outcome,
         "urgency": decision.urgency,
         "top_reason": alerts[0].title if alerts else "",

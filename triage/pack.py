@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from .conditions import Condition, ConditionParser, to_data
+from .conditions import Condition, ConditionParser, HistoryTest, When, when_to_data
 from .contract import show, suggest
 from .errors import InputError, PackError, Problem
 from .outcomes import OUTCOMES, URGENCIES
@@ -46,7 +46,7 @@ class Rule:
     title: str
     outcome: str
     urgency: str | None
-    condition: Condition
+    when: When
     patient: str
     clinician: str
     advice: str | None
@@ -55,13 +55,22 @@ class Rule:
     file: str
     line: int
 
+    @property
+    def condition(self) -> Condition | None:
+        """The condition on this report (None: the rule looks only at earlier checks)."""
+        return self.when.condition
+
+    @property
+    def history(self) -> tuple[HistoryTest, ...]:
+        return self.when.history
+
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,
             "title": self.title,
             "outcome": self.outcome,
             "urgency": self.urgency,
-            "when": to_data(self.condition),
+            "when": when_to_data(self.when),
             "patient": self.patient,
             "clinician": self.clinician,
             "advice": self.advice,
@@ -84,6 +93,11 @@ class RulePack:
 
     def rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
+
+    @property
+    def history_days(self) -> float:
+        """How many days of earlier checks the rules look at (0: none of them does)."""
+        return max((r.when.window_days for r in self.rules), default=0)
 
     def summary(self) -> str:
         counts = {o: sum(r.outcome == o for r in self.rules) for o in OUTCOMES}
@@ -208,16 +222,16 @@ class _PackLoader:
         advice = self._advice(data, outcome, file, rule_id)
         source = self._source(data, file, rule_id, line)
         parser = ConditionParser(file, rule_id)
-        condition = None
+        when = None
         if "when" not in data:
             self._missing("when", file, rule_id, line, "the condition under which the rule fires")
         else:
-            condition = parser.parse(data["when"], data.key_lines["when"])
+            when = parser.parse_when(data["when"], data.key_lines["when"])
             self.problems.extend(parser.problems)
-        if len(self.problems) > before or condition is None or rule_id is None or outcome is None:
+        if len(self.problems) > before or when is None or rule_id is None or outcome is None:
             return None
         title, patient, clinician = (cast(str, texts[k]) for k in ("title", "patient", "clinician"))
-        return Rule(rule_id, title, outcome, urgency, condition, patient, clinician, advice,
+        return Rule(rule_id, title, outcome, urgency, when, patient, clinician, advice,
                     source[0], source[1], file, line)  # fmt: skip
 
     def _rule_id(self, data: Any, file: str, line: int) -> str | None:

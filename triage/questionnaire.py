@@ -394,15 +394,18 @@ class Interview:
             self.skipped.discard(key)
 
     def report_data(self) -> Answers:
-        """The report: the answers in force whose questions still apply."""
+        """The report: the answers in force whose questions still apply, and any preset answer
+        the questionnaire does not ask (a follow-up's ``session_id``)."""
         current = self.current()
-        return {
+        asked = {item.field for _, item in _items(FLOW)}
+        data = {
             item.field: current[item.field]
             for gate, item in _items(FLOW)
             if item.field in current
             and item.applies(current)
             and (gate is None or gate.key in self.gates)
         }
+        return {**data, **{k: v for k, v in self.answers.items() if k not in asked}}
 
     def summary(self) -> list[tuple[str, str, str]]:
         """(key to change, label, answer) for the confirmation screen, in asking order."""

@@ -26,6 +26,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             id              INTEGER PRIMARY KEY,
             seq             INTEGER NOT NULL UNIQUE,
             recorded_at     TEXT NOT NULL,
+            reported_at     TEXT NOT NULL,
             patient_id      TEXT NOT NULL,
             session_id      TEXT NOT NULL,
             outcome         TEXT NOT NULL,
@@ -43,6 +44,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             hash            TEXT NOT NULL
         );
         CREATE INDEX entries_by_patient ON entries (patient_id, id);
+        CREATE INDEX entries_by_patient_time ON entries (patient_id, reported_at);
         CREATE INDEX entries_by_outcome ON entries (outcome, id);
         CREATE INDEX entries_by_urgency ON entries (outcome, urgency, id);
         CREATE INDEX entries_by_session ON entries (session_id, id);

@@ -41,7 +41,9 @@ class LocatedList(list):  # type: ignore[type-arg]
     item_lines: list[int]
 
 
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the rule pack loads 10x faster
+_SafeLoader = getattr(
+    yaml, "CSafeLoader", yaml.SafeLoader
+)  # libyaml: the rule pack loads 10x faster
 
 
 class _Loader(_SafeLoader):  # type: ignore[misc,valid-type]

@@ -1,7 +1,7 @@
 """Backends that decide which rules of a pack fire for a report.
 
-Both implement ``Engine``: ``fired(pack, answers)`` returns the ids of the rules whose condition
-holds. ``durable-rules`` is the default; the plain-Python reference backend serves where it
+Both implement ``Engine``: ``fired(pack, context)`` returns the ids of the rules whose conditions
+hold for a report and, for history rules, the patient's earlier checks. ``durable-rules`` is the default; the plain-Python reference backend serves where it
 cannot be imported (Python 3.13+), and is the oracle in the differential tests.
 """
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..errors import EvaluationError
 
 if TYPE_CHECKING:
+    from ..history import Context
     from ..pack import RulePack
 
 DURABLE = "durable-rules"
@@ -22,7 +23,7 @@ class Engine(Protocol):
     name: str
     version: str
 
-    def fired(self, pack: RulePack, answers: dict[str, Any]) -> set[str]: ...
+    def fired(self, pack: RulePack, context: Context) -> set[str]: ...
 
 
 def get_engine(name: str | None = None) -> Engine:
