@@ -40,12 +40,12 @@ def check_and_log(
     (unless ``record`` is false). A new post-session report gets a session id first."""
     if report.session_id is None:
         report = report.model_copy(update={"session_id": new_session_id()})
+    log: TriageLog | None = None
+    error: StorageError | None = None
     try:
-        log: TriageLog | None = TriageLog(db, create=record)
+        log = TriageLog(db, create=record)
     except StorageError as exc:
-        log, error = None, exc
-    else:
-        error = None
+        error = exc
     try:
         history = None
         if log is not None and pack.history_days:

@@ -29,10 +29,9 @@ At the top of a rule's ``when``, two more keys look at the patient's earlier che
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from collections.abc import Mapping
 
 from .contract import FIELDS, FieldSpec, hint, show, suggest
 from .errors import Problem

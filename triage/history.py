@@ -59,7 +59,9 @@ class SessionFact:
     days_ago: float
 
     def describe(self, field: str) -> dict[str, Any]:
-        session = {k: self.answers[k] for k in ("session_id", "reported_at") if k in self.answers}
+        session: dict[str, Any] = {
+            k: self.answers[k] for k in ("session_id", "reported_at") if k in self.answers
+        }
         return {**session, field: self.answers[field]}
 
 

@@ -380,26 +380,25 @@ class TriageLog:
 
     def latest_session(self, patient: str) -> SessionRef | None:
         """The session of the patient's newest check, and when it ended (from its first report)."""
-        newest = list(
+        newest = next(
             self._read(
                 "SELECT session_id FROM entries WHERE patient_id = ? ORDER BY id DESC LIMIT 1",
                 [patient],
+            ),
+            None,
+        )
+        if newest is None:
+            return None
+        entry_id, reported_at, report_json = next(
+            self._read(
+                "SELECT id, reported_at, report_json FROM entries WHERE patient_id = ? AND session_id = ? "
+                "ORDER BY id LIMIT 1",
+                [patient, newest[0]],
             )
         )
-        if not newest:
-            return None
-        session_id = newest[0][0]
-        first = list(
-            self._read(
-                "SELECT id, report_json FROM entries WHERE patient_id = ? AND session_id = ? "
-                "ORDER BY id LIMIT 1",
-                [patient, session_id],
-            )
-        )[0]
-        report = json.loads(first[1])
-        reported = datetime.fromisoformat(report["reported_at"].replace("Z", "+00:00"))
-        ended = reported - timedelta(hours=report["hours_since_session"])
-        return SessionRef(session_id, ended, first[0])
+        hours = json.loads(report_json)["hours_since_session"]
+        ended = datetime.fromisoformat(reported_at.replace("Z", "+00:00")) - timedelta(hours=hours)
+        return SessionRef(newest[0], ended, entry_id)
 
     # -- verifying ---------------------------------------------------------------------------
 

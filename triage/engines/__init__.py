@@ -7,7 +7,7 @@ cannot be imported (Python 3.13+), and is the oracle in the differential tests.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import EvaluationError
 

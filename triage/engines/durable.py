@@ -46,8 +46,8 @@ from ..conditions import (
     fields_of,
 )
 from ..contract import FIELDS, FieldSpec
-from ..history import Context
 from ..errors import EvaluationError
+from ..history import Context
 from ..pack import RulePack
 
 _SESSION = "triage"

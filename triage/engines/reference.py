@@ -6,8 +6,10 @@ durable-rules compiler follows the same semantics, and the differential tests ho
 
 from __future__ import annotations
 
+import itertools
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._version import __version__
 from ..conditions import (
@@ -106,7 +108,7 @@ def rising_sessions(test: RisingSessions, context: Context) -> list[SessionFact]
     if len(last) < test.sessions or any(s.days_ago > test.within_days for s in last):
         return None
     values = [s.answers[test.field] for s in last]  # newest first
-    if all(newer > older for newer, older in zip(values, values[1:])):
+    if all(newer > older for newer, older in itertools.pairwise(values)):
         return list(last)
     return None
 
