@@ -223,7 +223,9 @@ def check(
     pack = _load_pack(rules)
     if answers is not None:
         data, source = read_answers(answers, sys.stdin.read() if answers == "-" else None)
-        report = triage.parse_report(_link_follow_up(data, db) if follow_up else data, source)
+        report = triage.parse_report(
+            _link_follow_up(data, db, source) if follow_up else data, source
+        )
     else:
         report = triage.parse_report(_interview(patient, interactive, db if follow_up else None))
     if report.session_id is None:  # a new session: saved answers replay as the same check
@@ -247,14 +249,14 @@ def check(
     sys.exit(EXIT_CODES[(decision.outcome, decision.urgency)] if exit_code else 0)
 
 
-def _link_follow_up(data: Any, db: str | None) -> Any:
+def _link_follow_up(data: Any, db: str | None, source: str) -> Any:
     """Fill a follow-up's session and hours from the log; leave bad answers to the validation."""
     from triage.checking import find_session, link_follow_up
 
     if not isinstance(data, dict) or not isinstance(data.get("patient_id"), str):
         return data
     session = find_session(data["patient_id"], db)
-    linked = link_follow_up(data, session)
+    linked = link_follow_up(data, session, source=source)
     _say_follow_up(session, linked["hours_since_session"])
     return linked
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 
-from triage.contract import FIELDS, FieldSpec
+from triage.contract import FIELDS, FieldSpec, parse_report
+from triage.history import Earlier
+from triage.outcomes import OUTCOMES, URGENCIES
 from triage.yamlio import read_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,3 +152,34 @@ def keystrokes(data: dict[str, Any]) -> list[str]:
         )
         interview.answer(step, value)
     return [*lines, ""]
+
+
+# -- histories ---------------------------------------------------------------------------------
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+SESSION_IDS = ["s-a", "s-b", "s-c", None]
+DAYS_AGO = [0, 0.5, 1, 2, 6.9, 7, 7.1, 10, 13.9, 14, 14.1, 20, 21, 21.1, 29]
+
+
+def at(days_ago: float) -> str:
+    return (NOW - timedelta(days=days_ago)).isoformat()
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[dict[str, Any], list[Earlier]]:
+    """A report and up to six earlier checks of the same patient, some about the same sessions."""
+    current = {**draw(reports()), "patient_id": "pt-h", "reported_at": at(0)}
+    session = draw(st.sampled_from(SESSION_IDS))
+    if session:
+        current["session_id"] = session
+    earlier = []
+    for _ in range(draw(st.integers(0, 6))):
+        days = draw(st.one_of(st.sampled_from(DAYS_AGO), st.floats(0, 30)))
+        report = {**draw(reports()), "patient_id": "pt-h", "reported_at": at(days)}
+        session = draw(st.sampled_from(SESSION_IDS))
+        if session:
+            report["session_id"] = session
+        outcome = draw(st.sampled_from(OUTCOMES))
+        urgency = draw(st.sampled_from(URGENCIES)) if outcome == "seek_medical_review" else None
+        earlier.append(Earlier(parse_report(report), outcome, urgency))
+    return current, earlier

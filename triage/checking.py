@@ -83,7 +83,10 @@ def find_session(patient: str, db: str | Path | None) -> SessionRef:
 
 
 def link_follow_up(
-    answers: Mapping[str, Any], session: SessionRef, now: datetime | None = None
+    answers: Mapping[str, Any],
+    session: SessionRef,
+    now: datetime | None = None,
+    source: str | None = None,
 ) -> dict[str, Any]:
     """Fill ``session_id`` and ``hours_since_session`` of a follow-up from its session in the log.
     Answers that contradict the log are refused, not overwritten."""
@@ -92,33 +95,34 @@ def link_follow_up(
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
     hours = round((moment - session.ended_at).total_seconds() / 3600, 1)
-    problems = []
-    if data.get("session_id") not in (None, session.session_id):
-        problems.append(
-            Problem(
-                f"the follow-up is about session {session.session_id} (the patient's latest), "
-                f"not {data['session_id']}",
-                field="session_id",
-                fix="leave session_id out with --follow-up",
-            )
-        )
     given = data.get("hours_since_session")
-    if isinstance(given, (int, float)) and not isinstance(given, bool) and abs(given - hours) > 1:
-        problems.append(
-            Problem(
-                f"the log says the session ended {hours:g} hours before this report, not {given:g}",
-                field="hours_since_session",
-                fix="leave hours_since_session out with --follow-up",
-            )
-        )
-    if hours > FOLLOW_UP_LIMIT_HOURS:
-        problems.append(
-            Problem(
-                f"the latest session ended {hours / 24:.0f} days ago, more than 14",
-                field="hours_since_session",
-                fix="run a new check after your next session",
-            )
-        )
+    conflicts = [
+        (
+            data.get("session_id") not in (None, session.session_id),
+            "session_id",
+            f"the follow-up is about session {session.session_id} (the patient's latest), not {data.get('session_id')}",
+            "leave session_id out with --follow-up",
+        ),
+        (
+            isinstance(given, (int, float))
+            and not isinstance(given, bool)
+            and abs(given - hours) > 1,
+            "hours_since_session",
+            f"the log says the session ended {hours:g} hours before this report, not {given}",
+            "leave hours_since_session out with --follow-up",
+        ),
+        (
+            hours > FOLLOW_UP_LIMIT_HOURS,
+            "hours_since_session",
+            f"the latest session ended {hours / 24:.0f} days ago, more than 14",
+            "run a new check after your next session",
+        ),
+    ]
+    problems = [
+        Problem(message, field=field, file=source, fix=fix)
+        for bad, field, message, fix in conflicts
+        if bad
+    ]
     if problems:
-        raise ReportError(problems)
+        raise ReportError(problems, source)
     return {**data, "session_id": session.session_id, "hours_since_session": max(hours, 0.0)}

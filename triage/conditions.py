@@ -436,21 +436,19 @@ class ConditionParser:
     # -- history ---------------------------------------------------------------------------
 
     def parse_when(self, data: Any, line: int) -> When | None:
-        """A rule's ``when``: conditions on this report, and on earlier checks at the top level."""
+        """A rule's ``when``: conditions on this report, and on earlier checks at the top level.
+        Every part is checked, so that all problems are reported at once."""
         if not isinstance(data, dict) or not data:
             return None if self.parse(data, line) is None else When(None)
         lines = getattr(data, "key_lines", {})
-        condition = None
-        if any(key not in HISTORY_KEYS for key in data):
-            condition = self.parse(data, line, skip=HISTORY_KEYS)
-            if condition is None:
-                return None
+        on_report = any(key not in HISTORY_KEYS for key in data)
+        condition = self.parse(data, line, skip=HISTORY_KEYS) if on_report else None
         history = [
             self._history(key, data[key], lines.get(key, line))
             for key in HISTORY_KEYS
             if key in data
         ]
-        if any(h is None for h in history):
+        if (on_report and condition is None) or any(h is None for h in history):
             return None
         kept = tuple(h for h in history if h is not None)
         if any(isinstance(h, EarlierChecks) and h.at_least > 1 for h in kept) and len(kept) > 1:
@@ -472,24 +470,19 @@ class ConditionParser:
             self.problem(f"'{key}' takes a mapping of " + ", ".join(allowed), line)
             return None
         lines = getattr(value, "key_lines", {})
-        ok = True
-        for name in value:
-            if name not in allowed:
-                near = suggest(str(name), allowed)
-                self.problem(
-                    f"'{key}' has no '{name}'" + (f" (did you mean '{near}'?)" if near else ""),
-                    lines.get(name, line),
-                    fix="allowed: " + ", ".join(allowed),
-                )
-                ok = False
+        unknown = [name for name in value if name not in allowed]
+        for name in unknown:
+            near = suggest(str(name), allowed)
+            self.problem(
+                f"'{key}' has no '{name}'" + (f" (did you mean '{near}'?)" if near else ""),
+                lines.get(name, line),
+                fix="allowed: " + ", ".join(allowed),
+            )
         days = self._whole(
             value, "within_days", lines.get("within_days", line), 1, MAX_DAYS, None, key
         )
-        if not ok or days is None:
-            return None
-        if key == "earlier":
-            return self._earlier(value, lines, line, days)
-        return self._rising(value, lines, line, days)
+        parsed = (self._earlier if key == "earlier" else self._rising)(value, lines, line, days)
+        return None if unknown else parsed
 
     def _whole(
         self, value: Any, name: str, line: int, low: int, high: int, default: int | None, key: str
@@ -509,7 +502,7 @@ class ConditionParser:
         return number
 
     def _earlier(
-        self, value: Any, lines: Mapping[str, int], line: int, days: int
+        self, value: Any, lines: Mapping[str, int], line: int, days: int | None
     ) -> EarlierChecks | None:
         at_least = self._whole(value, "at_least", lines.get("at_least", line), 1, 50, 1, "earlier")
         same = value.get("same_session", False)
@@ -518,18 +511,22 @@ class ConditionParser:
                 f"'same_session' takes true or false, got {show(same)}",
                 lines.get("same_session", line),
             )
-            return None
         where = None
         if "where" in value:
             inner = ConditionParser(self.file, self.rule_id, EARLIER_FIELDS, in_earlier=True)
             where = inner.parse(value["where"], lines.get("where", line))
             self.problems.extend(inner.problems)
-            if where is None:
-                return None
-        return None if at_least is None else EarlierChecks(days, at_least, same, where)
+        if (
+            days is None
+            or at_least is None
+            or not isinstance(same, bool)
+            or ("where" in value and where is None)
+        ):
+            return None
+        return EarlierChecks(days, at_least, same, where)
 
     def _rising(
-        self, value: Any, lines: Mapping[str, int], line: int, days: int
+        self, value: Any, lines: Mapping[str, int], line: int, days: int | None
     ) -> RisingSessions | None:
         sessions = self._whole(
             value, "sessions", lines.get("sessions", line), 2, 10, None, "sessions_rising"
@@ -544,7 +541,9 @@ class ConditionParser:
                 fix="one of " + ", ".join(usable),
             )
             return None
-        return None if sessions is None else RisingSessions(spec.name, sessions, days)
+        return (
+            None if sessions is None or days is None else RisingSessions(spec.name, sessions, days)
+        )
 
     def _plain_number(self, value: Any, line: int, field: str) -> bool:
         """Numbers with at most 4 decimals: the rule engine cannot read exponent forms like 1e-05."""
