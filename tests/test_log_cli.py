@@ -64,7 +64,7 @@ def test_the_result_is_shown_even_when_logging_fails(private_log: Path, as_json:
 
 def test_list_flags_urgent_unreviewed_entries(filled: Path) -> None:
     lines = run("log", "list").stdout.splitlines()
-    assert lines[0].split()[:3] == ["id", "time", "(UTC)"]
+    assert lines[0].split()[:3] == ["id", "answered", "(UTC)"]
     assert (
         lines[1].startswith("!!")
         and "pt-p10-chest-pain-ongoing" in lines[1]

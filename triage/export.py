@@ -20,6 +20,7 @@ from .log import Entry
 CSV_COLUMNS = (
     "id",
     "recorded_at",
+    "reported_at",
     "patient_id",
     "session_id",
     "outcome",
@@ -44,6 +45,7 @@ def _csv_row(entry: Entry) -> list[Any]:
     return [
         entry.id,
         entry.recorded_at,
+        entry.reported_at,
         entry.patient_id,
         entry.session_id,
         entry.outcome,

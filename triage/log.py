@@ -47,6 +47,7 @@ class EntrySummary:
 
     id: int
     recorded_at: str
+    reported_at: str
     patient_id: str
     session_id: str
     outcome: str
@@ -75,6 +76,7 @@ class Entry(EntrySummary):
         return {
             "id": self.id,
             "recorded_at": self.recorded_at,
+            "reported_at": self.reported_at,
             "patient_id": self.patient_id,
             "session_id": self.session_id,
             "outcome": self.outcome,
@@ -91,7 +93,7 @@ class Entry(EntrySummary):
 
 @dataclass(frozen=True)
 class TrendPoint:
-    recorded_at: str
+    reported_at: str
     pain_during: int
     pain_now: int
     outcome: str
@@ -124,7 +126,8 @@ class Verification:
 
 @dataclass(frozen=True)
 class Filters:
-    """Which entries to list or export. Dates are UTC days, both ends included."""
+    """Which entries to list or export. Dates are the days the answers were given (UTC), both
+    ends included."""
 
     patient: str | None = None
     outcome: str | None = None
@@ -144,10 +147,10 @@ class Filters:
                 clauses.append(f"e.{column} = ?")
                 params.append(value)
         if self.since is not None:
-            clauses.append("e.recorded_at >= ?")
+            clauses.append("e.reported_at >= ?")
             params.append(_stamp(self.since, end=False))
         if self.until is not None:
-            clauses.append("e.recorded_at < ?")
+            clauses.append("e.reported_at < ?")
             params.append(_stamp(self.until, end=True))
         if self.unreviewed:
             clauses.append("NOT EXISTS (SELECT 1 FROM reviews r WHERE r.entry_id = e.id)")
@@ -165,7 +168,7 @@ def _stamp(moment: date | datetime, *, end: bool) -> str:
 
 
 _SUMMARY = (
-    "SELECT e.id, e.recorded_at, e.patient_id, e.session_id, e.outcome, e.urgency, e.top_reason, "
+    "SELECT e.id, e.recorded_at, e.reported_at, e.patient_id, e.session_id, e.outcome, e.urgency, e.top_reason, "
     "(SELECT verdict FROM reviews r WHERE r.entry_id = e.id ORDER BY r.id DESC LIMIT 1) "
     "FROM entries e"
 )
@@ -350,16 +353,16 @@ class TriageLog:
         """The patient's last ``limit`` checks, oldest first: pain during and now, and the outcome."""
         rows = list(
             self._read(
-                "SELECT recorded_at, report_json, outcome, urgency FROM entries "
+                "SELECT reported_at, report_json, outcome, urgency FROM entries "
                 "WHERE patient_id = ? ORDER BY id DESC LIMIT ?",
                 [patient, limit],
             )
         )
         points = []
-        for recorded_at, report_json, outcome, urgency in reversed(rows):
+        for reported_at, report_json, outcome, urgency in reversed(rows):
             report = json.loads(report_json)
             points.append(
-                TrendPoint(recorded_at, report["pain_during"], report["pain_now"], outcome, urgency)
+                TrendPoint(reported_at, report["pain_during"], report["pain_now"], outcome, urgency)
             )
         return points
 
@@ -444,7 +447,16 @@ def _earlier(report_json: str, session_id: str, outcome: str, urgency: str | Non
 
 def _summary_fields(row: dict[str, Any]) -> dict[str, Any]:
     """The fields of an EntrySummary (but the verdict), from a stored row."""
-    names = ("id", "recorded_at", "patient_id", "session_id", "outcome", "urgency", "top_reason")
+    names = (
+        "id",
+        "recorded_at",
+        "reported_at",
+        "patient_id",
+        "session_id",
+        "outcome",
+        "urgency",
+        "top_reason",
+    )
     return {name: row[name] for name in names}
 
 

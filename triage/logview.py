@@ -47,14 +47,17 @@ def entry_table(entries: list[EntrySummary], limit: int | None, width: int = 120
     if not entries:
         return [Line("note", "No entries match.")]
     patient_width = max(7, *(len(e.patient_id) for e in entries))
-    header = f"{'':2} {'id':>6}  {'time (UTC)':16}  {'patient':{patient_width}}  {'outcome':14}  {'reviewed':10}  top reason"
+    header = (
+        f"{'':2} {'id':>6}  {'answered (UTC)':16}  {'patient':{patient_width}}  {'outcome':14}  "
+        f"{'reviewed':10}  top reason"
+    )
     lines = [Line("heading", header)]
     reason_width = max(24, width - len(header) + len("top reason"))
     for e in entries:
         flag, style = _flag(e)
         reviewed = e.last_verdict or "no"
         text = (
-            f"{flag:2} {e.id:>6}  {when(e.recorded_at):16}  {e.patient_id:{patient_width}}  "
+            f"{flag:2} {e.id:>6}  {when(e.reported_at):16}  {e.patient_id:{patient_width}}  "
             f"{outcome_words(e.outcome, e.urgency):14}  {reviewed:10}  {_cut(e.top_reason or '-', reason_width)}"
         )
         lines.append(Line(style, text))
@@ -73,7 +76,7 @@ def entry_detail(entry: Entry) -> list[Line]:
     lines = [
         Line(
             "heading",
-            f"Entry {entry.id}: {entry.patient_id}, {when(entry.recorded_at)} UTC, session {entry.session_id}",
+            f"Entry {entry.id}: {entry.patient_id}, {when(entry.reported_at)} UTC, session {entry.session_id}",
         ),
         Line(
             style if flag else "heading",
@@ -89,6 +92,7 @@ def entry_detail(entry: Entry) -> list[Line]:
             Line("text", f"- [{level}] {reason['title']} ({reason['rule']})", indent=2),
             Line("text", f"{reason['clinician']}", indent=4),
             Line("text", f"answers: {_answers(reason['matched'])}", indent=4),
+            *_history_lines(reason["matched"]),
             Line("note", f"source: {reason['source']}", indent=4),
         ]
     if not entry.decision.get("reasons"):
@@ -125,14 +129,28 @@ def _value(value: Any) -> str:
 
 
 def _answers(matched: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={_value(v)}" for k, v in matched.items()) or "-"
+    shown = {k: v for k, v in matched.items() if k not in ("earlier", "sessions")}
+    return ", ".join(f"{k}={_value(v)}" for k, v in shown.items()) or "-"
+
+
+def _history_lines(matched: dict[str, Any]) -> list[Line]:
+    """The earlier checks or sessions a history rule matched, one line each."""
+    lines = []
+    for title, key in (("earlier check", "earlier"), ("session", "sessions")):
+        for item in matched.get(key, []):
+            details = {k: v for k, v in item.items() if k not in ("reported_at", "session_id")}
+            when_, session = when(item.get("reported_at", "")), item.get("session_id", "-")
+            lines.append(
+                Line("text", f"{title} {when_} (session {session}): {_answers(details)}", indent=4)
+            )
+    return lines
 
 
 def trend_chart(patient: str, points: list[TrendPoint]) -> list[Line]:
     """Pain during and pain now as bars, one row per check with its date and outcome."""
     if not points:
         return [Line("note", f"No entries for patient {patient}.")]
-    first, last = when(points[0].recorded_at)[:10], when(points[-1].recorded_at)[:10]
+    first, last = when(points[0].reported_at)[:10], when(points[-1].reported_at)[:10]
     lines = [
         Line("heading", f"Patient {patient}: {len(points)} checks, {first} to {last} (UTC)"),
         Line("heading", f"{'date':16}  {'pain during':15}  {'pain now':15}  outcome"),
@@ -147,7 +165,7 @@ def trend_chart(patient: str, points: list[TrendPoint]) -> list[Line]:
         lines.append(
             Line(
                 style,
-                f"{when(p.recorded_at):16}  {_bar(p.pain_during)}  {_bar(p.pain_now)}  "
+                f"{when(p.reported_at):16}  {_bar(p.pain_during)}  {_bar(p.pain_now)}  "
                 f"{outcome_words(p.outcome, p.urgency)}",
             )
         )

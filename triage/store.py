@@ -48,7 +48,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX entries_by_outcome ON entries (outcome, id);
         CREATE INDEX entries_by_urgency ON entries (outcome, urgency, id);
         CREATE INDEX entries_by_session ON entries (session_id, id);
-        CREATE INDEX entries_by_time ON entries (recorded_at);
+        CREATE INDEX entries_by_time ON entries (reported_at);
         CREATE TABLE reviews (
             id          INTEGER PRIMARY KEY,
             seq         INTEGER NOT NULL UNIQUE,
