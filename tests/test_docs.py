@@ -30,6 +30,12 @@ def test_rules_doc_explains_every_test() -> None:
         ), word
 
 
+def test_rules_doc_explains_the_history_conditions() -> None:
+    for key in ("earlier:", "within_days:", "same_session:", "at_least:", "where:", "{current: ",
+                "sessions_rising:", "field:", "sessions:"):
+        assert key in RULES_DOC, key
+
+
 def readme_commands() -> list[str]:
     return re.findall(r"```\n(python3 -m venv[^\n]*)\n```", README)
 
