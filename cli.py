@@ -69,23 +69,25 @@ def _width() -> int:
     return min(shutil.get_terminal_size((88, 24)).columns, 88)
 
 
+def _wrapped(line: Line, width: int) -> str:
+    """The line filled to ``width``; the emergency banner is never broken."""
+    if not line.text or line.style == "emergency":
+        return line.text
+    indent = " " * line.indent
+    return textwrap.fill(
+        line.text,
+        width,
+        initial_indent=indent,
+        break_long_words=False,
+        subsequent_indent=indent + "  " if line.indent else "",
+    )
+
+
 def echo_lines(lines: list[Line], *, err: bool = False, wrap: bool = True) -> None:
     colour = use_colour(sys.stderr if err else sys.stdout)
     width = _width()
     for line in lines:
-        text = line.text
-        if not wrap:
-            pass
-        elif line.indent and text:
-            text = textwrap.fill(
-                text,
-                width,
-                initial_indent=" " * line.indent,
-                subsequent_indent=" " * (line.indent + 2),
-                break_long_words=False,
-            )
-        elif text and line.style != "emergency":
-            text = textwrap.fill(text, width, break_long_words=False)
+        text = _wrapped(line, width) if wrap else line.text
         click.echo(
             click.style(text, **_STYLES[line.style]) if colour else text, err=err, color=colour
         )
@@ -217,7 +219,7 @@ def check(
     and this check is recorded there (see 'triage log') unless --no-log is given.
     """
     from triage.checking import check_and_log
-    from triage.contract import read_answers
+    from triage.contract import read_answers, save_answers_file
     from triage.history import new_session_id
 
     pack = _load_pack(rules)
@@ -231,7 +233,7 @@ def check(
     if report.session_id is None:  # a new session: saved answers replay as the same check
         report = report.model_copy(update={"session_id": new_session_id()})
     if save_answers:
-        _save_answers(save_answers, report)
+        save_answers_file(save_answers, report)
     result = check_and_log(report, pack=pack, engine=engine, db=db, record=not no_log)
     decision = result.decision
     if as_json:
@@ -264,26 +266,6 @@ def _link_follow_up(data: Any, db: str | None, source: str) -> Any:
 def _say_follow_up(session: Any, hours: float) -> None:
     ended = session.ended_at.strftime("%Y-%m-%d %H:%M UTC")
     _say(f"Follow-up of session {session.session_id}, which ended {ended} ({hours:g} hours ago).")
-
-
-def _save_answers(path: str, report: triage.Report) -> None:
-    import yaml
-
-    try:
-        with open(path, "w", encoding="utf-8") as out:
-            out.write("# triage report: replay with 'triage check --answers " + path + "'\n")
-            yaml.safe_dump(report.answers(), out, sort_keys=False, allow_unicode=True)
-    except OSError as exc:
-        raise triage.InputError(
-            [
-                triage.Problem(
-                    f"cannot write the answers: {exc.strerror}",
-                    file=path,
-                    fix="choose a writable path",
-                )
-            ],
-            path,
-        ) from None
 
 
 # -- the questionnaire ---------------------------------------------------------------------------

@@ -45,6 +45,47 @@ def bench_engine(engine: str, reports: list[dict]) -> None:
     )
 
 
+def bench_history(engine: str, rounds: int = 300) -> None:
+    """A follow-up with a three-week history of six earlier checks (all the history rules run)."""
+    from datetime import timedelta
+
+    from tests.helpers import NOW, report
+
+    history = [
+        triage.evaluate(
+            report(
+                patient_id="pt-b",
+                reported_at=(NOW - timedelta(days=d)).isoformat(),
+                session_id=f"s{d}",
+                pain_during=3,
+                pain_now=4,
+                pain_site="muscle",
+            )
+        )
+        for d in (20, 16, 12, 8, 4, 2)
+    ]
+    current = report(
+        patient_id="pt-b",
+        reported_at=NOW.isoformat(),
+        session_id="s2",
+        hours_since_session=50,
+        pain_during=3,
+        pain_now=4,
+        pain_site="muscle",
+        pain_trend="same",
+    )
+    triage.evaluate(current, history=history, engine=engine)
+    latencies = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        triage.evaluate(current, history=history, engine=engine)
+        latencies.append(time.perf_counter() - t0)
+    print(
+        f"  {engine:<14} {len(latencies) / sum(latencies):>9,.0f} evaluations/s   "
+        f"p50 {percentile(latencies, 0.5) * 1e3:.3f} ms   p99 {percentile(latencies, 0.99) * 1e3:.3f} ms"
+    )
+
+
 def bench_cli(*extra: str, runs: int = 15) -> None:
     triage_bin = Path(sys.executable).parent / "triage"
     case = vignette_files()[9]
@@ -70,6 +111,9 @@ def main() -> None:
     )
     for engine in ("durable-rules", "reference"):
         bench_engine(engine, reports)
+    print("with a history of six earlier checks (history=):")
+    for engine in ("durable-rules", "reference"):
+        bench_history(engine)
     print("whole process (the check is logged to a temporary file, or not with --no-log):")
     bench_cli()
     bench_cli("--no-log")

@@ -31,8 +31,17 @@ def test_rules_doc_explains_every_test() -> None:
 
 
 def test_rules_doc_explains_the_history_conditions() -> None:
-    for key in ("earlier:", "within_days:", "same_session:", "at_least:", "where:", "{current: ",
-                "sessions_rising:", "field:", "sessions:"):
+    for key in (
+        "earlier:",
+        "within_days:",
+        "same_session:",
+        "at_least:",
+        "where:",
+        "{current: ",
+        "sessions_rising:",
+        "field:",
+        "sessions:",
+    ):
         assert key in RULES_DOC, key
 
 

@@ -199,3 +199,12 @@ def test_emergency_banner_is_the_first_line_of_the_result(path: Path) -> None:
     assert result.stdout.splitlines()[0].startswith(
         "STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW"
     )
+
+
+def test_saved_answers_are_owner_only_and_a_bad_path_is_explained(tmp_path: Path) -> None:
+    saved = tmp_path / "answers.yaml"
+    ask([*NO_PAIN, ""], "--save-answers", str(saved))
+    assert oct(saved.stat().st_mode & 0o777) == "0o600"
+    result = ask([*NO_PAIN, ""], "--save-answers", str(tmp_path / "missing" / "a.yaml"))
+    assert result.exit_code == 1
+    assert "cannot write the answers to" in result.stderr and "--save-answers" in result.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -16,7 +17,7 @@ from typing import Any, Literal
 from annotated_types import Ge, Le
 from pydantic import ValidationError
 
-from .errors import Problem, ReportError
+from .errors import Problem, ReportError, StorageError
 from .report import HIGHER, Ask, Report
 from .yamlio import parse_document, read_document
 
@@ -178,6 +179,24 @@ def read_answers(path: str, stdin_text: str | None = None) -> tuple[Any, str]:
     if path == "-":
         return _unwrap_case(parse_document(stdin_text or "", "<stdin>")), "<stdin>"
     return _unwrap_case(read_document(path)), path
+
+
+def save_answers_file(path: str, report: Report) -> None:
+    """Write a report as YAML that ``--answers`` reads back; owner-only, as it is clinical data."""
+    import yaml
+
+    text = f"# triage report: replay with 'triage check --answers {path}'\n"
+    text += yaml.safe_dump(report.answers(), sort_keys=False, allow_unicode=True)
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        with open(descriptor, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot write the answers to {path}: {exc.strerror}",
+            path,
+            "choose a writable path for --save-answers",
+        ) from None
 
 
 def read_report(path: str, stdin_text: str | None = None) -> Report:
