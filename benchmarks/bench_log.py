@@ -43,11 +43,15 @@ def fill(log: TriageLog, total: int) -> float:
         for n in range(first, min(first + BATCH, total)):
             base = pool[n % len(pool)]
             answered = {"patient_id": f"pt-{n % PATIENTS:05d}", "reported_at": start + step * n}
-            batch.append(base.model_copy(update={"report": base.report.model_copy(update=answered)}))
+            batch.append(
+                base.model_copy(update={"report": base.report.model_copy(update=answered)})
+            )
         log.record_many(batch)
         done = min(first + BATCH, total)
         if done % 100_000 == 0:
-            print(f"  filled {done:,} ({done / (time.perf_counter() - started):,.0f}/s)", flush=True)
+            print(
+                f"  filled {done:,} ({done / (time.perf_counter() - started):,.0f}/s)", flush=True
+            )
     return total / (time.perf_counter() - started)
 
 

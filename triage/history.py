@@ -92,7 +92,7 @@ def _days(later: datetime, earlier: datetime) -> float:
 
 
 def _session_key(report: Report, index: int) -> str:
-    return report.session_id or f"report-{index}"
+    return report.session_id or f"#report-{index}"  # "#" is never in a session id
 
 
 def build_context(report: Report, history: Iterable[Earlier] | None) -> Context:
