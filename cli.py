@@ -220,7 +220,7 @@ def check(
     """
     from triage.checking import check_and_log
     from triage.contract import read_answers, save_answers_file
-    from triage.history import new_session_id
+    from triage.history import with_session
 
     pack = _load_pack(rules)
     if answers is not None:
@@ -230,8 +230,7 @@ def check(
         )
     else:
         report = triage.parse_report(_interview(patient, interactive, db if follow_up else None))
-    if report.session_id is None:  # a new session: saved answers replay as the same check
-        report = report.model_copy(update={"session_id": new_session_id()})
+    report = with_session(report)  # before saving: replayed answers are the same session
     if save_answers:
         save_answers_file(save_answers, report)
     result = check_and_log(report, pack=pack, engine=engine, db=db, record=not no_log)
@@ -540,17 +539,6 @@ def filter_options(command: Any) -> Any:
     return command
 
 
-def _filters(
-    patient: str | None,
-    outcome: str | None,
-    urgency: str | None,
-    since: Any,
-    until: Any,
-    unreviewed: bool,
-) -> Filters:
-    return Filters(patient, outcome, urgency, since, until, unreviewed)
-
-
 @main.group()
 def log() -> None:
     """Review the triage log: who was flagged, why, under which rules."""
@@ -566,7 +554,7 @@ def log() -> None:
 def log_list(limit: int, as_json: bool, db: str | None, **filters: Any) -> None:
     """List checks, newest first; unreviewed urgent ones are flagged."""
     with TriageLog(db, create=False) as triage_log:
-        entries = triage_log.entries(_filters(**filters), limit=limit)
+        entries = triage_log.entries(Filters(**filters), limit=limit)
     if as_json:
         click.echo(json.dumps([vars(e) for e in entries], indent=2, ensure_ascii=False))
     else:
@@ -631,7 +619,7 @@ def log_review(
 def log_export(fmt: str, output: str | None, db: str | None, **filters: Any) -> None:
     """Export entries, oldest first, streamed (any number of entries in constant memory)."""
     with TriageLog(db, create=False) as triage_log:
-        entries = triage_log.export(_filters(**filters))
+        entries = triage_log.export(Filters(**filters))
         count = write_export(entries, fmt, output)
     if output:
         click.echo(f"Exported {count} entries to {output}.", err=True)

@@ -13,7 +13,7 @@ from typing import Any
 from .decision import Decision
 from .errors import Problem, ReportError, StorageError
 from .evaluation import evaluate
-from .history import new_session_id
+from .history import with_session
 from .log import EntrySummary, SessionRef, TriageLog
 from .pack import RulePack
 from .report import Report
@@ -38,8 +38,7 @@ def check_and_log(
 ) -> CheckResult:
     """Evaluate ``report`` with the patient's recent checks from the log, then record it
     (unless ``record`` is false). A new post-session report gets a session id first."""
-    if report.session_id is None:
-        report = report.model_copy(update={"session_id": new_session_id()})
+    report = with_session(report)
     log: TriageLog | None = None
     error: StorageError | None = None
     try:

@@ -83,6 +83,13 @@ def new_session_id() -> str:
     return f"s-{secrets.token_hex(5)}"
 
 
+def with_session(report: Report) -> Report:
+    """The report, with a new session id if it has none (a post-session check starts a session)."""
+    if report.session_id is not None:
+        return report
+    return report.model_copy(update={"session_id": new_session_id()})
+
+
 def _at(report: Report) -> datetime:
     return report.reported_at
 
