@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -14,6 +15,7 @@ import triage
 from cli import main
 from tests.helpers import ROOT, load_case, report, vignette_files
 from triage.engines import durable as adapter
+from triage.engines.durable import _core
 from triage.engines import get_engine
 from triage.history import Context
 
@@ -79,7 +81,7 @@ def test_one_session_serves_thousands_of_evaluations_and_keeps_no_facts() -> Non
     for i in range(1500):  # more than the 1024 sessions a ruleset can hold
         triage.evaluate(REPORTS[i % len(REPORTS)], engine="durable-rules")
     ruleset = engine._ruleset(pack)  # type: ignore[attr-defined]
-    assert engine._host.get_facts(ruleset.name, adapter._SESSION) == []  # type: ignore[attr-defined]
+    assert json.loads(_core.get_facts(ruleset.handle, adapter._SESSION)) == []
 
 
 def test_report_data_never_becomes_the_fact_identity() -> None:
@@ -88,30 +90,95 @@ def test_report_data_never_becomes_the_fact_identity() -> None:
     engine = get_engine("durable-rules")
     ruleset = engine._ruleset(triage.default_pack())  # type: ignore[attr-defined]
     fact = ruleset.fact(
-        "current", {"pain_now": 3, "unwell": True, "id": "x", "sid": "y"}, "report-7"
+        "current", {"pain_now": 3, "unwell": True, "id": "x", "sid": "y"}, "e7-0"
     )
-    assert (fact["id"], fact["sid"]) == ("report-7", adapter._SESSION)
+    assert (fact["id"], fact["sid"]) == ("e7-0", adapter._SESSION)
     same = report(unwell=True)
     assert triage.evaluate(same).reasons == triage.evaluate(same).reasons  # same answers, new fact
 
 
-def test_a_failing_action_fails_the_evaluation_and_is_cleared(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        ("complete_and_start_action", "durable-rules failed: lost"),
+        ("start_action_for_state", "durable-rules failed: lost"),
+        ("assert_facts", "durable-rules failed: lost"),
+    ],
+    ids=["mid-results", "first-result", "assert"],
+)
+def test_an_engine_call_that_fails_fails_the_evaluation_and_the_next_one_is_right(
+    monkeypatch: pytest.MonkeyPatch, broken: str, message: str
 ) -> None:
-    def failing_action(self: adapter._Ruleset, rule_id: str):
-        def boom(closure: object) -> None:
-            raise RuntimeError("action failed")
-
-        return boom
-
-    monkeypatch.setattr(adapter._Ruleset, "_action", failing_action)
     engine = adapter.DurableEngine()
-    pack = tiny_pack(tmp_path / "p")
-    with pytest.raises(triage.EvaluationError, match="action failed"):
-        engine.fired(pack, Context({"unwell": True}))
-    assert (
-        engine.fired(pack, Context({"unwell": False})) == set()
-    )  # the swallowed error was cleared
+    pack = triage.default_pack()
+    context = Context(REPORTS[9].answers())
+    want = get_engine("reference").fired(pack, context)
+    real = getattr(_core, broken)
+
+    def fails_once(*args: object) -> object:
+        monkeypatch.setattr(_core, broken, real)
+        raise RuntimeError("lost")
+
+    monkeypatch.setattr(_core, broken, fails_once)
+    with pytest.raises(triage.EvaluationError, match=message):
+        engine.fired(pack, context)
+    assert engine.fired(pack, context) == want
+    assert engine._ruleset(pack).name.endswith("_2")  # a fresh generation
+
+
+def test_a_result_left_from_another_evaluation_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An action started and never completed (as after a stall under durable-rules' own host)
+    leaves the session leased: later evaluations would fire nothing. The adapter notices."""
+    engine = adapter.DurableEngine()
+    pack = triage.default_pack()
+    context = Context(REPORTS[9].answers())
+    ruleset = engine._ruleset(pack)
+    facts = ruleset.facts(context, iter([999]))
+    code, state = _core.assert_facts(ruleset.handle, json.dumps(facts))
+    assert _core.start_action_for_state(ruleset.handle, state) is not None  # started, never done
+    with pytest.raises(triage.EvaluationError, match="sentinel rule fired 0 times"):
+        engine.fired(pack, context)
+    assert engine.fired(pack, context) == get_engine("reference").fired(pack, context)
+
+
+def test_no_sentinel_result_means_the_evaluation_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = adapter.DurableEngine()
+    pack = triage.default_pack()
+    monkeypatch.setattr(adapter, "_SENTINEL_RULE", {"all": [{"current": {"fact_kind": "never"}}]})
+    with pytest.raises(triage.EvaluationError, match="sentinel rule fired 0 times"):
+        engine.fired(pack, Context(REPORTS[9].answers()))
+
+
+def test_the_durable_rules_c_api_behaves_as_the_adapter_assumes() -> None:
+    """The adapter drives durable-rules 2.0.28's C core directly; these are its assumptions."""
+    assert adapter.DurableEngine.version == "2.0.28"
+    definition = {
+        "a.rule": {"all": [{"m": {"$and": [{"kind": "x"}, {"$gte": {"n": 5}}]}}]},
+        "b.rule": {"all": [{"m": {"kind": "x"}}, {"e": {"kind": "y"}}], "count": 2},
+    }
+    handle = _core.create_ruleset("triage_assumptions", json.dumps(definition))
+    facts = json.dumps(
+        [
+            {"kind": "x", "n": 6, "id": "f1", "sid": "s"},
+            *({"kind": "y", "id": f"f{i}", "sid": "s"} for i in (2, 3)),
+            {"kind": "z", "id": "f4", "sid": "s"},  # matches nothing: still accepted
+        ],
+        separators=(",", ":"),
+    )
+    code, state = _core.assert_facts(handle, facts)
+    assert (code, isinstance(state, int)) == (1, True)  # the code of the last fact: not handled
+    first = _core.start_action_for_state(handle, state)
+    assert isinstance(first, tuple) and len(first) == 2
+    results = [first[1]]
+    while (more := _core.complete_and_start_action(handle, state)) is not None:
+        results.append(more)
+    assert sorted(r[2 : r.index('"', 2)] for r in results) == ["a.rule", "b.rule"]
+    assert all('"id":"f1"' in r for r in results)
+    _core.retract_facts(handle, facts)
+    assert _core.start_action_for_state(handle, state) is None
+    assert json.loads(_core.get_facts(handle, "s")) == []
+    with pytest.raises(_core.error):
+        _core.create_ruleset("triage_assumptions_bad", "{not json")
 
 
 def test_an_engine_fault_fails_closed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -145,7 +212,7 @@ def test_a_changed_pack_gets_a_new_ruleset_and_the_same_pack_is_reused(tmp_path:
 
 def test_reference_backend_serves_when_durable_rules_cannot_be_imported() -> None:
     code = (
-        "import sys; sys.modules['durable'] = None; sys.modules['durable.engine'] = None\n"
+        "import sys; sys.modules['durable_rules_engine'] = None; sys.modules['durable'] = None\n"
         "import triage\n"
         "from tests.helpers import load_case, vignette_files\n"
         "d = triage.evaluate(load_case(vignette_files()[9])['report'])\n"

@@ -1,36 +1,54 @@
 """The durable-rules backend: the only module that imports durable-rules.
 
-durable-rules (Rete, C core, unmaintained since 2020) has sharp edges, measured on this machine;
-each is handled here:
+It drives durable-rules' C core (``durable_rules_engine``) directly. Its Python host
+(``durable.engine``) is not used: that host treats an action that completes more than 10 s of
+wall-clock time after it started as timed out and silently drops it, leaving the session leased,
+so that a stalled process or a clock step turned every later evaluation into "no rule fired". Here
+an evaluation is a few synchronous C calls under one lock, with no clock involved:
+
+1. assert this evaluation's facts in one batch (``assert_facts``);
+2. take the fired rules one by one (``start_action_for_state``, then
+   ``complete_and_start_action`` until none is left): the rule id is the key of each result;
+3. retract the same facts (the same JSON text), and check that nothing is left to fire.
+
+Every compiled ruleset holds a sentinel rule that fires on every current report. An evaluation
+proves it ran by returning the sentinel, exactly once, with every result naming this
+evaluation's facts; anything else (no sentinel, a result left over from another evaluation, an
+error code, an exception) raises ``EvaluationError`` and replaces the ruleset with a fresh
+generation, so the next evaluation starts clean. A check never falls back to "continue".
+
+The pitfalls of durable-rules measured on this machine (docs/engine.md), and what is done:
 
 - a posted event fires only one matching rule, so reports are asserted as facts;
-- a fact that matches nothing raises MessageNotHandledException: that is "no rule fired";
 - an ``$or`` (or ``$and`` of ``$or``) fires its rule once per true branch: firings are a set;
-- an exception inside an action is swallowed into the session state: the state is checked after
-  every evaluation, cleared, and the evaluation fails;
 - a fact field named ``id`` is the fact's identity: facts are built here, with our own id;
 - sessions are limited and deleting them can crash the process: one fixed session per ruleset,
   assert then retract, never delete, all under one lock;
-- rulesets are never re-registered (there is no unregister): the name carries the pack hash;
-- actions take exactly one parameter (two would make them asynchronous);
+- rulesets are never re-registered (there is no unregister): the name carries the pack hash and a
+  generation number;
 - ``$nex`` (field absent) hangs the process when it stands alone or in an ``$or``: it is never
   emitted; presence is compiled as boolean flags that the adapter adds to each fact;
 - a comparison involving an absent field gives context-dependent results (``pain_now >=
   pain_before + 2`` fired with no ``pain_before``): every test on an optional field is guarded
   by its presence flag;
-- ``Host()`` starts background threads that dispatch pending actions every 0.2 s and could take
-  an action away from an evaluation in progress: this host has no background dispatch.
+- a rule with more than 31 expressions in one pattern cannot be compiled ("error code: 113"):
+  ``compile_problems`` finds the rules of a pack that do not compile, for the pack loader.
+
+The C API used here (the functions above, their return shapes, and the result format
+``{"rule id": ...}``) is that of durable-rules 2.0.28, which ``pyproject.toml`` pins;
+``tests/test_engine.py`` checks each assumption.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from importlib.metadata import version as _dist_version
 from typing import Any
 
-import durable.engine as _durable  # type: ignore[import-untyped]
+import durable_rules_engine as _core  # type: ignore[import-not-found]
 
 from ..conditions import (
     EARLIER_FIELDS,
@@ -48,7 +66,7 @@ from ..conditions import (
 from ..contract import FIELDS, FieldSpec
 from ..errors import EvaluationError
 from ..history import Context
-from ..pack import RulePack
+from ..pack import Rule, RulePack
 
 _SESSION = "triage"
 _KIND = "fact_kind"  # current, earlier or session; no report field has this name
@@ -59,13 +77,6 @@ _OPERATOR = {"ne": "$neq", "ge": "$gte", "le": "$lte", "gt": "$gt", "lt": "$lt"}
 
 def _flag(field: str) -> str:
     return f"present__{field}"
-
-
-class _QuietHost(_durable.Host):  # type: ignore[misc]
-    """A host without the background dispatch threads (see the module docstring)."""
-
-    def _run(self) -> None:
-        pass
 
 
 class _Compiler:
@@ -164,25 +175,31 @@ def _all(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
+_SENTINEL = "triage:sentinel"  # ':' is never in a rule id: it cannot clash with a pack's rules
+_SENTINEL_RULE = {"all": [{_CURRENT: {_KIND: "current"}}]}
+_ASSERTED, _NOT_HANDLED = 0, 1  # the codes of assert_facts that mean "the facts are in"
+_MAX_RESULTS = 10_000  # far above any pack: each rule fires at most once per branch or count
+
+
+def _definition(rules: tuple[Rule, ...]) -> tuple[dict[str, Any], frozenset[str]]:
+    """The ruleset for durable-rules, and the presence flags its facts need."""
+    compiler = _Compiler()
+    definition = {rule.id: compiler.rule(rule.when) for rule in rules}
+    return definition, frozenset(compiler.flags)
+
+
+def _create(name: str, definition: dict[str, Any]) -> int:
+    handle: int = _core.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
+    return handle
+
+
 class _Ruleset:
-    """One registered pack: its name, the presence flags its facts need, and the rules that fired."""
+    """One compiled pack in the C core, with its one fixed session."""
 
-    def __init__(self, host: _QuietHost, pack: RulePack) -> None:
-        self.name = f"triage_{pack.sha256[:20]}"
-        self.fired: set[str] = set()
-        compiler = _Compiler()
-        definition = {
-            rule.id: {**compiler.rule(rule.when), "run": self._action(rule.id)}
-            for rule in pack.rules
-        }
-        self.flags = frozenset(compiler.flags)
-        host.register_rulesets({self.name: definition})
-
-    def _action(self, rule_id: str) -> Callable[[Any], None]:
-        def record(closure: Any) -> None:  # exactly one parameter: a synchronous action
-            self.fired.add(rule_id)
-
-        return record
+    def __init__(self, pack: RulePack, generation: int) -> None:
+        definition, self.flags = _definition(pack.rules)
+        self.name = f"triage_{pack.sha256[:20]}_{generation}"
+        self.handle = _create(self.name, {**definition, _SENTINEL: _SENTINEL_RULE})
 
     def fact(
         self, kind: str, answers: dict[str, Any], fact_id: str, **derived: Any
@@ -196,26 +213,65 @@ class _Ruleset:
         return fact
 
     def facts(self, context: Context, ids: Iterator[int]) -> list[dict[str, Any]]:
-        """The current report, the earlier checks and the sessions, as facts."""
-        facts = [self.fact("current", context.answers, f"report-{next(ids)}")]
+        """The current report (first), the earlier checks and the sessions, as facts."""
+        evaluation = next(ids)
+        numbers = itertools.count()
+
+        def fact_id() -> str:
+            return f"e{evaluation}-{next(numbers)}"
+
+        facts = [self.fact("current", context.answers, fact_id())]
         for earlier in context.earlier or ():
-            facts.append(self.fact("earlier", earlier.facts(), f"report-{next(ids)}"))
+            facts.append(self.fact("earlier", earlier.facts(), fact_id()))
         if context.has_history:
             for session in context.sessions:
                 facts.append(
                     self.fact(
                         "session",
                         session.answers,
-                        f"report-{next(ids)}",
+                        fact_id(),
                         rank=session.rank,
                         days_ago=session.days_ago,
                     )
                 )
         return facts
 
+    def evaluate(self, facts: list[dict[str, Any]]) -> set[str]:
+        """Assert the facts, take every result, retract them; check the proof of evaluation."""
+        text = json.dumps(facts, ensure_ascii=False, separators=(",", ":"))
+        marker = f'"id":"{facts[0]["id"]}"'  # every rule's first pattern is the current report
+        code, state = _core.assert_facts(self.handle, text)
+        try:
+            if code not in (_ASSERTED, _NOT_HANDLED):
+                raise EvaluationError(f"durable-rules refused the facts (code {code})")
+            fired = self._results(state, marker)
+        finally:
+            _core.retract_facts(self.handle, text)
+        if _core.start_action_for_state(self.handle, state) is not None:
+            raise EvaluationError("durable-rules kept a result after the facts were retracted")
+        if fired.count(_SENTINEL) != 1:
+            raise EvaluationError(
+                "durable-rules gave no proof that it evaluated the rules (the sentinel rule "
+                f"fired {fired.count(_SENTINEL)} times instead of once)"
+            )
+        return set(fired) - {_SENTINEL}
+
+    def _results(self, state: int, marker: str) -> list[str]:
+        fired: list[str] = []
+        result = _core.start_action_for_state(self.handle, state)
+        while result is not None:
+            messages = result if isinstance(result, str) else result[1]
+            if marker not in messages:
+                raise EvaluationError("durable-rules returned a result of another evaluation")
+            fired.append(messages[2 : messages.index('"', 2)])  # '{"rule id":{...}}'
+            if len(fired) > _MAX_RESULTS:
+                raise EvaluationError("durable-rules returned results without end")
+            result = _core.complete_and_start_action(self.handle, state)
+        return fired
+
 
 class DurableEngine:
-    """Evaluates packs with durable-rules, one evaluation at a time behind a lock."""
+    """Evaluates packs with durable-rules' C core, one evaluation at a time behind a lock."""
 
     name = "durable-rules"
     version = _dist_version("durable-rules")
@@ -223,10 +279,10 @@ class DurableEngine:
     _instance_lock = threading.Lock()
 
     def __init__(self) -> None:
-        self._host = _QuietHost()
         self._rulesets: dict[str, _Ruleset] = {}
+        self._generations = itertools.count(1)
         self._lock = threading.Lock()
-        self._fact_ids = itertools.count()
+        self._evaluations = itertools.count()
 
     @classmethod
     def instance(cls) -> DurableEngine:
@@ -237,44 +293,47 @@ class DurableEngine:
             return cls._instance
 
     def prepare(self, pack: RulePack) -> None:
-        """Compile and register ``pack`` now rather than at its first evaluation."""
+        """Compile ``pack`` now rather than at its first evaluation; raises ``_core.error`` if
+        durable-rules cannot compile it."""
         with self._lock:
             self._ruleset(pack)
 
     def _ruleset(self, pack: RulePack) -> _Ruleset:
         ruleset = self._rulesets.get(pack.sha256)
         if ruleset is None:
-            ruleset = self._rulesets[pack.sha256] = _Ruleset(self._host, pack)
+            ruleset = self._rulesets[pack.sha256] = _Ruleset(pack, next(self._generations))
         return ruleset
 
     def fired(self, pack: RulePack, context: Context) -> set[str]:
         with self._lock:
-            ruleset = self._ruleset(pack)
-            facts = ruleset.facts(context, self._fact_ids)
-            ruleset.fired = set()
-            asserted = []
             try:
-                for fact in facts:
-                    asserted.append(fact)
-                    self._call(self._host.assert_fact, ruleset.name, fact)
-            finally:
-                for fact in asserted:
-                    self._call(self._host.retract_fact, ruleset.name, fact)
-            self._check_state(ruleset.name)
-            return ruleset.fired
+                ruleset = self._ruleset(pack)
+                return ruleset.evaluate(ruleset.facts(context, self._evaluations))
+            except BaseException as exc:
+                # Whatever state the failure left behind, the next evaluation starts afresh.
+                self._rulesets.pop(pack.sha256, None)
+                if isinstance(exc, EvaluationError) or not isinstance(exc, Exception):
+                    raise
+                raise EvaluationError(f"durable-rules failed: {exc}") from exc
 
-    @staticmethod
-    def _call(
-        method: Callable[[str, dict[str, Any]], Any], name: str, fact: dict[str, Any]
-    ) -> None:
-        try:
-            method(name, fact)
-        except _durable.MessageNotHandledException:
-            pass  # the fact matched no rule (or, on retract, left none to undo)
 
-    def _check_state(self, name: str) -> None:
-        state = self._host.get_state(name, _SESSION)
-        error = state.pop("exception", None)
-        if error is not None:
-            self._host.update_state(name, state)
-            raise EvaluationError(f"a durable-rules action failed: {str(error)[:200]}")
+_probe_names = itertools.count()
+
+
+def compile_problems(pack: RulePack) -> list[tuple[str | None, str]]:
+    """The rules of ``pack`` that durable-rules cannot compile, each with the engine's message
+    (rule id None: the pack as a whole). A pack that compiles is kept, ready to evaluate."""
+    try:
+        DurableEngine.instance().prepare(pack)
+        return []
+    except _core.error as whole:
+        problems: list[tuple[str | None, str]] = []
+        for rule in pack.rules:
+            definition, _ = _definition((rule,))
+            try:
+                handle = _create(f"triage_probe_{next(_probe_names)}", definition)
+            except _core.error as exc:
+                problems.append((rule.id, str(exc)))
+            else:
+                _core.delete_ruleset(handle)  # never used: it holds no state
+        return problems or [(None, str(whole))]
