@@ -224,7 +224,7 @@ def check(
 
     pack = _load_pack(rules)
     if answers is not None:
-        data, source = read_answers(answers, sys.stdin.read() if answers == "-" else None)
+        data, source = read_answers(answers, _stdin_bytes() if answers == "-" else None)
         report = triage.parse_report(
             _link_follow_up(data, db, source) if follow_up else data, source
         )
@@ -248,6 +248,12 @@ def check(
         )
         sys.exit(1)
     sys.exit(EXIT_CODES[(decision.outcome, decision.urgency)] if exit_code else 0)
+
+
+def _stdin_bytes() -> bytes:
+    from triage.yamlio import MAX_BYTES
+
+    return sys.stdin.buffer.read(MAX_BYTES + 1)
 
 
 def _link_follow_up(data: Any, db: str | None, source: str) -> Any:

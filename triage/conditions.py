@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .contract import FIELDS, FieldSpec, hint, show, suggest
+from .contract import FIELDS, FieldSpec, hint, number_text, show, suggest
 from .errors import Problem
 from .outcomes import OUTCOMES, URGENCIES
 from .report import Ask
@@ -52,6 +52,8 @@ COMPARISONS = {"ge", "le", "gt", "lt"}
 COMBINATORS = ("all", "any", "not")
 HISTORY_KEYS = ("earlier", "sessions_rising")
 MAX_DAYS = 365
+MAX_NESTING = 8
+"""How deep all/any/not may nest: deeper is never needed, and is refused with its line."""
 
 EARLIER_FIELDS: dict[str, FieldSpec] = {
     **FIELDS,
@@ -215,8 +217,18 @@ class ConditionParser:
             Problem(message, field=field, file=self.file, line=line, rule_id=self.rule_id, fix=fix)
         )
 
-    def parse(self, data: Any, line: int, skip: tuple[str, ...] = ()) -> Condition | None:
-        """Parse a condition mapping; keys in ``skip`` are left to the caller."""
+    def parse(
+        self, data: Any, line: int, skip: tuple[str, ...] = (), depth: int = 0
+    ) -> Condition | None:
+        """Parse a condition mapping; keys in ``skip`` are left to the caller. ``depth`` counts
+        the all/any/not around it."""
+        if depth > MAX_NESTING:
+            self.problem(
+                f"all/any/not are nested more than {MAX_NESTING} deep",
+                line,
+                fix="flatten the condition, or split it into several rules",
+            )
+            return None
         if not isinstance(data, dict) or not data:
             self.problem(
                 "a condition must be a mapping of field tests, or all/any/not",
@@ -226,7 +238,7 @@ class ConditionParser:
             return None
         lines = getattr(data, "key_lines", {})
         parts = [
-            self._parse_key(key, value, lines.get(key, line))
+            self._parse_key(key, value, lines.get(key, line), depth)
             for key, value in data.items()
             if key not in skip
         ]
@@ -235,11 +247,11 @@ class ConditionParser:
             return None
         return kept[0] if len(kept) == 1 else All(kept)
 
-    def _parse_key(self, key: str, value: Any, line: int) -> Condition | None:
+    def _parse_key(self, key: str, value: Any, line: int, depth: int) -> Condition | None:
         if key in ("all", "any"):
-            return self._parse_list(key, value, line)
+            return self._parse_list(key, value, line, depth + 1)
         if key == "not":
-            inner = self.parse(value, getattr(value, "line", line))
+            inner = self.parse(value, getattr(value, "line", line), depth=depth + 1)
             return None if inner is None else Not(inner)
         if key in HISTORY_KEYS:
             self.problem(
@@ -260,7 +272,7 @@ class ConditionParser:
             return None
         return self._parse_tests(spec, value, line)
 
-    def _parse_list(self, key: str, value: Any, line: int) -> Condition | None:
+    def _parse_list(self, key: str, value: Any, line: int, depth: int) -> Condition | None:
         if not isinstance(value, list) or not value:
             self.problem(
                 f"'{key}' takes a list of conditions",
@@ -269,7 +281,9 @@ class ConditionParser:
             )
             return None
         item_lines = getattr(value, "item_lines", [line] * len(value))
-        items = [self.parse(item, item_line) for item, item_line in zip(value, item_lines)]
+        items = [
+            self.parse(item, item_line, depth=depth) for item, item_line in zip(value, item_lines)
+        ]
         if any(item is None for item in items):
             return None
         kept = tuple(i for i in items if i is not None)
@@ -311,6 +325,15 @@ class ConditionParser:
                     f"'present' takes true or false, got {show(operand)}", line, field=spec.name
                 )
                 return None
+            if spec.required:
+                self.problem(
+                    f"every report has this answer, so 'present: {show(operand)}' is always "
+                    f"{'true' if operand else 'false'}",
+                    line,
+                    field=spec.name,
+                    fix="remove the test",
+                )
+                return None
             return Test(spec.name, op, operand)
         if spec.kind in ("text", "datetime"):
             self.problem(
@@ -334,9 +357,11 @@ class ConditionParser:
             current = self._current_ref(spec, operand, line)
             return None if current is None else Test(spec.name, op, current)
         if isinstance(operand, dict):
-            ref = self._field_ref(spec, operand, line)
+            ref = self._field_ref(spec, op, operand, line)
             return None if ref is None else Test(spec.name, op, ref)
         if not self._value_fits(spec, operand, line):
+            return None
+        if op in COMPARISONS and not self._meaningful(spec, op, operand, spec, 0, line):
             return None
         return Test(spec.name, op, operand)
 
@@ -368,7 +393,34 @@ class ConditionParser:
         )
         return False
 
-    def _field_ref(self, spec: FieldSpec, operand: dict[str, Any], line: int) -> FieldRef | None:
+    def _meaningful(
+        self, spec: FieldSpec, op: str, value: float, other: FieldSpec, refers: int, line: int
+    ) -> bool:
+        """A comparison that holds for every possible answer, or for none, is a mistake (and an
+        offset beyond the answers' range could exceed what the rule engine compares correctly).
+        ``refers`` 1: ``value`` is an offset added to ``other``; 0: a threshold."""
+        low = spec.minimum - refers * other.maximum  # type: ignore[operator]
+        high = spec.maximum - refers * other.minimum  # type: ignore[operator]
+        verdict = _always_or_never(op, value, low, high)
+        if verdict is None:
+            return True
+        if refers:
+            test = f"{_word(op)}: {{field: {other.name}, plus: {show(value)}}}"
+            what = f"{spec.name} minus {other.name} is {number_text(low)} to {number_text(high)}"
+        else:
+            test = f"{_word(op)}: {show(value)}"
+            what = f"answers are {number_text(low)} to {number_text(high)}"
+        self.problem(
+            f"'{test}' is {verdict} true ({what})",
+            line,
+            field=spec.name,
+            fix="remove the test" if verdict == "always" else "correct the number",
+        )
+        return False
+
+    def _field_ref(
+        self, spec: FieldSpec, op: str, operand: dict[str, Any], line: int
+    ) -> FieldRef | None:
         unknown = set(operand) - {"field", "plus"}
         if unknown or "field" not in operand:
             self.problem(
@@ -393,6 +445,8 @@ class ConditionParser:
             self.problem(f"'plus' takes a number, got {show(plus)}", line, field=spec.name)
             return None
         if not self._plain_number(plus, line, spec.name):
+            return None
+        if not self._meaningful(spec, op, plus, other, 1, line):
             return None
         return FieldRef(other.name, plus)
 
@@ -560,3 +614,12 @@ class ConditionParser:
 
 def _word(op: str) -> str:
     return next(word for word, code in OPERATORS.items() if code == op)
+
+
+def _always_or_never(op: str, value: float, low: float, high: float) -> str | None:
+    """'always' or 'never' when ``x op value`` holds for every or for no x in [low, high]."""
+    always = {"ge": value <= low, "gt": value < low, "le": value >= high, "lt": value > high,
+              "eq": False, "ne": not low <= value <= high}  # fmt: skip
+    never = {"ge": value > high, "gt": value >= high, "le": value < low, "lt": value <= low,
+             "eq": not low <= value <= high, "ne": low == high == value}  # fmt: skip
+    return "always" if always[op] else "never" if never[op] else None

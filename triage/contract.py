@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from .errors import Problem, ReportError, StorageError
 from .report import HIGHER, Ask, Report
-from .yamlio import parse_document, read_document
+from .yamlio import decode, parse_document, read_document
 
 Kind = Literal["text", "datetime", "number", "integer", "yes_no", "choice", "yes_no_unsure"]
 
@@ -52,9 +52,9 @@ class FieldSpec:
     def expected(self) -> str:
         """The accepted answers, in words: 'a whole number from 0 to 10', 'one of a, b'."""
         if self.kind == "integer":
-            return f"a whole number from {_num(self.minimum)} to {_num(self.maximum)}"
+            return f"a whole number from {number_text(self.minimum)} to {number_text(self.maximum)}"
         if self.kind == "number":
-            return f"a number from {_num(self.minimum)} to {_num(self.maximum)}"
+            return f"a number from {number_text(self.minimum)} to {number_text(self.maximum)}"
         if self.kind == "yes_no":
             return "true or false"
         if self.kind == "yes_no_unsure":
@@ -80,7 +80,8 @@ class FieldSpec:
         return isinstance(value, str)
 
 
-def _num(value: float | None) -> str:
+def number_text(value: float | None) -> str:
+    """A number as people write it: 10, not 10.0."""
     return str(int(value)) if value is not None and float(value).is_integer() else str(value)
 
 
@@ -172,12 +173,13 @@ def parse_report(data: Any, source: str | None = None) -> Report:
         raise ReportError(problems_from(exc, source, lines), source) from None
 
 
-def read_answers(path: str, stdin_text: str | None = None) -> tuple[Any, str]:
-    """The answers in a YAML or JSON file (or ``stdin_text`` when ``path`` is '-'), not yet
+def read_answers(path: str, stdin: bytes | str | None = None) -> tuple[Any, str]:
+    """The answers in a YAML or JSON file (or ``stdin`` when ``path`` is '-'), not yet
     checked, and the name of their source. A case file (a vignette) holding the report under
     ``report:`` is accepted too."""
     if path == "-":
-        return _unwrap_case(parse_document(stdin_text or "", "<stdin>")), "<stdin>"
+        text = decode(stdin, "<stdin>") if isinstance(stdin, bytes) else stdin or ""
+        return _unwrap_case(parse_document(text, "<stdin>")), "<stdin>"
     return _unwrap_case(read_document(path)), path
 
 
@@ -199,9 +201,9 @@ def save_answers_file(path: str, report: Report) -> None:
         ) from None
 
 
-def read_report(path: str, stdin_text: str | None = None) -> Report:
-    """Read and check a report from a file, or from ``stdin_text`` when ``path`` is '-'."""
-    data, source = read_answers(path, stdin_text)
+def read_report(path: str, stdin: bytes | str | None = None) -> Report:
+    """Read and check a report from a file, or from ``stdin`` when ``path`` is '-'."""
+    data, source = read_answers(path, stdin)
     return parse_report(data, source)
 
 

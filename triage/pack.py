@@ -127,7 +127,31 @@ def load_pack(path: str | Path) -> RulePack:
     if loader.problems:
         loader.problems.sort(key=lambda p: (p.file or "", p.line or 0))
         raise PackError(loader.problems, str(folder))
-    return _build(meta, rules, folder)
+    pack = _build(meta, rules, folder)
+    _refuse_what_the_engine_cannot_compile(pack)
+    return pack
+
+
+def _refuse_what_the_engine_cannot_compile(pack: RulePack) -> None:
+    """A pack that validates must also run: compile it with durable-rules now, so that a rule
+    the engine cannot compile is refused here, named, rather than failing every check later."""
+    from .engines import compile_problems
+
+    problems = []
+    for rule_id, message in compile_problems(pack):
+        rule = pack.rule(rule_id) if rule_id is not None else None
+        problems.append(
+            Problem(
+                f"durable-rules cannot compile this rule ({message}): its condition is too "
+                "complex for the engine",
+                file=rule.file if rule else pack.path,
+                line=rule.line if rule else None,
+                rule_id=rule_id,
+                fix="flatten nested all/any, or split the rule into simpler rules",
+            )
+        )
+    if problems:
+        raise PackError(problems, pack.path)
 
 
 def _build(meta: dict[str, str], rules: list[Rule], folder: Path) -> RulePack:

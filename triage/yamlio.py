@@ -5,6 +5,10 @@
 - Integers are decimal only (``010`` is 10, not octal 8), and dates stay text.
 - A key given twice in one mapping is an error (PyYAML would silently keep the last one).
 - Mappings and lists remember the line of each key and item, for located error messages.
+- Input is bounded before it reaches a recursive parser: at most ``MAX_BYTES``, nested at most
+  ``MAX_DEPTH`` deep, expanding (through YAML aliases) to at most ``MAX_NODES`` values; explicit
+  tags (``!!bool off``) are refused. A few hundred bytes can otherwise take minutes and gigabytes,
+  and deep nesting crashes the C parser.
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ _FLOAT_RE = re.compile(
     r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$"
 )
 _NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
+
+MAX_BYTES = 2_000_000
+MAX_DEPTH = 64
+MAX_NODES = 100_000
 
 
 class LocatedDict(dict):  # type: ignore[type-arg]
@@ -66,7 +74,14 @@ def _construct_bool(loader: _Loader, node: yaml.ScalarNode) -> bool:
 
 
 def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
-    return int(str(loader.construct_scalar(node)))
+    try:
+        return int(str(loader.construct_scalar(node)))
+    except ValueError:  # more digits than Python converts (4300)
+        raise _Refused(
+            "a whole number with more digits than any answer can have",
+            node.start_mark.line + 1,
+            "write a number that fits the field",
+        ) from None
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
@@ -104,10 +119,66 @@ class _DuplicateKey(Exception):
         self.key, self.line, self.first_line = key, line, first_line
 
 
+class _Refused(Exception):
+    """A document this reader will not read: too large, too deep, a tag, a huge number."""
+
+    def __init__(self, message: str, line: int | None, fix: str) -> None:
+        super().__init__(message)
+        self.message, self.line, self.fix = message, line, fix
+
+
+def _check_yaml_shape(text: str) -> None:
+    """Walk the parser's events (never recursive) and refuse what the composer should not see:
+    nesting deeper than MAX_DEPTH, more than MAX_NODES values once aliases are expanded (an
+    "alias bomb"), and explicit tags."""
+    starts = []  # the expanded count at the start of each open collection, with its anchor
+    anchors: dict[str, int] = {}
+    expanded = 0
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)) and event.tag:
+            tag = event.tag.replace("tag:yaml.org,2002:", "!!")
+            raise _Refused(
+                f"the YAML tag '{tag}' is not accepted",
+                line,
+                "write the value plainly, without a tag such as !!bool or !!int",
+            )
+        if isinstance(event, yaml.AliasEvent):
+            expanded += anchors.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            expanded += 1
+            if event.anchor:
+                anchors[event.anchor] = 1
+        elif isinstance(event, yaml.CollectionStartEvent):
+            expanded += 1
+            starts.append((expanded, event.anchor))
+            if len(starts) > MAX_DEPTH:
+                raise _Refused(
+                    f"lists and mappings are nested more than {MAX_DEPTH} deep",
+                    line,
+                    "a report is flat, and a rule needs only a few levels of all/any/not",
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            start, anchor = starts.pop()
+            if anchor:
+                anchors[anchor] = expanded - start + 1
+        if expanded > MAX_NODES:
+            raise _Refused(
+                f"holds more than {MAX_NODES:,} values once its aliases (*name) are expanded",
+                line,
+                "write the values out, without aliases that repeat aliases",
+            )
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML text; ``source`` names it in error messages."""
     try:
+        _check_yaml_shape(text)
         return yaml.load(text, Loader=_Loader)
+    except _Refused as refused:
+        raise InputError(
+            [Problem(refused.message, file=source, line=refused.line, fix=refused.fix)], source
+        ) from None
     except _DuplicateKey as dup:
         raise InputError(
             [
@@ -146,10 +217,30 @@ def _reject_duplicate_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _json_depth(text: str) -> int:
+    """How deep the arrays and objects of a JSON text nest (brackets inside strings ignored)."""
+    outside = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
+    depth = deepest = 0
+    for char in re.sub(r"[^\[\]{}]", "", outside):
+        depth += 1 if char in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def parse_json(text: str, source: str) -> Any:
-    """Parse JSON text, refusing duplicate keys."""
+    """Parse JSON text, refusing duplicate keys, deep nesting and numbers too long to convert."""
     try:
+        if _json_depth(text) > MAX_DEPTH:
+            raise _Refused(
+                f"arrays and objects are nested more than {MAX_DEPTH} deep",
+                None,
+                "a report is one flat object",
+            )
         return json.loads(text, object_pairs_hook=_reject_duplicate_pairs)
+    except _Refused as refused:
+        raise InputError(
+            [Problem(refused.message, file=source, line=refused.line, fix=refused.fix)], source
+        ) from None
     except _DuplicateKey as dup:
         raise InputError(
             [Problem(f"key '{dup.key}' is given twice", file=source, fix="keep only one of them")],
@@ -167,20 +258,65 @@ def parse_json(text: str, source: str) -> Any:
             ],
             source,
         ) from None
+    except ValueError:  # a number with more digits than Python converts (4300)
+        raise InputError(
+            [
+                Problem(
+                    "holds a number with more digits than any answer can have",
+                    file=source,
+                    fix="write a number that fits the field",
+                )
+            ],
+            source,
+        ) from None
 
 
 def parse_document(text: str, source: str) -> Any:
-    """Parse a YAML or JSON document; JSON is recognised by its leading '{' or '['."""
+    """Parse a YAML or JSON document; JSON is recognised by its leading '{' or '['. A leading
+    byte-order mark is dropped."""
+    text = text.removeprefix("\ufeff")
+    if len(text) > MAX_BYTES:
+        raise InputError([_too_large(source, len(text.encode("utf-8", "replace")))], source)
     if text.lstrip().startswith(("{", "[")) or source.endswith(".json"):
         return parse_json(text, source)
     return parse_yaml(text, source)
 
 
+def _too_large(source: str, size: int) -> Problem:
+    return Problem(
+        f"is {size:,} bytes; a report or rule file is at most {MAX_BYTES:,}",
+        file=source,
+        fix="check that this is the right file",
+    )
+
+
+def decode(data: bytes, source: str) -> str:
+    """UTF-8 text (a byte-order mark dropped), or InputError naming the source and the byte."""
+    if len(data) > MAX_BYTES:
+        raise InputError([_too_large(source, len(data))], source)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            [
+                Problem(
+                    f"is not UTF-8 text (byte {exc.start + 1} is 0x{data[exc.start]:02x})",
+                    file=source,
+                    line=line,
+                    fix="save it as UTF-8 YAML or JSON",
+                )
+            ],
+            source,
+        ) from None
+
+
 def read_document(path: str | Path) -> Any:
-    """Read and parse a YAML or JSON file."""
+    """Read and parse a YAML or JSON file, at most MAX_BYTES."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise InputError(
             [Problem("file not found", file=source, fix="check the path")], source
@@ -191,8 +327,6 @@ def read_document(path: str | Path) -> Any:
         raise InputError(
             [Problem("permission denied", file=source, fix="check the file's permissions")], source
         ) from None
-    except UnicodeDecodeError:
-        raise InputError(
-            [Problem("is not UTF-8 text", file=source, fix="save it as UTF-8 YAML or JSON")], source
-        ) from None
-    return parse_document(text, source)
+    except OSError as exc:
+        raise InputError([Problem(f"cannot be read: {exc.strerror}", file=source)], source) from None
+    return parse_document(decode(data, source), source)

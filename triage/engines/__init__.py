@@ -41,3 +41,13 @@ def get_engine(name: str | None = None) -> Engine:
 
         return ReferenceEngine()
     raise EvaluationError(f"unknown engine {name!r}: use {DURABLE!r} or {REFERENCE!r}")
+
+
+def compile_problems(pack: RulePack) -> list[tuple[str | None, str]]:
+    """The rules of ``pack`` that durable-rules cannot compile, with its message (none where
+    durable-rules is not installed: the reference backend runs any validated pack)."""
+    try:
+        from .durable import compile_problems as durable_compile_problems
+    except ImportError:
+        return []
+    return durable_compile_problems(pack)
