@@ -18,19 +18,12 @@ import click
 
 import triage
 from triage.engines import DURABLE, REFERENCE
-from triage.errors import (
-    EvaluationError,
-    InputError,
-    PackError,
-    ProblemsError,
-    ReportError,
-    TriageError,
-)
+from triage.errors import TriageError
 from triage.export import write_export
 from triage.log import VERDICTS, Filters, TriageLog
 from triage.logview import entry_detail, entry_table, trend_chart, verification
 from triage.outcomes import OUTCOMES, URGENCIES
-from triage.render import Line, render_decision, render_failure
+from triage.render import Line, render_decision
 
 # The report contract builds its pydantic models on import (about 100 ms): the questionnaire and
 # the contract are imported inside the commands that use them, so 'triage log ...' starts fast.
@@ -95,36 +88,17 @@ def echo_lines(lines: list[Line], *, err: bool = False, wrap: bool = True) -> No
 
 # -- the error boundary ------------------------------------------------------------------------
 
-_HEADERS = {
-    InputError: "cannot read {source}",
-    ReportError: "the answers in {source} do not fit the report contract",
-    PackError: "the rule pack {source} is refused",
-}
-
-
-def explain(exc: TriageError) -> str:
-    """The message for a library error: what is wrong, where, and the fix."""
-    if isinstance(exc, ProblemsError):
-        source = exc.source or "the input"
-        header = next(
-            (h for cls, h in _HEADERS.items() if isinstance(exc, cls)), "{source} is invalid"
-        )
-        count = len(exc.problems)
-        lines = [
-            f"error: {header.format(source=source)} ({count} problem{'s' if count != 1 else ''}):"
-        ]
-        return "\n".join(lines + [f"  {p}" for p in exc.problems])
-    if isinstance(exc, triage.StorageError):
-        fix = f"\n  {exc.fix}" if exc.fix else ""
-        return f"error: {exc}{fix}"
-    return f"error: {exc}"
-
 
 def fail(exc: TriageError) -> NoReturn:
-    if isinstance(exc, EvaluationError):
-        echo_lines(render_failure(str(exc), exc.advice), err=True)
-    else:
-        click.echo(explain(exc), err=True)
+    """A library error, worded by the error itself; with --json, also as a JSON object on stdout."""
+    context = click.get_current_context(silent=True)
+    if context is not None and context.meta.get("json_errors"):
+        click.echo(json.dumps(exc.to_dict(), indent=2, ensure_ascii=False))
+    first, *rest = exc.explain().split("\n")
+    colour = use_colour(sys.stderr)
+    click.echo(click.style(first, fg="red", bold=True) if colour else first, err=True, color=colour)
+    for line in rest:
+        click.echo(line, err=True)
     sys.exit(1)
 
 
@@ -137,6 +111,19 @@ class TriageGroup(click.Group):
         except BrokenPipeError:  # the reader went away, as in 'triage log export ... | head'
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(141)
+
+
+def _json_errors(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    """--json also asks for errors as JSON (on stdout, with the same exit status)."""
+    if value:
+        ctx.meta["json_errors"] = True
+    return value
+
+
+def json_option(help_text: str) -> Any:
+    return click.option(
+        "--json", "as_json", is_flag=True, is_eager=True, callback=_json_errors, help=help_text
+    )
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -168,7 +155,7 @@ def _load_pack(rules: str | None) -> triage.RulePack:
 @click.option(
     "--answers", metavar="FILE|-", help="A YAML or JSON report; '-' reads standard input."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+@json_option("Print the decision as JSON (and any error as a JSON object).")
 @click.option("--rules", metavar="DIR", help="Use the rule pack in DIR instead of the bundled one.")
 @click.option(
     "--exit-code",
@@ -240,7 +227,7 @@ def check(
     else:
         echo_lines(render_decision(decision))
     if result.log_error is not None:
-        click.echo(explain(result.log_error), err=True)
+        click.echo(result.log_error.explain(), err=True)
         click.echo(
             "Your result above is valid, but it was not saved in the triage log: "
             "tell your clinician.",
@@ -287,7 +274,8 @@ def _interview(
     patient: str | None, interactive: bool, follow_up_db: str | None = None
 ) -> dict[str, Any]:
     """Ask the questions; Ctrl-C leaves with status 130 and end of input with 1, saving nothing."""
-    from triage.questionnaire import AnswerError, Interview, parse_answer
+    from triage.errors import AnswerError
+    from triage.questionnaire import Interview, parse_answer
 
     if not interactive and not sys.stdin.isatty():
         click.echo(NOT_A_TERMINAL, err=True)
@@ -355,7 +343,8 @@ def _read(prompt: str = "> ") -> str:
 
 def _ask(step: Gate | Item) -> Any:
     """Ask one question until it gets a valid answer; None when an optional one is skipped."""
-    from triage.questionnaire import AnswerError, parse_answer, parse_choice
+    from triage.errors import AnswerError
+    from triage.questionnaire import parse_answer, parse_choice
 
     options, optional, help_text = _step_details(step)
     _say()
@@ -427,7 +416,7 @@ def _confirm(interview: Interview) -> str | None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the questionnaire as JSON.")
+@json_option("Print the questionnaire as JSON.")
 def questions(as_json: bool) -> None:
     """Print the questionnaire: questions, help, answers, gates, and when each is asked."""
     from triage.questionnaire import describe
@@ -485,7 +474,7 @@ def rules_check(directory: str | None) -> None:
 @click.option(
     "--rules", "directory", metavar="DIR", help="The rule pack to list (default: bundled)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
+@json_option("Print the rules as JSON.")
 def rules_list(directory: str | None, as_json: bool) -> None:
     """List the rules of a pack, most severe first."""
     pack = _load_pack(directory)
@@ -555,7 +544,7 @@ def log() -> None:
 @click.option(
     "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most N entries."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+@json_option("Print the entries as JSON.")
 @db_option
 def log_list(limit: int, as_json: bool, db: str | None, **filters: Any) -> None:
     """List checks, newest first; unreviewed urgent ones are flagged."""
@@ -571,7 +560,7 @@ def log_list(limit: int, as_json: bool, db: str | None, **filters: Any) -> None:
 
 @log.command("show")
 @click.argument("entry_id", type=int, metavar="ID")
-@click.option("--json", "as_json", is_flag=True, help="Print the entry as JSON.")
+@json_option("Print the entry as JSON.")
 @db_option
 def log_show(entry_id: int, as_json: bool, db: str | None) -> None:
     """Show one check: the answers, every reason with its source, the rules, the reviews."""

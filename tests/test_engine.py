@@ -193,7 +193,8 @@ def test_an_engine_fault_fails_closed(monkeypatch: pytest.MonkeyPatch, tmp_path:
     case = vignette_files()[0]
     result = CliRunner().invoke(main, ["check", "--answers", str(case), "--json"])
     assert result.exit_code == 1
-    assert result.stdout == ""
+    assert json.loads(result.stdout)["error"] == "evaluation"  # --json: the error as JSON too
+    assert "emergency number" in json.loads(result.stdout)["advice"]
     assert "could not be checked" in result.stderr and "emergency number" in result.stderr
     assert "Traceback" not in result.output
 

@@ -8,9 +8,9 @@ import pytest
 
 from tests.helpers import BASE, report
 from triage.contract import FIELDS
+from triage.errors import AnswerError
 from triage.questionnaire import (
     FLOW,
-    AnswerError,
     Gate,
     Interview,
     describe,

@@ -1,12 +1,14 @@
 """One error hierarchy for the library, split by phase.
 
-Errors carry data (file, line, rule id, field, fix) so that any front end can word them; the CLI
-turns them into messages in one place. Anything that is not a ``TriageError`` is a bug.
+Errors carry data (file, line, rule id, field, fix) and word themselves: ``explain()`` is the
+text a person reads, ``to_dict()`` the same for a program. Each front end converts them in one
+place. Anything that is not a ``TriageError`` is a bug.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 RED_FLAG_ADVICE = (
     "If you have chest pain, fainting, severe breathlessness, confusion, a sudden severe headache, "
@@ -18,6 +20,17 @@ RED_FLAG_ADVICE = (
 
 class TriageError(Exception):
     """Base of every error the library raises on purpose."""
+
+    kind = "error"
+    """A stable name for programs: ``{"error": kind, ...}``."""
+
+    def explain(self) -> str:
+        """The message for a person: what is wrong, where, and the fix."""
+        return f"error: {self}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The same for a program."""
+        return {"error": self.kind, "message": str(self)}
 
 
 @dataclass(frozen=True)
@@ -49,11 +62,15 @@ class Problem:
         text = f"{where}: {self.message}" if where else self.message
         return f"{text}; {self.fix}" if self.fix else text
 
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
 
 class ProblemsError(TriageError):
     """An error made of one or more located problems, all reported at once."""
 
-    what = "input"
+    kind = "input"
+    header = "{source} is invalid"
 
     def __init__(self, problems: list[Problem], source: str | None = None) -> None:
         self.problems = list(problems)
@@ -63,37 +80,103 @@ class ProblemsError(TriageError):
         where = f" in {source}" if source else ""
         super().__init__(f"{count} {noun}{where}:\n" + "\n".join(f"  {p}" for p in self.problems))
 
+    def title(self) -> str:
+        count = len(self.problems)
+        plural = "s" if count != 1 else ""
+        return f"{self.header.format(source=self.source or 'the input')} ({count} problem{plural})"
+
+    def explain(self) -> str:
+        return "\n".join([f"error: {self.title()}:", *(f"  {p}" for p in self.problems)])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "error": self.kind,
+            "message": self.title(),
+            "source": self.source,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
 
 class InputError(ProblemsError):
     """A file that cannot be read or parsed (not found, not YAML/JSON, duplicate keys)."""
 
-    what = "input file"
+    kind = "input"
+    header = "cannot read {source}"
 
 
 class ReportError(ProblemsError):
     """A report that does not fit the report contract."""
 
-    what = "report"
+    kind = "report"
+    header = "the answers in {source} do not fit the report contract"
 
 
 class PackError(ProblemsError):
     """A rule pack that does not load or does not validate; the whole pack is refused."""
 
-    what = "rule pack"
+    kind = "rule_pack"
+    header = "the rule pack {source} is refused"
 
 
 class EvaluationError(TriageError):
     """The rules could not be evaluated. Callers must fail closed: never treat this as 'continue'."""
 
+    kind = "evaluation"
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.advice = RED_FLAG_ADVICE
+
+    def explain(self) -> str:
+        return "\n".join(
+            [
+                "Your answers could not be checked, so no advice can be given.",
+                self.advice,
+                f"Reason: {self}",
+            ]
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "advice": self.advice}
 
 
 class StorageError(TriageError):
     """The triage log cannot be opened, read or written."""
 
+    kind = "storage"
+
     def __init__(self, message: str, path: str | None = None, fix: str | None = None) -> None:
         self.path = path
         self.fix = fix
         super().__init__(message)
+
+    def explain(self) -> str:
+        return f"error: {self}" + (f"\n  {self.fix}" if self.fix else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {**super().to_dict(), "path": self.path, "fix": self.fix}
+        return {k: v for k, v in data.items() if v is not None}
+
+
+class UsageError(TriageError):
+    """A call that cannot be carried out as asked (a review without a verdict, a follow-up with
+    no earlier session); ``fix`` says what to do instead."""
+
+    kind = "usage"
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        self.fix = fix
+        super().__init__(message)
+
+    def explain(self) -> str:
+        return f"error: {self}" + (f"\n  {self.fix}" if self.fix else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), **({"fix": self.fix} if self.fix else {})}
+
+
+class AnswerError(TriageError, ValueError):
+    """An answer typed in the questionnaire that does not answer the question; the message says
+    what is expected, and the question is asked again."""
+
+    kind = "answer"

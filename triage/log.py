@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ._version import __version__
 from .chain import ENTRY_FIELDS, GENESIS, REVIEW_FIELDS, record_hash
-from .errors import StorageError
+from .errors import StorageError, UsageError
 from .history import Earlier, new_session_id
 from .outcomes import severity
 from .store import connect, default_log_path, now_utc, storage_error
@@ -217,7 +217,10 @@ class TriageLog:
     def review(self, entry_id: int, *, by: str, verdict: Verdict, note: str = "") -> Review:
         """Append a clinician's review of an entry; reviews are never edited."""
         if verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}")
+            raise UsageError(
+                f"a review's verdict is one of {', '.join(VERDICTS)}, not {verdict!r}",
+                "accept the decision or override it",
+            )
         if not by.strip():
             raise StorageError(
                 "a review needs the reviewer's name", str(self.path), "give --by NAME"

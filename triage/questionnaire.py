@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .contract import FIELDS, FieldSpec
+from .errors import AnswerError
 
 Answers = dict[str, Any]
 
@@ -168,10 +169,6 @@ FLOW: tuple[Step, ...] = (
         },
     ),
 )
-
-
-class AnswerError(ValueError):
-    """Typed input that does not answer the question; the message says what is expected."""
 
 
 # -- reading typed answers -----------------------------------------------------------------------

@@ -95,12 +95,3 @@ def render_decision(decision: Decision, *, show_source: bool = True) -> list[Lin
             )
         )
     return lines
-
-
-def render_failure(message: str, advice: str) -> list[Line]:
-    """What a patient sees when the rules could not be evaluated: fail closed, with safety advice."""
-    return [
-        Line("urgent", "Your answers could not be checked, so no advice can be given."),
-        Line("text", advice),
-        Line("note", f"Reason: {message}"),
-    ]
