@@ -81,3 +81,49 @@ def test_decision_is_immutable() -> None:
 def test_evaluate_accepts_a_report_object_and_a_custom_pack() -> None:
     parsed = triage.parse_report(report(unwell=True))
     assert triage.evaluate(parsed, pack=triage.default_pack()).outcome == "reduce_load"
+
+
+def _without_engine(decision: triage.Decision) -> dict:
+    data = decision.to_dict()
+    del data["engine"]
+    return data
+
+
+@pytest.mark.parametrize("path", vignette_files(), ids=lambda p: p.stem)
+def test_the_reasons_a_patient_reads_do_not_depend_on_the_engine(path) -> None:
+    """Which answers made a rule fire is worked out by triage.logic, not by an engine: the same
+    decision, word for word, whichever backend fired the rules."""
+    data = triage.parse_report(load_case(path)["report"])
+    durable = triage.evaluate(data, engine="durable-rules")
+    reference = triage.evaluate(data, engine="reference")
+    assert (durable.engine.name, reference.engine.name) == ("durable-rules", "reference")
+    assert _without_engine(durable) == _without_engine(reference)
+
+
+def test_the_reasons_of_history_rules_do_not_depend_on_the_engine() -> None:
+    from tests.helpers import histories
+
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(histories())
+    def check(case: tuple[dict, list]) -> None:
+        current, earlier = triage.parse_report(case[0]), case[1]
+        durable = triage.evaluate(current, engine="durable-rules", history=earlier)
+        reference = triage.evaluate(current, engine="reference", history=earlier)
+        assert _without_engine(durable) == _without_engine(reference)
+
+    check()
+
+
+def test_the_engine_modules_are_not_used_to_explain_a_decision() -> None:
+    import ast
+    from pathlib import Path
+
+    source = Path(triage.__file__).with_name("decision.py").read_text()
+    imported = {
+        node.module
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert not any("engines" in module for module in imported), imported

@@ -183,7 +183,7 @@ def test_saved_answers_replay_to_the_same_decision(tmp_path: Path) -> None:
 def test_questions_command_lists_the_flow() -> None:
     text = CliRunner().invoke(main, ["questions"]).stdout
     assert "[pain] Any pain or injury" in text and "If no: pain_during=0" in text
-    assert "pain_trend [24 hours or more after the session, with pain now]" in text
+    assert "pain_trend [when hours_since_session is 24 or more and pain_now is above 0]" in text
     data = json.loads(CliRunner().invoke(main, ["questions", "--json"]).stdout)
     assert [s.get("gate") for s in data["steps"] if "gate" in s] == ["pain", "heart", "since"]
 

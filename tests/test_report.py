@@ -7,6 +7,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import triage
@@ -192,3 +194,27 @@ def test_schema_rejects_what_the_model_rejects(changes: dict, field: str, text: 
         pytest.skip("JSON Schema cannot express time zones or infinity")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(report(**changes), json_schema())
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    during=st.integers(0, 10),
+    now=st.integers(0, 10),
+    hours=st.sampled_from([0, 12, 23.5, 24, 48]),
+    site=st.sampled_from([None, "joint"]),
+    trend=st.sampled_from([None, "same"]),
+)
+def test_schema_and_validation_agree_on_the_conditional_requirements(
+    during: int, now: int, hours: float, site: str | None, trend: str | None
+) -> None:
+    """Both derive from report.REQUIREMENTS: a drift in either shows here."""
+    data = report(
+        pain_during=during, pain_now=now, hours_since_session=hours, pain_site=site,
+        pain_trend=trend,
+    )  # fmt: skip
+    try:
+        triage.parse_report(data)
+        valid = True
+    except triage.ReportError:
+        valid = False
+    assert jsonschema.Draft202012Validator(json_schema()).is_valid(data) is valid

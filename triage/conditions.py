@@ -35,6 +35,8 @@ from typing import Any
 
 from .contract import FIELDS, FieldSpec, hint, number_text, show, suggest
 from .errors import Problem
+from .history import EarlierChecks, HistoryTest, RisingSessions, When
+from .logic import All, AnyOf, Condition, CurrentRef, FieldRef, Not, Test, to_data
 from .outcomes import OUTCOMES, URGENCIES
 from .report import Ask
 
@@ -63,111 +65,6 @@ EARLIER_FIELDS: dict[str, FieldSpec] = {
     ),
 }
 """What ``where`` inside ``earlier`` can test: the earlier check's answers, outcome and urgency."""
-
-
-@dataclass(frozen=True)
-class FieldRef:
-    """Another answer of the same report, plus an offset: ``{field: pain_before, plus: 2}``."""
-
-    field: str
-    plus: float = 0
-
-
-@dataclass(frozen=True)
-class CurrentRef:
-    """Inside ``earlier``: this (the current) report's answer, ``{current: pain_now}``."""
-
-    field: str
-
-
-@dataclass(frozen=True)
-class Test:
-    """One test on one report field. ``op`` is eq, ne, in, ge, le, gt, lt or present."""
-
-    field: str
-    op: str
-    value: Any
-
-
-@dataclass(frozen=True)
-class All:
-    items: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class AnyOf:
-    items: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    item: Condition
-
-
-Condition = Test | All | AnyOf | Not
-
-
-@dataclass(frozen=True)
-class EarlierChecks:
-    """At least ``at_least`` earlier checks of the patient, reported within ``within_days`` days
-    (and about the same session if ``same_session``), satisfy ``where``."""
-
-    within_days: float
-    at_least: int = 1
-    same_session: bool = False
-    where: Condition | None = None
-
-
-@dataclass(frozen=True)
-class RisingSessions:
-    """The last ``sessions`` sessions within ``within_days`` days, this report's included, each
-    with a higher ``field`` than the one before."""
-
-    field: str
-    sessions: int
-    within_days: float
-
-
-HistoryTest = EarlierChecks | RisingSessions
-
-
-@dataclass(frozen=True)
-class When:
-    """A rule's whole condition: on this report, and on the patient's earlier checks."""
-
-    condition: Condition | None
-    history: tuple[HistoryTest, ...] = ()
-
-    @property
-    def window_days(self) -> float:
-        """How many days of earlier checks the rule needs (0 for none)."""
-        return max((h.within_days for h in self.history), default=0)
-
-
-def fields_of(condition: Condition) -> list[str]:
-    """Every report field a condition reads, in order of appearance."""
-    if isinstance(condition, Test):
-        ref = [condition.value.field] if isinstance(condition.value, FieldRef) else []
-        return [condition.field, *ref]  # a CurrentRef reads the other report
-    items = (condition.item,) if isinstance(condition, Not) else condition.items
-    return list(dict.fromkeys(f for item in items for f in fields_of(item)))
-
-
-def to_data(condition: Condition) -> Any:
-    """The canonical, JSON-ready form of a condition (for the pack hash and `rules list`)."""
-    if isinstance(condition, Test):
-        value = condition.value
-        if isinstance(value, FieldRef):
-            value = {"field": value.field, "plus": value.plus}
-        elif isinstance(value, CurrentRef):
-            value = {"current": value.field}
-        elif isinstance(value, tuple):
-            value = list(value)
-        return {condition.field: {condition.op: value}}
-    if isinstance(condition, Not):
-        return {"not": to_data(condition.item)}
-    key = "all" if isinstance(condition, All) else "any"
-    return {key: [to_data(item) for item in condition.items]}
 
 
 def when_to_data(when: When) -> Any:

@@ -18,7 +18,8 @@ from annotated_types import Ge, Le
 from pydantic import ValidationError
 
 from .errors import Problem, ReportError, StorageError
-from .report import HIGHER, Ask, Report
+from .logic import All, Condition, Not, Test
+from .report import HIGHER, REQUIREMENTS, Ask, Report
 from .yamlio import decode, parse_document, read_document
 
 Kind = Literal["text", "datetime", "number", "integer", "yes_no", "choice", "yes_no_unsure"]
@@ -247,11 +248,11 @@ def _reword(error: Mapping[str, Any], name: str, source: str | None) -> Problem:
         return Problem(
             "is required", field=name, file=source, fix=f"add '{name}:' with {spec.expected()}"
         )
-    if code in ("required_when_pain", "required_after_24h"):
+    if code == "required_when":
         return Problem(
             error["msg"], field=name, file=source, fix=f"add '{name}:' with {spec.expected()}"
         )
-    if code == "only_when_pain":
+    if code == "only_when":
         return Problem(error["msg"], field=name, file=source, fix=f"remove '{name}'")
     return Problem(
         f"got {show(error['input'])}, expected {spec.expected()}",
@@ -283,30 +284,43 @@ def hint(spec: FieldSpec, value: Any) -> str | None:
 
 # -- JSON Schema ------------------------------------------------------------------------------
 
-_CONDITIONS = [
-    {
-        "if": {"properties": {"pain_during": {"minimum": 1}}, "required": ["pain_during"]},
-        "then": {"required": ["pain_site"]},
-    },
-    {
-        "if": {"properties": {"pain_now": {"minimum": 1}}, "required": ["pain_now"]},
-        "then": {"required": ["pain_site"]},
-    },
-    {
-        "if": {
-            "properties": {"pain_during": {"const": 0}, "pain_now": {"const": 0}},
-            "required": ["pain_during", "pain_now"],
-        },
-        "then": {"not": {"required": ["pain_site"]}},
-    },
-    {
-        "if": {
-            "properties": {"hours_since_session": {"minimum": 24}, "pain_now": {"minimum": 1}},
-            "required": ["hours_since_session", "pain_now"],
-        },
-        "then": {"required": ["pain_trend"]},
-    },
-]
+_SCHEMA_TESTS = {
+    "eq": lambda v: {"const": v},
+    "ne": lambda v: {"not": {"const": v}},
+    "in": lambda v: {"enum": list(v)},
+    "ge": lambda v: {"minimum": v},
+    "gt": lambda v: {"exclusiveMinimum": v},
+    "le": lambda v: {"maximum": v},
+    "lt": lambda v: {"exclusiveMaximum": v},
+}
+
+
+def condition_schema(condition: Condition) -> dict[str, Any]:
+    """A condition as a JSON Schema that a report satisfies exactly when the condition holds
+    (a test on an absent answer is false)."""
+    if isinstance(condition, Test):
+        if condition.op == "present":
+            has = {"required": [condition.field]}
+            return has if condition.value else {"not": has}
+        return {
+            "properties": {condition.field: _SCHEMA_TESTS[condition.op](condition.value)},
+            "required": [condition.field],
+        }
+    if isinstance(condition, Not):
+        return {"not": condition_schema(condition.item)}
+    key = "allOf" if isinstance(condition, All) else "anyOf"
+    return {key: [condition_schema(item) for item in condition.items]}
+
+
+def _requirement_schemas() -> list[dict[str, Any]]:
+    schemas = []
+    for requirement in REQUIREMENTS:
+        when = condition_schema(requirement.when)
+        if requirement.required:
+            schemas.append({"if": when, "then": {"required": [requirement.field]}})
+        if requirement.only:
+            schemas.append({"if": {"not": when}, "then": {"not": {"required": [requirement.field]}}})
+    return schemas
 
 
 def json_schema() -> dict[str, Any]:
@@ -321,6 +335,6 @@ def json_schema() -> dict[str, Any]:
             prop["x-labels"] = {show(k).strip('"'): v for k, v in spec.ask.labels.items()}
         if spec.ordered:
             prop["x-worse-order"] = [[show(v).strip('"') for v in c] for c in worse_chains(spec)]
-    schema["allOf"] = _CONDITIONS
+    schema["allOf"] = _requirement_schemas()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from .engines.reference import history_matched, matched
-from .history import Context
+from .history import Context, history_matched
+from .logic import matched
 from .outcomes import Outcome, Urgency, severity
 from .pack import Rule, RulePack
 from .report import Report

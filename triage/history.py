@@ -2,12 +2,15 @@
 
 Both engines match the history rules against the same facts: each earlier check with how many
 days ago it was reported and whether it is about the same session, and the patient's sessions
-ranked from the one this report is about (rank 0) backwards. Deriving these is bookkeeping;
-which of them make a rule fire is left to the engines.
+ranked from the one this report is about (rank 0) backwards. What a rule's history tests mean
+(``rule_holds``) and which earlier checks made them hold (``history_matched``) are defined here,
+once: the reference backend evaluates with them, and a decision's reasons quote them whichever
+engine fired the rules.
 """
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,9 +18,47 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .errors import Problem, ReportError
+from .logic import Condition, fields_of, holds
 
 if TYPE_CHECKING:
     from .report import Report
+
+
+@dataclass(frozen=True)
+class EarlierChecks:
+    """At least ``at_least`` earlier checks of the patient, reported within ``within_days`` days
+    (and about the same session if ``same_session``), satisfy ``where``."""
+
+    within_days: float
+    at_least: int = 1
+    same_session: bool = False
+    where: Condition | None = None
+
+
+@dataclass(frozen=True)
+class RisingSessions:
+    """The last ``sessions`` sessions within ``within_days`` days, this report's included, each
+    with a higher ``field`` than the one before."""
+
+    field: str
+    sessions: int
+    within_days: float
+
+
+HistoryTest = EarlierChecks | RisingSessions
+
+
+@dataclass(frozen=True)
+class When:
+    """A rule's whole condition: on this report, and on the patient's earlier checks."""
+
+    condition: Condition | None
+    history: tuple[HistoryTest, ...] = ()
+
+    @property
+    def window_days(self) -> float:
+        """How many days of earlier checks the rule needs (0 for none)."""
+        return max((h.within_days for h in self.history), default=0)
 
 
 @dataclass(frozen=True)
@@ -155,3 +196,57 @@ def _sessions(report: Report, earlier: list[Report]) -> tuple[SessionFact, ...]:
         SessionFact(rank, key, first[key].answers(), _days(_at(report), ended(first[key])))
         for rank, key in enumerate(ranked)
     )
+
+
+# -- what the history tests mean --------------------------------------------------------------
+
+
+def earlier_matches(test: EarlierChecks, context: Context) -> list[EarlierFact]:
+    """The earlier checks that satisfy ``test`` (window, session and ``where``)."""
+    return [
+        fact
+        for fact in context.earlier or ()
+        if fact.days_ago <= test.within_days
+        and (fact.same_session or not test.same_session)
+        and (test.where is None or holds(test.where, fact.facts(), context.answers))
+    ]
+
+
+def rising_sessions(test: RisingSessions, context: Context) -> list[SessionFact] | None:
+    """The last ``test.sessions`` sessions if each is higher than the one before, else None."""
+    last = context.sessions[: test.sessions]
+    if len(last) < test.sessions or any(s.days_ago > test.within_days for s in last):
+        return None
+    values = [s.answers[test.field] for s in last]  # newest first
+    if all(newer > older for newer, older in itertools.pairwise(values)):
+        return list(last)
+    return None
+
+
+def _history_holds(test: HistoryTest, context: Context) -> bool:
+    if isinstance(test, EarlierChecks):
+        return len(earlier_matches(test, context)) >= test.at_least
+    return rising_sessions(test, context) is not None
+
+
+def rule_holds(when: When, context: Context) -> bool:
+    """A rule fires when its condition holds for this report and, if it looks at the history,
+    the history is known and its history conditions hold."""
+    if when.history and not context.has_history:
+        return False
+    if when.condition is not None and not holds(when.condition, context.answers):
+        return False
+    return all(_history_holds(test, context) for test in when.history)
+
+
+def history_matched(when: When, context: Context) -> dict[str, Any]:
+    """The earlier checks and sessions that made a history rule fire, for its explanation."""
+    found: dict[str, Any] = {}
+    for test in when.history:
+        if isinstance(test, EarlierChecks):
+            compared = fields_of(test.where) if test.where is not None else []
+            found["earlier"] = [fact.describe(compared) for fact in earlier_matches(test, context)]
+        else:
+            sessions = rising_sessions(test, context) or []
+            found["sessions"] = [session.describe(test.field) for session in sessions]
+    return found

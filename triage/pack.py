@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from .conditions import Condition, ConditionParser, HistoryTest, When, when_to_data
+from .conditions import ConditionParser, when_to_data
+from .history import HistoryTest, When
+from .logic import Condition
 from .contract import show, suggest
 from .errors import InputError, PackError, Problem
 from .outcomes import OUTCOMES, URGENCIES

@@ -9,31 +9,25 @@ pure (no I/O), so any front end can drive it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from .contract import FIELDS, FieldSpec
 from .errors import AnswerError
+from .logic import Condition, holds
+from .report import PAIN, PAIN_WORDS, requirement_for
 
 Answers = dict[str, Any]
 
 
-def _has_pain(a: Answers) -> bool:
-    return bool(a.get("pain_during", 0) > 0 or a.get("pain_now", 0) > 0)
-
-
-def _trend_needed(a: Answers) -> bool:
-    return bool(a.get("hours_since_session", 0) >= 24 and a.get("pain_now", 0) > 0)
-
-
 @dataclass(frozen=True)
 class Item:
-    """One report field to ask, when its condition holds."""
+    """One report field to ask, when its condition holds (a condition of the contract's
+    conditional requirements, or one of the questionnaire's own, in the same language)."""
 
     field: str
-    when: Callable[[Answers], bool] | None = None
+    when: Condition | None = None
     when_text: str = "always"
     needed: bool = False  # required whenever it is asked, although optional in the contract
 
@@ -42,12 +36,19 @@ class Item:
         return FIELDS[self.field]
 
     def applies(self, answers: Answers) -> bool:
-        return self.when is None or self.when(answers)
+        return self.when is None or holds(self.when, answers)
 
     @property
     def optional(self) -> bool:
         """Whether Enter may skip it."""
         return not (self.spec.required or self.needed)
+
+
+def _required(field: str) -> Item:
+    """A question asked exactly when the contract requires its answer."""
+    requirement = requirement_for(field)
+    assert requirement is not None, field
+    return Item(field, requirement.when, f"when {requirement.words}", needed=True)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class Gate:
 
 
 Step = Item | Gate
-PAIN_ONLY = "when there is pain"
+PAIN_ONLY = f"when {PAIN_WORDS}"
 
 FLOW: tuple[Step, ...] = (
     Item("patient_id"),
@@ -81,20 +82,15 @@ FLOW: tuple[Step, ...] = (
         (
             Item("pain_during"),
             Item("pain_now"),
-            Item("pain_site", _has_pain, PAIN_ONLY, needed=True),
-            Item("pain_onset", _has_pain, PAIN_ONLY),
-            Item("pain_spread", _has_pain, PAIN_ONLY),
-            Item("pain_sides", _has_pain, PAIN_ONLY),
-            Item("pain_character", _has_pain, PAIN_ONLY),
-            Item("eases_with_movement", _has_pain, PAIN_ONLY),
-            Item("night_pain", _has_pain, PAIN_ONLY),
-            Item("pain_before", _has_pain, PAIN_ONLY),
-            Item(
-                "pain_trend",
-                _trend_needed,
-                "24 hours or more after the session, with pain now",
-                needed=True,
-            ),
+            _required("pain_site"),
+            Item("pain_onset", PAIN, PAIN_ONLY),
+            Item("pain_spread", PAIN, PAIN_ONLY),
+            Item("pain_sides", PAIN, PAIN_ONLY),
+            Item("pain_character", PAIN, PAIN_ONLY),
+            Item("eases_with_movement", PAIN, PAIN_ONLY),
+            Item("night_pain", PAIN, PAIN_ONLY),
+            Item("pain_before", PAIN, PAIN_ONLY),
+            _required("pain_trend"),
             Item("snap_or_tear"),
             Item("swelling"),
             Item("bruising"),

@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from .logic import All, AnyOf, Condition, Test, holds
+
 HIGHER = "higher"  # for scores: a higher number is worse
 
 
@@ -48,6 +50,43 @@ NONE_RESOLVED_ONGOING = {
     "ongoing": "Yes, and I still have it",
 }
 ORDER_RESOLVED = (("none", "resolved", "ongoing"),)
+
+@dataclass(frozen=True)
+class Requirement:
+    """An answer that depends on other answers: ``field`` is needed when ``when`` holds
+    (``required``), and must be left out when it does not (``only``). ``words`` says when, for
+    people. The report's validation, the JSON Schema and the questionnaire all read these."""
+
+    field: str
+    when: Condition
+    words: str
+    required: bool = True
+    only: bool = False
+
+    def required_text(self) -> str:
+        return f"is required when {self.words}"
+
+    def only_text(self) -> str:
+        return f"must be left out unless {self.words}"
+
+
+PAIN = AnyOf((Test("pain_during", "gt", 0), Test("pain_now", "gt", 0)))
+PAIN_WORDS = "there is pain (pain_during or pain_now above 0)"
+
+REQUIREMENTS: tuple[Requirement, ...] = (
+    Requirement("pain_site", PAIN, PAIN_WORDS, only=True),
+    Requirement(
+        "pain_trend",
+        All((Test("hours_since_session", "ge", 24), Test("pain_now", "gt", 0))),
+        "hours_since_session is 24 or more and pain_now is above 0",
+    ),
+)
+"""Every conditional requirement of the contract, defined once."""
+
+
+def requirement_for(field: str) -> Requirement | None:
+    return next((r for r in REQUIREMENTS if r.field == field), None)
+
 
 _ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 Score = Annotated[int, Field(ge=0, le=10)]
@@ -446,11 +485,15 @@ class Report(BaseModel):
         try:
             report: Report = handler(data)
         except ValidationError as exc:
-            extra = _conditional_problems(data) if isinstance(data, dict) else []
+            errors = exc.errors()
+            if not isinstance(data, dict):
+                raise
+            wrong = {str(e["loc"][0]) for e in errors if e["loc"]}
+            extra = _conditional_problems({k: v for k, v in data.items() if k not in wrong})
             if not extra:
                 raise
             raise ValidationError.from_exception_data(
-                cls.__name__, [_as_init_error(e) for e in exc.errors()] + extra
+                cls.__name__, [_as_init_error(e) for e in errors] + extra
             ) from None
         problems = _conditional_problems(report.model_dump())
         if problems:
@@ -473,45 +516,18 @@ def _as_init_error(error: Any) -> InitErrorDetails:
     return details
 
 
-def _number(values: dict[str, Any], name: str) -> float | None:
-    value = values.get(name)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return value
-
-
 def _conditional_problems(values: dict[str, Any]) -> list[InitErrorDetails]:
-    """Requirements that depend on other answers. Only answers of the right type are used, so a
-    wrong score is reported once, as itself, not again as a missing dependant."""
+    """Requirements that depend on other answers (``REQUIREMENTS``). ``values`` holds only
+    answers of the right type, so a wrong score is reported once, as itself, not again as a
+    missing dependant."""
     problems: list[InitErrorDetails] = []
-    during, now, hours = (
-        _number(values, n) for n in ("pain_during", "pain_now", "hours_since_session")
-    )
-    has_pain = (during or 0) > 0 or (now or 0) > 0
-    if has_pain and values.get("pain_site") is None:
-        problems.append(
-            _problem(
-                "pain_site",
-                "required_when_pain",
-                "is required when there is pain (pain_during or pain_now above 0)",
-            )
-        )
-    if during == 0 and now == 0 and values.get("pain_site") is not None:
-        problems.append(
-            _problem(
-                "pain_site",
-                "only_when_pain",
-                "must be left out when pain_during and pain_now are both 0",
-            )
-        )
-    if hours is not None and hours >= 24 and (now or 0) > 0 and values.get("pain_trend") is None:
-        problems.append(
-            _problem(
-                "pain_trend",
-                "required_after_24h",
-                "is required when hours_since_session is 24 or more and pain_now is above 0",
-            )
-        )
+    for requirement in REQUIREMENTS:
+        applies = holds(requirement.when, values)
+        given = values.get(requirement.field) not in (None, [])
+        if requirement.required and applies and not given:
+            problems.append(_problem(requirement.field, "required_when", requirement.required_text()))
+        if requirement.only and given and not applies:
+            problems.append(_problem(requirement.field, "only_when", requirement.only_text()))
     return problems
 
 

@@ -1,0 +1,146 @@
+"""Conditions as data: tests on answers combined with all/any/not, whether they hold, and which
+answers made them hold.
+
+This is the meaning of a condition, independent of any rule engine: the rule pack's conditions
+(parsed in ``conditions.py``), the report contract's conditional requirements (``report.py``) and
+the questionnaire's "asked when" are all written with these classes. The reference backend
+evaluates them with ``holds``; the durable-rules adapter compiles them and is held to the same
+answers by the differential tests; a decision's reasons quote ``matched``, so that what a patient
+reads never depends on which engine fired the rules.
+
+A test on an absent answer is false (``present: false`` aside), so ``not`` of it is true.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """Another answer of the same report, plus an offset: ``{field: pain_before, plus: 2}``."""
+
+    field: str
+    plus: float = 0
+
+
+@dataclass(frozen=True)
+class CurrentRef:
+    """Inside ``earlier``: this (the current) report's answer, ``{current: pain_now}``."""
+
+    field: str
+
+
+@dataclass(frozen=True)
+class Test:
+    """One test on one report field. ``op`` is eq, ne, in, ge, le, gt, lt or present."""
+
+    field: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class All:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Condition
+
+
+Condition = Test | All | AnyOf | Not
+
+Answers = Mapping[str, Any]
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq, "ne": operator.ne, "ge": operator.ge, "le": operator.le,
+    "gt": operator.gt, "lt": operator.lt,
+}  # fmt: skip
+
+
+def fields_of(condition: Condition) -> list[str]:
+    """Every report field a condition reads, in order of appearance."""
+    if isinstance(condition, Test):
+        ref = [condition.value.field] if isinstance(condition.value, FieldRef) else []
+        return [condition.field, *ref]  # a CurrentRef reads the other report
+    items = (condition.item,) if isinstance(condition, Not) else condition.items
+    return list(dict.fromkeys(f for item in items for f in fields_of(item)))
+
+
+def to_data(condition: Condition) -> Any:
+    """The canonical, JSON-ready form of a condition (for the pack hash, `rules list` and the
+    questionnaire's description)."""
+    if isinstance(condition, Test):
+        value = condition.value
+        if isinstance(value, FieldRef):
+            value = {"field": value.field, "plus": value.plus}
+        elif isinstance(value, CurrentRef):
+            value = {"current": value.field}
+        elif isinstance(value, tuple):
+            value = list(value)
+        return {condition.field: {condition.op: value}}
+    if isinstance(condition, Not):
+        return {"not": to_data(condition.item)}
+    key = "all" if isinstance(condition, All) else "any"
+    return {key: [to_data(item) for item in condition.items]}
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality that keeps true apart from 1 and "unsure" apart from true."""
+    return bool(a == b and isinstance(a, bool) == isinstance(b, bool))
+
+
+def _test(test: Test, answers: Answers, current: Answers) -> bool:
+    present = answers.get(test.field) is not None
+    if test.op == "present":
+        return bool(present is test.value)
+    if not present:
+        return False
+    value = answers[test.field]
+    if test.op == "in":
+        return any(_same(value, choice) for choice in test.value)
+    target = test.value
+    if isinstance(target, CurrentRef):
+        target = current[target.field]
+    elif isinstance(target, FieldRef):
+        if answers.get(target.field) is None:
+            return False
+        target = answers[target.field] + target.plus
+    if test.op in ("eq", "ne"):
+        return _same(value, target) is (test.op == "eq")
+    return _COMPARE[test.op](value, target)
+
+
+def holds(condition: Condition, answers: Answers, current: Answers | None = None) -> bool:
+    """Whether ``condition`` holds for ``answers``; ``current`` is the report being checked,
+    for ``{current: ...}`` inside ``earlier``."""
+    if isinstance(condition, Test):
+        return _test(condition, answers, current or answers)
+    if isinstance(condition, All):
+        return all(holds(item, answers, current) for item in condition.items)
+    if isinstance(condition, AnyOf):
+        return any(holds(item, answers, current) for item in condition.items)
+    return not holds(condition.item, answers, current)
+
+
+def matched(condition: Condition, answers: Answers) -> dict[str, Any]:
+    """The answers that made a condition hold: every part of ``all``, the true branches of ``any``."""
+    if isinstance(condition, (Test, Not)):
+        return {f: answers[f] for f in fields_of(condition) if answers.get(f) is not None}
+    parts = condition.items
+    if isinstance(condition, AnyOf):
+        parts = tuple(item for item in parts if holds(item, answers))
+    found: dict[str, Any] = {}
+    for item in parts:
+        found.update(matched(item, answers))
+    return found
