@@ -205,27 +205,47 @@ def check(
     The patient's checks of the last weeks are read from the triage log for the history rules,
     and this check is recorded there (see 'triage log') unless --no-log is given.
     """
-    from triage.checking import check_and_log
-    from triage.contract import read_answers, save_answers_file
-    from triage.history import with_session
+    from triage.contract import read_answers
 
     pack = _load_pack(rules)
+    source = None
     if answers is not None:
         data, source = read_answers(answers, _stdin_bytes() if answers == "-" else None)
-        report = triage.parse_report(
-            _link_follow_up(data, db, source) if follow_up else data, source
-        )
     else:
-        report = triage.parse_report(_interview(patient, interactive, db if follow_up else None))
-    report = with_session(report)  # before saving: replayed answers are the same session
-    if save_answers:
-        save_answers_file(save_answers, report)
-    result = check_and_log(report, pack=pack, engine=engine, db=db, record=not no_log)
+        data = _interview(patient, interactive, db if follow_up else None)
+    result = triage.check(
+        data,
+        log=db,
+        pack=pack,
+        engine=engine,
+        follow_up=follow_up,
+        record=not no_log,
+        source=source,
+    )
+    if result.session is not None and answers is not None:
+        _say_follow_up(result.session, result.decision.report.hours_since_session)
     decision = result.decision
     if as_json:
-        click.echo(decision.to_json())
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         echo_lines(render_decision(decision))
+    problems = _after_the_result(result, save_answers)
+    status = EXIT_CODES[(decision.outcome, decision.urgency)] if exit_code else int(problems)
+    sys.exit(status)
+
+
+def _after_the_result(result: triage.CheckResult, save_answers: str | None) -> bool:
+    """Save the answers and say what went wrong with the log, once the patient has the result.
+    Whether anything went wrong."""
+    from triage.contract import save_answers_file
+
+    problems = False
+    if save_answers:
+        try:
+            save_answers_file(save_answers, result.decision.report)
+        except TriageError as exc:
+            click.echo(exc.explain(), err=True)
+            problems = True
     if result.log_error is not None:
         click.echo(result.log_error.explain(), err=True)
         click.echo(
@@ -233,26 +253,14 @@ def check(
             "tell your clinician.",
             err=True,
         )
-        sys.exit(1)
-    sys.exit(EXIT_CODES[(decision.outcome, decision.urgency)] if exit_code else 0)
+        problems = True
+    return problems
 
 
 def _stdin_bytes() -> bytes:
     from triage.yamlio import MAX_BYTES
 
     return sys.stdin.buffer.read(MAX_BYTES + 1)
-
-
-def _link_follow_up(data: Any, db: str | None, source: str) -> Any:
-    """Fill a follow-up's session and hours from the log; leave bad answers to the validation."""
-    from triage.checking import find_session, link_follow_up
-
-    if not isinstance(data, dict) or not isinstance(data.get("patient_id"), str):
-        return data
-    session = find_session(data["patient_id"], db)
-    linked = link_follow_up(data, session, source=source)
-    _say_follow_up(session, linked["hours_since_session"])
-    return linked
 
 
 def _say_follow_up(session: Any, hours: float) -> None:

@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 import triage
-from cli import EXIT_CODES, main
+from triage_cli.cli import EXIT_CODES, main
 from tests.helpers import BASE, ROOT, VIGNETTE_DIR, report
 
 P10_EMERGENCY = VIGNETTE_DIR / "p10-chest-pain-ongoing.yaml"

@@ -7,7 +7,7 @@ import re
 
 import click
 
-from cli import main
+from triage_cli.cli import main
 from tests.helpers import ROOT
 from triage.conditions import OPERATORS
 from triage.contract import FIELDS

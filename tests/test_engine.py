@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import triage
-from cli import main
+from triage_cli.cli import main
 from tests.helpers import ROOT, load_case, report, vignette_files
 from triage.engines import durable as adapter
 from triage.engines.durable import _core

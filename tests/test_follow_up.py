@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import triage
-from cli import main
+from triage_cli.cli import main
 from tests.helpers import BASE, report
 from triage.log import TriageLog
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import triage
-from cli import main
+from triage_cli.cli import main
 
 GOLDEN = Path(__file__).parent / "golden" / "packs"
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir())

@@ -117,7 +117,7 @@ def test_nesting_is_limited_in_conditions_and_refused_before_the_yaml_parser(
         (["check", "--answers", str(answers_json), "--no-log"], "nested more than 64 deep"),
     ]:
         out = subprocess.run(
-            [sys.executable, "-m", "cli", *args], cwd=ROOT, capture_output=True, text=True,
+            [sys.executable, "-m", "triage_cli.cli", *args], cwd=ROOT, capture_output=True, text=True,
             timeout=60,
         )  # fmt: skip
         assert out.returncode == 1, out.stderr[-500:]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -18,8 +19,11 @@ from tests.helpers import ROOT, VIGNETTE_DIR
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
+    source = work / "source"  # a clean copy: a stale build/ folder must not leak into the wheel
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", ".hypothesis", "__pycache__"))  # fmt: skip
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work), str(source)],
         check=True,
         capture_output=True,
     )
@@ -77,3 +81,32 @@ def test_wheel_runs_check_with_the_bundled_rules(installed: Path, tmp_path: Path
         text=True,
     ).stdout
     assert str(installed) in where and str(ROOT / "rules") not in where
+
+
+def _evil_cli(tmp_path: Path) -> dict[str, str]:
+    """A folder on PYTHONPATH holding another project's 'cli' module (and a 'triage_cli' one
+    would be a different project's package altogether)."""
+    evil = tmp_path / "evil"
+    evil.mkdir(exist_ok=True)
+    (evil / "cli.py").write_text("def main():\n    print('not triage')\n")
+    return {"PYTHONPATH": str(evil), "PATH": "/usr/bin:/bin"}
+
+
+def test_the_wheel_installs_no_top_level_cli_module(installed: Path) -> None:
+    wheel = next(installed.parent.glob("triage-*.whl"))
+    import zipfile
+
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "triage_cli/cli.py" in names
+    assert not [n for n in names if n.split("/")[0] in ("cli.py", "cli")]
+
+
+def test_the_installed_command_runs_only_this_projects_cli(installed: Path, tmp_path: Path) -> None:
+    from triage import __version__
+
+    for command in (installed / "bin" / "triage", Path(sys.executable).parent / "triage"):
+        out = subprocess.run(
+            [command, "--version"], cwd=tmp_path, env=_evil_cli(tmp_path), capture_output=True,
+            text=True, check=True,
+        )  # fmt: skip
+        assert out.stdout.strip() == f"triage, version {__version__}", command

@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 import triage
-from cli import main
+from triage_cli.cli import main
 from tests.helpers import ROOT
 
 SEQUENCES = sorted((ROOT / "tests" / "sequences").glob("*.yaml"))

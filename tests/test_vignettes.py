@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import triage
-from cli import main
+from triage_cli.cli import main
 from tests.helpers import load_case, vignette_files
 
 CASES = vignette_files()

@@ -5,7 +5,9 @@
     >>> decision.outcome, decision.urgency
 
 Names are loaded on first use (PEP 562), so that commands which only read the triage log start
-quickly. See docs/embedding.md.
+quickly. ``_EXPORTS`` is the one list of public names; the block for type checkers at the end
+repeats them as imports, and tests/test_packaging.py fails if the two drift. See
+docs/embedding.md.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 _EXPORTS = {
+    "CheckResult": "checking",
+    "check": "checking",
     "FIELDS": "contract",
     "json_schema": "contract",
     "parse_report": "contract",
@@ -27,6 +31,7 @@ _EXPORTS = {
     "Problem": "errors",
     "ReportError": "errors",
     "StorageError": "errors",
+    "UsageError": "errors",
     "TriageError": "errors",
     "evaluate": "evaluation",
     "TriageLog": "log",
@@ -37,28 +42,7 @@ _EXPORTS = {
     "Report": "report",
 }
 
-__all__ = [
-    "FIELDS",
-    "Decision",
-    "EvaluationError",
-    "InputError",
-    "PackError",
-    "Problem",
-    "Reason",
-    "Report",
-    "ReportError",
-    "Rule",
-    "RulePack",
-    "StorageError",
-    "TriageError",
-    "TriageLog",
-    "__version__",
-    "default_pack",
-    "evaluate",
-    "json_schema",
-    "load_pack",
-    "parse_report",
-]
+__all__ = ["__version__", *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:
@@ -75,6 +59,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .checking import CheckResult, check
     from .contract import FIELDS, json_schema, parse_report
     from .decision import Decision, Reason
     from .errors import (
@@ -85,6 +70,7 @@ if TYPE_CHECKING:
         ReportError,
         StorageError,
         TriageError,
+        UsageError,
     )
     from .evaluation import evaluate
     from .log import TriageLog

@@ -1,111 +1,229 @@
-"""A whole check as the CLI runs it: the patient's history from the triage log, the decision,
-and the record of it. The result is always returned; a log failure comes with it, never instead
-of it, so the patient sees their result whatever happens to the log."""
+"""``triage.check``: a whole check, as ``triage check`` runs it.
+
+Link a follow-up to its session, read the patient's recent checks from the triage log for the
+history rules, evaluate, and record the check. The decision is always returned: a log that
+cannot be read or written comes back with it (``CheckResult.log_error``), never instead of it,
+so the patient sees their result whatever happens to the log. ``evaluate`` stays the pure
+function underneath.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .decision import Decision
-from .errors import Problem, ReportError, StorageError
+from .contract import parse_report
+from .errors import Problem, ReportError, StorageError, UsageError
 from .evaluation import evaluate
-from .history import with_session
-from .log import EntrySummary, SessionRef, TriageLog
-from .pack import RulePack
-from .report import Report
+from .history import Earlier, with_session
+from .pack import RulePack, default_pack
+from .report import Report, parse_moment
+
+if TYPE_CHECKING:
+    from .decision import Decision
+    from .log import EntrySummary, SessionRef, TriageLog
 
 FOLLOW_UP_LIMIT_HOURS = 336
+LogLocation = str | os.PathLike[str] | None
 
 
 @dataclass(frozen=True)
 class CheckResult:
+    """What one check did: the decision, whether and where it was recorded, and what it saw."""
+
     decision: Decision
     entry: EntrySummary | None = None
+    """The log entry, when the check was recorded."""
+    not_logged: str | None = None
+    """Why the check is not in the log (None when it is)."""
     log_error: StorageError | None = None
+    """A log that could not be read or written although recording was asked for."""
+    history: tuple[Earlier, ...] | None = None
+    """The earlier checks the history rules saw; None when they could not be read."""
+    session: SessionRef | None = None
+    """For a follow-up: the session it is about."""
+
+    @property
+    def logged(self) -> bool:
+        return self.entry is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The decision's JSON, and whether it was logged (the entry id, or why not)."""
+        data = self.decision.to_dict()
+        if self.entry is not None:
+            return {**data, "logged": True, "log_entry": self.entry.id}
+        return {**data, "logged": False, "not_logged": self.not_logged}
 
 
-def check_and_log(
-    report: Report,
+def check(
+    answers: Mapping[str, Any] | Report,
     *,
-    pack: RulePack,
+    log: TriageLog | LogLocation = None,
+    pack: RulePack | None = None,
     engine: str | None = None,
-    db: str | Path | None = None,
+    follow_up: bool = False,
     record: bool = True,
+    source: str | None = None,
 ) -> CheckResult:
-    """Evaluate ``report`` with the patient's recent checks from the log, then record it
-    (unless ``record`` is false). A new post-session report gets a session id first."""
-    report = with_session(report)
-    log: TriageLog | None = None
-    error: StorageError | None = None
+    """Check a session as ``triage check`` does, with the patient's history from the log.
+
+    ``log`` is an open ``TriageLog`` or its location (None: ``TRIAGE_DB`` or the default file in
+    the user's data folder); a location is opened (and, when ``record``, created) for this call
+    only. ``follow_up`` links the answers to the patient's latest session in the log, filling
+    ``session_id`` and ``hours_since_session`` (answers that contradict the log are refused).
+    ``record=False`` reads the history but records nothing. A new post-session check gets a
+    session id. ``source`` names the answers in error messages.
+
+    Raises ``ReportError`` for answers that do not fit the contract, ``EvaluationError`` when
+    the rules cannot be evaluated (never treat it as "continue"), and, for a follow-up only,
+    ``StorageError``/``UsageError`` when the log or the session cannot be found.
+    """
+    rules = pack if pack is not None else default_pack()
+    opened, log_error = _open(log, create=record and not follow_up)
     try:
-        log = TriageLog(db, create=record)
-    except StorageError as exc:
-        error = exc
-    try:
-        history = None
-        if log is not None and pack.history_days:
-            try:
-                history = log.history(
-                    report.patient_id, before=report.reported_at, days=pack.history_days
-                )
-            except StorageError as exc:
-                error = exc
-        decision = evaluate(report, pack=pack, engine=engine, history=history)
-        entry = None
-        if record and log is not None and error is None:
-            try:
-                entry = log.record(decision)
-            except StorageError as exc:
-                error = exc
+        session = None
+        if follow_up:
+            if opened is None:
+                raise log_error or StorageError("a follow-up needs the triage log")
+            session = find_session(_patient(answers, source), opened)
+            answers = link_follow_up(answers, session, source=source)
+        report = with_session(parse_report(answers, source))
+        history, read_error = _history(opened, report, rules)
+        decision = evaluate(report, pack=rules, engine=engine, history=history)
+        entry, write_error = _record(opened, decision) if record else (None, None)
     finally:
-        if log is not None:
-            log.close()
-    return CheckResult(decision, entry, error if record else None)
+        if opened is not None and opened is not log:
+            opened.close()
+    error = log_error or read_error or write_error
+    return CheckResult(
+        decision,
+        entry,
+        None if entry else _why_not(record, error),
+        error if record else None,
+        None if history is None else tuple(history),
+        session,
+    )
 
 
-def find_session(patient: str, db: str | Path | None) -> SessionRef:
+def _open(log: TriageLog | LogLocation, *, create: bool) -> tuple[TriageLog | None, StorageError | None]:
+    from .log import TriageLog
+
+    if isinstance(log, TriageLog):
+        return log, None
+    try:
+        return TriageLog(log, create=create), None
+    except StorageError as exc:
+        return None, exc
+
+
+def _history(
+    log: TriageLog | None, report: Report, pack: RulePack
+) -> tuple[list[Earlier] | None, StorageError | None]:
+    if log is None or not pack.history_days:
+        return None, None
+    try:
+        return log.history(report.patient_id, before=report.reported_at, days=pack.history_days), None
+    except StorageError as exc:
+        return None, exc
+
+
+def _record(
+    log: TriageLog | None, decision: Decision
+) -> tuple[EntrySummary | None, StorageError | None]:
+    if log is None:
+        return None, None
+    try:
+        return log.record(decision), None
+    except StorageError as exc:
+        return None, exc
+
+
+def _why_not(record: bool, error: StorageError | None) -> str:
+    if not record:
+        return "recording was not asked for (--no-log)"
+    return f"the triage log could not be used: {error}" if error else "no triage log"
+
+
+def _patient(answers: Mapping[str, Any] | Report, source: str | None) -> str:
+    patient = answers.patient_id if isinstance(answers, Report) else answers.get("patient_id")
+    if not isinstance(patient, str):
+        parse_report(answers, source)  # reports every problem, patient_id's among them
+        raise ReportError([Problem("is required", field="patient_id", file=source)], source)
+    return patient
+
+
+def find_session(patient: str, log: TriageLog | LogLocation = None) -> SessionRef:
     """The patient's latest session in the log, for a follow-up."""
-    with TriageLog(db, create=False) as log:
-        session = log.latest_session(patient)
-        path = log.path
+    opened, error = _open(log, create=False)
+    if opened is None:
+        raise error or StorageError("the triage log cannot be opened")
+    try:
+        session = opened.latest_session(patient)
+        path = opened.path
+    finally:
+        if opened is not log:
+            opened.close()
     if session is None:
-        raise StorageError(
+        raise UsageError(
             f"there is no earlier check for patient {patient} in {path}",
-            str(path),
             "a follow-up is about a session checked before: run 'triage check' after a session first",
         )
     return session
 
 
 def link_follow_up(
-    answers: Mapping[str, Any],
+    answers: Mapping[str, Any] | Report,
     session: SessionRef,
     now: datetime | None = None,
     source: str | None = None,
 ) -> dict[str, Any]:
     """Fill ``session_id`` and ``hours_since_session`` of a follow-up from its session in the log.
-    Answers that contradict the log are refused, not overwritten."""
-    data = dict(answers)
-    moment = data.get("reported_at") or now or datetime.now(timezone.utc)
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    Answers that contradict the log, or that are not what the contract expects, are refused, not
+    overwritten."""
+    data = answers.answers() if isinstance(answers, Report) else dict(answers)
+    moment = _moment(data.get("reported_at"), now, source)
     hours = round((moment - session.ended_at).total_seconds() / 3600, 1)
+    problems = [
+        Problem(message, field=field, file=source, fix=fix)
+        for bad, field, message, fix in _conflicts(data, session, hours)
+        if bad
+    ]
+    if problems:
+        raise ReportError(problems, source)
+    return {**data, "session_id": session.session_id, "hours_since_session": max(hours, 0.0)}
+
+
+def _moment(value: Any, now: datetime | None, source: str | None) -> datetime:
+    if value is None:
+        return now or datetime.now(timezone.utc)
+    try:
+        return parse_moment(value)
+    except ValueError as exc:
+        raise ReportError([Problem(str(exc), field="reported_at", file=source)], source) from None
+
+
+def _conflicts(data: dict[str, Any], session: SessionRef, hours: float) -> list[tuple[bool, str, str, str]]:
     given = data.get("hours_since_session")
-    conflicts = [
+    number = isinstance(given, (int, float)) and not isinstance(given, bool)
+    return [
         (
             data.get("session_id") not in (None, session.session_id),
             "session_id",
-            f"the follow-up is about session {session.session_id} (the patient's latest), not {data.get('session_id')}",
+            f"the follow-up is about session {session.session_id} (the patient's latest), "
+            f"not {data.get('session_id')}",
             "leave session_id out with --follow-up",
         ),
         (
-            isinstance(given, (int, float))
-            and not isinstance(given, bool)
-            and abs(given - hours) > 1,
+            given is not None and not number,
+            "hours_since_session",
+            "is worked out from the log for a follow-up, and this one is not a number",
+            "leave hours_since_session out with --follow-up",
+        ),
+        (
+            number and abs(given - hours) > 1,
             "hours_since_session",
             f"the log says the session ended {hours:g} hours before this report, not {given}",
             "leave hours_since_session out with --follow-up",
@@ -117,11 +235,3 @@ def link_follow_up(
             "run a new check after your next session",
         ),
     ]
-    problems = [
-        Problem(message, field=field, file=source, fix=fix)
-        for bad, field, message, fix in conflicts
-        if bad
-    ]
-    if problems:
-        raise ReportError(problems, source)
-    return {**data, "session_id": session.session_id, "hours_since_session": max(hours, 0.0)}

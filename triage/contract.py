@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from .errors import Problem, ReportError, StorageError
 from .logic import All, Condition, Not, Test
-from .report import HIGHER, REQUIREMENTS, Ask, Report
+from .report import HIGHER, MOMENT_PATTERN, MOMENT_WORDS, REQUIREMENTS, Ask, Report
 from .yamlio import decode, parse_document, read_document
 
 Kind = Literal["text", "datetime", "number", "integer", "yes_no", "choice", "yes_no_unsure"]
@@ -63,7 +63,7 @@ class FieldSpec:
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)
         if self.kind == "datetime":
-            return "an ISO-8601 date-time with offset, such as 2026-11-21T09:30:00+00:00"
+            return MOMENT_WORDS
         return "1 to 64 letters, digits, '.', '_' or '-'"
 
     def accepts(self, value: Any) -> bool:
@@ -185,21 +185,50 @@ def read_answers(path: str, stdin: bytes | str | None = None) -> tuple[Any, str]
 
 
 def save_answers_file(path: str, report: Report) -> None:
-    """Write a report as YAML that ``--answers`` reads back; owner-only, as it is clinical data."""
+    """Write a report as YAML that ``--answers`` reads back. Clinical data: the file is written
+    owner-only under a temporary name and renamed into place, so an existing file is replaced
+    (never written through a symlink, never keeping a looser mode); anything at ``path`` that is
+    not a regular file (a folder, a FIFO, a device) is refused."""
     import yaml
 
     text = f"# triage report: replay with 'triage check --answers {path}'\n"
     text += yaml.safe_dump(report.answers(), sort_keys=False, allow_unicode=True)
+    write_private(path, text, "--save-answers")
+
+
+def write_private(path: str, text: str, option: str) -> None:
+    """Write ``text`` to ``path`` owner-only and atomically (see ``save_answers_file``)."""
+    import stat
+    import tempfile
+
+    target = os.path.abspath(path)
     try:
-        descriptor = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-        with open(descriptor, "w", encoding="utf-8") as out:
-            out.write(text)
+        existing = os.lstat(target)
+    except FileNotFoundError:
+        existing = None
     except OSError as exc:
-        raise StorageError(
-            f"cannot write the answers to {path}: {exc.strerror}",
-            path,
-            "choose a writable path for --save-answers",
-        ) from None
+        raise _write_error(path, exc.strerror, option) from None
+    if existing and not (stat.S_ISREG(existing.st_mode) or stat.S_ISLNK(existing.st_mode)):
+        raise _write_error(path, "it is not a regular file", option)
+    try:
+        descriptor, temporary = tempfile.mkstemp(
+            prefix=".triage-", dir=os.path.dirname(target) or "."
+        )
+    except OSError as exc:
+        raise _write_error(path, exc.strerror, option) from None
+    try:
+        with open(descriptor, "w", encoding="utf-8") as out:  # mkstemp: 0600, O_EXCL
+            out.write(text)
+        os.replace(temporary, target)
+    except OSError as exc:
+        os.unlink(temporary)
+        raise _write_error(path, exc.strerror, option) from None
+
+
+def _write_error(path: str, reason: str | None, option: str) -> StorageError:
+    return StorageError(
+        f"cannot write {path}: {reason}", path, f"choose a writable file path for {option}"
+    )
 
 
 def read_report(path: str, stdin: bytes | str | None = None) -> Report:
@@ -335,6 +364,7 @@ def json_schema() -> dict[str, Any]:
             prop["x-labels"] = {show(k).strip('"'): v for k, v in spec.ask.labels.items()}
         if spec.ordered:
             prop["x-worse-order"] = [[show(v).strip('"') for v in c] for c in worse_chains(spec)]
+    schema["properties"]["reported_at"]["pattern"] = MOMENT_PATTERN
     schema["allOf"] = _requirement_schemas()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema

@@ -8,14 +8,19 @@ JSON Schema, the rule-pack validator, the docs and the property tests all read t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import numbers
+import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -89,6 +94,55 @@ def requirement_for(field: str) -> Requirement | None:
 
 
 _ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+
+MOMENT_PATTERN = (
+    r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]"
+    r"(:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+"""``reported_at`` as text: ISO 8601 with its offset, in the years 2000-2099 (the JSON Schema
+uses the same pattern). Earlier or later dates are typing mistakes, and would overflow the
+history window."""
+_MOMENT = re.compile(MOMENT_PATTERN)
+_EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+
+
+def _moment_text(value: Any) -> Any:
+    """Only an aware datetime, or text in the contract's form: never a number (Unix time) or
+    bytes, which pydantic would otherwise read as a date."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _MOMENT.match(value):
+        raise PydanticCustomError("moment", "not a date-time in the contract's form")
+    return value
+
+
+def _moment_in_range(moment: datetime) -> datetime:
+    if not _EARLIEST <= moment < _LATEST:
+        raise PydanticCustomError("moment", "not a date-time in the contract's form")
+    return moment
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_moment_text), AfterValidator(_moment_in_range)]
+MOMENT_WORDS = (
+    "an ISO-8601 date-time with its offset, in 2000-2099, such as 2026-11-21T09:30:00+00:00"
+)
+_MOMENTS: TypeAdapter[datetime] = TypeAdapter(Moment)
+
+
+def parse_moment(value: Any) -> datetime:
+    """A ``reported_at`` value as the contract reads it; ValueError says what is wrong."""
+    try:
+        return _MOMENTS.validate_python(value)
+    except ValidationError:
+        raise ValueError(f"got {str(value)[:60]!r}, expected {MOMENT_WORDS}") from None
+
+
+def _plain_number(value: Any) -> Any:
+    """Only int and float: a Fraction or Decimal would pass pydantic's float check."""
+    if isinstance(value, numbers.Number) and not isinstance(value, (int, float)):
+        raise PydanticCustomError("number", "not a plain number")
+    return value
 Score = Annotated[int, Field(ge=0, le=10)]
 
 PainSite = Literal["muscle", "joint", "tendon", "bone", "back", "other"]
@@ -121,7 +175,7 @@ class Report(BaseModel):
         ),
     ] = None
     reported_at: Annotated[
-        AwareDatetime,
+        Moment,
         Ask(
             "When the answers were given",
             "An ISO-8601 date and time with its offset, for example 2026-11-21T09:30:00+00:00.",
@@ -130,6 +184,7 @@ class Report(BaseModel):
     hours_since_session: Annotated[
         float,
         Field(ge=0, le=336, allow_inf_nan=False),
+        BeforeValidator(_plain_number),
         Ask(
             "When did the session end?",
             "For example: just now, this morning, yesterday, 2 days ago, or a number of hours "
@@ -505,9 +560,13 @@ class Report(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
+_OUR_CODES = ("moment", "number")
+
+
 def _as_init_error(error: Any) -> InitErrorDetails:
+    code = error["type"]
     details: InitErrorDetails = {
-        "type": error["type"],
+        "type": PydanticCustomError(code, error["msg"]) if code in _OUR_CODES else code,
         "loc": error["loc"],
         "input": error["input"],
     }
