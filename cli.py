@@ -11,8 +11,9 @@ import os
 import shutil
 import sys
 import textwrap
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -86,6 +87,8 @@ def echo_lines(lines: list[Line], *, err: bool = False, wrap: bool = True) -> No
         )
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 # -- the error boundary ------------------------------------------------------------------------
 
 
@@ -120,7 +123,7 @@ def _json_errors(ctx: click.Context, param: click.Parameter, value: bool) -> boo
     return value
 
 
-def json_option(help_text: str) -> Any:
+def json_option(help_text: str) -> Callable[[F], F]:
     return click.option(
         "--json", "as_json", is_flag=True, is_eager=True, callback=_json_errors, help=help_text
     )
@@ -185,7 +188,8 @@ def _load_pack(rules: str | None) -> triage.RulePack:
 @click.option(
     "--follow-up",
     is_flag=True,
-    help="A follow-up about the patient's latest session in the log (fills the session and the hours since).",
+    help="A follow-up about the patient's latest session in the log "
+    "(fills the session and the hours since).",
 )
 def check(
     answers: str | None,
@@ -352,7 +356,7 @@ def _read(prompt: str = "> ") -> str:
 def _ask(step: Gate | Item) -> Any:
     """Ask one question until it gets a valid answer; None when an optional one is skipped."""
     from triage.errors import AnswerError
-    from triage.questionnaire import parse_answer, parse_choice
+    from triage.questionnaire import Gate, parse_answer, parse_choice
 
     options, optional, help_text = _step_details(step)
     _say()
@@ -370,7 +374,9 @@ def _ask(step: Gate | Item) -> Any:
             _say("  This question needs an answer.")
         else:
             try:
-                return parse_choice(options, text) if options else parse_answer(step.spec, text)
+                if options or isinstance(step, Gate):
+                    return parse_choice(options, text)
+                return parse_answer(step.spec, text)
             except AnswerError as exc:
                 _say(f"  {exc}")
 
@@ -499,9 +505,8 @@ def rules_list(directory: str | None, as_json: bool) -> None:
     click.echo(pack.summary())
     width = max(len(r.id) for r in ordered)
     for r in ordered:
-        click.echo(
-            f"{r.policy_row:<4} {r.id:<{width}}  {triage.outcomes.describe(r.outcome, r.urgency):<33} {r.title}"
-        )
+        level = triage.outcomes.describe(r.outcome, r.urgency)
+        click.echo(f"{r.policy_row:<4} {r.id:<{width}}  {level:<33} {r.title}")
 
 
 # -- the triage log ----------------------------------------------------------------------------

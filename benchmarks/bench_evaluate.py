@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import triage
-from tests.helpers import load_case, vignette_files
+import triage  # noqa: E402 - after the path is set, so that tests.helpers imports
+from tests.helpers import load_case, vignette_files  # noqa: E402
 
 ROUNDS = 100
 
@@ -41,7 +41,8 @@ def bench_engine(engine: str, reports: list[dict]) -> None:
     elapsed = time.perf_counter() - started
     print(
         f"  {engine:<14} {len(latencies) / elapsed:>9,.0f} evaluations/s   "
-        f"p50 {percentile(latencies, 0.5) * 1e3:.3f} ms   p99 {percentile(latencies, 0.99) * 1e3:.3f} ms"
+        f"p50 {percentile(latencies, 0.5) * 1e3:.3f} ms   "
+        f"p99 {percentile(latencies, 0.99) * 1e3:.3f} ms"
     )
 
 
@@ -82,7 +83,8 @@ def bench_history(engine: str, rounds: int = 300) -> None:
         latencies.append(time.perf_counter() - t0)
     print(
         f"  {engine:<14} {len(latencies) / sum(latencies):>9,.0f} evaluations/s   "
-        f"p50 {percentile(latencies, 0.5) * 1e3:.3f} ms   p99 {percentile(latencies, 0.99) * 1e3:.3f} ms"
+        f"p50 {percentile(latencies, 0.5) * 1e3:.3f} ms   "
+        f"p99 {percentile(latencies, 0.99) * 1e3:.3f} ms"
     )
 
 
@@ -107,7 +109,8 @@ def bench_cli(*extra: str, runs: int = 15) -> None:
 def main() -> None:
     reports = [load_case(p)["report"] for p in vignette_files()]
     print(
-        f"triage.evaluate over {len(reports)} vignettes x {ROUNDS} rounds (validation, rules, decision):"
+        f"triage.evaluate over {len(reports)} vignettes x {ROUNDS} rounds "
+        "(validation, rules, decision):"
     )
     for engine in ("durable-rules", "reference"):
         bench_engine(engine, reports)

@@ -101,9 +101,9 @@ def test_the_reasons_a_patient_reads_do_not_depend_on_the_engine(path) -> None:
 
 
 def test_the_reasons_of_history_rules_do_not_depend_on_the_engine() -> None:
-    from tests.helpers import histories
-
     from hypothesis import HealthCheck, given, settings
+
+    from tests.helpers import histories
 
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(histories())

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import click
-
 from triage_cli.cli import main
+
 from tests.helpers import ROOT
 from triage.conditions import OPERATORS
 from triage.contract import FIELDS

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from triage_cli.cli import main
 
 import triage
-from triage_cli.cli import main
 from tests.helpers import ROOT, load_case, report, vignette_files
 from triage.engines import durable as adapter
-from triage.engines.durable import _core
 from triage.engines import get_engine
+from triage.engines.durable import _core
 from triage.history import Context
 
 REPORTS = [triage.parse_report(load_case(p)["report"]) for p in vignette_files()]
@@ -89,9 +89,7 @@ def test_report_data_never_becomes_the_fact_identity() -> None:
         triage.evaluate(report(id="x"))
     engine = get_engine("durable-rules")
     ruleset = engine._ruleset(triage.default_pack())  # type: ignore[attr-defined]
-    fact = ruleset.fact(
-        "current", {"pain_now": 3, "unwell": True, "id": "x", "sid": "y"}, "e7-0"
-    )
+    fact = ruleset.fact("current", {"pain_now": 3, "unwell": True, "id": "x", "sid": "y"}, "e7-0")
     assert (fact["id"], fact["sid"]) == ("e7-0", adapter._SESSION)
     same = report(unwell=True)
     assert triage.evaluate(same).reasons == triage.evaluate(same).reasons  # same answers, new fact
@@ -126,7 +124,9 @@ def test_an_engine_call_that_fails_fails_the_evaluation_and_the_next_one_is_righ
     assert engine._ruleset(pack).name.endswith("_2")  # a fresh generation
 
 
-def test_a_result_left_from_another_evaluation_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_result_left_from_another_evaluation_fails_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """An action started and never completed (as after a stall under durable-rules' own host)
     leaves the session leased: later evaluations would fire nothing. The adapter notices."""
     engine = adapter.DurableEngine()
@@ -134,7 +134,7 @@ def test_a_result_left_from_another_evaluation_fails_closed(monkeypatch: pytest.
     context = Context(REPORTS[9].answers())
     ruleset = engine._ruleset(pack)
     facts = ruleset.facts(context, iter([999]))
-    code, state = _core.assert_facts(ruleset.handle, json.dumps(facts))
+    _, state = _core.assert_facts(ruleset.handle, json.dumps(facts))
     assert _core.start_action_for_state(ruleset.handle, state) is not None  # started, never done
     with pytest.raises(triage.EvaluationError, match="sentinel rule fired 0 times"):
         engine.fired(pack, context)
@@ -218,7 +218,8 @@ def test_reference_backend_serves_when_durable_rules_cannot_be_imported() -> Non
         "from tests.helpers import load_case, vignette_files\n"
         "d = triage.evaluate(load_case(vignette_files()[9])['report'])\n"
         "print(d.engine.name, d.outcome, d.urgency)\n"
-        "try:\n    triage.evaluate(load_case(vignette_files()[0])['report'], engine='durable-rules')\n"
+        "try:\n"
+        "    triage.evaluate(load_case(vignette_files()[0])['report'], engine='durable-rules')\n"
         "except triage.EvaluationError as e:\n    print('refused:', e)\n"
     )
     out = subprocess.run(

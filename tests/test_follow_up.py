@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from triage_cli.cli import main
 
 import triage
-from triage_cli.cli import main
 from tests.helpers import BASE, report
 from triage.log import TriageLog
 

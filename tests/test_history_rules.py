@@ -88,7 +88,7 @@ def sessions(*pain_during: int, days: tuple[float, ...] = (14, 7, 0)) -> tuple[d
     """Sessions ``days`` ago with these pains during; the last one is the current report."""
     reports = [
         post(d, f"s{i}", 1, pain_during=p)
-        for i, (p, d) in enumerate(zip(pain_during, days[-len(pain_during) :]))
+        for i, (p, d) in enumerate(zip(pain_during, days[-len(pain_during) :], strict=True))
     ]
     return reports[-1], reports[:-1]
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-
 import triage_cli.cli as cli
+from click.testing import CliRunner, Result
 from triage_cli.cli import main
+
 from tests.helpers import keystrokes, load_case, vignette_files
 from triage.contract import read_report
 
@@ -129,7 +129,7 @@ def test_summary_rejects_a_number_out_of_range() -> None:
 
 
 def test_patient_option_skips_the_id_question() -> None:
-    result = ask(NO_PAIN[1:] + [""], "--patient", "pt-9", "--json")
+    result = ask([*NO_PAIN[1:], ""], "--patient", "pt-9", "--json")
     assert json.loads(result.stdout)["report"]["patient_id"] == "pt-9"
     assert "Your patient ID" not in result.stderr
 

@@ -117,8 +117,8 @@ def test_nesting_is_limited_in_conditions_and_refused_before_the_yaml_parser(
         (["check", "--answers", str(answers_json), "--no-log"], "nested more than 64 deep"),
     ]:
         out = subprocess.run(
-            [sys.executable, "-m", "triage_cli.cli", *args], cwd=ROOT, capture_output=True, text=True,
-            timeout=60,
+            [sys.executable, "-m", "triage_cli.cli", *args],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert out.returncode == 1, out.stderr[-500:]
         assert message in out.stderr and "Traceback" not in out.stderr

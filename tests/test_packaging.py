@@ -110,3 +110,25 @@ def test_the_installed_command_runs_only_this_projects_cli(installed: Path, tmp_
             text=True, check=True,
         )  # fmt: skip
         assert out.stdout.strip() == f"triage, version {__version__}", command
+
+
+def test_the_public_names_are_defined_once() -> None:
+    """_EXPORTS is the one list: __all__ derives from it, and the imports for type checkers
+    must name exactly the same things from the same modules."""
+    import ast
+
+    import triage
+
+    tree = ast.parse((ROOT / "triage" / "__init__.py").read_text())
+    block = next(n for n in tree.body if isinstance(n, ast.If))
+    typed = {
+        alias.name: node.module
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.asname == alias.name
+    }
+    assert typed == triage._EXPORTS
+    assert triage.__all__ == ["__version__", *triage._EXPORTS]
+    for name in triage.__all__:
+        assert getattr(triage, name) is not None

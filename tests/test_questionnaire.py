@@ -263,7 +263,9 @@ def test_description_for_embedders_comes_from_the_contract() -> None:
         "Yes, and I still have it",
     ]
     trend = next(i for i in gates[0]["if_yes"] if i["field"] == "pain_trend")
-    assert trend["required"] is True and trend["asked"].startswith("when hours_since_session is 24 or more")
+    assert trend["required"] is True and trend["asked"].startswith(
+        "when hours_since_session is 24 or more"
+    )
     assert gates[2]["if_no"]["numbness"] == "none"
 
 

@@ -194,7 +194,9 @@ def test_every_vignette_fits_the_schema(path) -> None:
     jsonschema.validate(load_case(path)["report"], json_schema())
 
 
-JSON_BAD = [row for row in BAD if not isinstance(row[1].get("hours_since_session"), (Fraction, Decimal))]
+JSON_BAD = [
+    row for row in BAD if not isinstance(row[1].get("hours_since_session"), (Fraction, Decimal))
+]
 """Every bad report that JSON can carry (JSON has no fractions or decimals)."""
 
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from triage_cli.cli import main
 
 import triage
-from triage_cli.cli import main
 from tests.helpers import ROOT
 
 SEQUENCES = sorted((ROOT / "tests" / "sequences").glob("*.yaml"))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from triage_cli.cli import main
 
 import triage
-from triage_cli.cli import main
 from tests.helpers import load_case, vignette_files
 
 CASES = vignette_files()

@@ -58,21 +58,70 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
 
 
-if TYPE_CHECKING:
-    from .checking import CheckResult, check
-    from .contract import FIELDS, json_schema, parse_report
-    from .decision import Decision, Reason
-    from .errors import (
-        EvaluationError,
-        InputError,
-        PackError,
-        Problem,
-        ReportError,
-        StorageError,
-        TriageError,
-        UsageError,
+if TYPE_CHECKING:  # the names of _EXPORTS, for type checkers (tests/test_packaging.py)
+    from .checking import (
+        CheckResult as CheckResult,
     )
-    from .evaluation import evaluate
-    from .log import TriageLog
-    from .pack import Rule, RulePack, default_pack, load_pack
-    from .report import Report
+    from .checking import (
+        check as check,
+    )
+    from .contract import (
+        FIELDS as FIELDS,
+    )
+    from .contract import (
+        json_schema as json_schema,
+    )
+    from .contract import (
+        parse_report as parse_report,
+    )
+    from .decision import (
+        Decision as Decision,
+    )
+    from .decision import (
+        Reason as Reason,
+    )
+    from .errors import (
+        EvaluationError as EvaluationError,
+    )
+    from .errors import (
+        InputError as InputError,
+    )
+    from .errors import (
+        PackError as PackError,
+    )
+    from .errors import (
+        Problem as Problem,
+    )
+    from .errors import (
+        ReportError as ReportError,
+    )
+    from .errors import (
+        StorageError as StorageError,
+    )
+    from .errors import (
+        TriageError as TriageError,
+    )
+    from .errors import (
+        UsageError as UsageError,
+    )
+    from .evaluation import (
+        evaluate as evaluate,
+    )
+    from .log import (
+        TriageLog as TriageLog,
+    )
+    from .pack import (
+        Rule as Rule,
+    )
+    from .pack import (
+        RulePack as RulePack,
+    )
+    from .pack import (
+        default_pack as default_pack,
+    )
+    from .pack import (
+        load_pack as load_pack,
+    )
+    from .report import (
+        Report as Report,
+    )

@@ -108,13 +108,15 @@ def check(
     )
 
 
-def _open(log: TriageLog | LogLocation, *, create: bool) -> tuple[TriageLog | None, StorageError | None]:
+def _open(
+    log: TriageLog | LogLocation, *, create: bool
+) -> tuple[TriageLog | None, StorageError | None]:
     from .log import TriageLog
 
     if isinstance(log, TriageLog):
         return log, None
     try:
-        return TriageLog(log, create=create), None
+        return TriageLog(None if log is None else os.fspath(log), create=create), None
     except StorageError as exc:
         return None, exc
 
@@ -125,7 +127,9 @@ def _history(
     if log is None or not pack.history_days:
         return None, None
     try:
-        return log.history(report.patient_id, before=report.reported_at, days=pack.history_days), None
+        return log.history(
+            report.patient_id, before=report.reported_at, days=pack.history_days
+        ), None
     except StorageError as exc:
         return None, exc
 
@@ -169,7 +173,8 @@ def find_session(patient: str, log: TriageLog | LogLocation = None) -> SessionRe
     if session is None:
         raise UsageError(
             f"there is no earlier check for patient {patient} in {path}",
-            "a follow-up is about a session checked before: run 'triage check' after a session first",
+            "a follow-up is about a session checked before: "
+            "run 'triage check' after a session first",
         )
     return session
 
@@ -205,9 +210,12 @@ def _moment(value: Any, now: datetime | None, source: str | None) -> datetime:
         raise ReportError([Problem(str(exc), field="reported_at", file=source)], source) from None
 
 
-def _conflicts(data: dict[str, Any], session: SessionRef, hours: float) -> list[tuple[bool, str, str, str]]:
+def _conflicts(
+    data: dict[str, Any], session: SessionRef, hours: float
+) -> list[tuple[bool, str, str, str]]:
     given = data.get("hours_since_session")
     number = isinstance(given, (int, float)) and not isinstance(given, bool)
+    off_by = abs(given - hours) if isinstance(given, (int, float)) and number else 0.0
     return [
         (
             data.get("session_id") not in (None, session.session_id),
@@ -223,7 +231,7 @@ def _conflicts(data: dict[str, Any], session: SessionRef, hours: float) -> list[
             "leave hours_since_session out with --follow-up",
         ),
         (
-            number and abs(given - hours) > 1,
+            off_by > 1,
             "hours_since_session",
             f"the log says the session ended {hours:g} hours before this report, not {given}",
             "leave hours_since_session out with --follow-up",

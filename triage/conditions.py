@@ -30,7 +30,6 @@ At the top of a rule's ``when``, two more keys look at the patient's earlier che
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .contract import FIELDS, FieldSpec, hint, number_text, show, suggest
@@ -179,7 +178,8 @@ class ConditionParser:
             return None
         item_lines = getattr(value, "item_lines", [line] * len(value))
         items = [
-            self.parse(item, item_line, depth=depth) for item, item_line in zip(value, item_lines)
+            self.parse(item, item_line, depth=depth)
+            for item, item_line in zip(value, item_lines, strict=True)
         ]
         if any(item is None for item in items):
             return None
@@ -497,7 +497,7 @@ class ConditionParser:
         )
 
     def _plain_number(self, value: Any, line: int, field: str) -> bool:
-        """Numbers with at most 4 decimals: the rule engine cannot read exponent forms like 1e-05."""
+        """Numbers with at most 4 decimals: the rule engine cannot read exponent forms (1e-05)."""
         if isinstance(value, float) and (round(value, 4) != value or "e" in repr(value)):
             self.problem(
                 f"{show(value)} has more than 4 decimals",

@@ -10,7 +10,7 @@ import difflib
 import json
 import os
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -313,7 +313,7 @@ def hint(spec: FieldSpec, value: Any) -> str | None:
 
 # -- JSON Schema ------------------------------------------------------------------------------
 
-_SCHEMA_TESTS = {
+_SCHEMA_TESTS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "eq": lambda v: {"const": v},
     "ne": lambda v: {"not": {"const": v}},
     "in": lambda v: {"enum": list(v)},
@@ -348,7 +348,9 @@ def _requirement_schemas() -> list[dict[str, Any]]:
         if requirement.required:
             schemas.append({"if": when, "then": {"required": [requirement.field]}})
         if requirement.only:
-            schemas.append({"if": {"not": when}, "then": {"not": {"required": [requirement.field]}}})
+            schemas.append(
+                {"if": {"not": when}, "then": {"not": {"required": [requirement.field]}}}
+            )
     return schemas
 
 

@@ -119,7 +119,7 @@ class PackError(ProblemsError):
 
 
 class EvaluationError(TriageError):
-    """The rules could not be evaluated. Callers must fail closed: never treat this as 'continue'."""
+    """The rules could not be evaluated. Callers must fail closed: never read it as 'continue'."""
 
     kind = "evaluation"
 

@@ -154,7 +154,8 @@ def build_context(report: Report, history: Iterable[Earlier] | None) -> Context:
             raise ReportError(
                 [
                     Problem(
-                        f"earlier check {position + 1} ({item.report.patient_id}, {item.report.reported_at.isoformat()}) "
+                        f"earlier check {position + 1} ({item.report.patient_id}, "
+                        f"{item.report.reported_at.isoformat()}) "
                         "is not an earlier check of the same patient",
                         field="history",
                     )

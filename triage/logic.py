@@ -134,7 +134,8 @@ def holds(condition: Condition, answers: Answers, current: Answers | None = None
 
 
 def matched(condition: Condition, answers: Answers) -> dict[str, Any]:
-    """The answers that made a condition hold: every part of ``all``, the true branches of ``any``."""
+    """The answers that made a condition hold: every part of ``all``, the true branches of
+    ``any``."""
     if isinstance(condition, (Test, Not)):
         return {f: answers[f] for f in fields_of(condition) if answers.get(f) is not None}
     parts = condition.items

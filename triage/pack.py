@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, cast
 
 from .conditions import ConditionParser, when_to_data
-from .history import HistoryTest, When
-from .logic import Condition
 from .contract import show, suggest
 from .errors import InputError, PackError, Problem
+from .history import HistoryTest, When
+from .logic import Condition
 from .outcomes import OUTCOMES, URGENCIES
 from .yamlio import LocatedDict, LocatedList, read_document
 
@@ -234,7 +234,11 @@ class _PackLoader:
             return []
         self._unknown_keys(data, {"rules"}, file, None)
         entries, lines = data["rules"], data["rules"].item_lines
-        return [r for r in (self._rule(e, line, file) for e, line in zip(entries, lines)) if r]
+        return [
+            r
+            for r in (self._rule(e, line, file) for e, line in zip(entries, lines, strict=True))
+            if r
+        ]
 
     def _rule(self, data: Any, line: int, file: str) -> Rule | None:
         if not isinstance(data, LocatedDict):
@@ -417,7 +421,7 @@ _default_lock = threading.Lock()
 
 
 def default_rules_dir() -> Path:
-    """The bundled rules: ``triage/rules`` in an installed wheel, ``rules/`` in a source checkout."""
+    """The bundled rules: ``triage/rules`` in an installed wheel, ``rules/`` in a checkout."""
     package = Path(__file__).resolve().parent
     for candidate in (package / "rules", package.parent / "rules"):
         if (candidate / PACK_FILE).exists():

@@ -418,7 +418,8 @@ class Interview:
 
 
 def describe() -> dict[str, Any]:
-    """The questionnaire as data (``triage questions --json``), for apps that render their own form."""
+    """The questionnaire as data (``triage questions --json``), for apps that render their own
+    form."""
 
     def question(item: Item) -> dict[str, Any]:
         spec = item.spec

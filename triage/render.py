@@ -38,9 +38,9 @@ _HEADLINES: dict[tuple[str, str | None], tuple[Style, str, str]] = {
         "caution",
         "Reduce the load at your next session.",
         (
-            "Use a lighter weight or fewer sets for the movement that hurt, and skip it if it still "
-            "hurts. Go back to your current load once a session causes no more than 5/10 pain and "
-            "the pain settles by the next morning."
+            "Use a lighter weight or fewer sets for the movement that hurt, and skip it if it "
+            "still hurts. Go back to your current load once a session causes no more than 5/10 "
+            "pain and the pain settles by the next morning."
         ),
     ),
     ("continue", None): ("ok", "Carry on with your programme.", ""),

@@ -7,17 +7,17 @@ JSON Schema, the rule-pack validator, the docs and the property tests all read t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import numbers
 import re
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
-    BeforeValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -55,6 +55,7 @@ NONE_RESOLVED_ONGOING = {
     "ongoing": "Yes, and I still have it",
 }
 ORDER_RESOLVED = (("none", "resolved", "ongoing"),)
+
 
 @dataclass(frozen=True)
 class Requirement:
@@ -143,6 +144,8 @@ def _plain_number(value: Any) -> Any:
     if isinstance(value, numbers.Number) and not isinstance(value, (int, float)):
         raise PydanticCustomError("number", "not a plain number")
     return value
+
+
 Score = Annotated[int, Field(ge=0, le=10)]
 
 PainSite = Literal["muscle", "joint", "tendon", "bone", "back", "other"]
@@ -162,7 +165,8 @@ class Report(BaseModel):
         Field(pattern=_ID_PATTERN),
         Ask(
             "Your patient ID",
-            "The short code your clinic gave you (not your name): 1 to 64 letters, digits, '.', '_' or '-'.",
+            "The short code your clinic gave you (not your name): "
+            "1 to 64 letters, digits, '.', '_' or '-'.",
             short="Patient ID",
         ),
     ]
@@ -171,7 +175,8 @@ class Report(BaseModel):
         Field(pattern=_ID_PATTERN),
         Ask(
             "Session ID",
-            "Links a follow-up report to the session it is about: letters, digits, '.', '_' or '-'.",
+            "Links a follow-up report to the session it is about: "
+            "letters, digits, '.', '_' or '-'.",
         ),
     ] = None
     reported_at: Annotated[
@@ -556,7 +561,8 @@ class Report(BaseModel):
         return report
 
     def answers(self) -> dict[str, Any]:
-        """The normalised report: every given answer, ``reported_at`` filled, absent fields left out."""
+        """The normalised report: every given answer, ``reported_at`` filled, absent fields
+        left out."""
         return self.model_dump(mode="json", exclude_none=True)
 
 
@@ -584,7 +590,9 @@ def _conditional_problems(values: dict[str, Any]) -> list[InitErrorDetails]:
         applies = holds(requirement.when, values)
         given = values.get(requirement.field) not in (None, [])
         if requirement.required and applies and not given:
-            problems.append(_problem(requirement.field, "required_when", requirement.required_text()))
+            problems.append(
+                _problem(requirement.field, "required_when", requirement.required_text())
+            )
         if requirement.only and given and not applies:
             problems.append(_problem(requirement.field, "only_when", requirement.only_text()))
     return problems

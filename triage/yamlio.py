@@ -131,11 +131,11 @@ def _check_yaml_shape(text: str) -> None:
     """Walk the parser's events (never recursive) and refuse what the composer should not see:
     nesting deeper than MAX_DEPTH, more than MAX_NODES values once aliases are expanded (an
     "alias bomb"), and explicit tags."""
-    starts = []  # the expanded count at the start of each open collection, with its anchor
-    anchors: dict[str, int] = {}
+    starts: list[tuple[int, str | None]] = []  # expanded count at each open collection's start
+    anchors: dict[str | None, int] = {}
     expanded = 0
     for event in yaml.parse(text, Loader=_SafeLoader):
-        line = event.start_mark.line + 1
+        line = event.start_mark.line + 1 if event.start_mark else None
         if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)) and event.tag:
             tag = event.tag.replace("tag:yaml.org,2002:", "!!")
             raise _Refused(
@@ -328,5 +328,7 @@ def read_document(path: str | Path) -> Any:
             [Problem("permission denied", file=source, fix="check the file's permissions")], source
         ) from None
     except OSError as exc:
-        raise InputError([Problem(f"cannot be read: {exc.strerror}", file=source)], source) from None
+        raise InputError(
+            [Problem(f"cannot be read: {exc.strerror}", file=source)], source
+        ) from None
     return parse_document(decode(data, source), source)

@@ -103,16 +103,23 @@ def main(argv: list[str] | None = None) -> int:
 
     pack = triage.default_pack()
     durable, reference = get_engine("durable-rules"), get_engine("reference")
-    contexts = [build_context(triage.parse_report(load_case(p)["report"]), None)
-                for p in vignette_files()]
+    contexts = [
+        build_context(triage.parse_report(load_case(p)["report"]), None) for p in vignette_files()
+    ]
     expected = [reference.fired(pack, c) for c in contexts]
     print("ready", flush=True)
-    stats: dict[str, Any] = {"evaluations": 0, "silent_failures": 0, "raised": 0, "stalls": 0,
-                             "correct_after_last_event": 0, "errors": []}
+    stats: dict[str, Any] = {
+        "evaluations": 0,
+        "silent_failures": 0,
+        "raised": 0,
+        "stalls": 0,
+        "correct_after_last_event": 0,
+        "errors": [],
+    }
     deadline = time.monotonic() + args.seconds
     last = time.monotonic()
     while time.monotonic() < deadline:
-        for context, want in zip(contexts, expected):
+        for context, want in zip(contexts, expected, strict=True):
             now = time.monotonic()
             if now - last > 5:
                 stats["stalls"] += 1

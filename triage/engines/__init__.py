@@ -1,7 +1,8 @@
 """Backends that decide which rules of a pack fire for a report.
 
 Both implement ``Engine``: ``fired(pack, context)`` returns the ids of the rules whose conditions
-hold for a report and, for history rules, the patient's earlier checks. ``durable-rules`` is the default; the plain-Python reference backend serves where it
+hold for a report and, for history rules, the patient's earlier checks. ``durable-rules`` is the
+default; the plain-Python reference backend serves where it
 cannot be imported (Python 3.13+), and is the oracle in the differential tests.
 """
 

@@ -51,11 +51,10 @@ from typing import Any
 import durable_rules_engine as _core  # type: ignore[import-not-found]
 
 from ..conditions import EARLIER_FIELDS
-from ..history import EarlierChecks, RisingSessions, When
-from ..logic import All, Condition, CurrentRef, FieldRef, Not, Test, fields_of
 from ..contract import FIELDS, FieldSpec
 from ..errors import EvaluationError
-from ..history import Context
+from ..history import Context, EarlierChecks, RisingSessions, When
+from ..logic import All, Condition, CurrentRef, FieldRef, Not, Test, fields_of
 from ..pack import Rule, RulePack
 
 _SESSION = "triage"
