@@ -7,12 +7,27 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from triage.contract import FIELDS, FieldSpec, parse_report
 from triage.history import Earlier
 from triage.outcomes import OUTCOMES, URGENCIES
 from triage.yamlio import read_document
+
+THOROUGH = os.environ.get("TRIAGE_TESTS") == "thorough"
+"""Property tests run their full counts when TRIAGE_TESTS=thorough (.ci/run sets it); a
+twentieth of them (at least 25) by default, so that the suite is quick to run while working."""
+
+
+def examples(count: int) -> settings:
+    """Hypothesis settings for ``count`` examples in the thorough profile."""
+    return settings(
+        max_examples=count if THOROUGH else max(25, count // 20),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("TRIAGE_SHARED", ROOT.parent / "shared"))

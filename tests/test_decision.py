@@ -101,11 +101,11 @@ def test_the_reasons_a_patient_reads_do_not_depend_on_the_engine(path) -> None:
 
 
 def test_the_reasons_of_history_rules_do_not_depend_on_the_engine() -> None:
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import given
 
-    from tests.helpers import histories
+    from tests.helpers import examples, histories
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @examples(300)
     @given(histories())
     def check(case: tuple[dict, list]) -> None:
         current, earlier = triage.parse_report(case[0]), case[1]

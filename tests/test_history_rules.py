@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 import triage
-from tests.helpers import ROOT, at, histories, report
+from tests.helpers import ROOT, at, examples, histories, report
 from triage.engines import get_engine
 from triage.history import Earlier, build_context
 
@@ -196,7 +196,7 @@ DURABLE, REFERENCE = get_engine("durable-rules"), get_engine("reference")
 PACKS = [triage.default_pack(), triage.load_pack(ROOT / "tests" / "packs" / "history-coverage")]
 
 
-@settings(max_examples=3_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples(3_000)
 @given(histories())
 def test_backends_agree_on_generated_histories(case: tuple[dict, list[Earlier]]) -> None:
     current, earlier = case

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import triage
-from tests.helpers import ROOT, reports
+from tests.helpers import ROOT, examples, reports
 from triage.contract import FIELDS
 from triage.engines import get_engine
 from triage.engines.durable import DurableEngine
@@ -140,8 +140,7 @@ def numeric_tests(draw: st.DrawFn) -> str:
     return f"{{{name}: {{{test}: {value}}}}}"
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-          HealthCheck.function_scoped_fixture])  # fmt: skip
+@examples(120)
 @given(when=numeric_tests(), data=st.lists(reports(), min_size=5, max_size=5))
 def test_every_numeric_test_that_loads_gives_the_same_answer_on_both_engines(
     tmp_path_factory: pytest.TempPathFactory, when: str, data: list[dict[str, Any]]

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import triage
-from tests.helpers import ROOT, complete, load_case, reports, vignette_files
+from tests.helpers import ROOT, complete, examples, load_case, reports, vignette_files
 from triage.contract import FIELDS, worse_chains
 from triage.engines import get_engine
 from triage.history import build_context
@@ -26,10 +26,6 @@ DURABLE = get_engine("durable-rules")
 REFERENCE = get_engine("reference")
 DEFAULT = triage.default_pack()
 COVERAGE = triage.load_pack(ROOT / "tests" / "packs" / "coverage")
-
-
-def examples(count: int) -> settings:
-    return settings(max_examples=count, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def fired_by_both(pack: triage.RulePack, data: dict[str, Any]) -> tuple[set[str], set[str]]:

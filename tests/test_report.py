@@ -9,12 +9,12 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import triage
-from tests.helpers import BASE, load_case, report, vignette_files
+from tests.helpers import BASE, examples, load_case, report, vignette_files
 from triage.contract import FIELDS, json_schema, read_report
 from triage.yamlio import parse_yaml
 
@@ -208,7 +208,7 @@ def test_schema_rejects_what_the_model_rejects(changes: dict, field: str, text: 
         jsonschema.validate(report(**changes), json_schema())
 
 
-@settings(max_examples=400, deadline=None)
+@examples(400)
 @given(
     during=st.integers(0, 10),
     now=st.integers(0, 10),
