@@ -69,3 +69,20 @@ def all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.
 def test_every_command_has_help() -> None:
     for name, command in all_commands(main):
         assert command.help and len(command.help) > 15, name
+
+
+def docs_example(doc: str, name: str) -> str:
+    text = (ROOT / "docs" / doc).read_text()
+    marker = f"<!-- docs-example: {name} -->\n```python\n"
+    return text.split(marker, 1)[1].split("```", 1)[0]
+
+
+def test_the_check_example_in_the_embedding_guide_prints_what_it_says(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    code = docs_example("embedding.md", "check-with-history")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "embedding.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    promised = [line.split("# ", 1)[1] for line in code.splitlines() if line.startswith("print(")]
+    assert printed == promised
