@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from triage_cli.cli import EXIT_CODES, main
 
 import triage
 from tests.helpers import BASE, ROOT, VIGNETTE_DIR, report
+from triage_cli.cli import EXIT_CODES, main
 
 P10_EMERGENCY = VIGNETTE_DIR / "p10-chest-pain-ongoing.yaml"
 

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-import triage_cli.cli as cli
 from click.testing import CliRunner, Result
-from triage_cli.cli import main
 
+import triage_cli.cli as cli
 from tests.helpers import keystrokes, load_case, vignette_files
 from triage.contract import read_report
+from triage_cli.cli import main
 
 PUBLIC = [p for p in vignette_files() if p.parent.name == "vignettes"]
 NO_PAIN = ["pt-1", "0.5", "", "", "", "", "no", "no", "no"]
