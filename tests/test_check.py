@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from triage_cli.cli import main
 
 import triage
 from tests.helpers import BASE, load_case, report, vignette_files
 from tests.test_sequences import SEQUENCES, assert_step, full_report, load
 from triage.log import TriageLog
+from triage_cli.cli import main
 
 
 @pytest.mark.parametrize("path", SEQUENCES, ids=lambda p: p.stem)

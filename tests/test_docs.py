@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 
 import click
-from triage_cli.cli import main
 
 from tests.helpers import ROOT
 from triage.conditions import OPERATORS
 from triage.contract import FIELDS
+from triage_cli.cli import main
 
 RULES_DOC = (ROOT / "docs" / "rules.md").read_text()
 README = (ROOT / "README.md").read_text()

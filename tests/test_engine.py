@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from triage_cli.cli import main
 
 import triage
 from tests.helpers import ROOT, load_case, report, vignette_files
@@ -18,6 +17,7 @@ from triage.engines import durable as adapter
 from triage.engines import get_engine
 from triage.engines.durable import _core
 from triage.history import Context
+from triage_cli.cli import main
 
 REPORTS = [triage.parse_report(load_case(p)["report"]) for p in vignette_files()]
 

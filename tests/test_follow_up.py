@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from triage_cli.cli import main
 
 import triage
 from tests.helpers import BASE, report
 from triage.log import TriageLog
+from triage_cli.cli import main
 
 
 def run(*args: str, input: str | None = None) -> Result:

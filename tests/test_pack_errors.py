@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from triage_cli.cli import main
 
 import triage
+from triage_cli.cli import main
 
 GOLDEN = Path(__file__).parent / "golden" / "packs"
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir())

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from triage_cli.cli import main
 
 import triage
 from tests.helpers import ROOT
+from triage_cli.cli import main
 
 SEQUENCES = sorted((ROOT / "tests" / "sequences").glob("*.yaml"))
 

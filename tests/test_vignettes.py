@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from triage_cli.cli import main
 
 import triage
 from tests.helpers import load_case, vignette_files
+from triage_cli.cli import main
 
 CASES = vignette_files()
 IDS = [p.stem for p in CASES]
