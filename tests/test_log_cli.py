@@ -25,7 +25,7 @@ P03 = str(VIGNETTE_DIR / "p03-doms-30h.yaml")
 
 
 def run(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
+    return CliRunner().invoke(main, list(args), prog_name="triage")
 
 
 @pytest.fixture
@@ -186,6 +186,14 @@ def test_verify_ok_then_tampered(filled: Path) -> None:
 GOLDEN = ROOT / "tests" / "golden" / "log"
 
 
+def check_golden(name: str, text: str) -> None:
+    """``text`` is what tests/golden/log/NAME.txt holds (TRIAGE_REGOLD=1 rewrites it, on purpose)."""
+    golden = GOLDEN / f"{name}.txt"
+    if os.environ.get("TRIAGE_REGOLD"):
+        golden.write_text(text)
+    assert text == golden.read_text()
+
+
 @pytest.mark.parametrize("case", ["missing", "newer-schema", "corrupt"])
 def test_log_errors_golden(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "log.db"
@@ -197,12 +205,7 @@ def test_log_errors_golden(case: str, tmp_path: Path, monkeypatch: pytest.Monkey
         path.write_bytes(b"garbage" * 1000)
     result = run("log", "list", "--db", str(path))
     assert result.exit_code == 1 and "Traceback" not in result.output
-    text = result.stderr.replace(str(path), "LOG")
-    golden = GOLDEN / f"{case}.txt"
-    if os.environ.get("TRIAGE_REGOLD"):
-        GOLDEN.mkdir(exist_ok=True)
-        golden.write_text(text)
-    assert text == golden.read_text()
+    check_golden(case, result.stderr.replace(str(path), "LOG"))
 
 
 def test_log_commands_do_not_load_the_report_models(filled: Path) -> None:

@@ -22,6 +22,9 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+CONTRACT_VERSION = "1"
+"""The version of the report contract this module defines; the log stores it with each entry."""
+
 HIGHER = "higher"  # for scores: a higher number is worse
 
 
