@@ -15,7 +15,7 @@ from triage.errors import UsageError
 from triage.log import Filters, TriageLog
 from triage.log.location import default_log_path
 from triage.log.records import names
-from triage.log.sqlite import MIGRATIONS
+from triage.log.sqlite import MIGRATIONS, storage_error
 
 DECISIONS = [triage.evaluate(load_case(p)["report"]) for p in vignette_files()]
 
@@ -166,6 +166,13 @@ def test_an_unwritable_file_gives_a_clear_error(tmp_path: Path) -> None:
         with pytest.raises(triage.StorageError, match="cannot write the triage log") as info:
             log.record(DECISIONS[0])
     assert "check the file's permissions" in str(info.value.fix)
+
+
+@pytest.mark.parametrize("action", ["open", "read", "write", "start"])
+def test_a_permission_problem_names_what_the_command_was_doing(tmp_path: Path, action: str) -> None:
+    """A reading command is never told it 'cannot write'."""
+    error = storage_error(tmp_path / "log.db", PermissionError(13, "Permission denied"), action)
+    assert str(error).startswith(f"cannot {action} the triage log {tmp_path / 'log.db'}:")
 
 
 def test_a_file_in_place_of_the_folder_gives_a_clear_error(tmp_path: Path) -> None:

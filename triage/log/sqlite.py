@@ -97,12 +97,13 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
 _OTHER_LOG = "or choose another file with --db or TRIAGE_DB"
 
 
-def storage_error(path: Path, exc: BaseException) -> StorageError:
-    """A StorageError that says what went wrong with the log file and what to do."""
+def storage_error(path: Path, exc: BaseException, action: str = "use") -> StorageError:
+    """A StorageError that says what went wrong with the log file while doing ``action`` (open,
+    read, write, start), and what to do."""
     reason = str(exc)
     if isinstance(exc, PermissionError) or "readonly" in reason or "unable to open" in reason:
         return StorageError(
-            f"cannot write the triage log {path}: {reason}",
+            f"cannot {action} the triage log {path}: {reason}",
             str(path),
             f"check the file's permissions, {_OTHER_LOG}",
         )
@@ -150,7 +151,7 @@ class SQLiteStore:
             if conn is not None:
                 conn.close()
             if isinstance(exc, (sqlite3.Error, OSError)):
-                raise storage_error(path, exc) from None
+                raise storage_error(path, exc, "open") from None
             raise
 
     def close(self) -> None:
@@ -177,7 +178,7 @@ class SQLiteStore:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise storage_error(self.path, exc) from None
+                raise storage_error(self.path, exc, "write") from None
             try:
                 yield self.conn
                 self.conn.execute("COMMIT")
@@ -185,7 +186,7 @@ class SQLiteStore:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise storage_error(self.path, exc) from None
+                    raise storage_error(self.path, exc, "write") from None
                 raise
 
     @staticmethod
@@ -207,7 +208,7 @@ class SQLiteStore:
             while batch := cursor.fetchmany(FETCH_BATCH):
                 yield from (dict(row) for row in batch)
         except sqlite3.Error as exc:
-            raise storage_error(self.path, exc) from None
+            raise storage_error(self.path, exc, "read") from None
         finally:
             try:
                 cursor.close()
@@ -320,7 +321,7 @@ def _prepare(path: Path, *, create: bool, make_folders: bool) -> bool:
         _create_private(path)
         return True
     except OSError as exc:
-        raise storage_error(path, exc) from None
+        raise storage_error(path, exc, "open") from None
     _refuse_non_file(path, info.st_mode)
     if info.st_size == 0:
         if not create:
@@ -362,7 +363,7 @@ def _folder_for(path: Path, make_folders: bool) -> None:
                 new.mkdir(mode=0o700)
                 os.chmod(new, 0o700)
         except OSError as exc:
-            raise storage_error(path, exc) from None
+            raise storage_error(path, exc, "start") from None
         return
     problem = "is not a folder" if folder.exists() else "does not exist"
     raise StorageError(
@@ -378,7 +379,7 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         os.chmod(path, 0o600)
     except OSError as exc:
-        raise storage_error(path, exc) from None
+        raise storage_error(path, exc, "start") from None
 
 
 def _owner_only(path: Path) -> None:
@@ -389,7 +390,7 @@ def _owner_only(path: Path) -> None:
         except FileNotFoundError:
             continue
         except OSError as exc:
-            raise storage_error(path, exc) from None
+            raise storage_error(path, exc, "start") from None
 
 
 def _migrate(conn: sqlite3.Connection, path: Path, *, create: bool) -> None:

@@ -122,7 +122,7 @@ def _visible_summary(entry: EntrySummary) -> EntrySummary:
 def entry_detail(entry: Entry) -> list[Line]:
     """One entry in full: outcome, every reason with its source, the answers, rules, reviews."""
     flag, style = _flag(entry)
-    lines = [
+    return [
         Line(
             "heading",
             f"Entry {entry.id}: {entry.patient_id}, {when(entry.reported_at)} UTC, session {entry.session_id}",
@@ -134,23 +134,13 @@ def entry_detail(entry: Entry) -> list[Line]:
         ),
         Line("text", ""),
         Line("heading", "Reasons:"),
-    ]
-    for reason in entry.decision.get("reasons", []):
-        level = outcome_words(reason["outcome"], reason.get("urgency"))
-        lines += [
-            Line("text", f"- [{level}] {reason['title']} ({reason['rule']})", indent=2),
-            Line("text", f"{reason['clinician']}", indent=4),
-            Line("text", f"answers: {_answers(reason['matched'])}", indent=4),
-            *_history_lines(reason["matched"]),
-            Line("note", f"source: {reason['source']}", indent=4),
-        ]
-    if not entry.decision.get("reasons"):
-        lines.append(Line("text", "- no rule fired", indent=2))
-    lines += [Line("text", ""), Line("heading", "Answers:")]
-    lines += [
-        Line("text", f"{name}: {_value(value)}", indent=2) for name, value in entry.report.items()
-    ]
-    lines += [
+        *_reason_lines(entry),
+        Line("text", ""),
+        Line("heading", "Answers:"),
+        *(
+            Line("text", f"{name}: {_value(value)}", indent=2)
+            for name, value in entry.report.items()
+        ),
         Line("text", ""),
         Line("note", f"Rules: {entry.pack['name']} {entry.pack['version']}"),
         Line("note", f"  sha256 {entry.pack['sha256']}"),
@@ -160,8 +150,26 @@ def entry_detail(entry: Entry) -> list[Line]:
         ),
         Line("text", ""),
         Line("heading", "Reviews:"),
+        *_review_lines(entry),
     ]
-    lines += [
+
+
+def _reason_lines(entry: Entry) -> list[Line]:
+    lines = []
+    for reason in entry.decision.get("reasons", []):
+        level = outcome_words(reason["outcome"], reason.get("urgency"))
+        lines += [
+            Line("text", f"- [{level}] {reason['title']} ({reason['rule']})", indent=2),
+            Line("text", f"{reason['clinician']}", indent=4),
+            Line("text", f"answers: {_answers(reason['matched'])}", indent=4),
+            *_history_lines(reason["matched"]),
+            Line("note", f"source: {reason['source']}", indent=4),
+        ]
+    return lines or [Line("text", "- no rule fired", indent=2)]
+
+
+def _review_lines(entry: Entry) -> list[Line]:
+    return [
         Line(
             "text",
             f"- {when(r.reviewed_at)} {r.verdict} by {r.reviewer}"
@@ -170,7 +178,6 @@ def entry_detail(entry: Entry) -> list[Line]:
         )
         for r in entry.reviews
     ] or [Line("text", "- none yet", indent=2)]
-    return lines
 
 
 def _value(value: Any) -> str:
