@@ -20,9 +20,9 @@ import click
 import triage
 from triage.engines import DURABLE, REFERENCE
 from triage.errors import TriageError
-from triage.export import write_export
-from triage.log import VERDICTS, Filters, TriageLog
-from triage.logview import entry_detail, entry_table, trend_chart, verification
+from triage.log import Filters, TriageLog
+from triage.log.export import write_export
+from triage.log.views import entry_detail, entry_table, json_text, trend_chart, verification
 from triage.outcomes import OUTCOMES, URGENCIES
 from triage.render import Line, render_decision
 
@@ -528,10 +528,12 @@ class _Day(click.ParamType):
         self.fail(f"{value!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM", param, ctx)
 
 
-def filter_options(command: Any) -> Any:
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(
         [
-            click.option("--patient", metavar="ID", help="Only this patient."),
+            click.option(
+                "--patient", metavar="ID", help="Only this patient (ids are case-sensitive)."
+            ),
             click.option("--outcome", type=click.Choice(list(OUTCOMES)), help="Only this outcome."),
             click.option(
                 "--urgency", type=click.Choice(list(URGENCIES)), help="Only this urgency."
@@ -547,6 +549,19 @@ def filter_options(command: Any) -> Any:
     return command
 
 
+def _reading(db: str | None) -> TriageLog:
+    """The log, for a command that never starts one."""
+    return TriageLog(db, create=False)
+
+
+def _filters(triage_log: TriageLog, given: dict[str, Any]) -> Filters:
+    """The filters; a patient id the log does not know is an error with suggestions."""
+    filters = Filters(**given).checked()
+    if filters.patient is not None:
+        triage_log.require_patient(filters.patient)
+    return filters
+
+
 @main.group()
 def log() -> None:
     """Review the triage log: who was flagged, why, under which rules."""
@@ -559,12 +574,12 @@ def log() -> None:
 )
 @json_option("Print the entries as JSON.")
 @db_option
-def log_list(limit: int, as_json: bool, db: str | None, **filters: Any) -> None:
+def log_list(limit: int, as_json: bool, db: str | None, **given: Any) -> None:
     """List checks, newest first; unreviewed urgent ones are flagged."""
-    with TriageLog(db, create=False) as triage_log:
-        entries = triage_log.entries(Filters(**filters), limit=limit)
+    with _reading(db) as triage_log:
+        entries = triage_log.entries(_filters(triage_log, given), limit=limit)
     if as_json:
-        click.echo(json.dumps([vars(e) for e in entries], indent=2, ensure_ascii=False))
+        click.echo(json_text([vars(e) for e in entries], indent=2))
     else:
         echo_lines(
             entry_table(entries, limit, shutil.get_terminal_size((120, 24)).columns), wrap=False
@@ -577,10 +592,10 @@ def log_list(limit: int, as_json: bool, db: str | None, **filters: Any) -> None:
 @db_option
 def log_show(entry_id: int, as_json: bool, db: str | None) -> None:
     """Show one check: the answers, every reason with its source, the rules, the reviews."""
-    with TriageLog(db, create=False) as triage_log:
+    with _reading(db) as triage_log:
         entry = triage_log.entry(entry_id)
     if as_json:
-        click.echo(json.dumps(entry.to_dict(), indent=2, ensure_ascii=False))
+        click.echo(json_text(entry.to_dict(), indent=2))
     else:
         echo_lines(entry_detail(entry))
 
@@ -588,25 +603,27 @@ def log_show(entry_id: int, as_json: bool, db: str | None) -> None:
 @log.command("review")
 @click.argument("entry_id", type=int, metavar="ID")
 @click.option("--by", "reviewer", required=True, metavar="NAME", help="Who reviewed it.")
-@click.option("--accept", "verdict", flag_value="accepted", help="The decision was right.")
-@click.option(
-    "--override",
-    "verdict",
-    flag_value="overridden",
-    help="The decision was overridden (say why in --note).",
-)
+@click.option("--accept", is_flag=True, help="The decision was right.")
+@click.option("--override", is_flag=True, help="The decision was overridden (say why in --note).")
 @click.option("--note", default="", metavar="TEXT", help="A note; required with --override.")
 @db_option
 def log_review(
-    entry_id: int, reviewer: str, verdict: str | None, note: str, db: str | None
+    entry_id: int, reviewer: str, accept: bool, override: bool, note: str, db: str | None
 ) -> None:
-    """Record a clinician's review of a check (appended; never edits the check)."""
-    if verdict not in VERDICTS:
+    """Record a clinician's review of a check (appended; never edits the check).
+
+    Give exactly one of --accept and --override.
+    """
+    if accept and override:
+        raise click.UsageError("give either --accept or --override, not both")
+    if not accept and not override:
         raise click.UsageError("give --accept or --override")
-    if verdict == "overridden" and not note.strip():
+    if override and not note.strip():
         raise click.UsageError("an override needs --note saying what was decided instead, and why")
-    with TriageLog(db, create=False) as triage_log:
-        review = triage_log.review(entry_id, by=reviewer, verdict=verdict, note=note)  # type: ignore[arg-type]
+    with _reading(db) as triage_log:
+        review = triage_log.review(
+            entry_id, by=reviewer, verdict="accepted" if accept else "overridden", note=note
+        )
     click.echo(
         f"Review {review.id} recorded: entry {entry_id} {review.verdict} by {review.reviewer}."
     )
@@ -621,14 +638,15 @@ def log_review(
     "--output",
     metavar="FILE",
     type=click.Path(dir_okay=False),
-    help="Write to FILE (default: stdout).",
+    help="Write to FILE (default: stdout); an existing FILE is refused unless --force.",
 )
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (a regular file only).")
 @db_option
-def log_export(fmt: str, output: str | None, db: str | None, **filters: Any) -> None:
+def log_export(fmt: str, output: str | None, force: bool, db: str | None, **given: Any) -> None:
     """Export entries, oldest first, streamed (any number of entries in constant memory)."""
-    with TriageLog(db, create=False) as triage_log:
-        entries = triage_log.export(Filters(**filters))
-        count = write_export(entries, fmt, output)
+    with _reading(db) as triage_log:
+        entries = triage_log.export(_filters(triage_log, given))
+        count = write_export(entries, fmt, output, force=force)
     if output:
         click.echo(f"Exported {count} entries to {output}.", err=True)
 
@@ -641,7 +659,8 @@ def log_export(fmt: str, output: str | None, db: str | None, **filters: Any) -> 
 @db_option
 def log_trend(patient: str, limit: int, db: str | None) -> None:
     """A patient's pain (during and now) and outcomes over time, as a chart."""
-    with TriageLog(db, create=False) as triage_log:
+    with _reading(db) as triage_log:
+        triage_log.require_patient(patient)
         points = triage_log.trend(patient, limit)
     echo_lines(trend_chart(patient, points), wrap=False)
 
@@ -650,7 +669,7 @@ def log_trend(patient: str, limit: int, db: str | None) -> None:
 @db_option
 def log_verify(db: str | None) -> None:
     """Check the hash chain and SQLite's integrity; exit 1 and name the first bad record if wrong."""
-    with TriageLog(db, create=False) as triage_log:
+    with _reading(db) as triage_log:
         result = triage_log.verify()
         path = str(triage_log.path)
     echo_lines(verification(result, path), wrap=False)

@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 import triage
-from cli import main
 from tests.helpers import BASE, ROOT, VIGNETTE_DIR
 from triage.log import TriageLog
+from triage_cli.cli import main
 
 P10 = str(VIGNETTE_DIR / "p10-chest-pain-ongoing.yaml")
 P17 = str(VIGNETTE_DIR / "p17-fever.yaml")
@@ -25,7 +25,7 @@ P03 = str(VIGNETTE_DIR / "p03-doms-30h.yaml")
 
 
 def run(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
+    return CliRunner().invoke(main, list(args), prog_name="triage")
 
 
 @pytest.fixture
@@ -186,6 +186,14 @@ def test_verify_ok_then_tampered(filled: Path) -> None:
 GOLDEN = ROOT / "tests" / "golden" / "log"
 
 
+def check_golden(name: str, text: str) -> None:
+    """``text`` is what tests/golden/log/NAME.txt holds (TRIAGE_REGOLD=1 rewrites it, on purpose)."""
+    golden = GOLDEN / f"{name}.txt"
+    if os.environ.get("TRIAGE_REGOLD"):
+        golden.write_text(text)
+    assert text == golden.read_text()
+
+
 @pytest.mark.parametrize("case", ["missing", "newer-schema", "corrupt"])
 def test_log_errors_golden(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "log.db"
@@ -197,18 +205,13 @@ def test_log_errors_golden(case: str, tmp_path: Path, monkeypatch: pytest.Monkey
         path.write_bytes(b"garbage" * 1000)
     result = run("log", "list", "--db", str(path))
     assert result.exit_code == 1 and "Traceback" not in result.output
-    text = result.stderr.replace(str(path), "LOG")
-    golden = GOLDEN / f"{case}.txt"
-    if os.environ.get("TRIAGE_REGOLD"):
-        GOLDEN.mkdir(exist_ok=True)
-        golden.write_text(text)
-    assert text == golden.read_text()
+    check_golden(case, result.stderr.replace(str(path), "LOG"))
 
 
 def test_log_commands_do_not_load_the_report_models(filled: Path) -> None:
     """They start in about a third of the time of 'check' (see benchmarks/bench_log.py)."""
     code = (
-        "import sys, cli\n"
+        "import sys\nimport triage_cli.cli as cli\n"
         "try:\n    cli.main(['log', 'list', '--db', sys.argv[1]])\n"
         "except SystemExit:\n    pass\n"
         "print('pydantic' in sys.modules, 'triage.report' in sys.modules)\n"

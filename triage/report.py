@@ -29,6 +29,9 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .logic import All, AnyOf, Condition, Test, holds
 
+CONTRACT_VERSION = "1"
+"""The version of the report contract this module defines; the log stores it with each entry."""
+
 HIGHER = "higher"  # for scores: a higher number is worse
 
 

@@ -1,12 +1,50 @@
 """The clinician's views of the triage log, as styled lines: the list, one entry, a patient's
-trend, and the verification result. The front end decides on colour."""
+trend, and the verification result. The front end decides on colour.
+
+Text in the log came from people and may carry escape sequences: every view shows control
+characters escaped (``\\x1b``), so nothing in the log can act on the terminal; ``json_text``
+does the same for the JSON views.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from functools import wraps
+from typing import Any, ParamSpec
 
-from .log import Entry, EntrySummary, TrendPoint, Verification
-from .render import Line, Style
+from ..render import Line, Style
+from .records import UNSAFE, Entry, EntrySummary, TrendPoint, Verification, visible
+
+P = ParamSpec("P")
+
+
+def _shown(view: Callable[P, list[Line]]) -> Callable[P, list[Line]]:
+    """A view whose every line has its control characters escaped."""
+
+    @wraps(view)
+    def safe(*args: P.args, **kwargs: P.kwargs) -> list[Line]:
+        return [
+            Line(line.style, visible(line.text), indent=line.indent)
+            for line in view(*args, **kwargs)
+        ]
+
+    return safe
+
+
+def json_text(value: Any, indent: int | None = None) -> str:
+    """JSON in which every character a terminal could act on is escaped (``\\u001b``); the C1
+    controls and separators that ``ensure_ascii=False`` leaves raw included."""
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    return UNSAFE.sub(_json_escape, text)
+
+
+def _json_escape(found: re.Match[str]) -> str:
+    char = found.group()  # inside strings json.dumps escaped every C0 control: a new line is layout
+    return char if char == "\n" else f"\\u{ord(char):04x}"
+
 
 OUTCOME_WORDS = {
     ("seek_medical_review", "emergency"): "EMERGENCY",
@@ -18,7 +56,8 @@ OUTCOME_WORDS = {
 
 
 def outcome_words(outcome: str, urgency: str | None) -> str:
-    return OUTCOME_WORDS[(outcome, urgency)]
+    """In words; an outcome no version of triage writes (an edited log) is shown as stored."""
+    return OUTCOME_WORDS.get((outcome, urgency), f"{outcome} {urgency or ''}".strip())
 
 
 def when(stamp: str) -> str:
@@ -41,11 +80,13 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+@_shown
 def entry_table(entries: list[EntrySummary], limit: int | None, width: int = 120) -> list[Line]:
     """The list: newest first; unreviewed emergencies and same-day entries flagged. The top
     reason is cut to fit ``width`` columns."""
     if not entries:
         return [Line("note", "No entries match.")]
+    entries = [_visible_summary(e) for e in entries]
     patient_width = max(7, *(len(e.patient_id) for e in entries))
     header = (
         f"{'':2} {'id':>6}  {'answered (UTC)':16}  {'patient':{patient_width}}  {'outcome':14}  "
@@ -70,10 +111,18 @@ def entry_table(entries: list[EntrySummary], limit: int | None, width: int = 120
     return [*lines, Line("note", footer + ".")]
 
 
+def _visible_summary(entry: EntrySummary) -> EntrySummary:
+    """The entry with its texts escaped before they are measured and cut."""
+    return replace(
+        entry, patient_id=visible(entry.patient_id), top_reason=visible(entry.top_reason)
+    )
+
+
+@_shown
 def entry_detail(entry: Entry) -> list[Line]:
     """One entry in full: outcome, every reason with its source, the answers, rules, reviews."""
     flag, style = _flag(entry)
-    lines = [
+    return [
         Line(
             "heading",
             f"Entry {entry.id}: {entry.patient_id}, {when(entry.reported_at)} UTC, session {entry.session_id}",
@@ -85,23 +134,13 @@ def entry_detail(entry: Entry) -> list[Line]:
         ),
         Line("text", ""),
         Line("heading", "Reasons:"),
-    ]
-    for reason in entry.decision.get("reasons", []):
-        level = outcome_words(reason["outcome"], reason.get("urgency"))
-        lines += [
-            Line("text", f"- [{level}] {reason['title']} ({reason['rule']})", indent=2),
-            Line("text", f"{reason['clinician']}", indent=4),
-            Line("text", f"answers: {_answers(reason['matched'])}", indent=4),
-            *_history_lines(reason["matched"]),
-            Line("note", f"source: {reason['source']}", indent=4),
-        ]
-    if not entry.decision.get("reasons"):
-        lines.append(Line("text", "- no rule fired", indent=2))
-    lines += [Line("text", ""), Line("heading", "Answers:")]
-    lines += [
-        Line("text", f"{name}: {_value(value)}", indent=2) for name, value in entry.report.items()
-    ]
-    lines += [
+        *_reason_lines(entry),
+        Line("text", ""),
+        Line("heading", "Answers:"),
+        *(
+            Line("text", f"{name}: {_value(value)}", indent=2)
+            for name, value in entry.report.items()
+        ),
         Line("text", ""),
         Line("note", f"Rules: {entry.pack['name']} {entry.pack['version']}"),
         Line("note", f"  sha256 {entry.pack['sha256']}"),
@@ -111,8 +150,26 @@ def entry_detail(entry: Entry) -> list[Line]:
         ),
         Line("text", ""),
         Line("heading", "Reviews:"),
+        *_review_lines(entry),
     ]
-    lines += [
+
+
+def _reason_lines(entry: Entry) -> list[Line]:
+    lines = []
+    for reason in entry.decision.get("reasons", []):
+        level = outcome_words(reason["outcome"], reason.get("urgency"))
+        lines += [
+            Line("text", f"- [{level}] {reason['title']} ({reason['rule']})", indent=2),
+            Line("text", f"{reason['clinician']}", indent=4),
+            Line("text", f"answers: {_answers(reason['matched'])}", indent=4),
+            *_history_lines(reason["matched"]),
+            Line("note", f"source: {reason['source']}", indent=4),
+        ]
+    return lines or [Line("text", "- no rule fired", indent=2)]
+
+
+def _review_lines(entry: Entry) -> list[Line]:
+    return [
         Line(
             "text",
             f"- {when(r.reviewed_at)} {r.verdict} by {r.reviewer}"
@@ -121,7 +178,6 @@ def entry_detail(entry: Entry) -> list[Line]:
         )
         for r in entry.reviews
     ] or [Line("text", "- none yet", indent=2)]
-    return lines
 
 
 def _value(value: Any) -> str:
@@ -146,6 +202,7 @@ def _history_lines(matched: dict[str, Any]) -> list[Line]:
     return lines
 
 
+@_shown
 def trend_chart(patient: str, points: list[TrendPoint]) -> list[Line]:
     """Pain during and pain now as bars, one row per check with its date and outcome."""
     if not points:
@@ -177,6 +234,7 @@ def _bar(score: int) -> str:
     return f"{'█' * score}{'·' * (10 - score)} {score:>2}  "
 
 
+@_shown
 def verification(result: Verification, path: str) -> list[Line]:
     counts = f"{result.entries} entries and {result.reviews} reviews"
     if result.ok:

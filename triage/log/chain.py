@@ -1,0 +1,94 @@
+"""The hash chain of the triage log: each record's SHA-256 covers its content and the hash of
+the record before it, so an edit or deletion anywhere but the very end breaks the chain.
+
+Every record names the version of its canonical form (its ``form`` column), and the form says
+which columns the hash covers:
+
+- form 1: the record's kind and every column of the first schema (``since_form == 1``), exactly
+  as triage 0.1.0 hashed them, so that logs written then still verify;
+- form 2: form 1, plus ``"form": 2`` and the columns added since (an entry's
+  ``contract_version``).
+
+A migration that adds a covered column adds a form; records keep the form they were written in,
+and ``verify`` checks that an older record holds the migration's default in every column its form
+does not cover (an old entry's ``contract_version`` can only be "1").
+A new form always comes with a migration, so an older triage refuses the log (as written by a
+newer version) instead of calling its new records edited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from .records import COLUMNS, Kind, Row, Verification
+
+GENESIS = "0" * 64
+"""The 'previous hash' of the first record."""
+
+CURRENT_FORM = 2
+"""The canonical form new records are written in."""
+
+FORMS = range(1, CURRENT_FORM + 1)
+
+
+def covered(kind: Kind, form: int) -> tuple[str, ...]:
+    """The columns the hash of a ``kind`` record in canonical form ``form`` covers."""
+    return tuple(c.name for c in COLUMNS[kind] if c.since_form is not None and c.since_form <= form)
+
+
+def uncovered(kind: Kind, form: int) -> dict[str, Any]:
+    """The columns added after ``form``, with the value its records hold there."""
+    return {
+        c.name: c.earlier for c in COLUMNS[kind] if c.since_form is not None and c.since_form > form
+    }
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def record_hash(kind: Kind, row: Row) -> str:
+    """The hash of one stored record, over the columns its canonical form covers."""
+    form = row["form"]
+    if form not in FORMS:
+        raise ValueError(f"canonical form {form!r} is not one of {list(FORMS)}")
+    payload = canonical({"kind": kind, **{name: row[name] for name in covered(kind, form)}})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def chain_problem(kind: Kind, row: Row, expected_seq: int, prev: str) -> str | None:
+    """Why ``row`` does not continue the chain at ``expected_seq`` after ``prev``, or None."""
+    name = f"{kind} {row['id']} (record {row['seq']})"
+    if row["seq"] != expected_seq:
+        return f"record {expected_seq} is missing before {name}: a record was deleted"
+    if row["prev_hash"] != prev:
+        return f"{name} does not follow the record before it: a record was changed, replaced or deleted"
+    if row["form"] not in FORMS:
+        return (
+            f"{name} names canonical form {row['form']!r}, which this log's schema does not have: "
+            "it was edited outside triage"
+        )
+    if record_hash(kind, row) != row["hash"]:
+        return f"{name} does not match its hash: it was edited outside triage"
+    for column, value in uncovered(kind, row["form"]).items():
+        if row[column] != value:
+            return (
+                f"{name} was written before its {column} was recorded, yet holds "
+                f"{row[column]!r} there, not {value!r}: it was edited outside triage"
+            )
+    return None
+
+
+def verify(records: Iterable[tuple[Kind, Row]], integrity: str) -> Verification:
+    """Walk every record in chain order; report the first that breaks the chain."""
+    expected_seq, prev, counts = 1, GENESIS, {"entry": 0, "review": 0}
+    for kind, row in records:
+        problem = chain_problem(kind, row, expected_seq, prev)
+        if problem:
+            return Verification(integrity, counts["entry"], counts["review"], prev, problem)
+        counts[kind] += 1
+        expected_seq, prev = expected_seq + 1, row["hash"]
+    return Verification(integrity, counts["entry"], counts["review"], prev)

@@ -1,0 +1,303 @@
+"""``TriageLog``: every check recorded, reviews appended, nothing edited or deleted.
+
+The facade builds and checks records (the hash chain, canonical forms, what people may type);
+the storage backend (``store.Store``) only stores and finds rows.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._version import __version__
+from ..errors import StorageError, UsageError
+from ..history import Earlier, new_session_id
+from . import chain
+from .location import open_store
+from .records import (
+    MAX_ID,
+    MIN_STAMP,
+    VERDICTS,
+    Entry,
+    EntrySummary,
+    Filters,
+    Review,
+    Row,
+    SessionRef,
+    TrendPoint,
+    Verdict,
+    Verification,
+    days_before,
+    now_utc,
+    plain_text,
+    stamp,
+    visible,
+)
+from .store import Head, Store
+
+if TYPE_CHECKING:
+    from ..decision import Decision
+
+
+class TriageLog:
+    """The append-only, hash-chained log of checks and reviews.
+
+    ``path`` defaults to ``TRIAGE_DB`` or the user's data folder. With ``create=False`` a missing
+    log is an error instead of being started (for reading commands); ``created`` says whether
+    opening it started a new, empty log. Only the default place gets its folders created.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, create: bool = True) -> None:
+        self._store: Store = open_store(path, create=create)
+        self.path = Path(self._store.location)
+        self.created = self._store.created
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> TriageLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- append --------------------------------------------------------------------------------
+
+    def record(self, decision: Decision) -> EntrySummary:
+        """Append one check; returns what was stored."""
+        return self.record_many([decision])[0]
+
+    def record_many(self, decisions: Iterable[Decision]) -> list[EntrySummary]:
+        """Append several checks in one transaction: all are stored, or none."""
+        pending = list(decisions)
+
+        def build(head: Head) -> list[Row]:
+            rows, prev = [], head.hash
+            for offset, decision in enumerate(pending):
+                row = _entry_row(decision, head.next_id + offset, head.seq + offset + 1, prev)
+                row["hash"] = prev = chain.record_hash("entry", row)
+                rows.append(row)
+            return rows
+
+        return [EntrySummary.from_row(row) for row in self._store.append("entry", build)]
+
+    def review(self, entry_id: int, *, by: str, verdict: Verdict, note: str = "") -> Review:
+        """Append a clinician's review of an entry; reviews are never edited."""
+        if verdict not in VERDICTS:
+            raise UsageError(
+                f"a review's verdict is one of {', '.join(VERDICTS)}, not {verdict!r}",
+                "accept the decision or override it",
+            )
+        reviewer = plain_text("reviewer", by).strip()
+        if not reviewer:
+            raise UsageError("a review needs the reviewer's name", "give --by NAME")
+        plain_text("note", note)
+        self._existing(entry_id)
+
+        def build(head: Head) -> list[Row]:
+            row: Row = {
+                "id": head.next_id,
+                "seq": head.seq + 1,
+                "entry_id": entry_id,
+                "reviewed_at": now_utc(),
+                "reviewer": reviewer,
+                "verdict": verdict,
+                "note": note,
+                "prev_hash": head.hash,
+                "form": chain.CURRENT_FORM,
+            }
+            row["hash"] = chain.record_hash("review", row)
+            return [row]
+
+        return _review(self._store.append("review", build)[0])
+
+    # -- read ----------------------------------------------------------------------------------
+
+    def entries(self, filters: Filters | None = None, limit: int | None = 50) -> list[EntrySummary]:
+        """Entries matching ``filters`` (default: all), newest first."""
+        rows = self._store.summaries(_checked(filters), _bounded(limit))
+        return [EntrySummary.from_row(row, row["last_verdict"]) for row in rows]
+
+    def entry(self, entry_id: int) -> Entry:
+        """One entry in full, with its reviews."""
+        return self._full(self._existing(entry_id))
+
+    def export(self, filters: Filters | None = None, limit: int | None = None) -> Iterator[Entry]:
+        """Every matching entry in full, oldest first, one at a time (never all in memory)."""
+        rows = self._store.entry_rows(_checked(filters), _bounded(limit))
+        return (self._full(row) for row in rows)
+
+    def trend(self, patient: str, limit: int = 30) -> list[TrendPoint]:
+        """The patient's last ``limit`` checks, oldest first: pain during and now, and the outcome."""
+        rows = self._store.newest_of_patient(_patient(patient), _bound(limit))
+        points = []
+        for row in reversed(rows):
+            report = self._json(row, "report_json")
+            points.append(
+                TrendPoint(
+                    row["reported_at"],
+                    report["pain_during"],
+                    report["pain_now"],
+                    row["outcome"],
+                    row["urgency"],
+                )
+            )
+        return points
+
+    def history(
+        self, patient: str, *, before: datetime, days: float, limit: int = 500
+    ) -> list[Earlier]:
+        """The patient's checks reported in the ``days`` before ``before``, oldest first, at most
+        ``limit`` (the newest): what the history rules need, never the whole log. A window that
+        reaches past the years the log can hold is cut at them."""
+        since, end = days_before(before, days), stamp(before)
+        rows = self._store.patient_window(_patient(patient), since, end, _bound(limit))
+        return [self._earlier(row) for row in reversed(rows)]
+
+    def latest_session(self, patient: str) -> SessionRef | None:
+        """The session of the patient's newest check, and when it ended (from its first report)."""
+        newest = self._store.newest_of_patient(_patient(patient), 1)
+        if not newest:
+            return None
+        first = self._store.first_of_session(patient, newest[0]["session_id"]) or newest[0]
+        hours = self._json(first, "report_json")["hours_since_session"]
+        return SessionRef(first["session_id"], _ended(first["reported_at"], hours), first["id"])
+
+    def require_patient(self, patient: str) -> None:
+        """Nothing if ``patient`` has entries in the log; otherwise a StorageError that says so
+        and suggests the close ids (the same letters in another case first)."""
+        if self._store.has_patient(_patient(patient)):
+            return
+        known = self._store.patient_ids()
+        folded = [p for p in known if p.casefold() == patient.casefold()]
+        close = folded or difflib.get_close_matches(patient, known, n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(visible(p) for p in close)}? " if close else ""
+        raise StorageError(
+            f"there is no patient {visible(patient[:100])} in the triage log {self.path}",
+            str(self.path),
+            f"{hint}patient ids are case-sensitive; 'triage log list' shows who is in the log",
+        )
+
+    # -- verify --------------------------------------------------------------------------------
+
+    def verify(self) -> Verification:
+        """Check the storage's integrity and the whole hash chain; report the first bad record."""
+        return chain.verify(self._store.chain(), self._store.integrity())
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _existing(self, entry_id: int) -> Row:
+        row = self._store.entry_row(entry_id) if 1 <= entry_id <= MAX_ID else None
+        if row is None:
+            raise StorageError(
+                f"there is no entry {entry_id} in {self.path}",
+                str(self.path),
+                "'triage log list' shows the entry ids",
+            )
+        return row
+
+    def _earlier(self, row: Row) -> Earlier:
+        from ..contract import parse_report  # the report models load only when history is read
+
+        answers = {**self._json(row, "report_json"), "session_id": row["session_id"]}
+        return Earlier(parse_report(answers), row["outcome"], row["urgency"])
+
+    def _json(self, row: Row, column: str) -> Any:
+        try:
+            return json.loads(row[column])
+        except (TypeError, ValueError):
+            raise StorageError(
+                f"entry {row['id']} in {self.path} holds damaged JSON in {column}",
+                str(self.path),
+                "run 'triage log verify' to see whether it was edited; restore it from a backup",
+            ) from None
+
+    def _full(self, row: Row) -> Entry:
+        reviews = tuple(_review(r) for r in self._store.review_rows(row["id"]))
+        summary = EntrySummary.from_row(row, reviews[-1].verdict if reviews else None)
+        return Entry(
+            **vars(summary),
+            report=self._json(row, "report_json"),
+            decision=self._json(row, "decision_json"),
+            pack={
+                "name": row["pack_name"],
+                "version": row["pack_version"],
+                "sha256": row["pack_sha256"],
+            },
+            engine={"name": row["engine_name"], "version": row["engine_version"]},
+            program_version=row["program_version"],
+            contract_version=row["contract_version"],
+            reviews=reviews,
+            hash=row["hash"],
+            form=row["form"],
+            stored=row,
+        )
+
+
+def _bound(limit: int) -> int:
+    """A limit the storage can take: at most the largest id (more means all)."""
+    return max(0, min(limit, MAX_ID))
+
+
+def _bounded(limit: int | None) -> int | None:
+    return None if limit is None else _bound(limit)
+
+
+def _checked(filters: Filters | None) -> Filters:
+    return (filters or Filters()).checked()
+
+
+def _patient(patient: str) -> str:
+    return plain_text("patient", patient, controls=True)
+
+
+def _ended(reported_at: str, hours: float) -> datetime:
+    answered = datetime.fromisoformat(reported_at.replace("Z", "+00:00"))
+    try:
+        return answered - timedelta(hours=hours)
+    except OverflowError:
+        return datetime.fromisoformat(MIN_STAMP.replace("Z", "+00:00"))
+
+
+def _review(row: Row) -> Review:
+    return Review(
+        row["id"], row["entry_id"], row["reviewed_at"], row["reviewer"], row["verdict"], row["note"]
+    )
+
+
+def _compact(value: Any) -> str:
+    """JSON as stored: in the contract's order, for people reading it; the hash covers the text."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _entry_row(decision: Decision, entry_id: int, seq: int, prev: str) -> Row:
+    from ..report import CONTRACT_VERSION  # loaded already: the decision holds a report
+
+    report = decision.report
+    alerts = [r for r in decision.reasons if r.outcome != "continue"]
+    return {
+        "id": entry_id,
+        "seq": seq,
+        "recorded_at": now_utc(),
+        "reported_at": stamp(report.reported_at),
+        "patient_id": report.patient_id,
+        "session_id": report.session_id or new_session_id(),
+        "outcome": decision.outcome,
+        "urgency": decision.urgency,
+        "top_reason": alerts[0].title if alerts else "",
+        "pack_name": decision.rule_pack.name,
+        "pack_version": decision.rule_pack.version,
+        "pack_sha256": decision.rule_pack.sha256,
+        "engine_name": decision.engine.name,
+        "engine_version": decision.engine.version,
+        "program_version": __version__,
+        "report_json": _compact(report.answers()),
+        "decision_json": _compact(decision.to_dict()),
+        "prev_hash": prev,
+        "form": chain.CURRENT_FORM,
+        "contract_version": CONTRACT_VERSION,
+    }

@@ -1,0 +1,88 @@
+"""Where the triage log is, and which backend stores it.
+
+``--db PATH`` or ``TRIAGE_DB`` names the log; without them it is ``triage.db`` in the user's
+data folder, the one place whose folders triage creates by itself. A URL names a backend:
+``sqlite:///abs/path`` is the same as the path; any other scheme (``postgresql://`` until that
+backend exists) is refused with a message that names it, never taken for a file name.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import platformdirs
+
+from ..errors import StorageError
+from .sqlite import SQLiteStore
+from .store import Store
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
+_LATER = {"postgresql", "postgres"}
+
+
+@dataclass(frozen=True)
+class Place:
+    """A log file, and whether its missing folders may be created (the default place only)."""
+
+    path: Path
+    make_folders: bool = False
+
+
+def default_log_path() -> Path:
+    """``TRIAGE_DB`` if set, else ``triage.db`` in the user's data folder
+    (``$XDG_DATA_HOME/triage`` on Linux, the platform's equivalent elsewhere)."""
+    configured = os.environ.get("TRIAGE_DB")
+    if configured:
+        return locate(configured).path
+    return _data_folder_log()
+
+
+def _data_folder_log() -> Path:
+    return platformdirs.user_data_path("triage", appauthor=False) / "triage.db"
+
+
+def locate(target: str | Path | None) -> Place:
+    """The place ``target`` names (None: TRIAGE_DB, else the data folder)."""
+    if target is None:
+        configured = os.environ.get("TRIAGE_DB")
+        if not configured:
+            return Place(_data_folder_log(), make_folders=True)
+        target = configured
+    if isinstance(target, str):
+        target = _from_url(target)
+    return Place(Path(target).expanduser())
+
+
+def _from_url(text: str) -> str:
+    """A path as given, or the path of a ``sqlite:///`` URL; other URLs are refused."""
+    found = _SCHEME.match(text)
+    if found is None:
+        return text
+    scheme = found.group(1).lower()
+    if scheme != "sqlite":
+        later = " yet" if scheme in _LATER else ""
+        raise StorageError(
+            f"this build of triage stores its log in SQLite files; {scheme}:// logs are not "
+            f"supported{later}",
+            None,
+            "give the path of the log file with --db or TRIAGE_DB (or a sqlite:///path URL)",
+        )
+    parts = urlsplit(text)
+    if parts.netloc or parts.query or parts.fragment or not parts.path:
+        raise StorageError(
+            "a sqlite:// URL of the triage log is sqlite:/// followed by the file's absolute path, "
+            "with no host or options",
+            None,
+            "for example sqlite:///home/clinic/triage.db, or give the path itself",
+        )
+    return unquote(parts.path)
+
+
+def open_store(target: str | Path | None, *, create: bool) -> Store:
+    """The backend for ``target``, opened."""
+    place = locate(target)
+    return SQLiteStore.open(place.path, create=create, make_folders=place.make_folders)

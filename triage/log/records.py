@@ -1,0 +1,328 @@
+"""What the triage log holds: the ONE definition of its columns, and the records it returns.
+
+Every list of columns elsewhere (the hashed fields of each canonical form, the SELECT lists, the
+summary fields, the export columns) is derived from ``ENTRY_COLUMNS`` and ``REVIEW_COLUMNS``.
+Only the frozen migration SQL spells them out again; a test checks that the schema after all
+migrations has exactly these columns.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Literal
+
+from ..errors import UsageError
+from ..outcomes import severity
+
+Kind = Literal["entry", "review"]
+Verdict = Literal["accepted", "overridden"]
+VERDICTS: tuple[Verdict, ...] = ("accepted", "overridden")
+
+Row = dict[str, Any]
+"""One stored record, by column name."""
+
+MAX_ID = 2**63 - 1
+"""The largest id a record can have (SQLite's and PostgreSQL's bigint)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One stored column.
+
+    ``since_form`` is the first canonical form whose hash covers it (``None``: never hashed, the
+    hash itself); a record of an earlier form holds ``earlier`` there (the migration's default),
+    and ``verify`` checks that it does. ``summary`` puts it in ``EntrySummary``; ``csv`` in the
+    CSV export.
+    """
+
+    name: str
+    type: Literal["INTEGER", "TEXT"]
+    nullable: bool = False
+    since_form: int | None = 1
+    earlier: str | int | None = None
+    summary: bool = False
+    csv: bool = False
+
+
+def _c(name: str, kind: Literal["INTEGER", "TEXT"] = "TEXT", **options: Any) -> Column:
+    return Column(name, kind, **options)
+
+
+ENTRY_COLUMNS: tuple[Column, ...] = (
+    _c("id", "INTEGER", summary=True, csv=True),
+    _c("seq", "INTEGER"),
+    _c("recorded_at", summary=True, csv=True),
+    _c("reported_at", summary=True, csv=True),
+    _c("patient_id", summary=True, csv=True),
+    _c("session_id", summary=True, csv=True),
+    _c("outcome", summary=True, csv=True),
+    _c("urgency", nullable=True, summary=True, csv=True),
+    _c("top_reason", summary=True, csv=True),
+    _c("pack_name", csv=True),
+    _c("pack_version", csv=True),
+    _c("pack_sha256", csv=True),
+    _c("engine_name", csv=True),
+    _c("engine_version", csv=True),
+    _c("program_version", csv=True),
+    _c("report_json"),
+    _c("decision_json"),
+    _c("prev_hash"),
+    _c("hash", since_form=None),
+    _c("form", "INTEGER", since_form=2, earlier=1),
+    _c("contract_version", since_form=2, earlier="1", csv=True),
+)
+"""The columns of an entry (one check), in the table's order."""
+
+REVIEW_COLUMNS: tuple[Column, ...] = (
+    _c("id", "INTEGER"),
+    _c("seq", "INTEGER"),
+    _c("entry_id", "INTEGER"),
+    _c("reviewed_at"),
+    _c("reviewer"),
+    _c("verdict"),
+    _c("note"),
+    _c("prev_hash"),
+    _c("hash", since_form=None),
+    _c("form", "INTEGER", since_form=2, earlier=1),
+)
+"""The columns of a review, in the table's order."""
+
+COLUMNS: dict[Kind, tuple[Column, ...]] = {"entry": ENTRY_COLUMNS, "review": REVIEW_COLUMNS}
+TABLES: dict[Kind, str] = {"entry": "entries", "review": "reviews"}
+
+
+def names(kind: Kind) -> tuple[str, ...]:
+    """Every stored column of ``kind``, in the table's order."""
+    return tuple(c.name for c in COLUMNS[kind])
+
+
+SUMMARY_FIELDS = tuple(c.name for c in ENTRY_COLUMNS if c.summary)
+CSV_STORED = tuple(c.name for c in ENTRY_COLUMNS if c.csv)
+
+
+# -- times as stored -----------------------------------------------------------------------------
+
+MIN_STAMP = "0001-01-01T00:00:00.000000Z"
+MAX_STAMP = "9999-12-31T23:59:59.999999Z"
+
+
+def stamp(moment: datetime) -> str:
+    """A moment as stored: UTC, ISO 8601, microseconds, 'Z'. Naive means UTC. A moment that
+    cannot be moved to UTC (year 1 or 9999 with an offset) is clamped to the first or last."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:
+        return MIN_STAMP if moment.year == 1 else MAX_STAMP
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def now_utc() -> str:
+    return stamp(datetime.now(timezone.utc))
+
+
+def lower_bound(since: date | datetime) -> str:
+    """The first stamp on or after ``since`` (a whole UTC day for a date)."""
+    if not isinstance(since, datetime):
+        since = datetime.combine(since, time(), timezone.utc)
+    return stamp(since)
+
+
+def upper_bound(until: date | datetime) -> str | None:
+    """The stamp before which ``until`` ends (after its whole UTC day for a date); None when
+    nothing can come after it."""
+    if isinstance(until, datetime):
+        return stamp(until)
+    if until >= date.max:
+        return None
+    return stamp(datetime.combine(until + timedelta(days=1), time(), timezone.utc))
+
+
+def days_before(moment: datetime, days: float) -> str:
+    """The stamp ``days`` before ``moment``, clamped to the first one the log can hold."""
+    try:
+        return stamp(moment - timedelta(days=days))
+    except (OverflowError, ValueError):
+        return MIN_STAMP
+
+
+# -- text from people ----------------------------------------------------------------------------
+
+
+_LABELS = {"reviewer": "a reviewer's name", "note": "a note", "patient": "a patient id"}
+
+
+def plain_text(field_name: str, value: str, *, controls: bool = False) -> str:
+    """``value`` if it is valid text; a UsageError naming the field otherwise. Lone surrogates
+    (bytes that were not UTF-8, as argv decodes them) are always refused; control characters
+    (escape sequences, new lines) unless ``controls``."""
+    for position, char in enumerate(value):
+        code = ord(char)
+        if 0xD800 <= code <= 0xDFFF:
+            shown = f"byte 0x{code - 0xDC00:02x}" if code >= 0xDC80 else f"U+{code:04X}"
+            raise UsageError(
+                f"field '{field_name}' is not valid UTF-8 text ({shown} at position {position})",
+                "type it again as UTF-8 text (check the encoding of the terminal or script)",
+            )
+        if not controls and unicodedata.category(char) == "Cc":
+            label = _LABELS.get(field_name, "it")
+            raise UsageError(
+                f"field '{field_name}' contains a control character ({visible(char)} at position "
+                f"{position}): {label} is one line of plain text",
+                "type it again without escape sequences, tabs or line breaks",
+            )
+    return value
+
+
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+"""Characters a terminal may act on instead of showing: C0 and C1 controls (escape sequences
+start with them), line and paragraph separators, and bidirectional overrides."""
+
+
+def visible(text: str) -> str:
+    """``text`` with every character a terminal could act on shown as an escape (``\\x1b``)."""
+    return UNSAFE.sub(_escaped, text)
+
+
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+# -- records -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Review:
+    id: int
+    entry_id: int
+    reviewed_at: str
+    reviewer: str
+    verdict: Verdict
+    note: str
+
+
+@dataclass(frozen=True)
+class EntrySummary:
+    """One row of ``triage log list``: the ``SUMMARY_FIELDS`` and the last review's verdict."""
+
+    id: int
+    recorded_at: str
+    reported_at: str
+    patient_id: str
+    session_id: str
+    outcome: str
+    urgency: str | None
+    top_reason: str
+    last_verdict: Verdict | None = None
+
+    @property
+    def severity(self) -> int:
+        return severity(self.outcome, self.urgency)
+
+    @classmethod
+    def from_row(cls, row: Row, last_verdict: Verdict | None = None) -> EntrySummary:
+        return cls(**{name: row[name] for name in SUMMARY_FIELDS}, last_verdict=last_verdict)
+
+
+@dataclass(frozen=True)
+class Entry(EntrySummary):
+    """One check in full: the answers, the decision, the rules and engine, and the reviews.
+    ``stored`` holds every stored column, by name."""
+
+    report: dict[str, Any] = field(default_factory=dict)
+    decision: dict[str, Any] = field(default_factory=dict)
+    pack: dict[str, str] = field(default_factory=dict)
+    engine: dict[str, str] = field(default_factory=dict)
+    program_version: str = ""
+    contract_version: str = ""
+    reviews: tuple[Review, ...] = ()
+    hash: str = ""
+    form: int = 1
+    stored: Row = field(default_factory=dict, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "recorded_at": self.recorded_at,
+            "reported_at": self.reported_at,
+            "patient_id": self.patient_id,
+            "session_id": self.session_id,
+            "outcome": self.outcome,
+            "urgency": self.urgency,
+            "top_reason": self.top_reason,
+            "rule_pack": self.pack,
+            "engine": self.engine,
+            "program_version": self.program_version,
+            "contract_version": self.contract_version,
+            "decision": self.decision,
+            "reviews": [vars(r) for r in self.reviews],
+            "form": self.form,
+            "hash": self.hash,
+        }
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    reported_at: str
+    pain_during: int
+    pain_now: int
+    outcome: str
+    urgency: str | None
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """A session in the log, for a follow-up: its id, when it ended, and the entry that reported it."""
+
+    session_id: str
+    ended_at: datetime
+    entry_id: int
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The result of ``verify``: the storage's integrity check and the hash chain."""
+
+    integrity: str
+    entries: int
+    reviews: int
+    head: str
+    first_bad: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.integrity == "ok" and self.first_bad is None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which entries to list or export. Dates are the days the answers were given (UTC), both
+    ends included; a date and time ``until`` is the moment before which they end."""
+
+    patient: str | None = None
+    outcome: str | None = None
+    urgency: str | None = None
+    since: date | datetime | None = None
+    until: date | datetime | None = None
+    unreviewed: bool = False
+
+    def equal(self) -> dict[str, str]:
+        """The columns that must equal a value."""
+        given = {"patient_id": self.patient, "outcome": self.outcome, "urgency": self.urgency}
+        return {column: value for column, value in given.items() if value is not None}
+
+    def checked(self) -> Filters:
+        """Itself, once every text is known to be storable (UsageError otherwise)."""
+        for name, value in (
+            ("patient", self.patient),
+            ("outcome", self.outcome),
+            ("urgency", self.urgency),
+        ):
+            if value is not None:
+                plain_text(name, value, controls=True)
+        return self

@@ -1,0 +1,86 @@
+"""What a storage backend of the triage log provides: appending records to one chain, reading
+them back, and checking its own integrity. ``TriageLog`` builds and checks the records (the hash
+chain, the canonical forms); a backend only stores and finds rows, in one transaction per write.
+
+SQLite (``sqlite.py``) is the one backend today; a PostgreSQL backend implements the same
+protocol (one gap-free chain under a lock, UPDATE and DELETE refused to the application's role).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from .records import Filters, Kind, Row
+
+
+@dataclass(frozen=True)
+class Head:
+    """The end of the chain when a write starts: the last record's sequence number and hash
+    (0 and the genesis hash in an empty log), and the next free id of the table written to."""
+
+    seq: int
+    hash: str
+    next_id: int
+
+
+class Store(Protocol):
+    """A triage log's storage. Every method raises ``StorageError`` for a storage failure."""
+
+    location: str
+    """Where the log is, as people name it in messages (a file's path)."""
+
+    created: bool
+    """True when opening it started a new, empty log."""
+
+    def close(self) -> None: ...
+
+    # -- append --------------------------------------------------------------------------------
+
+    def append(self, kind: Kind, build: Callable[[Head], list[Row]]) -> list[Row]:
+        """In one transaction, taken before reading the head so that writers queue: read the
+        head, store the rows ``build`` makes from it (all or none), and return them."""
+        ...
+
+    # -- read ----------------------------------------------------------------------------------
+
+    def summaries(self, filters: Filters, limit: int | None) -> list[Row]:
+        """Summary fields and ``last_verdict`` of matching entries, newest first."""
+        ...
+
+    def entry_rows(self, filters: Filters, limit: int | None) -> Iterator[Row]:
+        """Whole matching entries, oldest first, streamed (never all in memory)."""
+        ...
+
+    def entry_row(self, entry_id: int) -> Row | None: ...
+
+    def review_rows(self, entry_id: int) -> list[Row]:
+        """The reviews of one entry, oldest first."""
+        ...
+
+    def newest_of_patient(self, patient: str, limit: int) -> list[Row]:
+        """The patient's newest ``limit`` entries, newest first."""
+        ...
+
+    def patient_window(self, patient: str, since: str, before: str, limit: int) -> list[Row]:
+        """The patient's newest ``limit`` entries answered in [since, before), newest first."""
+        ...
+
+    def first_of_session(self, patient: str, session_id: str) -> Row | None: ...
+
+    def has_patient(self, patient: str) -> bool: ...
+
+    def patient_ids(self) -> list[str]:
+        """Every patient id in the log (for suggestions when one is not found)."""
+        ...
+
+    # -- verify --------------------------------------------------------------------------------
+
+    def chain(self) -> Iterator[tuple[Kind, Row]]:
+        """Every record of both kinds, in chain order (by ``seq``)."""
+        ...
+
+    def integrity(self) -> str:
+        """The storage's own consistency check: 'ok', or what is wrong."""
+        ...
