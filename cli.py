@@ -23,7 +23,7 @@ from triage.errors import TriageError
 from triage.log import Filters, TriageLog
 from triage.log.export import write_export
 from triage.log.views import entry_detail, entry_table, json_text, trend_chart, verification
-from triage.outcomes import OUTCOMES, URGENCIES
+from triage.outcomes import LEVELS, OUTCOMES, URGENCIES
 from triage.render import Line, render_decision
 
 # The report contract builds its pydantic models on import (about 100 ms): the questionnaire and
@@ -31,13 +31,7 @@ from triage.render import Line, render_decision
 if TYPE_CHECKING:
     from triage.questionnaire import Gate, Interview, Item
 
-EXIT_CODES = {
-    ("continue", None): 0,
-    ("reduce_load", None): 3,
-    ("seek_medical_review", "routine"): 4,
-    ("seek_medical_review", "same_day"): 5,
-    ("seek_medical_review", "emergency"): 6,
-}
+EXIT_CODES = {(lv.outcome, lv.urgency): lv.exit_code for lv in LEVELS}
 """Exit status of ``triage check --exit-code`` per outcome; 1 is an error, 2 a usage error."""
 
 _STYLES: dict[str, dict[str, Any]] = {
@@ -163,7 +157,8 @@ def _load_pack(rules: str | None) -> triage.RulePack:
 @click.option(
     "--exit-code",
     is_flag=True,
-    help="Exit with the outcome: 0 continue, 3 reduce_load, 4 routine, 5 same_day, 6 emergency.",
+    help="Exit with the outcome: 0 continue, 3 reduce_load, 4 routine, 5 same_day, "
+    "7 urgent, 6 emergency.",
 )
 @click.option(
     "--engine",

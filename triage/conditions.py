@@ -30,9 +30,10 @@ At the top of a rule's ``when``, two more keys look at the patient's earlier che
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from .contract import FIELDS, FieldSpec, hint, number_text, show, suggest
+from .contract import FIELDS, STABLE_FIELDS, FieldSpec, hint, number_text, show, suggest
 from .errors import Problem
 from .history import EarlierChecks, HistoryTest, RisingSessions, When
 from .logic import All, AnyOf, Condition, CurrentRef, FieldRef, Not, Test, to_data
@@ -48,7 +49,11 @@ OPERATORS = {
     "above": "gt",
     "below": "lt",
     "present": "present",
+    "includes": "has",
+    "includes_any_of": "has_any",
 }
+SET_TESTS = {"has", "has_any", "present"}
+"""The tests of a set field (a list of answers); ``present`` means it is not empty."""
 COMPARISONS = {"ge", "le", "gt", "lt"}
 COMBINATORS = ("all", "any", "not")
 HISTORY_KEYS = ("earlier", "sessions_rising")
@@ -57,13 +62,17 @@ MAX_NESTING = 8
 """How deep all/any/not may nest: deeper is never needed, and is refused with its line."""
 
 EARLIER_FIELDS: dict[str, FieldSpec] = {
-    **FIELDS,
+    **{
+        name: replace(spec, required=spec.required and name in STABLE_FIELDS)
+        for name, spec in FIELDS.items()
+    },
     "outcome": FieldSpec("outcome", "choice", True, Ask("The outcome of that check"), OUTCOMES),
     "urgency": FieldSpec(
         "urgency", "choice", False, Ask("Its urgency (seek_medical_review only)"), URGENCIES
     ),
 }
-"""What ``where`` inside ``earlier`` can test: the earlier check's answers, outcome and urgency."""
+"""What ``where`` inside ``earlier`` can test: the earlier check's answers, outcome and urgency.
+An answer an earlier contract version did not require may be absent there."""
 
 
 def when_to_data(when: When) -> Any:
@@ -216,13 +225,18 @@ class ConditionParser:
         return self._test(spec, op, operand, line)
 
     def _test(self, spec: FieldSpec, op: str, operand: Any, line: int) -> Test | None:
+        if (spec.kind == "set") != (op in SET_TESTS - {"present"}) and op != "present":
+            self._set_mismatch(spec, op, operand, line)
+            return None
+        if op in ("has", "has_any"):
+            return self._includes(spec, op, operand, line)
         if op == "present":
             if not isinstance(operand, bool):
                 self.problem(
                     f"'present' takes true or false, got {show(operand)}", line, field=spec.name
                 )
                 return None
-            if spec.required:
+            if spec.required and spec.kind != "set":  # a set may be empty: present = not empty
                 self.problem(
                     f"every report has this answer, so 'present: {show(operand)}' is always "
                     f"{'true' if operand else 'false'}",
@@ -262,20 +276,54 @@ class ConditionParser:
             return None
         return Test(spec.name, op, operand)
 
-    def _one_of(self, spec: FieldSpec, operand: Any, line: int) -> Test | None:
-        if not isinstance(operand, list) or not operand:
+    def _set_mismatch(self, spec: FieldSpec, op: str, operand: Any, line: int) -> None:
+        """A set test on a one-answer field, or a one-answer test on a set field."""
+        if spec.kind == "set":
+            single = not isinstance(operand, (list, dict)) and op in ("eq", "in")
+            fix = (
+                f"write '{spec.name}: {{includes: {operand}}}'"
+                if single and op == "eq"
+                else f"write '{spec.name}: {{includes_any_of: [...]}}'"
+            )
             self.problem(
-                "'one_of' takes a list of answers",
+                f"holds a list of answers: test it with 'includes' or 'includes_any_of', "
+                f"not '{_word(op)}'",
                 line,
                 field=spec.name,
-                fix="for example '{one_of: [mild, marked]}'",
+                fix=fix,
+            )
+            return
+        near = "equals" if op == "has" else "one_of"
+        self.problem(
+            f"'{_word(op)}' is for fields that hold a list of answers; this field takes "
+            f"{spec.expected()}",
+            line,
+            field=spec.name,
+            fix=f"did you mean '{near}'?",
+        )
+
+    def _includes(self, spec: FieldSpec, op: str, operand: Any, line: int) -> Test | None:
+        if op == "has":
+            return Test(spec.name, op, operand) if self._value_fits(spec, operand, line) else None
+        test = self._one_of(spec, operand, line, "includes_any_of")
+        return None if test is None else Test(spec.name, "has_any", test.value)
+
+    def _one_of(
+        self, spec: FieldSpec, operand: Any, line: int, word: str = "one_of"
+    ) -> Test | None:
+        if not isinstance(operand, list) or not operand:
+            self.problem(
+                f"'{word}' takes a list of answers",
+                line,
+                field=spec.name,
+                fix=f"for example '{{{word}: [{', '.join(map(str, spec.choices[:2]))}]}}'",
             )
             return None
         fits = [self._value_fits(spec, v, line) for v in operand]  # every bad value is reported
         if not all(fits):
             return None
         if len({show(v) for v in operand}) != len(operand):
-            self.problem("'one_of' lists an answer twice", line, field=spec.name)
+            self.problem(f"'{word}' lists an answer twice", line, field=spec.name)
             return None
         return Test(spec.name, "in", tuple(operand))
 

@@ -19,10 +19,12 @@ from pydantic import ValidationError
 
 from .errors import Problem, ReportError, StorageError
 from .logic import All, Condition, Not, Test
-from .report import HIGHER, MOMENT_PATTERN, MOMENT_WORDS, REQUIREMENTS, Ask, Report
+from .report import ADDING, HIGHER, MOMENT_PATTERN, MOMENT_WORDS, REQUIREMENTS, Ask, Report
 from .yamlio import decode, parse_document, read_document
 
-Kind = Literal["text", "datetime", "number", "integer", "yes_no", "choice", "yes_no_unsure"]
+Kind = Literal[
+    "text", "datetime", "number", "integer", "yes_no", "choice", "yes_no_unsure", "set"
+]
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class FieldSpec:
             return "true, false or unsure"
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)
+        if self.kind == "set":
+            return "a list of different answers from " + ", ".join(self.choices) + " ([] for none)"
         if self.kind == "datetime":
             return MOMENT_WORDS
         return "1 to 64 letters, digits, '.', '_' or '-'"
@@ -76,7 +80,7 @@ class FieldSpec:
             return self.minimum <= value <= self.maximum  # type: ignore[operator]
         if self.kind == "yes_no":
             return isinstance(value, bool)
-        if self.kind in ("choice", "yes_no_unsure"):
+        if self.kind in ("choice", "yes_no_unsure", "set"):
             return any(value is c or (type(value) is type(c) and value == c) for c in self.choices)
         return isinstance(value, str)
 
@@ -99,6 +103,8 @@ def _literal_values(annotation: Any) -> tuple[Any, ...]:
 
 
 def _kind(annotation: Any, choices: tuple[Any, ...]) -> Kind:
+    if typing.get_origin(annotation) is tuple:
+        return "set"
     args = set(typing.get_args(annotation)) - {type(None)} or {annotation}
     if choices and bool in args:
         return "yes_no_unsure"
@@ -131,10 +137,43 @@ FIELDS: dict[str, FieldSpec] = {name: _spec(name) for name in Report.model_field
 """Every report field, in contract order."""
 
 
+STABLE_FIELDS = frozenset(
+    (
+        "patient_id", "hours_since_session", "pain_during", "pain_now", "snap_or_tear",
+        "swelling", "functional_loss", "chest_pain", "fainting", "palpitations", "breathless",
+        "dizziness", "confusion", "dark_urine", "tense_swollen_limb", "swollen_warm_limb",
+        "bladder_bowel_change", "heat_illness", "unwell",
+    )
+)  # fmt: skip
+"""The answers every stored report has, with the same meaning, whatever contract version it was
+written under (v1 and v2 both require them): the only ones a history rule may take for granted
+in an earlier check."""
+
+
+def readable_answers(stored: Mapping[str, Any], contract_version: str) -> dict[str, Any]:
+    """A report stored under an earlier contract version, read into this one for the history
+    rules: an answer whose meaning changed, or that this contract does not have, is left out
+    (absent), so that no rule can mistake it (clinical.md section 8)."""
+    answers = dict(stored)
+    if contract_version == "1":
+        answers.pop("sudden_headache", None)  # v2 asks `headache`, with more answers
+        if answers.get("pain_site") == "back":  # v2 says where with pain_region
+            del answers["pain_site"]
+        numbness = answers.pop("numbness", None)  # one choice in v1; "one_limb": arm or leg?
+        if numbness in ("both_legs", "saddle"):
+            answers["numbness"] = [numbness]
+        elif numbness == "none":
+            answers["numbness"] = []
+    return {k: v for k, v in answers.items() if k in FIELDS}
+
+
 def worse_chains(spec: FieldSpec) -> list[tuple[Any, ...]]:
-    """Chains of answers from least to most worrying; scores become 0..10."""
+    """Chains of answers from least to most worrying; scores become 0..10. A set field has no
+    chain: adding any answer to it is worse (``ADDING``)."""
     if spec.ask.worse == HIGHER:
         return [tuple(range(int(spec.minimum or 0), int(spec.maximum or 0) + 1))]
+    if spec.ask.worse == ADDING:
+        return []
     return [tuple(chain) for chain in spec.ask.worse]
 
 
@@ -283,12 +322,30 @@ def _reword(error: Mapping[str, Any], name: str, source: str | None) -> Problem:
         )
     if code == "only_when":
         return Problem(error["msg"], field=name, file=source, fix=f"remove '{name}'")
+    if spec.kind == "set":
+        return _reword_set(error, spec, source)
     return Problem(
         f"got {show(error['input'])}, expected {spec.expected()}",
         field=name,
         file=source,
         fix=hint(spec, error["input"]),
     )
+
+
+def _reword_set(error: Mapping[str, Any], spec: FieldSpec, source: str | None) -> Problem:
+    """A set field: a list of distinct answers. Name the bad item, or say to write a list."""
+    code, value = error["type"], error["input"]
+    if code == "set_repeated":
+        message, fix = error["msg"], "list each answer once"
+    elif len(error["loc"]) > 1:  # one item of the list
+        message = f"holds {show(value)}, which is not one of " + ", ".join(spec.choices)
+        fix = hint(spec, value)
+    else:
+        message = f"got {show(value)}, expected {spec.expected()}"
+        fix = f"write a list, for example [{spec.choices[0]}], or [] for none"
+        if isinstance(value, str) and value in spec.choices:
+            fix = f"write a list: [{value}]"
+    return Problem(message, field=spec.name, file=source, fix=fix)
 
 
 def hint(spec: FieldSpec, value: Any) -> str | None:
@@ -299,7 +356,7 @@ def hint(spec: FieldSpec, value: Any) -> str | None:
         return "write true or false ('on', 'off', 'y' and 'n' are not read as yes or no)"
     if spec.kind == "choice" and isinstance(value, bool):
         return "a bare yes/no is read as true/false; write one of the choices"
-    if spec.kind == "choice" and isinstance(value, str):
+    if spec.kind in ("choice", "set") and isinstance(value, str):
         near = suggest(value, [str(c) for c in spec.choices])
         return f"did you mean '{near}'?" if near else None
     if (
@@ -364,7 +421,10 @@ def json_schema() -> dict[str, Any]:
             prop["x-help"] = spec.ask.help
         if spec.ask.labels:
             prop["x-labels"] = {show(k).strip('"'): v for k, v in spec.ask.labels.items()}
-        if spec.ordered:
+        if spec.kind == "set":
+            prop["uniqueItems"] = True
+            prop["x-worse-order"] = "adding an answer is worse"
+        elif spec.ordered:
             prop["x-worse-order"] = [[show(v).strip('"') for v in c] for c in worse_chains(spec)]
     schema["properties"]["reported_at"]["pattern"] = MOMENT_PATTERN
     schema["allOf"] = _requirement_schemas()

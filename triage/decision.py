@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .history import Context, history_matched
-from .logic import matched
+from .logic import holds, matched
 from .outcomes import Outcome, Urgency, severity
 from .pack import Rule, RulePack
 from .report import Report
@@ -27,6 +27,18 @@ class Reason(_Frozen):
     title: str
     outcome: Outcome
     urgency: Urgency | None = None
+    patient: str
+    clinician: str
+    source: str
+    matched: dict[str, Any]
+
+
+class Note(_Frozen):
+    """A sentence for the patient that a pack adds when its condition holds (insulin, a previous
+    clot); it never changes the outcome."""
+
+    note: str
+    title: str
     patient: str
     clinician: str
     source: str
@@ -63,6 +75,7 @@ class Decision(_Frozen):
     engine: EngineInfo
     history: HistoryInfo
     report: Report
+    notes: tuple[Note, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -95,8 +108,8 @@ def build_decision(
     outcome = top.outcome if top else "continue"
     urgency = top.urgency if top and outcome == "seek_medical_review" else None
     advice: tuple[str, ...] = ()
-    if outcome == "continue":
-        advice = (pack.no_alert, *(r.advice for r in rules if r.advice))
+    if outcome == "continue":  # the no-alert sentence only when no continue row has advice
+        advice = tuple(r.advice for r in rules if r.advice) or (pack.no_alert,)
     earlier = context.earlier
     return Decision(
         outcome=outcome,
@@ -109,4 +122,16 @@ def build_decision(
             available=earlier is not None, earlier_checks=None if earlier is None else len(earlier)
         ),
         report=report,
+        notes=tuple(
+            Note(
+                note=note.id,
+                title=note.title,
+                patient=note.patient,
+                clinician=note.clinician,
+                source=f"{pack.policy} {note.policy_row}; {note.reference}",
+                matched=matched(note.condition, context.answers),
+            )
+            for note in pack.notes
+            if holds(note.condition, context.answers)
+        ),
     )

@@ -57,7 +57,7 @@ def _earlier(item: Any, number: int, pack: RulePack, engine: str | None) -> Earl
     if isinstance(item, Earlier):
         return item
     if isinstance(item, Decision):
-        return Earlier(item.report, item.outcome, item.urgency)
+        return Earlier.of_report(item.report, item.outcome, item.urgency)
     source = f"earlier check {number}"
     if isinstance(item, Mapping) and "reported_at" not in item:
         raise ReportError(
@@ -72,4 +72,4 @@ def _earlier(item: Any, number: int, pack: RulePack, engine: str | None) -> Earl
         )
     report = parse_report(item, source)
     decision = evaluate(report, pack=pack, engine=engine)
-    return Earlier(report, decision.outcome, decision.urgency)
+    return Earlier.of_report(report, decision.outcome, decision.urgency)

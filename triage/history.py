@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -63,11 +63,33 @@ class When:
 
 @dataclass(frozen=True)
 class Earlier:
-    """An earlier check of the same patient: its report, and the outcome it got then."""
+    """An earlier check of the same patient: its answers as stored (normalised, with
+    ``reported_at``; read into the current contract, so an answer an older contract could not
+    give is absent), and the outcome it got then."""
 
-    report: Report
+    answers: Mapping[str, Any]
     outcome: str
     urgency: str | None = None
+
+    @classmethod
+    def of_report(cls, report: Report, outcome: str = "", urgency: str | None = None) -> Earlier:
+        return cls(report.answers(), outcome, urgency)
+
+    @property
+    def patient_id(self) -> str:
+        return str(self.answers["patient_id"])
+
+    @property
+    def session_id(self) -> str | None:
+        return self.answers.get("session_id")
+
+    @property
+    def reported_at(self) -> datetime:
+        return datetime.fromisoformat(str(self.answers["reported_at"]).replace("Z", "+00:00"))
+
+    @property
+    def ended_at(self) -> datetime:
+        return self.reported_at - timedelta(hours=float(self.answers["hours_since_session"]))
 
 
 @dataclass(frozen=True)
@@ -131,16 +153,12 @@ def with_session(report: Report) -> Report:
     return report.model_copy(update={"session_id": new_session_id()})
 
 
-def _at(report: Report) -> datetime:
-    return report.reported_at
-
-
 def _days(later: datetime, earlier: datetime) -> float:
     return round((later - earlier).total_seconds() / 86400, 4)
 
 
-def _session_key(report: Report, index: int) -> str:
-    return report.session_id or f"#report-{index}"  # "#" is never in a session id
+def _session_key(check: Earlier, index: int) -> str:
+    return check.session_id or f"#report-{index}"  # "#" is never in a session id
 
 
 def build_context(report: Report, history: Iterable[Earlier] | None) -> Context:
@@ -148,14 +166,14 @@ def build_context(report: Report, history: Iterable[Earlier] | None) -> Context:
     answers = report.answers()
     if history is None:
         return Context(answers)
-    earlier = sorted(history, key=lambda e: _at(e.report))
+    earlier = sorted(history, key=lambda e: e.reported_at)
     for position, item in enumerate(earlier):
-        if item.report.patient_id != report.patient_id or _at(item.report) > _at(report):
+        if item.patient_id != report.patient_id or item.reported_at > report.reported_at:
             raise ReportError(
                 [
                     Problem(
-                        f"earlier check {position + 1} ({item.report.patient_id}, "
-                        f"{item.report.reported_at.isoformat()}) "
+                        f"earlier check {position + 1} ({item.patient_id}, "
+                        f"{item.reported_at.isoformat()}) "
                         "is not an earlier check of the same patient",
                         field="history",
                     )
@@ -164,37 +182,34 @@ def build_context(report: Report, history: Iterable[Earlier] | None) -> Context:
     facts = tuple(
         EarlierFact(
             i,
-            {**e.report.answers(), "outcome": e.outcome, "urgency": e.urgency},
-            _days(_at(report), _at(e.report)),
-            report.session_id is not None and e.report.session_id == report.session_id,
+            {**e.answers, "outcome": e.outcome, "urgency": e.urgency},
+            _days(report.reported_at, e.reported_at),
+            report.session_id is not None and e.session_id == report.session_id,
         )
         for i, e in enumerate(earlier)
     )
-    return Context(answers, facts, _sessions(report, [e.report for e in earlier]))
+    return Context(answers, facts, _sessions(report, earlier))
 
 
-def _sessions(report: Report, earlier: list[Report]) -> tuple[SessionFact, ...]:
+def _sessions(report: Report, earlier: list[Earlier]) -> tuple[SessionFact, ...]:
     """Sessions up to this report's, newest first; each described by its first report."""
-    first: dict[str, Report] = {}
-    for index, item in enumerate([*earlier, report]):
+    checks = [*earlier, Earlier.of_report(report)]
+    first: dict[str, Earlier] = {}
+    for index, item in enumerate(checks):
         key = _session_key(item, index)
-        if key not in first or _at(item) < _at(first[key]):
+        if key not in first or item.reported_at < first[key].reported_at:
             first[key] = item
-    current_key = _session_key(report, len(earlier))
-
-    def ended(item: Report) -> datetime:
-        return _at(item) - timedelta(hours=item.hours_since_session)
-
-    current_end = ended(first[current_key])
+    current_key = _session_key(checks[-1], len(earlier))
+    current_end = first[current_key].ended_at
     ordered = sorted(
-        (k for k in first if ended(first[k]) <= current_end),
-        key=lambda k: ended(first[k]),
+        (k for k in first if first[k].ended_at <= current_end),
+        key=lambda k: first[k].ended_at,
         reverse=True,
     )
     ordered.remove(current_key)
     ranked = [current_key, *ordered]
     return tuple(
-        SessionFact(rank, key, first[key].answers(), _days(_at(report), ended(first[key])))
+        SessionFact(rank, key, dict(first[key].answers), _days(report.reported_at, first[key].ended_at))
         for rank, key in enumerate(ranked)
     )
 

@@ -36,7 +36,9 @@ class CurrentRef:
 
 @dataclass(frozen=True)
 class Test:
-    """One test on one report field. ``op`` is eq, ne, in, ge, le, gt, lt or present."""
+    """One test on one report field. ``op`` is eq, ne, in, ge, le, gt, lt or present; on a set
+    field (a list of answers), has (includes a value), has_any (includes one of several values)
+    or present (not empty)."""
 
     field: str
     op: str
@@ -101,12 +103,16 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _test(test: Test, answers: Answers, current: Answers) -> bool:
-    present = answers.get(test.field) is not None
+    present = answers.get(test.field) not in (None, (), [])
     if test.op == "present":
         return bool(present is test.value)
     if not present:
         return False
     value = answers[test.field]
+    if test.op == "has":
+        return test.value in value
+    if test.op == "has_any":
+        return any(choice in value for choice in test.value)
     if test.op == "in":
         return any(_same(value, choice) for choice in test.value)
     target = test.value
@@ -137,7 +143,7 @@ def matched(condition: Condition, answers: Answers) -> dict[str, Any]:
     """The answers that made a condition hold: every part of ``all``, the true branches of
     ``any``."""
     if isinstance(condition, (Test, Not)):
-        return {f: answers[f] for f in fields_of(condition) if answers.get(f) is not None}
+        return {f: answers[f] for f in fields_of(condition) if answers.get(f) not in (None, (), [])}
     parts = condition.items
     if isinstance(condition, AnyOf):
         parts = tuple(item for item in parts if holds(item, answers))

@@ -1,22 +1,53 @@
-"""Outcomes and urgencies, from least to most severe (clinical.md section 3)."""
+"""Outcomes and urgencies, from least to most severe (clinical.md section 3), defined once.
+
+Every (outcome, urgency) pair is a ``Level``: its rank, the words a clinician reads, the style
+the screens give it, the exit status of ``triage check --exit-code`` and the flag that marks it
+unreviewed in ``triage log list``. Everything else derives from ``LEVELS``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 Outcome = Literal["continue", "reduce_load", "seek_medical_review"]
-Urgency = Literal["routine", "same_day", "emergency"]
+Urgency = Literal["routine", "same_day", "urgent", "emergency"]
 
 OUTCOMES: tuple[Outcome, ...] = ("continue", "reduce_load", "seek_medical_review")
-URGENCIES: tuple[Urgency, ...] = ("routine", "same_day", "emergency")
+URGENCIES: tuple[Urgency, ...] = ("routine", "same_day", "urgent", "emergency")
+
+
+@dataclass(frozen=True)
+class Level:
+    outcome: Outcome
+    urgency: Urgency | None
+    words: str
+    style: str
+    exit_code: int
+    flag: str = ""
+
+
+LEVELS: tuple[Level, ...] = (
+    Level("continue", None, "continue", "ok", 0),
+    Level("reduce_load", None, "reduce load", "caution", 3),
+    Level("seek_medical_review", "routine", "routine review", "caution", 4),
+    Level("seek_medical_review", "same_day", "same day", "urgent", 5, "!"),
+    Level("seek_medical_review", "urgent", "URGENT: ED now", "emergency", 7, "!!"),
+    Level("seek_medical_review", "emergency", "EMERGENCY", "emergency", 6, "!!"),
+)
+"""Least to most severe. Exit statuses are stable: 'urgent' came in policy v2 with status 7."""
+
+_BY_PAIR = {(level.outcome, level.urgency): level for level in LEVELS}
+
+
+def level(outcome: str, urgency: str | None = None) -> Level:
+    """The level of an outcome; KeyError for a pair no version of triage writes."""
+    return _BY_PAIR[(outcome, urgency)]  # type: ignore[index]
 
 
 def severity(outcome: str, urgency: str | None = None) -> int:
-    """One number that orders every (outcome, urgency) pair: 0 continue ... 4 emergency."""
-    rank = OUTCOMES.index(outcome)
-    if outcome == "seek_medical_review":
-        rank += URGENCIES.index(urgency)
-    return rank
+    """One number that orders every (outcome, urgency) pair: 0 continue ... 5 emergency."""
+    return LEVELS.index(level(outcome, urgency))
 
 
 def describe(outcome: str, urgency: str | None = None) -> str:

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -18,7 +19,7 @@ from .conditions import ConditionParser, when_to_data
 from .contract import show, suggest
 from .errors import InputError, PackError, Problem
 from .history import HistoryTest, When
-from .logic import Condition
+from .logic import Condition, to_data
 from .outcomes import OUTCOMES, URGENCIES
 from .yamlio import LocatedDict, LocatedList, read_document
 
@@ -35,6 +36,7 @@ _RULE_KEYS = {
     "advice",
     "source",
 }
+_NOTE_KEYS = {"id", "title", "when", "patient", "clinician", "source"}
 _SOURCE_KEYS = {"policy", "reference"}
 _RULE_ID = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
@@ -82,6 +84,32 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A sentence added to what the patient reads when its condition holds (clinical.md section
+    5: insulin, a previous clot). A note never changes the outcome: it is not a rule."""
+
+    id: str
+    title: str
+    condition: Condition
+    patient: str
+    clinician: str
+    policy_row: str
+    reference: str
+    file: str
+    line: int
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "when": to_data(self.condition),
+            "patient": self.patient,
+            "clinician": self.clinician,
+            "source": {"policy": self.policy_row, "reference": self.reference},
+        }
+
+
+@dataclass(frozen=True)
 class RulePack:
     """A validated rule pack. ``sha256`` hashes its canonical content, not its formatting."""
 
@@ -92,6 +120,7 @@ class RulePack:
     rules: tuple[Rule, ...]
     sha256: str
     path: str
+    notes: tuple[Note, ...] = ()
 
     def rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
@@ -125,11 +154,11 @@ def load_pack(path: str | Path) -> RulePack:
         )
     loader = _PackLoader(folder)
     meta = loader.metadata()
-    rules = loader.rules()
+    rules, notes = loader.rules()
     if loader.problems:
         loader.problems.sort(key=lambda p: (p.file or "", p.line or 0))
         raise PackError(loader.problems, str(folder))
-    pack = _build(meta, rules, folder)
+    pack = _build(meta, rules, notes, folder)
     _refuse_what_the_engine_cannot_compile(pack)
     return pack
 
@@ -156,8 +185,10 @@ def _refuse_what_the_engine_cannot_compile(pack: RulePack) -> None:
         raise PackError(problems, pack.path)
 
 
-def _build(meta: dict[str, str], rules: list[Rule], folder: Path) -> RulePack:
-    canonical = {**meta, "rules": [r.to_data() for r in rules]}
+def _build(meta: dict[str, str], rules: list[Rule], notes: list[Note], folder: Path) -> RulePack:
+    canonical: dict[str, Any] = {**meta, "rules": [r.to_data() for r in rules]}
+    if notes:  # a pack without notes keeps the hash it had before notes existed
+        canonical["notes"] = [n.to_data() for n in notes]
     digest = hashlib.sha256(
         json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     ).hexdigest()
@@ -169,6 +200,7 @@ def _build(meta: dict[str, str], rules: list[Rule], folder: Path) -> RulePack:
         tuple(rules),
         digest,
         str(folder),
+        tuple(notes),
     )
 
 
@@ -211,7 +243,7 @@ class _PackLoader:
             )
         return {k: v for k, v in meta.items() if v is not None}
 
-    def rules(self) -> list[Rule]:
+    def rules(self) -> tuple[list[Rule], list[Note]]:
         files = sorted(p for p in self.folder.glob("*.yaml") if p.name != PACK_FILE)
         if not files:
             self._add(
@@ -220,25 +252,60 @@ class _PackLoader:
                 fix="add one or more *.yaml files with a 'rules:' list",
             )
         rules: list[Rule] = []
+        notes: list[Note] = []
         for path in files:
-            rules.extend(self._file_rules(path))
-        return rules
+            file_rules, file_notes = self._file_rules(path)
+            rules += file_rules
+            notes += file_notes
+        return rules, notes
 
-    def _file_rules(self, path: Path) -> list[Rule]:
+    def _file_rules(self, path: Path) -> tuple[list[Rule], list[Note]]:
         file = str(path)
         data = self._read(path)
         if data is None:
+            return [], []
+        lists = ("rules", "notes")
+        if not isinstance(data, LocatedDict) or not any(
+            isinstance(data.get(key), LocatedList) for key in lists
+        ):
+            self._add("must hold a 'rules:' list (or a 'notes:' list)", file=file, line=1)
+            return [], []
+        self._unknown_keys(data, set(lists), file, None)
+        rules = [r for r in self._each(data, "rules", file, self._rule) if isinstance(r, Rule)]
+        notes = [n for n in self._each(data, "notes", file, self._note) if isinstance(n, Note)]
+        return rules, notes
+
+    def _each(
+        self, data: LocatedDict, key: str, file: str, parse: Callable[[Any, int, str], Any]
+    ) -> list[Any]:
+        entries = data.get(key)
+        if entries is None:
             return []
-        if not isinstance(data, LocatedDict) or not isinstance(data.get("rules"), LocatedList):
-            self._add("must hold a 'rules:' list", file=file, line=1)
+        if not isinstance(entries, LocatedList):
+            self._add(f"'{key}' must be a list", file=file, line=data.key_lines[key])
             return []
-        self._unknown_keys(data, {"rules"}, file, None)
-        entries, lines = data["rules"], data["rules"].item_lines
-        return [
-            r
-            for r in (self._rule(e, line, file) for e, line in zip(entries, lines, strict=True))
-            if r
-        ]
+        return [parse(e, line, file) for e, line in zip(entries, entries.item_lines, strict=True)]
+
+    def _note(self, data: Any, line: int, file: str) -> Note | None:
+        if not isinstance(data, LocatedDict):
+            self._add("each note must be a mapping", file=file, line=line)
+            return None
+        before = len(self.problems)
+        note_id = self._rule_id(data, file, line)
+        self._unknown_keys(data, _NOTE_KEYS, file, note_id)
+        texts = {k: self._text(data, k, file, note_id) for k in ("title", "patient", "clinician")}
+        source = self._source(data, file, note_id, line)
+        parser = ConditionParser(file, note_id)
+        condition = None
+        if "when" not in data:
+            self._missing("when", file, note_id, line, "the condition under which it is shown")
+        else:
+            condition = parser.parse(data["when"], data.key_lines["when"])
+            self.problems.extend(parser.problems)
+        if len(self.problems) > before or condition is None or note_id is None:
+            return None
+        title, patient, clinician = (cast(str, texts[k]) for k in ("title", "patient", "clinician"))
+        return Note(note_id, title, condition, patient, clinician, *source, file, line)
 
     def _rule(self, data: Any, line: int, file: str) -> Rule | None:
         if not isinstance(data, LocatedDict):

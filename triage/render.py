@@ -17,12 +17,18 @@ Style = Literal["emergency", "urgent", "caution", "ok", "heading", "text", "note
 EMERGENCY_BANNER = (
     "STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW (for example 999, 112 or 911)."
 )
+URGENT_BANNER = "GO TO AN EMERGENCY DEPARTMENT NOW."
 
 _HEADLINES: dict[tuple[str, str | None], tuple[Style, str, str]] = {
     ("seek_medical_review", "emergency"): (
         "emergency",
         EMERGENCY_BANNER,
         "Do not drive yourself. Do not exercise again until a doctor has seen you.",
+    ),
+    ("seek_medical_review", "urgent"): (
+        "emergency",
+        URGENT_BANNER,
+        "Do not drive yourself. If you cannot get there safely, call your emergency number.",
     ),
     ("seek_medical_review", "same_day"): (
         "urgent",
@@ -71,6 +77,9 @@ def render_decision(decision: Decision, *, show_source: bool = True) -> list[Lin
     if shown:
         lines += [Line("text", ""), Line("heading", "Why:")]
         lines += [Line("text", f"- {r.patient}", indent=2) for r in shown]
+    if decision.notes:
+        lines += [Line("text", ""), Line("heading", "Also:")]
+        lines += [Line("text", f"- {n.patient}", indent=2) for n in decision.notes]
     if decision.advice:
         lines += [Line("text", ""), Line("heading", "Advice:")]
         lines += [Line("text", f"- {a}", indent=2) for a in decision.advice]

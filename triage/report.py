@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 import re
+import typing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
@@ -29,10 +30,11 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .logic import All, AnyOf, Condition, Test, holds
 
-CONTRACT_VERSION = "1"
+CONTRACT_VERSION = "2"
 """The version of the report contract this module defines; the log stores it with each entry."""
 
 HIGHER = "higher"  # for scores: a higher number is worse
+ADDING = "adding"  # for set fields: adding an answer is worse
 
 
 @dataclass(frozen=True)
@@ -81,13 +83,37 @@ class Requirement:
 
 PAIN = AnyOf((Test("pain_during", "gt", 0), Test("pain_now", "gt", 0)))
 PAIN_WORDS = "there is pain (pain_during or pain_now above 0)"
+_DESCRIBING_PAIN = (
+    "pain_spread",
+    "pain_sides",
+    "pain_character",
+    "pain_onset",
+    "eases_with_movement",
+    "night_pain",
+    "radiating_pain",
+)
 
 REQUIREMENTS: tuple[Requirement, ...] = (
+    Requirement("pain_region", PAIN, PAIN_WORDS, only=True),
     Requirement("pain_site", PAIN, PAIN_WORDS, only=True),
     Requirement(
         "pain_trend",
         All((Test("hours_since_session", "ge", 24), Test("pain_now", "gt", 0))),
         "hours_since_session is 24 or more and pain_now is above 0",
+    ),
+    *(Requirement(name, PAIN, PAIN_WORDS, required=False, only=True) for name in _DESCRIBING_PAIN),
+    Requirement(
+        "swelling_fast",
+        Test("swelling", "ne", "none"),
+        "there is swelling (swelling is not none)",
+        required=False,
+        only=True,
+    ),
+    Requirement(
+        "chest_pain_kind",
+        Test("chest_pain", "ne", "none"),
+        "there was chest pain (chest_pain is not none)",
+        only=True,
     ),
 )
 """Every conditional requirement of the contract, defined once."""
@@ -151,15 +177,67 @@ def _plain_number(value: Any) -> Any:
 
 Score = Annotated[int, Field(ge=0, le=10)]
 
-PainSite = Literal["muscle", "joint", "tendon", "bone", "back", "other"]
+def _as_tuple(value: Any) -> Any:
+    """A list read from a file becomes the model's tuple; anything else is left for the type
+    check to refuse (a bare word where a list belongs)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _distinct(values: tuple[str, ...]) -> tuple[str, ...]:
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise PydanticCustomError(
+            "set_repeated", "lists {value} more than once", {"value": ", ".join(repeated)}
+        )
+    return values
+
+
+class _SetOf:
+    """``SetOf[Literal[...]]``: a set field, written as a list of distinct answers, kept in the
+    contract's order of its answers."""
+
+    def __getitem__(self, choices: Any) -> Any:
+        order = {value: index for index, value in enumerate(typing.get_args(choices))}
+
+        def in_contract_order(values: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(sorted(values, key=order.__getitem__))
+
+        return Annotated[
+            tuple[choices, ...],
+            BeforeValidator(_as_tuple),
+            AfterValidator(_distinct),
+            AfterValidator(in_contract_order),
+        ]
+
+
+SetOf = _SetOf()
+
+
+PainSite = Literal["muscle", "joint", "tendon", "bone", "other"]
+PainRegion = Literal[
+    "head", "neck", "chest", "upper_back", "lower_back", "abdomen_groin", "shoulder", "arm",
+    "hand_wrist", "hip_buttock", "thigh", "knee", "lower_leg", "foot_ankle",
+]  # fmt: skip
 Trend = Literal["better", "same", "worse"]
 NoneResolvedOngoing = Literal["none", "resolved", "ongoing"]
 NoneMildMarked = Literal["none", "mild", "marked"]
+Limb = Literal["one_arm", "both_arms", "one_leg", "both_legs"]
+NumbPlace = Literal["one_arm", "both_arms", "one_leg", "both_legs", "saddle"]
+KnownCondition = Literal[
+    "heart_disease", "high_blood_pressure", "diabetes_insulin", "blood_thinners", "previous_clot"
+]
+LIMB_LABELS = {
+    "one_arm": "Into one arm",
+    "both_arms": "Into both arms",
+    "one_leg": "Into one leg",
+    "both_legs": "Into both legs",
+}
 
 
 class Report(BaseModel):
-    """A post-session report. Strict on purpose: a typo such as ``chest_pian`` or the text "5"
-    for a score must be rejected, never ignored, because a safety rule may depend on it."""
+    """A post-session report (contract v2). Strict on purpose: a typo such as ``chest_pian`` or
+    the text "5" for a score must be rejected, never ignored, because a safety rule may depend
+    on it."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -213,16 +291,64 @@ class Report(BaseModel):
         bool | None,
         Ask(
             "Did this session add a new exercise or more weight than before?",
+            "Yes if you tried an exercise for the first time, or lifted more than last time.",
             labels=YES_NO,
             short="New exercise or more weight",
         ),
     ] = None
+    session_rpe: Annotated[
+        int | None,
+        Field(ge=0, le=10),
+        Ask(
+            "How hard did the session feel?",
+            "0 means resting, 10 the hardest effort you could make.",
+            short="How hard the session felt",
+        ),
+    ] = None
+    reps_in_reserve: Annotated[
+        int | None,
+        Field(ge=0, le=10),
+        Ask(
+            "In your last sets, how many more repetitions could you have done?",
+            "0 means you could not have done one more with good form.",
+            short="Repetitions in reserve",
+        ),
+    ] = None
+    profile: Annotated[
+        Literal["athlete", "adult_with_pain", "older_adult"] | None,
+        Ask(
+            "Which kind of programme are you on?",
+            "Your clinician sets this; it decides how quickly the load goes up.",
+            labels={
+                "athlete": "Young adult or athlete",
+                "adult_with_pain": "Adult training with pain",
+                "older_adult": "Older adult, strength for everyday life",
+            },
+            short="Programme profile",
+        ),
+    ] = None
+    conditions: Annotated[
+        SetOf[KnownCondition],
+        Ask(
+            "Do any of these apply to you?",
+            "Your clinician records these once; they change what some answers mean.",
+            labels={
+                "heart_disease": "Heart disease",
+                "high_blood_pressure": "High blood pressure",
+                "diabetes_insulin": "Diabetes treated with insulin",
+                "blood_thinners": "Taking blood thinners (anticoagulants)",
+                "previous_clot": "A blood clot in a leg or a lung before",
+            },
+            worse=ADDING,
+            short="Known conditions",
+        ),
+    ] = ()
     pain_during: Annotated[
         int,
         Field(ge=0, le=10),
         Ask(
             "What was your worst pain during the session?",
-            "0 means no pain at all, 10 the worst pain you can imagine.",
+            "0 means no pain at all, 10 the worst pain you can imagine. A headache counts too.",
             worse=HIGHER,
             short="Worst pain during the session",
         ),
@@ -241,41 +367,67 @@ class Report(BaseModel):
         int | None,
         Field(ge=0, le=10),
         Ask(
-            "What is your usual pain before a session?",
-            "Your everyday baseline, for example a long-standing back or knee pain, from 0 to 10. "
-            "Leave it out if you do not have one.",
-            short="Usual pain before a session",
+            "What is your usual pain on a normal day, before a session?",
+            "Your everyday level of a long-standing pain, such as a back or knee pain, from 0 to "
+            "10. Leave it out if you do not have one.",
+            short="Usual pain",
         ),
     ] = None
     pain_trend: Annotated[
         Trend | None,
         Ask(
-            "Compared with the day after the session, is the pain better, the same or worse?",
+            "Compared with about a day ago, is the pain better, the same or worse?",
+            "Think of how it was at about this time yesterday.",
             labels={"better": "Better", "same": "About the same", "worse": "Worse"},
             worse=(("better", "same", "worse"),),
-            short="Pain compared with the day after",
+            short="Pain compared with a day ago",
+        ),
+    ] = None
+    pain_region: Annotated[
+        PainRegion | None,
+        Ask(
+            "Where does it hurt most?",
+            "Choose the part of the body that hurts most; a headache is the head.",
+            labels={
+                "head": "Head",
+                "neck": "Neck",
+                "chest": "Chest",
+                "upper_back": "Upper back, between the shoulder blades",
+                "lower_back": "Lower back",
+                "abdomen_groin": "Belly or groin",
+                "shoulder": "Shoulder",
+                "arm": "Arm or elbow",
+                "hand_wrist": "Hand or wrist",
+                "hip_buttock": "Hip or buttock",
+                "thigh": "Thigh",
+                "knee": "Knee",
+                "lower_leg": "Lower leg or calf",
+                "foot_ankle": "Foot or ankle",
+            },
+            short="Where it hurts",
         ),
     ] = None
     pain_site: Annotated[
         PainSite | None,
         Ask(
-            "Where does it hurt most?",
-            "Choose the place that hurts most.",
+            "What does the pain feel like it is in?",
+            "A muscle is the fleshy part (the front of the thigh); a joint is where bones meet "
+            "(knee, shoulder); a tendon is a cord near a joint (the Achilles).",
             labels={
-                "muscle": "In a muscle (for example the front of the thigh)",
-                "joint": "In a joint (knee, shoulder, hip, elbow, wrist, ankle)",
-                "tendon": "In a tendon (a cord near a joint, such as the Achilles)",
-                "bone": "In a bone",
-                "back": "In the back",
-                "other": "Somewhere else",
+                "muscle": "A muscle",
+                "joint": "A joint",
+                "tendon": "A tendon",
+                "bone": "A bone",
+                "other": "Something else, or I cannot tell",
             },
-            short="Where it hurts",
+            short="What hurts",
         ),
     ] = None
     pain_spread: Annotated[
         Literal["diffuse", "focal"] | None,
         Ask(
             "Is the pain spread over an area, or in one spot?",
+            "One spot means you can point to it with one finger.",
             labels={"diffuse": "Spread over an area", "focal": "In one spot I can point to"},
             short="Spread or one spot",
         ),
@@ -284,6 +436,7 @@ class Report(BaseModel):
         Literal["both", "one"] | None,
         Ask(
             "Is it on both sides of the body, or one side?",
+            "For example both thighs, or only the left one.",
             labels={"both": "Both sides", "one": "One side"},
             short="Sides",
         ),
@@ -292,6 +445,7 @@ class Report(BaseModel):
         Literal["dull_ache", "sharp", "burning", "throbbing"] | None,
         Ask(
             "What does the pain feel like?",
+            "Choose the word that fits best.",
             labels={
                 "dull_ache": "A dull ache or stiffness",
                 "sharp": "Sharp",
@@ -305,6 +459,7 @@ class Report(BaseModel):
         Literal["sudden_during", "gradual_during", "hours_after", "next_day"] | None,
         Ask(
             "When did the pain start?",
+            "Suddenly means at one moment, for example during one repetition.",
             labels={
                 "sudden_during": "Suddenly, during a set",
                 "gradual_during": "Gradually, during the session",
@@ -318,6 +473,7 @@ class Report(BaseModel):
         bool | None,
         Ask(
             "Does gentle movement ease the pain?",
+            "For example walking about, or moving the sore part slowly.",
             labels=YES_NO,
             short="Eases with gentle movement",
         ),
@@ -326,15 +482,27 @@ class Report(BaseModel):
         bool | None,
         Ask(
             "Does it hurt at rest, or wake you at night?",
+            "Yes if it hurts when you are still, not only when you move.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Pain at rest or at night",
         ),
     ] = None
+    radiating_pain: Annotated[
+        SetOf[Limb],
+        Ask(
+            "Does pain shoot down into an arm or a leg?",
+            "Pain that travels from the neck or back down a limb, often with pins and needles.",
+            labels=LIMB_LABELS,
+            worse=ADDING,
+            short="Pain shooting into a limb",
+        ),
+    ] = ()
     snap_or_tear: Annotated[
         bool | Literal["unsure"],
         Ask(
             "Did you feel a pop, snap or tearing during the session?",
+            "Answer 'not sure' if something felt wrong at one moment but you cannot say what.",
             labels={True: "Yes", "unsure": "Not sure", False: "No"},
             worse=((False, "unsure", True),),
             short="Pop, snap or tearing",
@@ -344,22 +512,45 @@ class Report(BaseModel):
         NoneMildMarked,
         Ask(
             "Is there any swelling where it hurts?",
+            "Compare with the other side of the body.",
             labels={"none": "No swelling", "mild": "A little", "marked": "A lot, clearly swollen"},
             worse=(("none", "mild", "marked"),),
         ),
     ]
+    swelling_fast: Annotated[
+        bool | None,
+        Ask(
+            "Did the swelling come up within 2 hours?",
+            "Swelling that appears quickly after an injury can mean bleeding inside a joint.",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Swelling within 2 hours",
+        ),
+    ] = None
     bruising: Annotated[
         bool | None,
         Ask(
             "Is there any bruising where it hurts?",
+            "A bruise can appear a day or two after the injury.",
             labels=YES_NO,
             worse=SYMPTOM,
         ),
     ] = None
+    deformity: Annotated[
+        bool,
+        Ask(
+            "Does a joint or a limb look out of shape, or feel out of place?",
+            "For example a shoulder that looks square, or a kneecap that slipped sideways.",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Out of shape or out of place",
+        ),
+    ]
     weakness: Annotated[
         NoneMildMarked | None,
         Ask(
             "Is that part weaker than usual?",
+            "Much weaker means you cannot do an everyday movement with it, such as opening a jar.",
             labels={"none": "No", "mild": "A little weaker", "marked": "Much weaker"},
             worse=(("none", "mild", "marked"),),
         ),
@@ -369,6 +560,7 @@ class Report(BaseModel):
         Ask(
             "Is there something new you cannot do: bear weight, lift the arm, grip, "
             "or bend or straighten a joint?",
+            "Only something you could do before the session.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Something new you cannot do",
@@ -377,24 +569,62 @@ class Report(BaseModel):
     joint_giving_way: Annotated[
         bool | None,
         Ask(
-            "Does a joint lock or give way?",
+            "Does a joint give way?",
+            "As if the knee or ankle suddenly cannot hold you.",
             labels=YES_NO,
             worse=SYMPTOM,
-            short="Joint locks or gives way",
+            short="Joint gives way",
         ),
     ] = None
+    joint_locked: Annotated[
+        bool | None,
+        Ask(
+            "Is a joint stuck, so that it cannot fully straighten or bend?",
+            "For example a knee that will not straighten all the way.",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Joint stuck",
+        ),
+    ] = None
+    groin_lump: Annotated[
+        bool,
+        Ask(
+            "Have you noticed a new lump or bulge in your groin or belly?",
+            "It may go back in when you lie down.",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Lump in the groin or belly",
+        ),
+    ]
     chest_pain: Annotated[
         NoneResolvedOngoing,
         Ask(
             "Did you have chest pain, pressure or tightness during or after the session?",
+            "Answer yes even if it has gone, and even if it felt like a pulled muscle.",
             labels=NONE_RESOLVED_ONGOING,
             worse=ORDER_RESOLVED,
         ),
     ]
+    chest_pain_kind: Annotated[
+        Literal["pressure", "breathing", "tearing", "tender", "unsure"] | None,
+        Ask(
+            "What was the chest pain like?",
+            "Choose the description that fits best, or 'not sure'.",
+            labels={
+                "pressure": "Pressure, tightness or heaviness",
+                "breathing": "Sharp, and worse when breathing in",
+                "tearing": "Sudden and tearing, or going through to the back",
+                "tender": "Sore when I press on it or move my arm",
+                "unsure": "I am not sure",
+            },
+            short="What the chest pain was like",
+        ),
+    ] = None
     fainting: Annotated[
         Literal["none", "nearly", "fainted"],
         Ask(
             "Did you faint, or nearly faint?",
+            "Nearly fainting means everything went grey or you had to sit or lie down at once.",
             labels={"none": "No", "nearly": "I nearly fainted", "fainted": "I fainted"},
             worse=(("none", "nearly", "fainted"),),
         ),
@@ -403,6 +633,7 @@ class Report(BaseModel):
         NoneResolvedOngoing,
         Ask(
             "Did your heart race, pound or beat irregularly, more than the effort explains?",
+            "A fast heartbeat during hard sets is normal; answer yes if it felt wrong.",
             labels=NONE_RESOLVED_ONGOING,
             worse=ORDER_RESOLVED,
             short="Racing or irregular heartbeat",
@@ -412,6 +643,7 @@ class Report(BaseModel):
         NoneResolvedOngoing,
         Ask(
             "Were you far more out of breath than the effort explains?",
+            "More than you would expect for that exercise, or still out of breath at rest.",
             labels=NONE_RESOLVED_ONGOING,
             worse=ORDER_RESOLVED,
             short="Unusual breathlessness",
@@ -421,6 +653,7 @@ class Report(BaseModel):
         NoneResolvedOngoing,
         Ask(
             "Did you feel dizzy or light-headed?",
+            "As if the room were spinning, or as if you might faint.",
             labels=NONE_RESOLVED_ONGOING,
             worse=ORDER_RESOLVED,
         ),
@@ -428,25 +661,43 @@ class Report(BaseModel):
     confusion: Annotated[
         bool,
         Ask(
-            "Any confusion, slurred speech, change in vision or unsteady walking?",
+            "Any confusion, slurred speech or unsteady walking?",
+            "Answer yes if someone with you noticed it, even if you did not.",
             labels=YES_NO,
             worse=SYMPTOM,
-            short="Confusion, speech, vision or walking",
+            short="Confusion, speech or walking",
         ),
     ]
-    sudden_headache: Annotated[
+    vision_change: Annotated[
         bool,
         Ask(
-            "A sudden, severe headache (the worst ever) during or after lifting?",
+            "Any sudden blurred, double or lost vision?",
+            "Even if it lasted only a few minutes.",
             labels=YES_NO,
             worse=SYMPTOM,
-            short="Sudden severe headache",
+            short="Sudden change in vision",
+        ),
+    ]
+    headache: Annotated[
+        Literal["none", "usual", "new", "thunderclap"],
+        Ask(
+            "Did you get a headache during or after the session?",
+            "Sudden and severe means the worst headache you have ever had, at its worst within "
+            "a minute.",
+            labels={
+                "none": "No",
+                "usual": "Yes, like the headaches I usually get",
+                "new": "Yes, a new kind of headache for me",
+                "thunderclap": "Yes, sudden and severe: the worst ever",
+            },
+            worse=(("none", "usual", "new", "thunderclap"),),
         ),
     ]
     dark_urine: Annotated[
         bool,
         Ask(
             "Is your urine dark (tea- or cola-coloured), or much less than usual?",
+            "Check the next time you go to the toilet if you are not sure.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Dark or much less urine",
@@ -456,6 +707,7 @@ class Report(BaseModel):
         bool,
         Ask(
             "Is an arm or leg tense, hard and swollen, with pain much worse than you would expect?",
+            "The muscle feels tight like a drum and the pain keeps rising.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Tense, hard, swollen limb",
@@ -465,22 +717,25 @@ class Report(BaseModel):
         bool,
         Ask(
             "Is one calf or arm swollen, warm, red or darker than the other?",
+            "Compare both sides.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Swollen, warm calf or arm",
         ),
     ]
     numbness: Annotated[
-        Literal["none", "one_limb", "both_legs", "saddle"],
+        SetOf[NumbPlace],
         Ask(
-            "Any numbness or tingling?",
+            "Any numbness or tingling? Choose every place where you have it.",
+            "The saddle area is around the groin, the buttocks and the inner thighs.",
             labels={
-                "none": "No",
-                "one_limb": "Yes, in one arm or leg",
-                "both_legs": "Yes, in both legs",
-                "saddle": "Yes, around the groin, buttocks or inner thighs",
+                "one_arm": "In one arm or hand",
+                "both_arms": "In both arms or hands",
+                "one_leg": "In one leg or foot",
+                "both_legs": "In both legs or feet",
+                "saddle": "Around the groin, buttocks or inner thighs",
             },
-            worse=(("none", "one_limb", "both_legs"), ("none", "one_limb", "saddle")),
+            worse=ADDING,
             short="Numbness or tingling",
         ),
     ]
@@ -488,6 +743,7 @@ class Report(BaseModel):
         bool,
         Ask(
             "Any new trouble controlling or feeling your bladder or bowel?",
+            "For example not feeling when you need to go, or leaking.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Bladder or bowel change",
@@ -497,6 +753,7 @@ class Report(BaseModel):
         NoneResolvedOngoing,
         Ask(
             "Did you overheat: nausea, headache, heavy sweating, or hot and dry skin?",
+            "Recovered means you felt normal within 30 minutes of cooling down.",
             labels={
                 "none": "No",
                 "resolved": "Yes, but I recovered after cooling down",
@@ -509,30 +766,13 @@ class Report(BaseModel):
     unwell: Annotated[
         bool,
         Ask(
-            "Do you have a fever, or feel acutely ill today?",
+            "Do you have a fever, have you been sick, or do you feel acutely ill today?",
+            "Answer yes for a temperature, vomiting, or feeling suddenly unwell.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Fever or feeling ill",
         ),
     ]
-    session_rpe: Annotated[
-        int | None,
-        Field(ge=0, le=10),
-        Ask(
-            "How hard did the session feel?",
-            "0 means rest, 10 the hardest effort you could make.",
-            short="How hard the session felt",
-        ),
-    ] = None
-    reps_in_reserve: Annotated[
-        int | None,
-        Field(ge=0, le=10),
-        Ask(
-            "In your last sets, how many more repetitions could you have done?",
-            "0 means you could not have done one more.",
-            short="Repetitions in reserve",
-        ),
-    ] = None
 
     @field_validator("hours_since_session")
     @classmethod
@@ -565,11 +805,13 @@ class Report(BaseModel):
 
     def answers(self) -> dict[str, Any]:
         """The normalised report: every given answer, ``reported_at`` filled, absent fields
-        left out."""
-        return self.model_dump(mode="json", exclude_none=True)
+        (and empty optional sets) left out."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        required = {name for name, info in type(self).model_fields.items() if info.is_required()}
+        return {k: v for k, v in data.items() if v != [] or k in required}
 
 
-_OUR_CODES = ("moment", "number")
+_OUR_CODES = ("moment", "number", "set_repeated")
 
 
 def _as_init_error(error: Any) -> InitErrorDetails:
@@ -591,7 +833,7 @@ def _conditional_problems(values: dict[str, Any]) -> list[InitErrorDetails]:
     problems: list[InitErrorDetails] = []
     for requirement in REQUIREMENTS:
         applies = holds(requirement.when, values)
-        given = values.get(requirement.field) not in (None, [])
+        given = values.get(requirement.field) not in (None, [], ())
         if requirement.required and applies and not given:
             problems.append(
                 _problem(requirement.field, "required_when", requirement.required_text())

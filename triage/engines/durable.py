@@ -68,11 +68,17 @@ def _flag(field: str) -> str:
     return f"present__{field}"
 
 
+def _member(field: str, value: str) -> str:
+    """A set field is flattened into one true/false fact field per answer it can hold."""
+    return f"{field}__{value}"
+
+
 class _Compiler:
     """Turns validated conditions into durable-rules JSON, pushing ``not`` down to the tests."""
 
     def __init__(self) -> None:
         self.flags: set[str] = set()
+        self.members: dict[str, tuple[str, ...]] = {}  # set field: its answers
 
     def condition(
         self, node: Condition, specs: Mapping[str, FieldSpec], negate: bool = False
@@ -89,7 +95,19 @@ class _Compiler:
         self.flags.add(field)
         return {_flag(field): present}
 
+    def _set_test(self, test: Test, spec: FieldSpec, negate: bool) -> dict[str, Any]:
+        """``has``, ``has_any`` and ``present`` (not empty) on the flattened set: any of the
+        values' fields true; negated, all of them false."""
+        self.members[spec.name] = spec.choices
+        values = {"has": (test.value,), "has_any": test.value}.get(test.op, spec.choices)
+        if test.op == "present" and not test.value:
+            negate = not negate
+        parts = [{_member(spec.name, v): not negate} for v in values]
+        return parts[0] if len(parts) == 1 else {"$and" if negate else "$or": parts}
+
     def _test(self, test: Test, specs: Mapping[str, FieldSpec], negate: bool) -> dict[str, Any]:
+        if specs[test.field].kind == "set":
+            return self._set_test(test, specs[test.field], negate)
         if test.op == "present":
             return self._present(test.field, test.value != negate)
         if test.op == "in":
@@ -170,11 +188,12 @@ _ASSERTED, _NOT_HANDLED = 0, 1  # the codes of assert_facts that mean "the facts
 _MAX_RESULTS = 10_000  # far above any pack: each rule fires at most once per branch or count
 
 
-def _definition(rules: tuple[Rule, ...]) -> tuple[dict[str, Any], frozenset[str]]:
-    """The ruleset for durable-rules, and the presence flags its facts need."""
+def _definition(rules: tuple[Rule, ...]) -> tuple[dict[str, Any], _Compiler]:
+    """The ruleset for durable-rules, and its compiler: the presence flags and the flattened
+    set fields its facts need."""
     compiler = _Compiler()
     definition = {rule.id: compiler.rule(rule.when) for rule in rules}
-    return definition, frozenset(compiler.flags)
+    return definition, compiler
 
 
 def _create(name: str, definition: dict[str, Any]) -> int:
@@ -186,15 +205,20 @@ class _Ruleset:
     """One compiled pack in the C core, with its one fixed session."""
 
     def __init__(self, pack: RulePack, generation: int) -> None:
-        definition, self.flags = _definition(pack.rules)
+        definition, compiler = _definition(pack.rules)
+        self.flags = frozenset(compiler.flags)
+        self.members = dict(compiler.members)
         self.name = f"triage_{pack.sha256[:20]}_{generation}"
         self.handle = _create(self.name, {**definition, _SENTINEL: _SENTINEL_RULE})
 
     def fact(
         self, kind: str, answers: dict[str, Any], fact_id: str, **derived: Any
     ) -> dict[str, Any]:
-        fact = {f: v for f, v in answers.items() if v is not None}
+        fact = {f: v for f, v in answers.items() if v is not None and not isinstance(v, list)}
         fact.update({_flag(f): answers.get(f) is not None for f in self.flags})
+        for name, values in self.members.items():
+            held = answers.get(name) or ()
+            fact.update({_member(name, v): v in held for v in values})
         fact.update(derived)
         fact[_KIND] = kind
         fact["id"] = fact_id  # ours, set last: report data can never be the fact identity

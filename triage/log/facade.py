@@ -201,10 +201,12 @@ class TriageLog:
         return row
 
     def _earlier(self, row: Row) -> Earlier:
-        from ..contract import parse_report  # the report models load only when history is read
+        from ..contract import readable_answers  # the report models load only with history
 
-        answers = {**self._json(row, "report_json"), "session_id": row["session_id"]}
-        return Earlier(parse_report(answers), row["outcome"], row["urgency"])
+        stored = self._json(row, "report_json")
+        answers = readable_answers(stored, row["contract_version"])
+        answers["session_id"] = row["session_id"]  # the log's session id
+        return Earlier(answers, row["outcome"], row["urgency"])
 
     def _json(self, row: Row, column: str) -> Any:
         try:

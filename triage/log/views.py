@@ -15,6 +15,7 @@ from dataclasses import replace
 from functools import wraps
 from typing import Any, ParamSpec
 
+from ..outcomes import level
 from ..render import Line, Style
 from .records import UNSAFE, Entry, EntrySummary, TrendPoint, Verification, visible
 
@@ -46,18 +47,20 @@ def _json_escape(found: re.Match[str]) -> str:
     return char if char == "\n" else f"\\u{ord(char):04x}"
 
 
-OUTCOME_WORDS = {
-    ("seek_medical_review", "emergency"): "EMERGENCY",
-    ("seek_medical_review", "same_day"): "same day",
-    ("seek_medical_review", "routine"): "routine review",
-    ("reduce_load", None): "reduce load",
-    ("continue", None): "continue",
-}
-
-
 def outcome_words(outcome: str, urgency: str | None) -> str:
     """In words; an outcome no version of triage writes (an edited log) is shown as stored."""
-    return OUTCOME_WORDS.get((outcome, urgency), f"{outcome} {urgency or ''}".strip())
+    try:
+        return level(outcome, urgency).words
+    except KeyError:
+        return f"{outcome} {urgency or ''}".strip()
+
+
+def _style(outcome: str, urgency: str | None) -> Style:
+    try:
+        style = level(outcome, urgency).style
+    except KeyError:
+        return "text"
+    return "text" if style == "ok" else style  # type: ignore[return-value]
 
 
 def when(stamp: str) -> str:
@@ -66,14 +69,14 @@ def when(stamp: str) -> str:
 
 
 def _flag(entry: EntrySummary) -> tuple[str, Style]:
-    """Unreviewed urgent entries stand out: '!!' emergency, '!' same day."""
-    if entry.last_verdict is not None or entry.outcome != "seek_medical_review":
+    """Unreviewed urgent entries stand out: '!!' emergency or urgent, '!' same day."""
+    try:
+        flag = level(entry.outcome, entry.urgency).flag
+    except KeyError:
+        flag = ""
+    if entry.last_verdict is not None or not flag:
         return "", "text"
-    if entry.urgency == "emergency":
-        return "!!", "emergency"
-    if entry.urgency == "same_day":
-        return "!", "urgent"
-    return "", "text"
+    return flag, _style(entry.outcome, entry.urgency)
 
 
 def _cut(text: str, width: int) -> str:
@@ -104,7 +107,7 @@ def entry_table(entries: list[EntrySummary], limit: int | None, width: int = 120
         lines.append(Line(style, text))
     urgent = sum(1 for e in entries if _flag(e)[0])
     footer = f"{len(entries)} entries" + (
-        f", {urgent} urgent and unreviewed (!! emergency, ! same day)" if urgent else ""
+        f", {urgent} urgent and unreviewed (!! emergency or urgent, ! same day)" if urgent else ""
     )
     if limit is not None and len(entries) == limit:
         footer += f"; the newest {limit} are shown, use --limit for more"
@@ -213,12 +216,7 @@ def trend_chart(patient: str, points: list[TrendPoint]) -> list[Line]:
         Line("heading", f"{'date':16}  {'pain during':15}  {'pain now':15}  outcome"),
     ]
     for p in points:
-        style: Style = {
-            "EMERGENCY": "emergency",
-            "same day": "urgent",
-            "routine review": "caution",
-            "reduce load": "caution",
-        }.get(outcome_words(p.outcome, p.urgency), "text")  # type: ignore[assignment]
+        style = _style(p.outcome, p.urgency)
         lines.append(
             Line(
                 style,
