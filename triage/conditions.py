@@ -35,7 +35,7 @@ from typing import Any
 
 from .contract import FIELDS, STABLE_FIELDS, FieldSpec, hint, number_text, show, suggest
 from .errors import Problem
-from .history import EarlierChecks, HistoryTest, RisingSessions, When
+from .history import EarlierChecks, HistoryTest, PreviousSession, RisingSessions, When
 from .logic import All, AnyOf, Condition, CurrentRef, FieldRef, Not, Test, to_data
 from .outcomes import OUTCOMES, URGENCIES
 from .report import Ask
@@ -56,7 +56,7 @@ SET_TESTS = {"has", "has_any", "present"}
 """The tests of a set field (a list of answers); ``present`` means it is not empty."""
 COMPARISONS = {"ge", "le", "gt", "lt"}
 COMBINATORS = ("all", "any", "not")
-HISTORY_KEYS = ("earlier", "sessions_rising")
+HISTORY_KEYS = ("earlier", "sessions_rising", "previous_session")
 MAX_DAYS = 365
 MAX_NESTING = 8
 """How deep all/any/not may nest: deeper is never needed, and is refused with its line."""
@@ -74,28 +74,31 @@ EARLIER_FIELDS: dict[str, FieldSpec] = {
 """What ``where`` inside ``earlier`` can test: the earlier check's answers, outcome and urgency.
 An answer an earlier contract version did not require may be absent there."""
 
+SESSION_FIELDS = {k: v for k, v in EARLIER_FIELDS.items() if k not in ("outcome", "urgency")}
+"""What ``where`` inside ``previous_session`` can test: the answers of its first check."""
+
 
 def when_to_data(when: When) -> Any:
+    """The canonical, JSON-ready form of a rule's ``when``."""
     data = to_data(when.condition) if when.condition is not None else {}
     for test in when.history:
-        if isinstance(test, EarlierChecks):
-            earlier: dict[str, Any] = {
+        if isinstance(test, RisingSessions):
+            key, value = "sessions_rising", {
+                "field": test.field,
+                "sessions": test.sessions,
+                "within_days": test.within_days,
+            }
+        elif isinstance(test, EarlierChecks):
+            key, value = "earlier", {
                 "at_least": test.at_least,
                 "within_days": test.within_days,
                 "same_session": test.same_session,
             }
-            if test.where is not None:
-                earlier["where"] = to_data(test.where)
-            data = {**data, "earlier": earlier}
         else:
-            data = {
-                **data,
-                "sessions_rising": {
-                    "field": test.field,
-                    "sessions": test.sessions,
-                    "within_days": test.within_days,
-                },
-            }
+            key, value = "previous_session", {"within_days": test.within_days}
+        if not isinstance(test, RisingSessions) and test.where is not None:
+            value["where"] = to_data(test.where)
+        data = {**data, key: value}
     return data
 
 
@@ -265,7 +268,7 @@ class ConditionParser:
         if op == "in":
             return self._one_of(spec, operand, line)
         if isinstance(operand, dict) and "current" in operand:
-            current = self._current_ref(spec, operand, line)
+            current = self._current_ref(spec, op, operand, line)
             return None if current is None else Test(spec.name, op, current)
         if isinstance(operand, dict):
             ref = self._field_ref(spec, op, operand, line)
@@ -339,7 +342,14 @@ class ConditionParser:
         return False
 
     def _meaningful(
-        self, spec: FieldSpec, op: str, value: float, other: FieldSpec, refers: int, line: int
+        self,
+        spec: FieldSpec,
+        op: str,
+        value: float,
+        other: FieldSpec,
+        refers: int,
+        line: int,
+        ref: str = "field",
     ) -> bool:
         """A comparison that holds for every possible answer, or for none, is a mistake (and an
         offset beyond the answers' range could exceed what the rule engine compares correctly).
@@ -350,7 +360,7 @@ class ConditionParser:
         if verdict is None:
             return True
         if refers:
-            test = f"{_word(op)}: {{field: {other.name}, plus: {show(value)}}}"
+            test = f"{_word(op)}: {{{ref}: {other.name}, plus: {show(value)}}}"
             what = f"{spec.name} minus {other.name} is {number_text(low)} to {number_text(high)}"
         else:
             test = f"{_word(op)}: {show(value)}"
@@ -396,24 +406,31 @@ class ConditionParser:
         return FieldRef(other.name, plus)
 
     def _current_ref(
-        self, spec: FieldSpec, operand: dict[str, Any], line: int
+        self, spec: FieldSpec, op: str, operand: dict[str, Any], line: int
     ) -> CurrentRef | None:
-        """``{current: FIELD}`` inside ``earlier``: a field every report has, of the same kind (the
-        rule engine fails on a comparison with a missing answer)."""
+        """``{current: FIELD}`` (``plus: N`` for numbers) inside a history test: a field every
+        report has, of the same kind (the rule engine fails on a comparison with a missing
+        answer)."""
         name = operand["current"]
         other = FIELDS.get(str(name))
+        plus = operand.get("plus", 0)
         if not self.in_earlier:
             self.problem(
                 "{current: ...} compares an earlier check with this report: use it inside "
-                "'earlier: where:'",
+                "'earlier: where:' or 'previous_session: where:'",
                 line,
                 field=spec.name,
                 fix="use {field: NAME} for this report",
             )
-        elif set(operand) != {"current"}:
+        elif set(operand) - {"current", "plus"} or ("plus" in operand and not spec.numeric):
             self.problem(
-                "a comparison with this report is written {current: NAME}", line, field=spec.name
+                "a comparison with this report is written {current: NAME} "
+                "(or {current: NAME, plus: N} for numbers)",
+                line,
+                field=spec.name,
             )
+        elif isinstance(plus, bool) or not isinstance(plus, (int, float)):
+            self.problem(f"'plus' takes a number, got {show(plus)}", line, field=spec.name)
         elif other is None or not other.required:
             required = [n for n, s in FIELDS.items() if s.required and s.kind == spec.kind]
             self.problem(
@@ -428,8 +445,10 @@ class ConditionParser:
                 line,
                 field=spec.name,
             )
-        else:
-            return CurrentRef(other.name)
+        elif self._plain_number(plus, line, spec.name) and (
+            not spec.numeric or self._meaningful(spec, op, plus, other, 1, line, "current")
+        ):
+            return CurrentRef(other.name, plus)
         return None
 
     # -- history ---------------------------------------------------------------------------
@@ -464,6 +483,7 @@ class ConditionParser:
         allowed = {
             "earlier": ("within_days", "at_least", "same_session", "where"),
             "sessions_rising": ("field", "sessions", "within_days"),
+            "previous_session": ("within_days", "where"),
         }[key]
         if not isinstance(value, dict):
             self.problem(f"'{key}' takes a mapping of " + ", ".join(allowed), line)
@@ -480,7 +500,8 @@ class ConditionParser:
         days = self._whole(
             value, "within_days", lines.get("within_days", line), 1, MAX_DAYS, None, key
         )
-        parsed = (self._earlier if key == "earlier" else self._rising)(value, lines, line, days)
+        parse = {"earlier": self._earlier, "sessions_rising": self._rising}.get(key, self._previous)
+        parsed = parse(value, lines, line, days)
         return None if unknown else parsed
 
     def _whole(
@@ -510,11 +531,7 @@ class ConditionParser:
                 f"'same_session' takes true or false, got {show(same)}",
                 lines.get("same_session", line),
             )
-        where = None
-        if "where" in value:
-            inner = ConditionParser(self.file, self.rule_id, EARLIER_FIELDS, in_earlier=True)
-            where = inner.parse(value["where"], lines.get("where", line))
-            self.problems.extend(inner.problems)
+        where = self._where(value, lines, line, EARLIER_FIELDS)
         if (
             days is None
             or at_least is None
@@ -523,6 +540,25 @@ class ConditionParser:
         ):
             return None
         return EarlierChecks(days, at_least, same, where)
+
+    def _where(
+        self, value: Any, lines: Mapping[str, int], line: int, specs: Mapping[str, FieldSpec]
+    ) -> Condition | None:
+        """The ``where`` of a history test, on the earlier check's (or session's) answers."""
+        if "where" not in value:
+            return None
+        inner = ConditionParser(self.file, self.rule_id, specs, in_earlier=True)
+        where = inner.parse(value["where"], lines.get("where", line))
+        self.problems.extend(inner.problems)
+        return where
+
+    def _previous(
+        self, value: Any, lines: Mapping[str, int], line: int, days: int | None
+    ) -> PreviousSession | None:
+        where = self._where(value, lines, line, SESSION_FIELDS)
+        if days is None or ("where" in value and where is None):
+            return None
+        return PreviousSession(days, where)
 
     def _rising(
         self, value: Any, lines: Mapping[str, int], line: int, days: int | None

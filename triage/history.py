@@ -45,7 +45,16 @@ class RisingSessions:
     within_days: float
 
 
-HistoryTest = EarlierChecks | RisingSessions
+@dataclass(frozen=True)
+class PreviousSession:
+    """The patient's previous session (the most recent earlier session, described by its first
+    check) ended within ``within_days`` days, and its answers satisfy ``where``."""
+
+    within_days: float
+    where: Condition | None = None
+
+
+HistoryTest = EarlierChecks | RisingSessions | PreviousSession
 
 
 @dataclass(frozen=True)
@@ -121,11 +130,11 @@ class SessionFact:
     answers: dict[str, Any]
     days_ago: float
 
-    def describe(self, field: str) -> dict[str, Any]:
+    def describe(self, *fields: str) -> dict[str, Any]:
         session: dict[str, Any] = {
             k: self.answers[k] for k in ("session_id", "reported_at") if k in self.answers
         }
-        return {**session, field: self.answers[field]}
+        return {**session, **{f: self.answers[f] for f in fields if f in self.answers}}
 
 
 @dataclass(frozen=True)
@@ -239,9 +248,23 @@ def rising_sessions(test: RisingSessions, context: Context) -> list[SessionFact]
     return None
 
 
+def previous_session(test: PreviousSession, context: Context) -> SessionFact | None:
+    """The previous session, if it ended within the window and satisfies ``where``."""
+    if len(context.sessions) < 2:
+        return None
+    previous = context.sessions[1]
+    if previous.days_ago > test.within_days:
+        return None
+    if test.where is not None and not holds(test.where, previous.answers, context.answers):
+        return None
+    return previous
+
+
 def _history_holds(test: HistoryTest, context: Context) -> bool:
     if isinstance(test, EarlierChecks):
         return len(earlier_matches(test, context)) >= test.at_least
+    if isinstance(test, PreviousSession):
+        return previous_session(test, context) is not None
     return rising_sessions(test, context) is not None
 
 
@@ -259,9 +282,13 @@ def history_matched(when: When, context: Context) -> dict[str, Any]:
     """The earlier checks and sessions that made a history rule fire, for its explanation."""
     found: dict[str, Any] = {}
     for test in when.history:
+        where = None if isinstance(test, RisingSessions) else test.where
+        compared = fields_of(where) if where is not None else []
         if isinstance(test, EarlierChecks):
-            compared = fields_of(test.where) if test.where is not None else []
             found["earlier"] = [fact.describe(compared) for fact in earlier_matches(test, context)]
+        elif isinstance(test, PreviousSession):
+            previous = previous_session(test, context)
+            found["sessions"] = [previous.describe(*compared)] if previous else []
         else:
             sessions = rising_sessions(test, context) or []
             found["sessions"] = [session.describe(test.field) for session in sessions]

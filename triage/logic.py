@@ -29,9 +29,11 @@ class FieldRef:
 
 @dataclass(frozen=True)
 class CurrentRef:
-    """Inside ``earlier``: this (the current) report's answer, ``{current: pain_now}``."""
+    """Inside a history test: this (the current) report's answer, plus an offset:
+    ``{current: pain_during, plus: -2}``."""
 
     field: str
+    plus: float = 0
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def to_data(condition: Condition) -> Any:
         if isinstance(value, FieldRef):
             value = {"field": value.field, "plus": value.plus}
         elif isinstance(value, CurrentRef):
-            value = {"current": value.field}
+            value = {"current": value.field, **({"plus": value.plus} if value.plus else {})}
         elif isinstance(value, tuple):
             value = list(value)
         return {condition.field: {condition.op: value}}
@@ -117,7 +119,7 @@ def _test(test: Test, answers: Answers, current: Answers) -> bool:
         return any(_same(value, choice) for choice in test.value)
     target = test.value
     if isinstance(target, CurrentRef):
-        target = current[target.field]
+        target = current[target.field] + target.plus if target.plus else current[target.field]
     elif isinstance(target, FieldRef):
         if answers.get(target.field) is None:
             return False

@@ -50,10 +50,10 @@ from typing import Any
 
 import durable_rules_engine as _core  # type: ignore[import-not-found]
 
-from ..conditions import EARLIER_FIELDS
+from ..conditions import EARLIER_FIELDS, SESSION_FIELDS
 from ..contract import FIELDS, FieldSpec
 from ..errors import EvaluationError
-from ..history import Context, EarlierChecks, RisingSessions, When
+from ..history import Context, EarlierChecks, PreviousSession, RisingSessions, When
 from ..logic import All, Condition, CurrentRef, FieldRef, Not, Test, fields_of
 from ..pack import Rule, RulePack
 
@@ -68,6 +68,11 @@ def _flag(field: str) -> str:
     return f"present__{field}"
 
 
+def _offset(field: str, plus: float) -> str:
+    """A current answer plus an offset, computed by the adapter: ``pain_during__plus_m2``."""
+    return f"{field}__plus_{plus:g}".replace("-", "m").replace(".", "_")
+
+
 def _member(field: str, value: str) -> str:
     """A set field is flattened into one true/false fact field per answer it can hold."""
     return f"{field}__{value}"
@@ -79,6 +84,7 @@ class _Compiler:
     def __init__(self) -> None:
         self.flags: set[str] = set()
         self.members: dict[str, tuple[str, ...]] = {}  # set field: its answers
+        self.offsets: set[tuple[str, float]] = set()  # current answer + offset, precomputed
 
     def condition(
         self, node: Condition, specs: Mapping[str, FieldSpec], negate: bool = False
@@ -129,12 +135,15 @@ class _Compiler:
         flags = [self._present(f, not negate) for f in optional]
         return {"$or" if negate else "$and": [*flags, comparison]}
 
-    @staticmethod
-    def _compare(field: str, op: str, value: Any) -> dict[str, Any]:
+    def _compare(self, field: str, op: str, value: Any) -> dict[str, Any]:
+        value_ref = value
         if isinstance(value, FieldRef):
             value = {"$add": {"$l": {"$m": value.field}, "$r": value.plus}}
-        elif isinstance(value, CurrentRef):
-            value = {_CURRENT: value.field}  # the current report's fact, by its pattern name
+        elif isinstance(value, CurrentRef):  # the current report's fact, by its pattern name
+            value = {_CURRENT: value.field}
+            if value_ref.plus:  # an $add on another pattern's field crashes durable-rules
+                self.offsets.add((value_ref.field, value_ref.plus))
+                value = {_CURRENT: _offset(value_ref.field, value_ref.plus)}
         if op == "eq":
             return {field: value}
         return {_OPERATOR[op]: {field: value}}
@@ -151,9 +160,21 @@ class _Compiler:
                 patterns.append({f"earlier{number}": self._earlier(test)})
                 if test.at_least > 1:
                     compiled["count"] = test.at_least
+            elif isinstance(test, PreviousSession):
+                patterns.append({f"previous{number}": self._previous(test)})
             else:
                 patterns += self._rising(test, number)
         return {"all": patterns, **compiled}
+
+    def _previous(self, test: PreviousSession) -> dict[str, Any]:
+        parts: list[dict[str, Any]] = [
+            {_KIND: "session"},
+            {"rank": 1},
+            {"$lte": {"days_ago": test.within_days}},
+        ]
+        if test.where is not None:
+            parts.append(self.condition(test.where, SESSION_FIELDS))
+        return _all(parts)
 
     def _earlier(self, test: EarlierChecks) -> dict[str, Any]:
         parts: list[dict[str, Any]] = [{_KIND: "earlier"}, {"$lte": {"days_ago": test.within_days}}]
@@ -208,6 +229,7 @@ class _Ruleset:
         definition, compiler = _definition(pack.rules)
         self.flags = frozenset(compiler.flags)
         self.members = dict(compiler.members)
+        self.offsets = frozenset(compiler.offsets)
         self.name = f"triage_{pack.sha256[:20]}_{generation}"
         self.handle = _create(self.name, {**definition, _SENTINEL: _SENTINEL_RULE})
 
@@ -233,7 +255,10 @@ class _Ruleset:
         def fact_id() -> str:
             return f"e{evaluation}-{next(numbers)}"
 
-        facts = [self.fact("current", context.answers, fact_id())]
+        offsets = {
+            _offset(name, plus): context.answers[name] + plus for name, plus in self.offsets
+        }  # the current answers a history test compares with, plus its offset
+        facts = [self.fact("current", context.answers, fact_id(), **offsets)]
         for earlier in context.earlier or ():
             facts.append(self.fact("earlier", earlier.facts(), fact_id()))
         if context.has_history:
