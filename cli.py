@@ -507,12 +507,22 @@ def rules_list(directory: str | None, as_json: bool) -> None:
 # -- the triage log ----------------------------------------------------------------------------
 
 
-class _Day(click.ParamType):
+# click.ParamType is generic, in the type it converts to, from click 8.4 on; the clicks before
+# it (still allowed: click>=8.1) cannot be subscripted at run time, so only the checker sees it.
+if TYPE_CHECKING:
+    _DayParamType = click.ParamType[date | datetime]
+else:
+    _DayParamType = click.ParamType
+
+
+class _Day(_DayParamType):
     """A date (a whole UTC day) or a date and time: 2026-11-21, 2026-11-21T14:30."""
 
     name = "DATE"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> date | datetime:
         if isinstance(value, (date, datetime)):
             return value
         for parse in (date.fromisoformat, datetime.fromisoformat):
@@ -663,7 +673,9 @@ def log_trend(patient: str, limit: int, db: str | None) -> None:
 @log.command("verify")
 @db_option
 def log_verify(db: str | None) -> None:
-    """Check the hash chain and SQLite's integrity; exit 1 and name the first bad record if wrong."""
+    """Check the hash chain and SQLite's integrity; exit 1 and name the first bad record
+    if wrong.
+    """
     with _reading(db) as triage_log:
         result = triage_log.verify()
         path = str(triage_log.path)

@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import triage
-from tests.helpers import load_case, vignette_files
-from triage.log import Filters, TriageLog
+import triage  # noqa: E402 - after the path is set, so that tests.helpers imports
+from tests.helpers import load_case, vignette_files  # noqa: E402
+from triage.log import Filters, TriageLog  # noqa: E402
 
 PATIENTS = 20_000
 BATCH = 10_000
@@ -84,7 +84,8 @@ def main() -> None:
             print(f"reusing the {log.verify().entries:,} entries already there")
         else:
             print(
-                f"filling {total:,} entries ({PATIENTS:,} patients, {SPAN_DAYS} days), batches of {BATCH:,}:"
+                f"filling {total:,} entries ({PATIENTS:,} patients, {SPAN_DAYS} days), "
+                f"batches of {BATCH:,}:"
             )
             print(f"  bulk fill: {fill(log, total):,.0f} entries/s")
         print(f"file size: {path.stat().st_size / 1e9:.2f} GB")
@@ -101,20 +102,19 @@ def main() -> None:
         t0 = time.perf_counter()
         for entry in urgent:
             log.review(entry.id, by="Dr Bench", verdict="accepted")
+        reviews = len(urgent) / (time.perf_counter() - t0)
         print(
-            f"review, one durable transaction each: {len(urgent) / (time.perf_counter() - t0):,.0f} reviews/s "
+            f"review, one durable transaction each: {reviews:,.0f} reviews/s "
             f"(the newest {len(urgent):,} seek_medical_review entries are now reviewed)"
         )
 
         patient = "pt-00042"
         print("queries (library call, median of 15):")
-        print(
-            f"  list --patient {patient}: {median_ms(lambda: log.entries(Filters(patient=patient))):.2f} ms"
-        )
+        patient_ms = median_ms(lambda: log.entries(Filters(patient=patient)))
+        print(f"  list --patient {patient}: {patient_ms:.2f} ms")
         unreviewed = Filters(outcome="seek_medical_review", unreviewed=True)
-        print(
-            f"  list --unreviewed --outcome seek_medical_review: {median_ms(lambda: log.entries(unreviewed)):.2f} ms"
-        )
+        unreviewed_ms = median_ms(lambda: log.entries(unreviewed))
+        print(f"  list --unreviewed --outcome seek_medical_review: {unreviewed_ms:.2f} ms")
         middle = total // 2
         print(f"  show {middle}: {median_ms(lambda: log.entry(middle)):.2f} ms")
 
@@ -145,16 +145,13 @@ def main() -> None:
         f"({exported / elapsed:,.0f}/s, {out.stat().st_size / 1e6:.0f} MB)"
     )
     print("whole commands (process start included, median of 5):")
-    print(
-        f"  triage log list --patient {patient}: {cli_ms('log', 'list', '--db', str(path), '--patient', patient):.0f} ms"
-    )
-    print(
-        f"  triage log list --unreviewed --outcome seek_medical_review: "
-        f"{cli_ms('log', 'list', '--db', str(path), '--unreviewed', '--outcome', 'seek_medical_review'):.0f} ms"
-    )
-    print(
-        f"  triage log show {middle}: {cli_ms('log', 'show', '--db', str(path), str(middle)):.0f} ms"
-    )
+    db = ("--db", str(path))
+    patient_cli_ms = cli_ms("log", "list", *db, "--patient", patient)
+    print(f"  triage log list --patient {patient}: {patient_cli_ms:.0f} ms")
+    urgent_cli_ms = cli_ms("log", "list", *db, "--unreviewed", "--outcome", "seek_medical_review")
+    print(f"  triage log list --unreviewed --outcome seek_medical_review: {urgent_cli_ms:.0f} ms")
+    show_cli_ms = cli_ms("log", "show", *db, str(middle))
+    print(f"  triage log show {middle}: {show_cli_ms:.0f} ms")
     print(f"  triage --version (process start alone): {cli_ms('--version'):.0f} ms")
     if os.environ.get("KEEP_BENCH_LOG") is None and len(sys.argv) <= 2:
         for leftover in folder.iterdir():

@@ -187,7 +187,7 @@ GOLDEN = ROOT / "tests" / "golden" / "log"
 
 
 def check_golden(name: str, text: str) -> None:
-    """``text`` is what tests/golden/log/NAME.txt holds (TRIAGE_REGOLD=1 rewrites it, on purpose)."""
+    """``text`` is what tests/golden/log/NAME.txt holds; TRIAGE_REGOLD=1 rewrites it, on purpose."""
     golden = GOLDEN / f"{name}.txt"
     if os.environ.get("TRIAGE_REGOLD"):
         golden.write_text(text)

@@ -39,7 +39,7 @@ def export(*args: str) -> tuple[int, str]:
     return result.exit_code, result.stderr
 
 
-# -- spreadsheet injection ---------------------------------------------------------------------------
+# -- spreadsheet injection ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

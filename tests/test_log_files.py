@@ -57,7 +57,7 @@ def test_an_existing_log_keeps_its_mode(tmp_path: Path) -> None:
     assert mode(path) == 0o640
 
 
-# -- where a new log may be started ------------------------------------------------------------------
+# -- where a new log may be started ------------------------------------------------------------
 
 
 def test_a_missing_folder_is_refused_and_not_created(tmp_path: Path) -> None:
@@ -114,7 +114,7 @@ def test_log_commands_never_start_a_log(tmp_path: Path, command: list[str]) -> N
     assert not path.exists()
 
 
-# -- what is not a log ---------------------------------------------------------------------------------
+# -- what is not a log -------------------------------------------------------------------------
 
 
 def test_a_url_of_a_backend_this_build_lacks_is_refused_naming_the_scheme(
@@ -126,7 +126,7 @@ def test_a_url_of_a_backend_this_build_lacks_is_refused_naming_the_scheme(
     check_golden("url-scheme", result.stderr)
     with pytest.raises(triage.StorageError, match="postgresql:// logs are not supported yet"):
         TriageLog("postgresql://clinic@db.example/triage")
-    with pytest.raises(triage.StorageError, match="mysql:// logs are not supported$"):
+    with pytest.raises(triage.StorageError, match=r"mysql:// logs are not supported$"):
         TriageLog("mysql://clinic@db.example/triage")
     assert list(tmp_path.iterdir()) == []  # no folder named 'postgresql:'
 

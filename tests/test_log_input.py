@@ -214,7 +214,7 @@ def test_history_of_a_log_entry_answered_in_year_1_is_read(filled: Path) -> None
     assert session is not None and session.ended_at.year == 1
 
 
-# -- patients ---------------------------------------------------------------------------------------
+# -- patients ----------------------------------------------------------------------------------
 
 
 def test_an_unknown_patient_is_said_with_the_same_id_in_another_case(filled: Path) -> None:
@@ -249,7 +249,7 @@ def test_a_known_patient_with_no_matching_entries_is_not_an_error(filled: Path) 
     assert result.exit_code == 0 and "No entries match." in result.stdout
 
 
-# -- terminal injection --------------------------------------------------------------------------------
+# -- terminal injection ------------------------------------------------------------------------
 
 RAW_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]")
 

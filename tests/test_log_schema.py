@@ -121,7 +121,7 @@ def test_new_records_fill_every_defined_column(tmp_path: Path) -> None:
     assert record_hash("entry", entry) == entry["hash"]
 
 
-# -- a log written before migration 2 ----------------------------------------------------------------
+# -- a log written before migration 2 ----------------------------------------------------------
 
 
 def test_a_log_written_before_migration_2_verifies_after_it(tmp_path: Path) -> None:
@@ -179,7 +179,8 @@ def first_bad(path: Path) -> str:
         ),
         (
             "UPDATE entries SET contract_version = '2' WHERE id = 2",
-            "entry 2 (record 2) was written before its contract_version was recorded, yet holds '2'",
+            "entry 2 (record 2) was written before its contract_version was recorded, "
+            "yet holds '2'",
         ),
     ],
     ids=[

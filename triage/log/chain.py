@@ -65,7 +65,10 @@ def chain_problem(kind: Kind, row: Row, expected_seq: int, prev: str) -> str | N
     if row["seq"] != expected_seq:
         return f"record {expected_seq} is missing before {name}: a record was deleted"
     if row["prev_hash"] != prev:
-        return f"{name} does not follow the record before it: a record was changed, replaced or deleted"
+        return (
+            f"{name} does not follow the record before it: "
+            "a record was changed, replaced or deleted"
+        )
     if row["form"] not in FORMS:
         return (
             f"{name} names canonical form {row['form']!r}, which this log's schema does not have: "

@@ -67,11 +67,13 @@ def _write(entries: Iterable[Entry], fmt: str, out: IO[str]) -> int:
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
         writer.writerow(CSV_COLUMNS)
-        for count, entry in enumerate(entries, 1):
+        for entry in entries:
             writer.writerow(_csv_row(entry))
+            count += 1
     else:
-        for count, entry in enumerate(entries, 1):
+        for entry in entries:
             out.write(json_text(entry.to_dict()) + "\n")
+            count += 1
     return count
 
 

@@ -132,7 +132,7 @@ class TriageLog:
         return (self._full(row) for row in rows)
 
     def trend(self, patient: str, limit: int = 30) -> list[TrendPoint]:
-        """The patient's last ``limit`` checks, oldest first: pain during and now, and the outcome."""
+        """The patient's last ``limit`` checks, oldest first: pain during and now, and outcome."""
         rows = self._store.newest_of_patient(_patient(patient), _bound(limit))
         points = []
         for row in reversed(rows):

@@ -277,7 +277,7 @@ class TrendPoint:
 
 @dataclass(frozen=True)
 class SessionRef:
-    """A session in the log, for a follow-up: its id, when it ended, and the entry that reported it."""
+    """A logged session, for a follow-up: its id, when it ended, and the entry that reported it."""
 
     session_id: str
     ended_at: datetime

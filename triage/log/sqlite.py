@@ -16,7 +16,7 @@ import sqlite3
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +173,7 @@ class SQLiteStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once (BEGIN IMMEDIATE) so writers queue, never deadlock."""
+        """One write transaction, taken at once (BEGIN IMMEDIATE): writers queue, never deadlock."""
         with self._lock:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
@@ -193,7 +193,8 @@ class SQLiteStore:
     def _head(conn: sqlite3.Connection) -> tuple[int, str]:
         row = conn.execute(
             "SELECT seq, hash FROM (SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1) "
-            "UNION ALL SELECT seq, hash FROM (SELECT seq, hash FROM reviews ORDER BY seq DESC LIMIT 1) "
+            "UNION ALL "
+            "SELECT seq, hash FROM (SELECT seq, hash FROM reviews ORDER BY seq DESC LIMIT 1) "
             "ORDER BY seq DESC LIMIT 1"
         ).fetchone()
         return (row[0], row[1]) if row else (0, GENESIS)
@@ -210,10 +211,9 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise storage_error(self.path, exc, "read") from None
         finally:
-            try:
+            # ProgrammingError: the log was closed first (the reader stopped early)
+            with suppress(sqlite3.ProgrammingError):
                 cursor.close()
-            except sqlite3.ProgrammingError:
-                pass  # the log was closed first (the reader stopped early)
 
     def summaries(self, filters: Filters, limit: int | None) -> list[Row]:
         where, params = _where(filters)

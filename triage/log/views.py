@@ -100,9 +100,10 @@ def entry_table(entries: list[EntrySummary], limit: int | None, width: int = 120
     for e in entries:
         flag, style = _flag(e)
         reviewed = e.last_verdict or "no"
+        reason = _cut(e.top_reason or "-", reason_width)
         text = (
             f"{flag:2} {e.id:>6}  {when(e.reported_at):16}  {e.patient_id:{patient_width}}  "
-            f"{outcome_words(e.outcome, e.urgency):14}  {reviewed:10}  {_cut(e.top_reason or '-', reason_width)}"
+            f"{outcome_words(e.outcome, e.urgency):14}  {reviewed:10}  {reason}"
         )
         lines.append(Line(style, text))
     urgent = sum(1 for e in entries if _flag(e)[0])
@@ -128,7 +129,8 @@ def entry_detail(entry: Entry) -> list[Line]:
     return [
         Line(
             "heading",
-            f"Entry {entry.id}: {entry.patient_id}, {when(entry.reported_at)} UTC, session {entry.session_id}",
+            f"Entry {entry.id}: {entry.patient_id}, {when(entry.reported_at)} UTC, "
+            f"session {entry.session_id}",
         ),
         Line(
             style if flag else "heading",
@@ -149,7 +151,8 @@ def entry_detail(entry: Entry) -> list[Line]:
         Line("note", f"  sha256 {entry.pack['sha256']}"),
         Line(
             "note",
-            f"Engine: {entry.engine['name']} {entry.engine['version']}; triage {entry.program_version}",
+            f"Engine: {entry.engine['name']} {entry.engine['version']}; "
+            f"triage {entry.program_version}",
         ),
         Line("text", ""),
         Line("heading", "Reviews:"),
@@ -240,7 +243,8 @@ def verification(result: Verification, path: str) -> list[Line]:
             Line("ok", f"ok: {path}: {counts}; the hash chain is intact; SQLite integrity: ok"),
             Line(
                 "note",
-                f"Chain head: {result.head} (note it down to detect a later removal of the newest records)",
+                f"Chain head: {result.head} "
+                "(note it down to detect a later removal of the newest records)",
             ),
         ]
     lines = [Line("emergency", f"FAILED: {path}")]
