@@ -369,7 +369,7 @@ def _ask(step: Gate | Item) -> Any:
             _say("  This question needs an answer.")
         else:
             try:
-                if options or isinstance(step, Gate):
+                if isinstance(step, Gate):
                     return parse_choice(options, text)
                 return parse_answer(step.spec, text)
             except AnswerError as exc:
@@ -383,12 +383,12 @@ def _question(step: Gate | Item) -> str:
 
 
 def _step_details(step: Gate | Item) -> tuple[list[tuple[Any, str]], bool, str]:
-    from triage.questionnaire import Gate, choices
+    from triage.questionnaire import CHOICE_KINDS, Gate, choices
 
     if isinstance(step, Gate):
         return [(True, "Yes"), (False, "No")], False, step.help
     spec = step.spec
-    options = choices(spec) if spec.kind in ("choice", "yes_no", "yes_no_unsure") else []
+    options = choices(spec) if spec.kind in CHOICE_KINDS else []
     return options, step.optional, spec.ask.help or spec.expected()
 
 
@@ -397,6 +397,8 @@ def _hint(step: Gate | Item, optional: bool) -> str:
 
     if isinstance(step, Gate) or step.spec.kind in ("choice", "yes_no", "yes_no_unsure"):
         hint = "type a number or the first letters"
+    elif step.spec.kind == "set":
+        hint = "type every number that applies, separated by spaces or commas, or 'none'"
     elif step.field == "hours_since_session":
         hint = "for example: just now, 3 hours ago, this morning, yesterday, 2 days ago"
     elif step.spec.numeric:

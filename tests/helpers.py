@@ -11,6 +11,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from triage.contract import FIELDS, FieldSpec, parse_report
+from triage.logic import holds
+from triage.report import REQUIREMENTS
 from triage.history import Earlier
 from triage.outcomes import OUTCOMES, URGENCIES
 from triage.yamlio import read_document
@@ -31,7 +33,7 @@ def examples(count: int) -> settings:
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("TRIAGE_SHARED", ROOT.parent / "shared"))
-VIGNETTE_DIR = SHARED / "vignettes"
+VIGNETTE_DIR = SHARED / "vignettes-v2"
 CASES_DIR = ROOT / "tests" / "cases"
 
 
@@ -52,18 +54,21 @@ BASE: dict[str, Any] = {
     "pain_now": 0,
     "snap_or_tear": False,
     "swelling": "none",
+    "deformity": False,
     "functional_loss": False,
+    "groin_lump": False,
     "chest_pain": "none",
     "fainting": "none",
     "palpitations": "none",
     "breathless": "none",
     "dizziness": "none",
     "confusion": False,
-    "sudden_headache": False,
+    "vision_change": False,
+    "headache": "none",
     "dark_urine": False,
     "tense_swollen_limb": False,
     "swollen_warm_limb": False,
-    "numbness": "none",
+    "numbness": [],
     "bladder_bowel_change": False,
     "heat_illness": "none",
     "unwell": False,
@@ -90,6 +95,9 @@ def _value(spec: FieldSpec) -> st.SearchStrategy[Any]:
     if spec.kind == "yes_no":
         # mostly "no", so that reports reach every tier, not only the emergency one
         return st.sampled_from([False, False, False, True]) if spec.ordered else st.booleans()
+    if spec.kind == "set":  # mostly empty, so that reports reach every tier
+        some = st.lists(st.sampled_from(spec.choices), min_size=1, max_size=3, unique=True)
+        return st.one_of(st.just([]), st.just([]), st.just([]), some)
     if spec.kind in ("choice", "yes_no_unsure"):
         choices = list(spec.choices)
         if spec.ordered:
@@ -112,14 +120,17 @@ def reports(draw: st.DrawFn, **fixed: Any) -> dict[str, Any]:
 
 
 def complete(draw: st.DrawFn, data: dict[str, Any]) -> dict[str, Any]:
-    """Add or remove the answers the contract requires given the others (pain_site, pain_trend)."""
-    has_pain = data["pain_during"] > 0 or data["pain_now"] > 0
-    if has_pain and "pain_site" not in data:
-        data["pain_site"] = draw(_value(FIELDS["pain_site"]))
-    if not has_pain:
-        data.pop("pain_site", None)
-    if data["hours_since_session"] >= 24 and data["pain_now"] > 0 and "pain_trend" not in data:
-        data["pain_trend"] = draw(_value(FIELDS["pain_trend"]))
+    """Add or remove the answers the contract requires given the others (report.REQUIREMENTS:
+    pain_region and pain_site with pain, pain_trend at 24 h, chest_pain_kind, ...)."""
+    for requirement in REQUIREMENTS:
+        applies = holds(requirement.when, data)
+        given = data.get(requirement.field) not in (None, [])
+        if requirement.required and applies and not given:
+            data[requirement.field] = draw(_value(FIELDS[requirement.field]))
+            while data[requirement.field] == []:  # a required set answer is not empty here
+                data[requirement.field] = draw(_value(FIELDS[requirement.field]))
+        if requirement.only and given and not applies:
+            del data[requirement.field]
     return data
 
 
@@ -140,6 +151,9 @@ def typed(spec: FieldSpec, value: Any) -> str:
 
     if value is None:
         return ""
+    if spec.kind == "set":
+        values = [v for v, _ in choices(spec)]
+        return " ".join(str(values.index(v) + 1) for v in value) or "none"
     if spec.kind in ("choice", "yes_no", "yes_no_unsure"):
         values = [v for v, _ in choices(spec)]
         return str(
@@ -196,5 +210,5 @@ def histories(draw: st.DrawFn) -> tuple[dict[str, Any], list[Earlier]]:
             report["session_id"] = session
         outcome = draw(st.sampled_from(OUTCOMES))
         urgency = draw(st.sampled_from(URGENCIES)) if outcome == "seek_medical_review" else None
-        earlier.append(Earlier(parse_report(report), outcome, urgency))
+        earlier.append(Earlier.of_report(parse_report(report), outcome, urgency))
     return current, earlier

@@ -282,11 +282,10 @@ class ConditionParser:
     def _set_mismatch(self, spec: FieldSpec, op: str, operand: Any, line: int) -> None:
         """A set test on a one-answer field, or a one-answer test on a set field."""
         if spec.kind == "set":
-            single = not isinstance(operand, (list, dict)) and op in ("eq", "in")
+            example = operand if op == "eq" and operand in spec.choices else spec.choices[-1]
             fix = (
-                f"write '{spec.name}: {{includes: {operand}}}'"
-                if single and op == "eq"
-                else f"write '{spec.name}: {{includes_any_of: [...]}}'"
+                f"write '{spec.name}: {{includes: {example}}}', or "
+                f"'{spec.name}: {{includes_any_of: [{', '.join(spec.choices[:2])}]}}'"
             )
             self.problem(
                 f"holds a list of answers: test it with 'includes' or 'includes_any_of', "
@@ -333,8 +332,9 @@ class ConditionParser:
     def _value_fits(self, spec: FieldSpec, value: Any, line: int) -> bool:
         if spec.accepts(value):
             return self._plain_number(value, line, spec.name)
+        expected = "one of " + ", ".join(spec.choices) if spec.kind == "set" else spec.expected()
         self.problem(
-            f"{show(value)} is not a possible answer: expected {spec.expected()}",
+            f"{show(value)} is not a possible answer: expected {expected}",
             line,
             field=spec.name,
             fix=hint(spec, value),

@@ -66,6 +66,14 @@ class Gate:
 Step = Item | Gate
 PAIN_ONLY = f"when {PAIN_WORDS}"
 
+
+def _only(field: str) -> Item:
+    """A question asked exactly when the contract allows its answer (optional then)."""
+    requirement = requirement_for(field)
+    assert requirement is not None, field
+    return Item(field, requirement.when, f"when {requirement.words}")
+
+
 FLOW: tuple[Step, ...] = (
     Item("patient_id"),
     Item("hours_since_session"),
@@ -76,34 +84,43 @@ FLOW: tuple[Step, ...] = (
     Gate(
         "pain",
         "Pain or injury",
-        "Any pain or injury during or since the session, including a pop or snap, "
-        "swelling, or something you suddenly cannot do?",
-        "Answer yes for any pain at all, even mild muscle soreness.",
+        "Any pain or injury during or since the session, including a headache, a pop or snap, "
+        "swelling, a joint out of place, a new lump in the groin, or something you suddenly "
+        "cannot do?",
+        "Answer yes for any pain at all, even mild muscle soreness or a headache.",
         (
             Item("pain_during"),
             Item("pain_now"),
+            _required("pain_region"),
             _required("pain_site"),
-            Item("pain_onset", PAIN, PAIN_ONLY),
-            Item("pain_spread", PAIN, PAIN_ONLY),
-            Item("pain_sides", PAIN, PAIN_ONLY),
-            Item("pain_character", PAIN, PAIN_ONLY),
-            Item("eases_with_movement", PAIN, PAIN_ONLY),
-            Item("night_pain", PAIN, PAIN_ONLY),
+            _only("pain_onset"),
+            _only("pain_spread"),
+            _only("pain_sides"),
+            _only("pain_character"),
+            _only("eases_with_movement"),
+            _only("night_pain"),
+            _only("radiating_pain"),
             Item("pain_before", PAIN, PAIN_ONLY),
             _required("pain_trend"),
             Item("snap_or_tear"),
             Item("swelling"),
+            _only("swelling_fast"),
             Item("bruising"),
+            Item("deformity"),
             Item("weakness"),
             Item("functional_loss"),
             Item("joint_giving_way"),
+            Item("joint_locked"),
+            Item("groin_lump"),
         ),
         {
             "pain_during": 0,
             "pain_now": 0,
             "snap_or_tear": False,
             "swelling": "none",
+            "deformity": False,
             "functional_loss": False,
+            "groin_lump": False,
         },
     ),
     Gate(
@@ -111,19 +128,18 @@ FLOW: tuple[Step, ...] = (
         "Chest, heart, breathing or head symptoms",
         "During or after the session, did you have any chest pain or tightness, "
         "fainting or nearly fainting, a racing or irregular heartbeat, unusual breathlessness, "
-        "dizziness, confusion, or a sudden severe headache?",
+        "dizziness, confusion, a change in your vision, or a headache?",
         "Answer yes even if it has passed.",
-        tuple(
-            Item(f)
-            for f in (
-                "chest_pain",
-                "fainting",
-                "palpitations",
-                "breathless",
-                "dizziness",
-                "confusion",
-                "sudden_headache",
-            )
+        (
+            Item("chest_pain"),
+            _required("chest_pain_kind"),
+            Item("fainting"),
+            Item("palpitations"),
+            Item("breathless"),
+            Item("dizziness"),
+            Item("confusion"),
+            Item("vision_change"),
+            Item("headache"),
         ),
         {
             "chest_pain": "none",
@@ -132,7 +148,8 @@ FLOW: tuple[Step, ...] = (
             "breathless": "none",
             "dizziness": "none",
             "confusion": False,
-            "sudden_headache": False,
+            "vision_change": False,
+            "headache": "none",
         },
     ),
     Gate(
@@ -158,7 +175,7 @@ FLOW: tuple[Step, ...] = (
             "dark_urine": False,
             "tense_swollen_limb": False,
             "swollen_warm_limb": False,
-            "numbness": "none",
+            "numbness": [],
             "bladder_bowel_change": False,
             "heat_illness": "none",
             "unwell": False,
@@ -168,6 +185,23 @@ FLOW: tuple[Step, ...] = (
 
 
 # -- reading typed answers -----------------------------------------------------------------------
+
+
+CHOICE_KINDS = ("choice", "yes_no", "yes_no_unsure", "set")
+"""Fields answered by choosing from a numbered list (several at once for a set)."""
+_NONE_WORDS = ("none", "no", "n", "0")
+
+
+def parse_set(options: list[tuple[Any, str]], text: str) -> list[Any]:
+    """Several choices: their numbers (or first letters) separated by spaces or commas, or
+    'none'. Each is read as one choice; every problem names the part typed."""
+    parts = [part for part in re.split(r"[\s,;]+", text.strip().lower()) if part]
+    if parts in ([], *([word] for word in _NONE_WORDS)):
+        return []
+    if any(part in _NONE_WORDS for part in parts):
+        raise AnswerError("'none' is an answer of its own: type it alone, or only the numbers")
+    chosen = [parse_choice(options, part) for part in parts]
+    return [value for value, _ in options if value in chosen]  # each once, in the usual order
 
 
 def choices(spec: FieldSpec) -> list[tuple[Any, str]]:
@@ -211,6 +245,8 @@ def parse_answer(spec: FieldSpec, text: str, now: datetime | None = None) -> Any
         return parse_session_end(text, now or datetime.now().astimezone())
     if spec.kind in ("choice", "yes_no", "yes_no_unsure"):
         return parse_choice(choices(spec), text)
+    if spec.kind == "set":
+        return parse_set(choices(spec), text)
     if spec.numeric:
         return _parse_number(spec, text)
     value = text.strip()
@@ -303,6 +339,9 @@ def show_answer(spec: FieldSpec, value: Any) -> str:
         return describe_hours(value)
     if spec.kind in ("choice", "yes_no", "yes_no_unsure"):
         return str(dict(choices(spec))[value])
+    if spec.kind == "set":
+        labels = dict(choices(spec))
+        return "; ".join(labels[v] for v in value) or "None"
     if spec.numeric and spec.maximum == 10 and spec.name.startswith("pain"):
         return f"{value}/10"
     return str(value)
@@ -431,8 +470,9 @@ def describe() -> dict[str, Any]:
             "required": not item.optional,
             "asked": item.when_text,
         }
-        if spec.kind in ("choice", "yes_no", "yes_no_unsure"):
+        if spec.kind in CHOICE_KINDS:
             entry["answers"] = [{"value": v, "label": label} for v, label in choices(spec)]
+            entry["several"] = spec.kind == "set"
         elif spec.numeric:
             entry["answers"] = {
                 "minimum": spec.minimum,
