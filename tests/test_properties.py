@@ -58,10 +58,21 @@ ORDERED = [name for name, spec in FIELDS.items() if spec.ordered]
 
 @st.composite
 def worsened_pairs(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], str]:
-    """A valid report and the same report with one ordered answer made worse."""
+    """A valid report and the same report with one ordered answer made worse: a step up its
+    order, or one more answer in a set field (clinical.md section 6.1)."""
     base = draw(reports())
     name = draw(st.sampled_from(ORDERED))
-    chain = draw(st.sampled_from(worse_chains(FIELDS[name])))
+    spec = FIELDS[name]
+    if spec.kind == "set":
+        held = list(base.get(name, []))
+        missing = [v for v in spec.choices if v not in held]
+        if not missing:
+            held = held[:-1]
+            missing = [v for v in spec.choices if v not in held]
+        better = complete(draw, {**base, name: held})
+        worse = complete(draw, {**better, name: [*held, draw(st.sampled_from(missing))]})
+        return better, worse, name
+    chain = draw(st.sampled_from(worse_chains(spec)))
     low, high = sorted(
         draw(st.lists(st.sampled_from(range(len(chain))), min_size=2, max_size=2, unique=True))
     )
@@ -75,6 +86,23 @@ def rank(data: dict[str, Any]) -> int:
     return severity(decision.outcome, decision.urgency)
 
 
+def test_every_ordered_field_is_worsened_somewhere() -> None:
+    """clinical.md 6.1 lists the ordered answers: each has an order in the contract."""
+    listed = {
+        "pain_during", "pain_now", "pain_trend", "snap_or_tear", "swelling", "weakness",
+        "chest_pain", "palpitations", "breathless", "dizziness", "heat_illness", "fainting",
+        "headache", "swelling_fast", "deformity", "joint_locked", "groin_lump", "vision_change",
+        "numbness", "radiating_pain", "conditions", "night_pain", "bruising", "functional_loss",
+        "joint_giving_way", "confusion", "dark_urine", "tense_swollen_limb", "swollen_warm_limb",
+        "bladder_bowel_change", "unwell",
+    }  # fmt: skip
+    assert listed <= set(ORDERED)
+    unordered = {"hours_since_session", "pain_before", "profile", "pain_region", "pain_site",
+                 "pain_onset", "pain_spread", "pain_sides", "pain_character", "chest_pain_kind",
+                 "eases_with_movement"}  # fmt: skip
+    assert not unordered & set(ORDERED)
+
+
 @examples(3_000)
 @given(worsened_pairs())
 def test_worse_answer_never_lowers_outcome_or_urgency(pair: tuple[dict, dict, str]) -> None:
@@ -82,31 +110,76 @@ def test_worse_answer_never_lowers_outcome_or_urgency(pair: tuple[dict, dict, st
     assert rank(worse) >= rank(better), f"worsening {name}: {better[name]!r} -> {worse[name]!r}"
 
 
-EMERGENCY_ROWS = [
-    {"chest_pain": "ongoing"},
-    {"chest_pain": "resolved", "dizziness": "resolved"},
-    {"fainting": "fainted"},
-    {"breathless": "ongoing"},
-    {"palpitations": "ongoing"},
-    {"fainting": "nearly", "palpitations": "resolved"},
-    {"dizziness": "ongoing"},
-    {"confusion": True},
-    {"sudden_headache": True},
-    {"dark_urine": True},
-    {"tense_swollen_limb": True},
-    {"numbness": "both_legs"},
-    {"numbness": "saddle"},
-    {"bladder_bowel_change": True},
-    {"swollen_warm_limb": True, "breathless": "resolved"},
-    {"heat_illness": "ongoing"},
-]
+PAIN_7 = {"pain_now": 7, "pain_during": 7}
+EMERGENCY_ROWS = {
+    "E1": {"chest_pain": "ongoing", "chest_pain_kind": "pressure"},
+    "E1-unsure": {"chest_pain": "ongoing", "chest_pain_kind": "unsure"},
+    "E2": {"chest_pain": "resolved", "chest_pain_kind": "tender", "dizziness": "resolved"},
+    "E2-palpitations": {"chest_pain": "resolved", "chest_pain_kind": "breathing",
+                        "palpitations": "resolved"},  # fmt: skip
+    "E2b": {"chest_pain": "resolved", "chest_pain_kind": "tender", "conditions": ["heart_disease"]},
+    "E3": {"fainting": "fainted"},
+    "E4": {"breathless": "ongoing"},
+    "E5": {"palpitations": "ongoing"},
+    "E6": {"fainting": "nearly", "palpitations": "resolved"},
+    "E7": {"dizziness": "ongoing"},
+    "E8": {"confusion": True},
+    "E9": {"headache": "thunderclap"},
+    "E10": {"dark_urine": True},
+    "E11": {"tense_swollen_limb": True},
+    "E12-both-legs": {"numbness": ["both_legs"]},
+    "E12-saddle": {"numbness": ["saddle"]},
+    "E12-bilateral-sciatica": {"radiating_pain": ["both_legs"], "pain_now": 4},
+    "E12-bladder": {"bladder_bowel_change": True},
+    "E13": {"swollen_warm_limb": True, "breathless": "resolved"},
+    "E14": {"heat_illness": "ongoing"},
+    "E15": {"chest_pain": "resolved", "chest_pain_kind": "tearing"},
+    "E16": {**PAIN_7, "pain_region": "upper_back", "pain_onset": "sudden_during",
+            "fainting": "nearly"},  # fmt: skip
+    "E17-neck": {"headache": "new", "pain_now": 3, "pain_region": "neck"},
+    "E17-dizzy": {"headache": "new", "dizziness": "resolved"},
+    "E18": {"vision_change": True, "headache": "usual"},
+}
+URGENT_ROWS = {
+    "U1": {"deformity": True},
+    "U2-numb": {"numbness": ["both_arms"]},
+    "U2-radiating": {"radiating_pain": ["both_arms"], "pain_now": 3},
+    "U3": {**PAIN_7, "pain_site": "muscle", "pain_trend": "worse", "swelling": "marked"},
+    "U4": {**PAIN_7, "pain_region": "lower_leg", "numbness": ["one_leg"], "weakness": "marked"},
+    "U4-function": {**PAIN_7, "pain_region": "arm", "numbness": ["one_arm"],
+                    "functional_loss": True},  # fmt: skip
+    "U5": {"groin_lump": True, **PAIN_7},
+    "U5-unwell": {"groin_lump": True, "unwell": True},
+    "U6": {"vision_change": True},
+    "U7": {"conditions": ["blood_thinners"], "swelling": "mild", "swelling_fast": True},
+}
 
 
-@examples(1_500)
-@given(reports(), st.sampled_from(EMERGENCY_ROWS))
-def test_red_flags_are_never_diluted(data: dict[str, Any], red_flag: dict[str, Any]) -> None:
-    decision = triage.evaluate({**data, **red_flag})
-    assert (decision.outcome, decision.urgency) == ("seek_medical_review", "emergency")
+def with_row(draw: st.DrawFn, data: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """A generated report that also meets a row: its answers set (a set field gains the row's
+    answers), then the contract's requirements completed."""
+    merged = dict(data)
+    for name, value in row.items():
+        if FIELDS[name].kind == "set":
+            value = [v for v in FIELDS[name].choices if v in {*merged.get(name, []), *value}]
+        merged[name] = value
+    return complete(draw, merged)
+
+
+@examples(2_000)
+@given(reports(), st.sampled_from(sorted(EMERGENCY_ROWS)), st.data())
+def test_an_emergency_row_is_always_an_emergency(data: dict, row: str, draw: st.DataObject) -> None:
+    report = with_row(draw.draw, data, EMERGENCY_ROWS[row])
+    decision = triage.evaluate(report)
+    assert (decision.outcome, decision.urgency) == ("seek_medical_review", "emergency"), row
+
+
+@examples(2_000)
+@given(reports(), st.sampled_from(sorted(URGENT_ROWS)), st.data())
+def test_an_urgent_row_is_always_at_least_urgent(data: dict, row: str, draw: st.DataObject) -> None:
+    report = with_row(draw.draw, data, URGENT_ROWS[row])
+    decision = triage.evaluate(report)
+    assert severity(decision.outcome, decision.urgency) >= severity("seek_medical_review", "urgent")
 
 
 ANY_VALUE = st.recursive(

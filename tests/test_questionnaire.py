@@ -35,7 +35,8 @@ def test_every_report_field_is_asked_somewhere_except_the_technical_ones() -> No
     asked = {s.field for s in FLOW if not isinstance(s, Gate)} | {
         i.field for s in FLOW if isinstance(s, Gate) for i in s.items
     }
-    assert set(FIELDS) - asked == {"session_id", "reported_at"}
+    # the profile and known conditions are the clinician's: set once on the patient's record
+    assert set(FIELDS) - asked == {"session_id", "reported_at", "profile", "conditions"}
 
 
 def test_no_pain_and_no_red_flags_is_short() -> None:
@@ -74,19 +75,21 @@ def test_gate_yes_asks_each_item_of_its_group_only() -> None:
                 "breathless",
                 "dizziness",
                 "confusion",
-                "sudden_headache",
+                "vision_change",
+                "headache",
             )
         },
     }
     asked = walk(Interview(), answers)
     assert asked[asked.index("heart") + 1 : asked.index("since")] == [
-        "chest_pain",
+        "chest_pain",  # chest_pain_kind only with chest pain
         "fainting",
         "palpitations",
         "breathless",
         "dizziness",
         "confusion",
-        "sudden_headache",
+        "vision_change",
+        "headache",
     ]
     assert "pain_during" not in asked and "dark_urine" not in asked
 
@@ -101,7 +104,10 @@ def test_pain_questions_follow_the_pain_and_trend_only_when_needed() -> None:
         "snap_or_tear": False,
         "swelling": "none",
         "functional_loss": False,
+        "deformity": False,
+        "groin_lump": False,
         "pain_site": "muscle",
+        "pain_region": "thigh",
     }
     early = walk(Interview(), {**base, "hours_since_session": 5, "pain_now": 2})
     assert "pain_site" in early and "pain_trend" not in early
@@ -145,18 +151,21 @@ def test_changing_an_answer_asks_what_now_applies_and_drops_what_does_not() -> N
             "pain_now": 0,
             "snap_or_tear": False,
             "swelling": "none",
+            "deformity": False,
             "functional_loss": False,
+            "groin_lump": False,
             "heart": False,
             "since": False,
         },
     )
     interview.change("pain_now")
-    asked = walk(interview, {"pain_now": 3, "pain_site": "joint", "pain_trend": "worse"})
-    assert asked[:2] == ["pain_now", "pain_site"] and "pain_trend" in asked
+    now_in_pain = {"pain_now": 3, "pain_region": "knee", "pain_site": "joint", "pain_trend": "worse"}
+    asked = walk(interview, now_in_pain)
+    assert asked[:3] == ["pain_now", "pain_region", "pain_site"] and "pain_trend" in asked
     interview.change("pain_now")
     walk(interview, {"pain_now": 0})
     data = interview.report_data()
-    assert "pain_site" not in data and "pain_trend" not in data
+    assert not {"pain_region", "pain_site", "pain_trend"} & set(data)
 
 
 def test_changing_a_gate_forgets_its_items() -> None:
@@ -219,7 +228,14 @@ def test_session_end_rejected(text: str, message: str) -> None:
         ("chest_pain", "no", "none"),
         ("chest_pain", "res", "resolved"),
         ("pain_site", "bo", "bone"),
-        ("pain_site", "ba", "back"),
+        ("pain_site", "bo", "bone"),
+        ("pain_region", "upper", "upper_back"),
+        ("numbness", "1 5", ["one_arm", "saddle"]),
+        ("numbness", "5, 1, 5", ["one_arm", "saddle"]),
+        ("numbness", "none", []),
+        ("numbness", "", []),
+        ("radiating_pain", "both_legs", ["both_legs"]),
+        ("radiating_pain", "3", ["one_leg"]),
         ("snap_or_tear", "not", "unsure"),
         ("snap_or_tear", "y", True),
         ("snap_or_tear", "3", False),
@@ -240,7 +256,9 @@ def test_answers_by_number_or_prefix(field: str, text: str, value: object) -> No
         ("pain_now", "seven", "whole number from 0 to 10"),
         ("pain_now", "5.5", "whole number"),
         ("chest_pain", "4", "from 1 to 3"),
-        ("pain_site", "b", "could be 'In a bone' or 'In the back'"),
+        ("pain_region", "l", "could be 'Lower back' or 'Lower leg or calf'"),
+        ("numbness", "1 none", "'none' is an answer of its own"),
+        ("numbness", "1 9", "choose a number from 1 to 5"),
         ("chest_pain", "yes", "could be"),
         ("swelling", "huge", "not one of the answers"),
         ("patient_id", "Jane Doe", "no spaces"),
@@ -266,7 +284,9 @@ def test_description_for_embedders_comes_from_the_contract() -> None:
     assert trend["required"] is True and trend["asked"].startswith(
         "when hours_since_session is 24 or more"
     )
-    assert gates[2]["if_no"]["numbness"] == "none"
+    assert gates[2]["if_no"]["numbness"] == []
+    numbness = next(i for i in gates[2]["if_yes"] if i["field"] == "numbness")
+    assert numbness["several"] is True and len(numbness["answers"]) == 5
 
 
 def test_no_pain_report_matches_the_base_report() -> None:

@@ -50,7 +50,44 @@ BAD = [
     ("text for yes/no", {"confusion": "no"}, "confusion", "write true or false without quotes"),
     ("1 for yes/no", {"confusion": 1}, "confusion", "expected true or false"),
     ("value outside enum", {"chest_pain": "gone"}, "chest_pain", "one of none, resolved, ongoing"),
-    ("misspelt choice", {"numbness": "saddel"}, "numbness", "did you mean 'saddle'?"),
+    ("misspelt choice", {"numbness": ["saddel"]}, "numbness", "did you mean 'saddle'?"),
+    ("bare word for a set", {"numbness": "saddle"}, "numbness", "write a list: [saddle]"),
+    ("misspelt bare word", {"numbness": "sadle"}, "numbness", "write a list: [saddle]"),
+    ("answer twice", {"numbness": ["saddle", "saddle"]}, "numbness", "saddle more than once"),
+    ("unknown condition", {"conditions": ["diabetes"]}, "conditions", "'diabetes_insulin'"),
+    ("yes/no headache", {"headache": True}, "headache", "a bare yes/no is read as true/false"),
+    (
+        "describing without pain",
+        {"pain_onset": "next_day"},
+        "pain_onset",
+        "must be left out unless there is pain",
+    ),
+    (
+        "radiating without pain",
+        {"radiating_pain": ["one_leg"]},
+        "radiating_pain",
+        "must be left out unless there is pain",
+    ),
+    ("fast without swelling", {"swelling_fast": True}, "swelling_fast", "unless there is swelling"),
+    (
+        "chest kind needed",
+        {"chest_pain": "resolved"},
+        "chest_pain_kind",
+        "required when there was chest pain",
+    ),
+    (
+        "chest kind without chest pain",
+        {"chest_pain_kind": "tender"},
+        "chest_pain_kind",
+        "must be left out unless there was chest pain",
+    ),
+    (
+        "region needed with pain",
+        {"pain_now": 2, "pain_site": "muscle"},
+        "pain_region",
+        "required when there is pain",
+    ),
+    ("back is a region now", {"pain_now": 2, "pain_site": "back"}, "pain_site", "one of muscle"),
     ("yes/no for a choice", {"swelling": False}, "swelling", "a bare yes/no is read as true/false"),
     ("bad patient id", {"patient_id": "Jane Doe"}, "patient_id", "letters, digits"),
     ("long patient id", {"patient_id": "x" * 65}, "patient_id", "1 to 64"),
@@ -67,7 +104,7 @@ BAD = [
     ("site only with pain", {"pain_site": "joint"}, "pain_site", "must be left out"),
     (
         "trend needed at 24 h",
-        {"hours_since_session": 24, "pain_now": 1, "pain_site": "muscle"},
+        {"hours_since_session": 24, "pain_now": 1, "pain_site": "muscle", "pain_region": "thigh"},
         "pain_trend",
         "required when hours_since_session is 24 or more",
     ),
@@ -90,12 +127,13 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_conditional_problems_come_with_field_problems() -> None:
     found = problems(report(pain_during=4, chest_pain="gone"))
-    assert set(found) == {"pain_site", "chest_pain"}
+    assert set(found) == {"pain_region", "pain_site", "chest_pain"}
 
 
 def test_trend_not_needed_before_24h_or_without_pain_now() -> None:
-    triage.parse_report(report(hours_since_session=23.9, pain_now=3, pain_site="muscle"))
-    triage.parse_report(report(hours_since_session=50, pain_during=3, pain_site="muscle"))
+    thigh = {"pain_site": "muscle", "pain_region": "thigh"}
+    triage.parse_report(report(hours_since_session=23.9, pain_now=3, **thigh))
+    triage.parse_report(report(hours_since_session=50, pain_during=3, **thigh))
 
 
 def test_hours_are_kept_to_four_decimals() -> None:

@@ -179,7 +179,11 @@ def worse_chains(spec: FieldSpec) -> list[tuple[Any, ...]]:
 
 def suggest(name: str, candidates: typing.Iterable[str]) -> str | None:
     """The closest known name to a misspelt one, if any is close."""
-    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.75)
+    names = list(candidates)
+    starting = [c for c in names if c.startswith(name)] if len(name) >= 4 else []
+    if len(starting) == 1:  # 'diabetes' for 'diabetes_insulin'
+        return starting[0]
+    matches = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
     return matches[0] if matches else None
 
 
@@ -343,8 +347,9 @@ def _reword_set(error: Mapping[str, Any], spec: FieldSpec, source: str | None) -
     else:
         message = f"got {show(value)}, expected {spec.expected()}"
         fix = f"write a list, for example [{spec.choices[0]}], or [] for none"
-        if isinstance(value, str) and value in spec.choices:
-            fix = f"write a list: [{value}]"
+        near = suggest(value, [str(c) for c in spec.choices]) if isinstance(value, str) else None
+        if near:
+            fix = f"write a list: [{near}]"
     return Problem(message, field=spec.name, file=source, fix=fix)
 
 
