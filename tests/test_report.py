@@ -268,3 +268,51 @@ def test_schema_and_validation_agree_on_the_conditional_requirements(
     except triage.ReportError:
         valid = False
     assert jsonschema.Draft202012Validator(json_schema()).is_valid(data) is valid
+
+
+def _candidates(name: str) -> list[Any]:
+    """Values for one field, good and bad, that JSON can carry."""
+    spec = FIELDS[name]
+    if spec.kind == "integer":
+        return [0, 3, 10, -1, 11, 3.0, 3.5, "3", True, None]
+    if spec.kind == "number":
+        return [0, 12.5, 336, 336.5, -1, "12", False, None]
+    if spec.kind == "set":
+        return [[], list(spec.choices[:2]), [spec.choices[0]] * 2, ["bogus"], spec.choices[0]]
+    if spec.kind in ("choice", "yes_no_unsure"):
+        return [*spec.choices, "bogus", None, 1]
+    if spec.kind == "yes_no":
+        return [True, False, "yes", 1, None]
+    if spec.kind == "datetime":
+        return [
+            "2026-11-21T09:30:00Z",
+            "2026-11-21T09:30:00.123+01:00",
+            "2026-11-21T09:30",
+            "2026-11-21T09:30:00",
+            "1999-12-31T23:59:59Z",
+            "2100-01-01T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            0,
+        ]
+    return ["pt-1", "has space", "x" * 65, 7]
+
+
+@examples(1_500)
+@given(st.data())
+def test_schema_and_validation_agree_on_generated_values(data: st.DataObject) -> None:
+    """pain_now 3.0, a reported_at without an offset, a repeated set answer: the JSON Schema
+    (what an integrating application validates against) and the contract decide alike."""
+    report_data = dict(BASE)
+    for name in data.draw(st.lists(st.sampled_from(sorted(FIELDS)), max_size=3, unique=True)):
+        value = data.draw(st.sampled_from(_candidates(name)))
+        if value is None:
+            report_data.pop(name, None)
+        else:
+            report_data[name] = value
+    try:
+        triage.parse_report(report_data)
+        valid = True
+    except triage.ReportError:
+        valid = False
+    schema_says = jsonschema.Draft202012Validator(json_schema()).is_valid(report_data)
+    assert schema_says is valid, report_data

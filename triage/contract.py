@@ -10,7 +10,7 @@ import difflib
 import json
 import os
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -187,9 +187,47 @@ def suggest(name: str, candidates: typing.Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
-def show(value: Any) -> str:
-    """A value as it would be written in a report file."""
-    return json.dumps(value, default=str)
+SHOWN = 80
+"""At most this many characters of a value are quoted in a message."""
+
+
+def show(value: Any, limit: int = SHOWN) -> str:
+    """A value as it would be written in a report file, cut to ``limit`` characters: a rejected
+    100 MB answer is never echoed whole, and a deeply nested or aliased value is never walked
+    further than the message needs."""
+    parts: list[str] = []
+    size = 0
+    for token in _tokens(value, 0):
+        parts.append(token)
+        size += len(token)
+        if size > limit:
+            break
+    text = "".join(parts)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _tokens(value: Any, depth: int) -> Iterator[str]:
+    """The JSON text of ``value``, piece by piece (so that the caller can stop early)."""
+    if depth > 8:
+        yield "…"
+    elif isinstance(value, dict):
+        yield "{"
+        for number, (key, item) in enumerate(value.items()):
+            yield (", " if number else "") + json.dumps(str(key)[:SHOWN]) + ": "
+            yield from _tokens(item, depth + 1)
+        yield "}"
+    elif isinstance(value, (list, tuple)):
+        yield "["
+        for number, item in enumerate(value):
+            yield ", " if number else ""
+            yield from _tokens(item, depth + 1)
+        yield "]"
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        yield f"<a whole number of {len(str(value)) if value.bit_length() < 14_000 else 'over 4,300'} digits>"
+    elif isinstance(value, (str, bytes)):
+        yield json.dumps(value[: SHOWN + 1] if isinstance(value, str) else str(value[:SHOWN]))
+    else:
+        yield json.dumps(value, default=str)
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -293,16 +331,28 @@ def _unwrap_case(data: Any) -> Any:
 def problems_from(
     exc: ValidationError, source: str | None = None, lines: Mapping[str, int] | None = None
 ) -> list[Problem]:
-    """One problem per field, in contract order, unknown fields last."""
+    """One problem per field, in contract order, unknown fields last; at most MAX_PROBLEMS,
+    the rest counted in a last problem (100,000 unknown keys must not take minutes)."""
     first_error: dict[str, Any] = {}
     for error in exc.errors(include_url=False):
         name = str(error["loc"][0]) if error["loc"] else ""
         first_error.setdefault(name, error)
-    order = list(FIELDS)
-    ranked = sorted(first_error, key=lambda n: (order.index(n) if n in FIELDS else len(order), n))
-    problems = [_reword(first_error[name], name, source) for name in ranked]
+    order = {name: index for index, name in enumerate(FIELDS)}
+    ranked = sorted(first_error, key=lambda n: (order.get(n, len(order)), n))
+    problems = [_reword(first_error[name], name, source) for name in ranked[:MAX_PROBLEMS]]
+    if len(ranked) > MAX_PROBLEMS:
+        problems.append(
+            Problem(
+                f"and {len(ranked) - MAX_PROBLEMS:,} more problems like these",
+                file=source,
+                fix="a report has at most one answer per field listed by 'triage schema'",
+            )
+        )
     lines = lines or {}
     return [replace(p, line=lines.get(p.field or "")) for p in problems]
+
+
+MAX_PROBLEMS = 50
 
 
 def _reword(error: Mapping[str, Any], name: str, source: str | None) -> Problem:
@@ -407,12 +457,14 @@ def _requirement_schemas() -> list[dict[str, Any]]:
     schemas = []
     for requirement in REQUIREMENTS:
         when = condition_schema(requirement.when)
+        name = requirement.field
         if requirement.required:
-            schemas.append({"if": when, "then": {"required": [requirement.field]}})
+            schemas.append({"if": when, "then": {"required": [name]}})
         if requirement.only:
-            schemas.append(
-                {"if": {"not": when}, "then": {"not": {"required": [requirement.field]}}}
-            )
+            absent: dict[str, Any] = {"not": {"required": [name]}}
+            if FIELDS[name].kind == "set":  # an empty list is no answer
+                absent = {"properties": {name: {"maxItems": 0}}}
+            schemas.append({"if": {"not": when}, "then": absent})
     return schemas
 
 

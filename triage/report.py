@@ -168,6 +168,14 @@ def parse_moment(value: Any) -> datetime:
         raise ValueError(f"got {str(value)[:60]!r}, expected {MOMENT_WORDS}") from None
 
 
+def _whole_number(value: Any) -> Any:
+    """3.0 is the whole number 3: JSON (and so the JSON Schema's "integer") does not tell them
+    apart. 3.5, "3" and true are still refused."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
 def _plain_number(value: Any) -> Any:
     """Only int and float: a Fraction or Decimal would pass pydantic's float check."""
     if isinstance(value, numbers.Number) and not isinstance(value, (int, float)):
@@ -281,6 +289,7 @@ class Report(BaseModel):
     program_week: Annotated[
         int | None,
         Field(ge=1, le=520),
+        BeforeValidator(_whole_number),
         Ask(
             "Which week of your programme is this?",
             "1 for the first week. Leave it out if you are not sure.",
@@ -299,6 +308,7 @@ class Report(BaseModel):
     session_rpe: Annotated[
         int | None,
         Field(ge=0, le=10),
+        BeforeValidator(_whole_number),
         Ask(
             "How hard did the session feel?",
             "0 means resting, 10 the hardest effort you could make.",
@@ -308,6 +318,7 @@ class Report(BaseModel):
     reps_in_reserve: Annotated[
         int | None,
         Field(ge=0, le=10),
+        BeforeValidator(_whole_number),
         Ask(
             "In your last sets, how many more repetitions could you have done?",
             "0 means you could not have done one more with good form.",
@@ -346,6 +357,7 @@ class Report(BaseModel):
     pain_during: Annotated[
         int,
         Field(ge=0, le=10),
+        BeforeValidator(_whole_number),
         Ask(
             "What was your worst pain during the session?",
             "0 means no pain at all, 10 the worst pain you can imagine. A headache counts too.",
@@ -356,6 +368,7 @@ class Report(BaseModel):
     pain_now: Annotated[
         int,
         Field(ge=0, le=10),
+        BeforeValidator(_whole_number),
         Ask(
             "How bad is the pain right now?",
             "0 means no pain at all, 10 the worst pain you can imagine.",
@@ -366,6 +379,7 @@ class Report(BaseModel):
     pain_before: Annotated[
         int | None,
         Field(ge=0, le=10),
+        BeforeValidator(_whole_number),
         Ask(
             "What is your usual pain on a normal day, before a session?",
             "Your everyday level of a long-standing pain, such as a back or knee pain, from 0 to "
