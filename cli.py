@@ -239,6 +239,8 @@ def _after_the_result(result: triage.CheckResult, save_answers: str | None) -> b
     from triage.contract import save_answers_file
 
     problems = False
+    if result.started_log:
+        click.echo(f"Started a new triage log at {result.started_log}.", err=True)
     if save_answers:
         try:
             save_answers_file(save_answers, result.decision.report)

@@ -45,6 +45,8 @@ class CheckResult:
     """The earlier checks the history rules saw; None when they could not be read."""
     session: SessionRef | None = None
     """For a follow-up: the session it is about."""
+    started_log: str | None = None
+    """The path of the triage log this check started (a new, empty log), to be announced."""
 
     @property
     def logged(self) -> bool:
@@ -98,6 +100,7 @@ def check(
         if opened is not None and opened is not log:
             opened.close()
     error = log_error or read_error or write_error
+    started = opened is not None and opened is not log and opened.created
     return CheckResult(
         decision,
         entry,
@@ -105,6 +108,7 @@ def check(
         error if record else None,
         None if history is None else tuple(history),
         session,
+        str(opened.path) if started and opened is not None else None,
     )
 
 
