@@ -100,8 +100,11 @@ def _mutation(text: str, as_json: bool) -> st.SearchStrategy[str]:
         st.builds(_yaml_deep, st.just(text), field, st.integers(2, 60_000)),
         st.builds(lambda t, n: t + alias_bomb(n), st.just(text), st.integers(2, 9)),
         st.builds(lambda t, f: t + f"{f}: 1\n", st.just(text), field),  # duplicate key
-        st.builds(lambda t, n: t + "".join(f"k{i}: 1\n" for i in range(n)), st.just(text),
-                  st.integers(1, 3000)),  # fmt: skip
+        st.builds(
+            lambda t, n: t + "".join(f"k{i}: 1\n" for i in range(n)),
+            st.just(text),
+            st.integers(1, 3000),
+        ),  # fmt: skip
         st.builds(_truncate, st.just(text), st.floats(0, 1)),
     )
 
@@ -166,7 +169,9 @@ def mutate_pack(source: Path, target: Path, seed: int) -> str:
     elif kind == "deepen":
         levels = rng.choice([9, 30, 250, 5000, 45_000])
         indent = len(line) - len(line.lstrip(" -"))
-        lines[number] = line.split(":")[0] + ": " + "{not: " * levels + "{unwell: true}" + "}" * levels
+        lines[number] = (
+            line.split(":")[0] + ": " + "{not: " * levels + "{unwell: true}" + "}" * levels
+        )
         lines[number] = " " * indent + lines[number].lstrip()
     elif kind == "duplicate":
         lines.insert(number, line)

@@ -18,7 +18,7 @@ H1, H2, H3 = (
     "history.pain-rising-over-sessions",
     "history.repeated-reduce-load",
 )
-MUSCLE = {"pain_site": "muscle"}
+MUSCLE = {"pain_site": "muscle", "pain_region": "thigh"}
 
 
 def check(current: dict[str, Any], history: list[Any] | None, engine: str) -> triage.Decision:
@@ -125,7 +125,7 @@ def reduced(days: float, outcome: str = "reduce_load", urgency: str | None = Non
     earlier = triage.parse_report(
         report(patient_id="pt-h", reported_at=at(days), unwell=outcome != "continue")
     )
-    return Earlier(earlier, outcome, urgency)
+    return Earlier.of_report(earlier, outcome, urgency)
 
 
 H3_ROWS = [

@@ -115,8 +115,11 @@ EMERGENCY_ROWS = {
     "E1": {"chest_pain": "ongoing", "chest_pain_kind": "pressure"},
     "E1-unsure": {"chest_pain": "ongoing", "chest_pain_kind": "unsure"},
     "E2": {"chest_pain": "resolved", "chest_pain_kind": "tender", "dizziness": "resolved"},
-    "E2-palpitations": {"chest_pain": "resolved", "chest_pain_kind": "breathing",
-                        "palpitations": "resolved"},  # fmt: skip
+    "E2-palpitations": {
+        "chest_pain": "resolved",
+        "chest_pain_kind": "breathing",
+        "palpitations": "resolved",
+    },  # fmt: skip
     "E2b": {"chest_pain": "resolved", "chest_pain_kind": "tender", "conditions": ["heart_disease"]},
     "E3": {"fainting": "fainted"},
     "E4": {"breathless": "ongoing"},
@@ -134,8 +137,12 @@ EMERGENCY_ROWS = {
     "E13": {"swollen_warm_limb": True, "breathless": "resolved"},
     "E14": {"heat_illness": "ongoing"},
     "E15": {"chest_pain": "resolved", "chest_pain_kind": "tearing"},
-    "E16": {**PAIN_7, "pain_region": "upper_back", "pain_onset": "sudden_during",
-            "fainting": "nearly"},  # fmt: skip
+    "E16": {
+        **PAIN_7,
+        "pain_region": "upper_back",
+        "pain_onset": "sudden_during",
+        "fainting": "nearly",
+    },  # fmt: skip
     "E17-neck": {"headache": "new", "pain_now": 3, "pain_region": "neck"},
     "E17-dizzy": {"headache": "new", "dizziness": "resolved"},
     "E18": {"vision_change": True, "headache": "usual"},
@@ -146,8 +153,12 @@ URGENT_ROWS = {
     "U2-radiating": {"radiating_pain": ["both_arms"], "pain_now": 3},
     "U3": {**PAIN_7, "pain_site": "muscle", "pain_trend": "worse", "swelling": "marked"},
     "U4": {**PAIN_7, "pain_region": "lower_leg", "numbness": ["one_leg"], "weakness": "marked"},
-    "U4-function": {**PAIN_7, "pain_region": "arm", "numbness": ["one_arm"],
-                    "functional_loss": True},  # fmt: skip
+    "U4-function": {
+        **PAIN_7,
+        "pain_region": "arm",
+        "numbness": ["one_arm"],
+        "functional_loss": True,
+    },  # fmt: skip
     "U5": {"groin_lump": True, **PAIN_7},
     "U5-unwell": {"groin_lump": True, "unwell": True},
     "U6": {"vision_change": True},

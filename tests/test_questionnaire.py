@@ -159,7 +159,12 @@ def test_changing_an_answer_asks_what_now_applies_and_drops_what_does_not() -> N
         },
     )
     interview.change("pain_now")
-    now_in_pain = {"pain_now": 3, "pain_region": "knee", "pain_site": "joint", "pain_trend": "worse"}
+    now_in_pain = {
+        "pain_now": 3,
+        "pain_region": "knee",
+        "pain_site": "joint",
+        "pain_trend": "worse",
+    }
     asked = walk(interview, now_in_pain)
     assert asked[:3] == ["pain_now", "pain_region", "pain_site"] and "pain_trend" in asked
     interview.change("pain_now")

@@ -83,17 +83,23 @@ def when_to_data(when: When) -> Any:
     data = to_data(when.condition) if when.condition is not None else {}
     for test in when.history:
         if isinstance(test, RisingSessions):
-            key, value = "sessions_rising", {
-                "field": test.field,
-                "sessions": test.sessions,
-                "within_days": test.within_days,
-            }
+            key, value = (
+                "sessions_rising",
+                {
+                    "field": test.field,
+                    "sessions": test.sessions,
+                    "within_days": test.within_days,
+                },
+            )
         elif isinstance(test, EarlierChecks):
-            key, value = "earlier", {
-                "at_least": test.at_least,
-                "within_days": test.within_days,
-                "same_session": test.same_session,
-            }
+            key, value = (
+                "earlier",
+                {
+                    "at_least": test.at_least,
+                    "within_days": test.within_days,
+                    "same_session": test.same_session,
+                },
+            )
         else:
             key, value = "previous_session", {"within_days": test.within_days}
         if not isinstance(test, RisingSessions) and test.where is not None:

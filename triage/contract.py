@@ -22,9 +22,7 @@ from .logic import All, Condition, Not, Test
 from .report import ADDING, HIGHER, MOMENT_PATTERN, MOMENT_WORDS, REQUIREMENTS, Ask, Report
 from .yamlio import decode, parse_document, read_document
 
-Kind = Literal[
-    "text", "datetime", "number", "integer", "yes_no", "choice", "yes_no_unsure", "set"
-]
+Kind = Literal["text", "datetime", "number", "integer", "yes_no", "choice", "yes_no_unsure", "set"]
 
 
 @dataclass(frozen=True)

@@ -218,7 +218,9 @@ def _sessions(report: Report, earlier: list[Earlier]) -> tuple[SessionFact, ...]
     ordered.remove(current_key)
     ranked = [current_key, *ordered]
     return tuple(
-        SessionFact(rank, key, dict(first[key].answers), _days(report.reported_at, first[key].ended_at))
+        SessionFact(
+            rank, key, dict(first[key].answers), _days(report.reported_at, first[key].ended_at)
+        )
         for rank, key in enumerate(ranked)
     )
 

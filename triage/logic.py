@@ -118,15 +118,23 @@ def _test(test: Test, answers: Answers, current: Answers) -> bool:
     if test.op == "in":
         return any(_same(value, choice) for choice in test.value)
     target = test.value
-    if isinstance(target, CurrentRef):
-        target = current[target.field] + target.plus if target.plus else current[target.field]
-    elif isinstance(target, FieldRef):
-        if answers.get(target.field) is None:
+    if isinstance(target, (CurrentRef, FieldRef)):
+        other = (current if isinstance(target, CurrentRef) else answers).get(target.field)
+        if other is None:
             return False
-        target = answers[target.field] + target.plus
+        if not isinstance(other, (int, float)) or isinstance(other, bool):
+            return _same(value, other) is (test.op == "eq")  # same answer, or not
+        # A comparison with another answer compares the difference with the offset, to 4
+        # decimals (every answer and offset has at most 4): exact, and what durable-rules is given.
+        return _COMPARE[test.op](difference(value, other), target.plus)
     if test.op in ("eq", "ne"):
         return _same(value, target) is (test.op == "eq")
     return _COMPARE[test.op](value, target)
+
+
+def difference(value: float, other: float) -> float:
+    """``value - other`` to 4 decimals (the answers and offsets have at most 4)."""
+    return round(value - other, 4)
 
 
 def holds(condition: Condition, answers: Answers, current: Answers | None = None) -> bool:

@@ -185,6 +185,7 @@ def _plain_number(value: Any) -> Any:
 
 Score = Annotated[int, Field(ge=0, le=10)]
 
+
 def _as_tuple(value: Any) -> Any:
     """A list read from a file becomes the model's tuple; anything else is left for the type
     check to refuse (a bare word where a list belongs)."""

@@ -6,10 +6,10 @@ wall-clock time after it started as timed out and silently drops it, leaving the
 so that a stalled process or a clock step turned every later evaluation into "no rule fired". Here
 an evaluation is a few synchronous C calls under one lock, with no clock involved:
 
-1. assert this evaluation's facts in one batch (``assert_facts``);
+1. assert this evaluation's facts in one batch (``assert_facts``), in a session of its own;
 2. take the fired rules one by one (``start_action_for_state``, then
    ``complete_and_start_action`` until none is left): the rule id is the key of each result;
-3. retract the same facts (the same JSON text), and check that nothing is left to fire.
+3. delete the session (``delete_state``), facts and all.
 
 Every compiled ruleset holds a sentinel rule that fires on every current report. An evaluation
 proves it ran by returning the sentinel, exactly once, with every result naming this
@@ -22,15 +22,24 @@ The pitfalls of durable-rules measured on this machine (docs/engine.md), and wha
 - a posted event fires only one matching rule, so reports are asserted as facts;
 - an ``$or`` (or ``$and`` of ``$or``) fires its rule once per true branch: firings are a set;
 - a fact field named ``id`` is the fact's identity: facts are built here, with our own id;
-- sessions are limited and deleting them can crash the process: one fixed session per ruleset,
-  assert then retract, never delete, all under one lock;
+- retracting facts after a rule that joins two of them has fired reads freed frames, and
+  deleting a session whose action context was never set frees uninitialised pointers (both seen
+  with valgrind; the first crashed about one run in three of a few thousand generated
+  histories): each evaluation asserts into a session of its own and deletes it once its first
+  result has been taken (a session with none is left, and the ruleset replaced); never more
+  than one session is alive, all under one lock;
+- a comparison between two answers (a reference: ``{field: ...}``, ``{current: ...}``, rising
+  sessions) is evaluated through uninitialised memory (valgrind; it crashed the process): the
+  compiled rules hold none. The adapter computes each difference into the fact
+  (``pain_now__minus__pain_before``, ``pain_now__minus_current__pain_now``,
+  ``pain_during__minus_newer``) and the rule compares it with the offset, to 4 decimals, as
+  ``triage.logic`` defines the comparison;
 - rulesets are never re-registered (there is no unregister): the name carries the pack hash and a
   generation number;
 - ``$nex`` (field absent) hangs the process when it stands alone or in an ``$or``: it is never
   emitted; presence is compiled as boolean flags that the adapter adds to each fact;
-- a comparison involving an absent field gives context-dependent results (``pain_now >=
-  pain_before + 2`` fired with no ``pain_before``): every test on an optional field is guarded
-  by its presence flag;
+- a test on an absent field is guarded by its presence flag (a reference to an absent field gave
+  context-dependent results before references were removed);
 - a rule with more than 31 expressions in one pattern cannot be compiled ("error code: 113"):
   ``compile_problems`` finds the rules of a pack that do not compile, for the pack loader.
 
@@ -53,13 +62,12 @@ import durable_rules_engine as _core  # type: ignore[import-not-found]
 from ..conditions import EARLIER_FIELDS, SESSION_FIELDS
 from ..contract import FIELDS, FieldSpec
 from ..errors import EvaluationError
-from ..history import Context, EarlierChecks, PreviousSession, RisingSessions, When
-from ..logic import All, Condition, CurrentRef, FieldRef, Not, Test, fields_of
+from ..history import Context, EarlierChecks, PreviousSession, RisingSessions, SessionFact, When
+from ..logic import All, Condition, CurrentRef, FieldRef, Not, Test, difference, fields_of
 from ..pack import Rule, RulePack
 
-_SESSION = "triage"
 _KIND = "fact_kind"  # current, earlier or session; no report field has this name
-_CURRENT = "current"  # the name of the current report's pattern, for {current: ...} references
+_CURRENT = "current"  # the name of the current report's pattern
 _NEGATED = {"eq": "ne", "ne": "eq", "ge": "lt", "lt": "ge", "le": "gt", "gt": "le"}
 _OPERATOR = {"ne": "$neq", "ge": "$gte", "le": "$lte", "gt": "$gt", "lt": "$lt"}
 
@@ -68,9 +76,24 @@ def _flag(field: str) -> str:
     return f"present__{field}"
 
 
-def _offset(field: str, plus: float) -> str:
-    """A current answer plus an offset, computed by the adapter: ``pain_during__plus_m2``."""
-    return f"{field}__plus_{plus:g}".replace("-", "m").replace(".", "_")
+def _minus(field: str, other: str) -> str:
+    """``field`` minus another answer of the same fact, computed by the adapter."""
+    return f"{field}__minus__{other}"
+
+
+def _minus_current(field: str, other: str) -> str:
+    """An earlier check's (or session's) ``field`` minus the current report's ``other``."""
+    return f"{field}__minus_current__{other}"
+
+
+def _same_as_current(field: str, other: str) -> str:
+    """Whether an earlier check's (or session's) ``field`` is the current report's ``other``."""
+    return f"{field}__same_as_current__{other}"
+
+
+def _minus_newer(field: str) -> str:
+    """A session's ``field`` minus that of the session ranked just before it (newer)."""
+    return f"{field}__minus_newer"
 
 
 def _member(field: str, value: str) -> str:
@@ -84,7 +107,10 @@ class _Compiler:
     def __init__(self) -> None:
         self.flags: set[str] = set()
         self.members: dict[str, tuple[str, ...]] = {}  # set field: its answers
-        self.offsets: set[tuple[str, float]] = set()  # current answer + offset, precomputed
+        self.minus: set[tuple[str, str]] = set()  # differences within one fact
+        self.minus_current: set[tuple[str, str]] = set()  # earlier fact minus current
+        self.same_as_current: set[tuple[str, str]] = set()  # earlier answer == current answer
+        self.minus_newer: set[str] = set()  # session minus the newer session
 
     def condition(
         self, node: Condition, specs: Mapping[str, FieldSpec], negate: bool = False
@@ -136,14 +162,19 @@ class _Compiler:
         return {"$or" if negate else "$and": [*flags, comparison]}
 
     def _compare(self, field: str, op: str, value: Any) -> dict[str, Any]:
-        value_ref = value
+        """One comparison with a constant. A comparison with another answer (``FieldRef``,
+        ``CurrentRef``) becomes one with a difference the adapter computes into the fact:
+        durable-rules evaluates references between answers (its beta expressions) with reads of
+        uninitialised memory, which valgrind shows and which crashed the process."""
         if isinstance(value, FieldRef):
-            value = {"$add": {"$l": {"$m": value.field}, "$r": value.plus}}
-        elif isinstance(value, CurrentRef):  # the current report's fact, by its pattern name
-            value = {_CURRENT: value.field}
-            if value_ref.plus:  # an $add on another pattern's field crashes durable-rules
-                self.offsets.add((value_ref.field, value_ref.plus))
-                value = {_CURRENT: _offset(value_ref.field, value_ref.plus)}
+            self.minus.add((field, value.field))
+            field, value = _minus(field, value.field), value.plus
+        elif isinstance(value, CurrentRef) and FIELDS[value.field].numeric:
+            self.minus_current.add((field, value.field))
+            field, value = _minus_current(field, value.field), value.plus
+        elif isinstance(value, CurrentRef):
+            self.same_as_current.add((field, value.field))
+            field, value, op = _same_as_current(field, value.field), op == "eq", "eq"
         if op == "eq":
             return {field: value}
         return {_OPERATOR[op]: {field: value}}
@@ -184,8 +215,8 @@ class _Compiler:
             parts.append(self.condition(test.where, EARLIER_FIELDS))
         return _all(parts)
 
-    @staticmethod
-    def _rising(test: RisingSessions, number: int) -> list[dict[str, Any]]:
+    def _rising(self, test: RisingSessions, number: int) -> list[dict[str, Any]]:
+        self.minus_newer.add(test.field)
         patterns = []
         for rank in range(test.sessions):
             parts: list[dict[str, Any]] = [
@@ -194,9 +225,22 @@ class _Compiler:
                 {"$lte": {"days_ago": test.within_days}},
             ]
             if rank:  # lower than the newer session before it in the list
-                parts.append({"$lt": {test.field: {f"session{number}_{rank - 1}": test.field}}})
+                parts.append({"$lt": {_minus_newer(test.field): 0}})
             patterns.append({f"session{number}_{rank}": _all(parts)})
         return patterns
+
+
+def _difference(
+    answers: Mapping[str, Any], field: str, others: Mapping[str, Any], other: str
+) -> float | None:
+    if answers.get(field) is None or others.get(other) is None:
+        return None
+    return difference(answers[field], others[other])
+
+
+def _put(fact: dict[str, Any], name: str, value: Any) -> None:
+    if value is not None:
+        fact[name] = value
 
 
 def _all(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -229,22 +273,40 @@ class _Ruleset:
         definition, compiler = _definition(pack.rules)
         self.flags = frozenset(compiler.flags)
         self.members = dict(compiler.members)
-        self.offsets = frozenset(compiler.offsets)
+        self.minus = frozenset(compiler.minus)
+        self.minus_current = frozenset(compiler.minus_current)
+        self.same_as_current = frozenset(compiler.same_as_current)
+        self.minus_newer = frozenset(compiler.minus_newer)
         self.name = f"triage_{pack.sha256[:20]}_{generation}"
         self.handle = _create(self.name, {**definition, _SENTINEL: _SENTINEL_RULE})
 
     def fact(
-        self, kind: str, answers: dict[str, Any], fact_id: str, **derived: Any
+        self,
+        kind: str,
+        answers: Mapping[str, Any],
+        fact_id: str,
+        current: Mapping[str, Any] | None = None,
+        **derived: Any,
     ) -> dict[str, Any]:
+        """One fact: the answers, their presence flags, the flattened sets, and the comparisons
+        with other answers computed here (``current``: the report an earlier check is compared
+        with). A derived value whose answers are absent is left out, as the answers are."""
         fact = {f: v for f, v in answers.items() if v is not None and not isinstance(v, list)}
         fact.update({_flag(f): answers.get(f) is not None for f in self.flags})
         for name, values in self.members.items():
             held = answers.get(name) or ()
             fact.update({_member(name, v): v in held for v in values})
+        for field, other in self.minus:
+            _put(fact, _minus(field, other), _difference(answers, field, answers, other))
+        for field, other in self.minus_current if current is not None else ():
+            _put(fact, _minus_current(field, other), _difference(answers, field, current, other))
+        for field, other in self.same_as_current if current is not None else ():
+            if answers.get(field) is not None:
+                fact[_same_as_current(field, other)] = answers[field] == current[other]
         fact.update(derived)
         fact[_KIND] = kind
         fact["id"] = fact_id  # ours, set last: report data can never be the fact identity
-        fact["sid"] = _SESSION
+        fact["sid"] = fact_id.split("-")[0]  # the session of this evaluation
         return fact
 
     def facts(self, context: Context, ids: Iterator[int]) -> list[dict[str, Any]]:
@@ -255,38 +317,50 @@ class _Ruleset:
         def fact_id() -> str:
             return f"e{evaluation}-{next(numbers)}"
 
-        offsets = {
-            _offset(name, plus): context.answers[name] + plus for name, plus in self.offsets
-        }  # the current answers a history test compares with, plus its offset
-        facts = [self.fact("current", context.answers, fact_id(), **offsets)]
+        current = context.answers
+        facts = [self.fact("current", current, fact_id())]
         for earlier in context.earlier or ():
-            facts.append(self.fact("earlier", earlier.facts(), fact_id()))
+            facts.append(self.fact("earlier", earlier.facts(), fact_id(), current))
         if context.has_history:
+            newer: SessionFact | None = None
             for session in context.sessions:
+                down = {
+                    _minus_newer(f): difference(session.answers[f], newer.answers[f])
+                    for f in self.minus_newer
+                    if newer is not None
+                }
                 facts.append(
                     self.fact(
                         "session",
                         session.answers,
                         fact_id(),
+                        current,
                         rank=session.rank,
                         days_ago=session.days_ago,
+                        **down,
                     )
                 )
+                newer = session
         return facts
 
     def evaluate(self, facts: list[dict[str, Any]]) -> set[str]:
-        """Assert the facts, take every result, retract them; check the proof of evaluation."""
+        """Assert the facts in a session of their own, take every result, delete the session;
+        check the proof of evaluation."""
         text = json.dumps(facts, ensure_ascii=False, separators=(",", ":"))
         marker = f'"id":"{facts[0]["id"]}"'  # every rule's first pattern is the current report
-        code, state = _core.assert_facts(self.handle, text)
+        started = False
         try:
+            code, state = _core.assert_facts(self.handle, text)
             if code not in (_ASSERTED, _NOT_HANDLED):
                 raise EvaluationError(f"durable-rules refused the facts (code {code})")
-            fired = self._results(state, marker)
+            first = _core.start_action_for_state(self.handle, state)
+            started = first is not None
+            fired = self._results(first, state, marker)
         finally:
-            _core.retract_facts(self.handle, text)
-        if _core.start_action_for_state(self.handle, state) is not None:
-            raise EvaluationError("durable-rules kept a result after the facts were retracted")
+            # Deleting a session frees its action context, which only a started action sets:
+            # a session without one is left in this ruleset, which the engine then replaces.
+            if started:
+                _core.delete_state(self.handle, facts[0]["sid"])
         if fired.count(_SENTINEL) != 1:
             raise EvaluationError(
                 "durable-rules gave no proof that it evaluated the rules (the sentinel rule "
@@ -294,9 +368,8 @@ class _Ruleset:
             )
         return set(fired) - {_SENTINEL}
 
-    def _results(self, state: int, marker: str) -> list[str]:
+    def _results(self, result: Any, state: int, marker: str) -> list[str]:
         fired: list[str] = []
-        result = _core.start_action_for_state(self.handle, state)
         while result is not None:
             messages = result if isinstance(result, str) else result[1]
             if marker not in messages:
