@@ -109,14 +109,14 @@ def checked_patient_id(patient_id: Any) -> str:
 
 def checked_profile(profile: Any) -> str | None:
     """A profile the contract accepts, or None (no profile)."""
-    from ..contract import FIELDS, hint, show
+    from ..contract import FIELDS, show
 
     spec = FIELDS["profile"]
     if profile is None or spec.accepts(profile):
         return profile  # type: ignore[no-any-return]
     raise UsageError(
         f"field 'profile': got {show(profile)}, expected {spec.expected()}",
-        hint(spec, profile) or "give one of " + ", ".join(spec.choices),
+        _near("profile", profile) or "give one of the profiles listed, or None for none",
     )
 
 
@@ -145,17 +145,30 @@ def checked_conditions(conditions: Any) -> tuple[str, ...]:
 
 
 def _unknown_conditions(unknown: list[Any]) -> UsageError:
-    from ..contract import FIELDS, hint, show
+    from ..contract import FIELDS, show
 
     spec = FIELDS["conditions"]
     shown = " and ".join(show(value) for value in unknown)
     verb = "is not one of" if len(unknown) == 1 else "are not among"
-    hints = [(value, hint(spec, value)) for value in unknown]
+    hints = [(value, _near("conditions", value)) for value in unknown]
     fixes = [h if len(unknown) == 1 else f"for {show(v)}, {h}" for v, h in hints if h]
     return UsageError(
         f"field 'conditions': holds {shown}, which {verb} {', '.join(spec.choices)}",
         "; ".join(fixes) or "give only the conditions listed",
     )
+
+
+def _near(field: str, value: Any) -> str | None:
+    """The contract's did-you-mean for a misspelt value, or the one answer that contains it
+    ('older' for older_adult)."""
+    from ..contract import FIELDS, hint
+
+    spec = FIELDS[field]
+    near = hint(spec, value)
+    if near or not isinstance(value, str) or len(value) < 3:
+        return near
+    holding = [c for c in spec.choices if value.casefold() in c]
+    return f"did you mean '{holding[0]}'?" if len(holding) == 1 else None
 
 
 def record_from(row: Row, path: Path) -> PatientRecord:

@@ -196,6 +196,9 @@ def _review_lines(entry: Entry) -> list[Line]:
 
 
 def _value(value: Any) -> str:
+    """An answer as people read it: true/false, a set's answers joined ('none' when empty)."""
+    if isinstance(value, list):
+        return ", ".join(_value(item) for item in value) or "none"
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
