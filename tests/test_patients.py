@@ -587,3 +587,10 @@ def test_patient_commands_show_controls_escaped(tmp_path: Path) -> None:
         log.set_patient("pt-1", profile="athlete", by="Dr \u202eAda", note="bidi \u2066x")
     result = run("patient", "show", "pt-1", "--db", str(path))
     assert "Dr \\u202eAda" in result.stdout and "\u202e" not in result.stdout
+
+
+def test_a_patient_with_only_a_record_is_known_to_the_log_commands(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    set_twice(path)
+    result = run("log", "list", "--patient", "pt-0042", "--db", str(path))
+    assert result.exit_code == 0 and result.stdout == "No entries match.\n"
