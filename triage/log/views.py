@@ -243,10 +243,6 @@ def trend_chart(patient: str, points: list[TrendPoint]) -> list[Line]:
     return lines
 
 
-def _records(result: Verification) -> str:
-    return f"{result.patients} patient record" + ("s" if result.patients != 1 else "")
-
-
 def _bar(score: int) -> str:
     return f"{'█' * score}{'·' * (10 - score)} {score:>2}  "
 
@@ -257,7 +253,10 @@ def patient_view(patient: str, records: list[PatientRecord]) -> list[Line]:
     if not records:
         return [
             Line("note", f"No patient record for {patient}: their checks use only their answers."),
-            Line("note", f"Set one with: triage patient set {patient} --profile ... --condition"),
+            Line(
+                "note",
+                f"Set one with 'triage patient set {patient} --profile ... --condition ...'.",
+            ),
         ]
     current = records[-1]
     lines = [
@@ -350,3 +349,7 @@ def verification(result: Verification, path: str) -> list[Line]:
         lines.append(Line("urgent", f"First bad record: {result.first_bad}"))
         lines.append(Line("text", f"The {counts} before it verify."))
     return lines
+
+
+def _records(result: Verification) -> str:
+    return f"{result.patients} patient record" + ("s" if result.patients != 1 else "")
