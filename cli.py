@@ -20,9 +20,20 @@ import click
 import triage
 from triage.engines import DURABLE, REFERENCE
 from triage.errors import TriageError
-from triage.log import Filters, TriageLog
+from triage.log import KEEP, Filters, Keep, TriageLog
 from triage.log.export import write_export
-from triage.log.views import entry_detail, entry_table, json_text, trend_chart, verification
+from triage.log.patients import checked_change
+from triage.log.views import (
+    entry_detail,
+    entry_table,
+    json_text,
+    no_checks_yet,
+    patient_data,
+    patient_saved,
+    patient_view,
+    trend_chart,
+    verification,
+)
 from triage.outcomes import LEVELS, OUTCOMES, URGENCIES
 from triage.render import Line, render_decision
 
@@ -685,6 +696,121 @@ def log_verify(db: str | None) -> None:
         path = str(triage_log.path)
     echo_lines(verification(result, path), wrap=False)
     sys.exit(0 if result.ok else 1)
+
+
+# -- patient records ---------------------------------------------------------------------------
+
+
+class _PatientSetCommand(click.Command):
+    """Its help lists the profiles and conditions, read from the report contract when shown."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from triage.contract import FIELDS
+
+        formatter.write_paragraph()
+        for title, name in (("Profiles", "profile"), ("Conditions", "conditions")):
+            formatter.write_text(f"{title}: " + ", ".join(FIELDS[name].choices) + ".")
+
+
+@main.group()
+def patient() -> None:
+    """Patient records: a patient's profile and known conditions, filled into their checks."""
+
+
+@patient.command("set", cls=_PatientSetCommand)
+@click.argument("patient_id", metavar="ID")
+@click.option("--profile", metavar="PROFILE", help="The training profile (listed below).")
+@click.option("--no-profile", is_flag=True, help="Clear the profile.")
+@click.option(
+    "--condition",
+    "conditions",
+    multiple=True,
+    metavar="CONDITION",
+    help="A known condition (listed below); repeat for each. Replaces the recorded ones.",
+)
+@click.option("--no-conditions", is_flag=True, help="Clear the conditions.")
+@click.option("--by", metavar="NAME", help="Who sets it (default: your login name).")
+@click.option("--note", default="", metavar="TEXT", help="Why, or where it comes from.")
+@db_option
+def patient_set(
+    patient_id: str,
+    profile: str | None,
+    no_profile: bool,
+    conditions: tuple[str, ...],
+    no_conditions: bool,
+    by: str | None,
+    note: str,
+    db: str | None,
+) -> None:
+    """Set a patient's profile and conditions: appended to the log, like a review.
+
+    Every later check of the patient gets them filled in, unless its answers give their own.
+    Give only --profile to keep the conditions, only --condition to keep the profile. A new
+    log is started (and said) if there is none yet.
+    """
+    new_profile = _given_profile(profile, no_profile)
+    new_conditions = _given_conditions(conditions, no_conditions)
+    if new_profile is KEEP and new_conditions is KEEP:
+        raise click.UsageError("give --profile, --condition, --no-profile or --no-conditions")
+    change = checked_change(  # refused before any log is started
+        patient_id, profile=new_profile, conditions=new_conditions, by=by or _login(), note=note
+    )
+    with TriageLog(db) as triage_log:
+        if triage_log.created:
+            click.echo(f"Started a new triage log at {triage_log.path}.", err=True)
+        record = triage_log.set_patient(
+            patient_id,
+            profile=change.profile,
+            conditions=change.conditions,
+            by=change.by,
+            note=note,
+        )
+        has_checks = bool(triage_log.entries(Filters(patient=patient_id), limit=1))
+        similar = [] if has_checks else triage_log.similar_patients(patient_id)
+    echo_lines(patient_saved(record))
+    if not has_checks:
+        echo_lines(no_checks_yet(patient_id, similar), err=True)
+
+
+def _given_profile(profile: str | None, no_profile: bool) -> str | Keep | None:
+    if profile is not None and no_profile:
+        raise click.UsageError("give either --profile or --no-profile, not both")
+    if no_profile:
+        return None
+    return KEEP if profile is None else profile
+
+
+def _given_conditions(conditions: tuple[str, ...], no_conditions: bool) -> list[str] | Keep:
+    if conditions and no_conditions:
+        raise click.UsageError("give either --condition or --no-conditions, not both")
+    if not conditions and not no_conditions:
+        return KEEP
+    return list(conditions)
+
+
+def _login() -> str:
+    """The login name, for --by; a usage error when the system cannot say it."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        raise click.UsageError("give --by NAME: your login name is not known") from None
+
+
+@patient.command("show")
+@click.argument("patient_id", metavar="ID")
+@json_option("Print the record and its history as JSON.")
+@db_option
+def patient_show(patient_id: str, as_json: bool, db: str | None) -> None:
+    """Show a patient's current profile and conditions, and every change: who, when, what."""
+    with _reading(db) as triage_log:
+        triage_log.require_patient(patient_id)
+        records = triage_log.patient_history(patient_id)
+    if as_json:
+        click.echo(json_text(patient_data(patient_id, records), indent=2))
+    else:
+        echo_lines(patient_view(patient_id, records))
 
 
 if __name__ == "__main__":

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 import triage
-from tests.helpers import ROOT, report
+from tests.helpers import ROOT
+from tests.log_v2 import v2_pack, v2_report
 from triage.log import EntrySummary, TriageLog
-from triage.log.chain import CURRENT_FORM, covered, record_hash
+from triage.log.chain import CURRENT_FORM, covered, forms, record_hash
 from triage.log.export import CSV_COLUMNS, DERIVED
-from triage.log.records import COLUMNS, CSV_STORED, SUMMARY_FIELDS, TABLES, Kind
+from triage.log.records import COLUMNS, CSV_STORED, SUMMARY_FIELDS, TABLES, Kind, names
 from triage.log.sqlite import MIGRATIONS
 from triage.report import CONTRACT_VERSION
 
@@ -55,6 +56,11 @@ def old_log(tmp_path: Path) -> Path:
     return path
 
 
+def decided(folder: Path, **changes: object) -> triage.Decision:
+    """A contract v2 decision (by the probe pack of tests/log_v2.py, written into ``folder``)."""
+    return triage.evaluate(v2_report(**changes), pack=v2_pack(folder / "pack"))
+
+
 def tamper(path: Path, sql: str, *params: object) -> None:
     with sqlite3.connect(path) as conn:
         conn.execute(sql, params)
@@ -63,7 +69,7 @@ def tamper(path: Path, sql: str, *params: object) -> None:
 # -- one definition ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["entry", "review"])
+@pytest.mark.parametrize("kind", ["entry", "review", "patient"])
 def test_the_schema_after_all_migrations_has_exactly_the_defined_columns(
     tmp_path: Path, kind: Kind
 ) -> None:
@@ -87,6 +93,20 @@ def test_the_first_migration_is_the_one_that_shipped() -> None:
     )
 
 
+def test_the_migrations_of_the_release_are_the_ones_that_shipped() -> None:
+    """Logs made by the release (main, e61e642) were made by exactly these: never edit them."""
+    shipped = [(name, hashlib.sha256(sql.encode()).hexdigest()) for name, sql in MIGRATIONS[:2]]
+    assert shipped[1] == (
+        "canonical forms: every record names the form its hash covers; entries their contract",
+        "0ff68af67b81dfdf5cc878b3fef8692660aa6bdfdfb7089e32584433729b7af7",
+    )
+
+
+def test_patient_records_are_form_2_and_covered_whole() -> None:
+    assert list(forms("patient")) == [2] and list(forms("entry")) == [1, 2]
+    assert set(covered("patient", 2)) == set(names("patient")) - {"hash"}
+
+
 def test_form_1_covers_what_triage_0_1_0_hashed() -> None:
     assert {kind: list(covered(kind, 1)) for kind in ("entry", "review")} == FORM_1
 
@@ -107,7 +127,7 @@ def test_summary_fields_and_export_columns_derive_from_the_columns() -> None:
 
 def test_new_records_fill_every_defined_column(tmp_path: Path) -> None:
     with TriageLog(tmp_path / "log.db") as log:
-        log.record(triage.evaluate(report()))
+        log.record(decided(tmp_path))
         log.review(1, by="Dr Ada", verdict="accepted")
     conn = sqlite3.connect(tmp_path / "log.db")
     conn.row_factory = sqlite3.Row
@@ -132,12 +152,12 @@ def test_a_log_written_before_migration_2_verifies_after_it(tmp_path: Path) -> N
         assert before.ok and (before.entries, before.reviews) == (4, 1), before.first_bad
         old = log.entry(2)
         assert (old.form, old.contract_version, old.reviews[0].reviewer) == (1, "1", "Dr Ada")
-        log.record(triage.evaluate(report(patient_id="pt-new")))
+        log.record(decided(tmp_path, patient_id="pt-new"))
         log.review(5, by="Dr Bo", verdict="accepted")
         after = log.verify()
     assert after.ok and (after.entries, after.reviews) == (5, 2), after.first_bad
     with sqlite3.connect(path) as conn:
-        assert [r[0] for r in conn.execute("SELECT version FROM migrations")] == [1, 2]
+        assert [r[0] for r in conn.execute("SELECT version FROM migrations")] == [1, 2, 3]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         forms = conn.execute("SELECT id, form FROM entries ORDER BY id").fetchall()
     assert forms == [(1, 1), (2, 1), (3, 1), (4, 1), (5, 2)]
@@ -148,9 +168,9 @@ def migrated(tmp_path: Path) -> Path:
     """The old log, migrated, with a form-2 entry (5) and a form-2 review (2) appended."""
     path = old_log(tmp_path)
     with TriageLog(path) as log:
-        log.record(triage.evaluate(report(patient_id="pt-new")))
+        log.record(decided(tmp_path, patient_id="pt-new"))
         log.review(5, by="Dr Bo", verdict="accepted")
-        log.record(triage.evaluate(report(patient_id="pt-after")))
+        log.record(decided(tmp_path, patient_id="pt-after"))
         assert log.verify().ok
     return path
 
@@ -166,7 +186,7 @@ def first_bad(path: Path) -> str:
     ("sql", "bad"),
     [
         (
-            "UPDATE entries SET contract_version = '2' WHERE id = 5",
+            "UPDATE entries SET contract_version = '0' WHERE id = 5",
             "entry 5 (record 6) does not match its hash",
         ),
         ("UPDATE entries SET form = 1 WHERE id = 5", "entry 5 (record 6) does not match its hash"),

@@ -1,9 +1,10 @@
 """``triage.check``: a whole check, as ``triage check`` runs it.
 
-Link a follow-up to its session, read the patient's recent checks from the triage log for the
-history rules, evaluate, and record the check. The decision is always returned: a log that
-cannot be read or written comes back with it (``CheckResult.log_error``), never instead of it,
-so the patient sees their result whatever happens to the log. ``evaluate`` stays the pure
+Fill in the profile and conditions of the patient's record, link a follow-up to its session,
+read the patient's recent checks from the triage log for the history rules, evaluate, and record
+the check. The decision is always returned: a log that cannot be read or written comes back with
+it (``CheckResult.log_error``), never instead of it, so the patient sees their result whatever
+happens to the log. ``evaluate`` stays the pure
 function underneath.
 """
 
@@ -24,7 +25,7 @@ from .report import Report, parse_moment
 
 if TYPE_CHECKING:
     from .decision import Decision
-    from .log import EntrySummary, SessionRef, TriageLog
+    from .log import EntrySummary, PatientRecord, SessionRef, TriageLog
 
 FOLLOW_UP_LIMIT_HOURS = 336
 LogLocation = str | os.PathLike[str] | None
@@ -45,6 +46,9 @@ class CheckResult:
     """The earlier checks the history rules saw; None when they could not be read."""
     session: SessionRef | None = None
     """For a follow-up: the session it is about."""
+    patient_record: PatientRecord | None = None
+    """The patient's record in the log, whose profile and conditions the answers were given
+    where they did not give their own."""
     started_log: str | None = None
     """The path of the triage log this check started (a new, empty log), to be announced."""
 
@@ -77,7 +81,9 @@ def check(
     only. ``follow_up`` links the answers to the patient's latest session in the log, filling
     ``session_id`` and ``hours_since_session`` (answers that contradict the log are refused).
     ``record=False`` reads the history but records nothing. A new post-session check gets a
-    session id. ``source`` names the answers in error messages.
+    session id. The profile and conditions of the patient's record in the log are filled in
+    where the answers do not give them (``with_patient_record``). ``source`` names the answers
+    in error messages.
 
     Raises ``ReportError`` for answers that do not fit the contract, ``EvaluationError`` when
     the rules cannot be evaluated (never treat it as "continue"), and, for a follow-up only,
@@ -86,6 +92,8 @@ def check(
     rules = pack if pack is not None else default_pack()
     opened, log_error = _open(log, create=record and not follow_up)
     try:
+        patient_record, record_error = _patient_record(opened, answers)
+        answers = with_patient_record(answers, patient_record)
         session = None
         if follow_up:
             if opened is None:
@@ -99,7 +107,7 @@ def check(
     finally:
         if opened is not None and opened is not log:
             opened.close()
-    error = log_error or read_error or write_error
+    error = log_error or record_error or read_error or write_error
     started = opened is not None and opened is not log and opened.created
     return CheckResult(
         decision,
@@ -108,6 +116,7 @@ def check(
         error if record else None,
         None if history is None else tuple(history),
         session,
+        patient_record,
         str(opened.path) if started and opened is not None else None,
     )
 
@@ -121,6 +130,40 @@ def _open(
         return log, None
     try:
         return TriageLog(None if log is None else os.fspath(log), create=create), None
+    except StorageError as exc:
+        return None, exc
+
+
+def with_patient_record(
+    answers: Mapping[str, Any] | Report, record: PatientRecord | None
+) -> Mapping[str, Any] | Report:
+    """The answers with the profile and conditions of the patient's record filled in, each only
+    where the answers do not give it: an answer given explicitly wins, an empty list of
+    conditions or a null profile included. A ``Report`` gives what was set when it was made."""
+    if record is None or not isinstance(answers, (Mapping, Report)):
+        return answers
+    given = answers.model_fields_set if isinstance(answers, Report) else set(answers)
+    filled = {name: value for name, value in record.answers().items() if name not in given}
+    if not filled:
+        return answers
+    data = answers.answers() if isinstance(answers, Report) else dict(answers)
+    return {**data, **filled}
+
+
+def _patient_record(
+    log: TriageLog | None, answers: Mapping[str, Any] | Report
+) -> tuple[PatientRecord | None, StorageError | None]:
+    """The record of the patient the answers name, when the log has one. Answers without a
+    usable patient id get none (their validation says why)."""
+    patient = answers.patient_id if isinstance(answers, Report) else None
+    if isinstance(answers, Mapping):
+        patient = answers.get("patient_id")
+    if log is None or not isinstance(patient, str):
+        return None, None
+    try:
+        return log.patient(patient), None
+    except UsageError:  # not an id a report may hold: parse_report refuses the answers
+        return None, None
     except StorageError as exc:
         return None, exc
 

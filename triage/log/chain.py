@@ -7,7 +7,8 @@ which columns the hash covers:
 - form 1: the record's kind and every column of the first schema (``since_form == 1``), exactly
   as triage 0.1.0 hashed them, so that logs written then still verify;
 - form 2: form 1, plus ``"form": 2`` and the columns added since (an entry's
-  ``contract_version``).
+  ``contract_version``); patient records, which came with it, are form 2 or later and have
+  every column covered.
 
 A migration that adds a covered column adds a form; records keep the form they were written in,
 and ``verify`` checks that an older record holds the migration's default in every column its form
@@ -23,7 +24,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from .records import COLUMNS, Kind, Row, Verification
+from .records import COLUMNS, KIND_NAMES, Kind, Row, Verification
 
 GENESIS = "0" * 64
 """The 'previous hash' of the first record."""
@@ -32,6 +33,13 @@ CURRENT_FORM = 2
 """The canonical form new records are written in."""
 
 FORMS = range(1, CURRENT_FORM + 1)
+
+
+def forms(kind: Kind) -> range:
+    """The canonical forms a ``kind`` record may have: from the first that covered any of its
+    columns (1 for entries and reviews, 2 for patient records) to the current one."""
+    first = min(c.since_form for c in COLUMNS[kind] if c.since_form is not None)
+    return range(first, CURRENT_FORM + 1)
 
 
 def covered(kind: Kind, form: int) -> tuple[str, ...]:
@@ -53,15 +61,15 @@ def canonical(value: Any) -> str:
 def record_hash(kind: Kind, row: Row) -> str:
     """The hash of one stored record, over the columns its canonical form covers."""
     form = row["form"]
-    if form not in FORMS:
-        raise ValueError(f"canonical form {form!r} is not one of {list(FORMS)}")
+    if form not in forms(kind):
+        raise ValueError(f"canonical form {form!r} is not one of {list(forms(kind))}")
     payload = canonical({"kind": kind, **{name: row[name] for name in covered(kind, form)}})
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def chain_problem(kind: Kind, row: Row, expected_seq: int, prev: str) -> str | None:
     """Why ``row`` does not continue the chain at ``expected_seq`` after ``prev``, or None."""
-    name = f"{kind} {row['id']} (record {row['seq']})"
+    name = f"{KIND_NAMES[kind]} {row['id']} (record {row['seq']})"
     if row["seq"] != expected_seq:
         return f"record {expected_seq} is missing before {name}: a record was deleted"
     if row["prev_hash"] != prev:
@@ -69,11 +77,8 @@ def chain_problem(kind: Kind, row: Row, expected_seq: int, prev: str) -> str | N
             f"{name} does not follow the record before it: "
             "a record was changed, replaced or deleted"
         )
-    if row["form"] not in FORMS:
-        return (
-            f"{name} names canonical form {row['form']!r}, which this log's schema does not have: "
-            "it was edited outside triage"
-        )
+    if row["form"] not in forms(kind):
+        return f"{name} names canonical form {row['form']!r}, {_no_such_form(kind, row['form'])}"
     if record_hash(kind, row) != row["hash"]:
         return f"{name} does not match its hash: it was edited outside triage"
     for column, value in uncovered(kind, row["form"]).items():
@@ -85,13 +90,27 @@ def chain_problem(kind: Kind, row: Row, expected_seq: int, prev: str) -> str | N
     return None
 
 
+def _no_such_form(kind: Kind, form: Any) -> str:
+    if form in FORMS:
+        return f"older than {KIND_NAMES[kind]}s: it was edited outside triage"
+    return "which this log's schema does not have: it was edited outside triage"
+
+
 def verify(records: Iterable[tuple[Kind, Row]], integrity: str) -> Verification:
     """Walk every record in chain order; report the first that breaks the chain."""
-    expected_seq, prev, counts = 1, GENESIS, {"entry": 0, "review": 0}
+    expected_seq, prev, counts = 1, GENESIS, dict.fromkeys(COLUMNS, 0)
     for kind, row in records:
         problem = chain_problem(kind, row, expected_seq, prev)
         if problem:
-            return Verification(integrity, counts["entry"], counts["review"], prev, problem)
+            return _verification(integrity, counts, prev, problem)
         counts[kind] += 1
         expected_seq, prev = expected_seq + 1, row["hash"]
-    return Verification(integrity, counts["entry"], counts["review"], prev)
+    return _verification(integrity, counts, prev)
+
+
+def _verification(
+    integrity: str, counts: dict[Kind, int], head: str, first_bad: str | None = None
+) -> Verification:
+    return Verification(
+        integrity, counts["entry"], counts["review"], head, first_bad, patients=counts["patient"]
+    )

@@ -1,4 +1,5 @@
-"""``TriageLog``: every check recorded, reviews appended, nothing edited or deleted.
+"""``TriageLog``: every check recorded, reviews and patient records appended, nothing edited or
+deleted.
 
 The facade builds and checks records (the hash chain, canonical forms, what people may type);
 the storage backend (``store.Store``) only stores and finds rows.
@@ -18,6 +19,7 @@ from ..errors import StorageError, UsageError
 from ..history import Earlier, new_session_id
 from . import chain
 from .location import open_store
+from .patients import KEEP, Keep, checked_change, record_from
 from .records import (
     MAX_ID,
     MIN_STAMP,
@@ -25,6 +27,7 @@ from .records import (
     Entry,
     EntrySummary,
     Filters,
+    PatientRecord,
     Review,
     Row,
     SessionRef,
@@ -44,7 +47,7 @@ if TYPE_CHECKING:
 
 
 class TriageLog:
-    """The append-only, hash-chained log of checks and reviews.
+    """The append-only, hash-chained log of checks, reviews and patient records.
 
     ``path`` defaults to ``TRIAGE_DB`` or the user's data folder. With ``create=False`` a missing
     log is an error instead of being started (for reading commands); ``created`` says whether
@@ -115,6 +118,29 @@ class TriageLog:
 
         return _review(self._store.append("review", build)[0])
 
+    def set_patient(
+        self,
+        patient_id: str,
+        *,
+        profile: str | Keep | None = KEEP,
+        conditions: Iterable[str] | Keep = KEEP,
+        by: str,
+        note: str = "",
+    ) -> PatientRecord:
+        """Append a record of the patient's profile and conditions (report contract values),
+        which every later check of the patient gets filled in. What is not given is kept from
+        the current record; ``profile=None`` or ``conditions=[]`` clears it. Raises UsageError
+        for a value the contract does not accept, and for control characters in ``by``/``note``.
+        """
+        change = checked_change(
+            patient_id, profile=profile, conditions=conditions, by=by, note=note
+        )
+
+        def build(head: Head) -> list[Row]:  # the current record is read in the same transaction
+            return [change.row(head, self._store.latest_patient_row(change.patient_id))]
+
+        return record_from(self._store.append("patient", build)[0], self.path)
+
     # -- read ----------------------------------------------------------------------------------
 
     def entries(self, filters: Filters | None = None, limit: int | None = 50) -> list[EntrySummary]:
@@ -167,14 +193,28 @@ class TriageLog:
         hours = self._json(first, "report_json")["hours_since_session"]
         return SessionRef(first["session_id"], _ended(first["reported_at"], hours), first["id"])
 
+    def patient(self, patient: str) -> PatientRecord | None:
+        """The patient's current record (profile and conditions), or None if none was set."""
+        row = self._store.latest_patient_row(_patient(patient))
+        return None if row is None else record_from(row, self.path)
+
+    def patient_history(self, patient: str) -> list[PatientRecord]:
+        """Every record of the patient, oldest first: who changed what, and when."""
+        return [record_from(row, self.path) for row in self._store.patient_rows(_patient(patient))]
+
+    def similar_patients(self, patient: str) -> list[str]:
+        """The patient ids in the log close to ``patient``, the same letters in another case
+        first (for suggestions)."""
+        known = [p for p in self._store.patient_ids() if p != patient]
+        folded = [p for p in known if p.casefold() == patient.casefold()]
+        return folded or difflib.get_close_matches(patient, known, n=3, cutoff=0.6)
+
     def require_patient(self, patient: str) -> None:
-        """Nothing if ``patient`` has entries in the log; otherwise a StorageError that says so
-        and suggests the close ids (the same letters in another case first)."""
+        """Nothing if ``patient`` has entries or records in the log; otherwise a StorageError
+        that says so and suggests the close ids (the same letters in another case first)."""
         if self._store.has_patient(_patient(patient)):
             return
-        known = self._store.patient_ids()
-        folded = [p for p in known if p.casefold() == patient.casefold()]
-        close = folded or difflib.get_close_matches(patient, known, n=3, cutoff=0.6)
+        close = self.similar_patients(patient)
         hint = f"did you mean {' or '.join(visible(p) for p in close)}? " if close else ""
         raise StorageError(
             f"there is no patient {visible(patient[:100])} in the triage log {self.path}",

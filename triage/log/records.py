@@ -1,7 +1,8 @@
 """What the triage log holds: the ONE definition of its columns, and the records it returns.
 
 Every list of columns elsewhere (the hashed fields of each canonical form, the SELECT lists, the
-summary fields, the export columns) is derived from ``ENTRY_COLUMNS`` and ``REVIEW_COLUMNS``.
+summary fields, the export columns) is derived from ``ENTRY_COLUMNS``, ``REVIEW_COLUMNS`` and
+``PATIENT_COLUMNS``.
 Only the frozen migration SQL spells them out again; a test checks that the schema after all
 migrations has exactly these columns.
 """
@@ -17,7 +18,7 @@ from typing import Any, Literal
 from ..errors import UsageError
 from ..outcomes import severity
 
-Kind = Literal["entry", "review"]
+Kind = Literal["entry", "review", "patient"]
 Verdict = Literal["accepted", "overridden"]
 VERDICTS: tuple[Verdict, ...] = ("accepted", "overridden")
 
@@ -90,8 +91,31 @@ REVIEW_COLUMNS: tuple[Column, ...] = (
 )
 """The columns of a review, in the table's order."""
 
-COLUMNS: dict[Kind, tuple[Column, ...]] = {"entry": ENTRY_COLUMNS, "review": REVIEW_COLUMNS}
-TABLES: dict[Kind, str] = {"entry": "entries", "review": "reviews"}
+PATIENT_COLUMNS: tuple[Column, ...] = (
+    _c("id", "INTEGER", since_form=2),
+    _c("seq", "INTEGER", since_form=2),
+    _c("patient_id", since_form=2),
+    _c("set_at", since_form=2),
+    _c("set_by", since_form=2),
+    _c("profile", nullable=True, since_form=2),
+    _c("conditions_json", since_form=2),
+    _c("note", since_form=2),
+    _c("prev_hash", since_form=2),
+    _c("hash", since_form=None),
+    _c("form", "INTEGER", since_form=2),
+)
+"""The columns of a patient record (a patient's profile and conditions, as a clinician set
+them), in the table's order. Patient records came with canonical form 2: each is written in form
+2 or later, and the hash covers every column but itself."""
+
+COLUMNS: dict[Kind, tuple[Column, ...]] = {
+    "entry": ENTRY_COLUMNS,
+    "review": REVIEW_COLUMNS,
+    "patient": PATIENT_COLUMNS,
+}
+TABLES: dict[Kind, str] = {"entry": "entries", "review": "reviews", "patient": "patients"}
+KIND_NAMES: dict[Kind, str] = {"entry": "entry", "review": "review", "patient": "patient record"}
+"""How messages name a record of each kind."""
 
 
 def names(kind: Kind) -> tuple[str, ...]:
@@ -153,7 +177,12 @@ def days_before(moment: datetime, days: float) -> str:
 # -- text from people ----------------------------------------------------------------------------
 
 
-_LABELS = {"reviewer": "a reviewer's name", "note": "a note", "patient": "a patient id"}
+_LABELS = {
+    "reviewer": "a reviewer's name",
+    "set_by": "the name of who set it",
+    "note": "a note",
+    "patient": "a patient id",
+}
 
 
 def plain_text(field_name: str, value: str, *, controls: bool = False) -> str:
@@ -204,6 +233,28 @@ class Review:
     reviewer: str
     verdict: Verdict
     note: str
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """A patient's profile and conditions as a clinician set them: the whole record at that
+    moment (a change appends a new record; the latest is the current one)."""
+
+    id: int
+    patient_id: str
+    profile: str | None
+    conditions: tuple[str, ...]
+    set_at: str
+    set_by: str
+    note: str
+
+    def answers(self) -> dict[str, Any]:
+        """The report answers it gives a check of the patient (an unset profile gives none)."""
+        given: dict[str, Any] = {"conditions": list(self.conditions)}
+        return given if self.profile is None else {"profile": self.profile, **given}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**vars(self), "conditions": list(self.conditions)}
 
 
 @dataclass(frozen=True)
@@ -293,6 +344,8 @@ class Verification:
     reviews: int
     head: str
     first_bad: str | None = None
+    patients: int = 0
+    """Patient records."""
 
     @property
     def ok(self) -> bool:

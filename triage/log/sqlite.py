@@ -91,6 +91,25 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         ALTER TABLE reviews ADD COLUMN form INTEGER NOT NULL DEFAULT 1;
     """,
     ),
+    (
+        "patient records: each patient's profile and conditions, appended to the same chain",
+        """
+        CREATE TABLE patients (
+            id              INTEGER PRIMARY KEY,
+            seq             INTEGER NOT NULL UNIQUE,
+            patient_id      TEXT NOT NULL,
+            set_at          TEXT NOT NULL,
+            set_by          TEXT NOT NULL,
+            profile         TEXT,
+            conditions_json TEXT NOT NULL,
+            note            TEXT NOT NULL,
+            prev_hash       TEXT NOT NULL,
+            hash            TEXT NOT NULL,
+            form            INTEGER NOT NULL
+        );
+        CREATE INDEX patients_by_patient ON patients (patient_id, id);
+    """,
+    ),
 )
 """Numbered from 1, in order. Never edit one that has shipped: add the next."""
 
@@ -191,12 +210,11 @@ class SQLiteStore:
 
     @staticmethod
     def _head(conn: sqlite3.Connection) -> tuple[int, str]:
-        row = conn.execute(
-            "SELECT seq, hash FROM (SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1) "
-            "UNION ALL "
-            "SELECT seq, hash FROM (SELECT seq, hash FROM reviews ORDER BY seq DESC LIMIT 1) "
-            "ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
+        last = " UNION ALL ".join(
+            f"SELECT seq, hash FROM (SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1)"
+            for table in TABLES.values()
+        )
+        row = conn.execute(f"{last} ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, GENESIS)
 
     # -- read ----------------------------------------------------------------------------------
@@ -254,12 +272,27 @@ class SQLiteStore:
         return next(self._read(sql, [patient, session_id]), None)
 
     def has_patient(self, patient: str) -> bool:
-        sql = "SELECT 1 AS found FROM entries WHERE patient_id = ? LIMIT 1"
-        return next(self._read(sql, [patient]), None) is not None
+        sql = (
+            "SELECT 1 AS found FROM entries WHERE patient_id = ? "
+            "UNION ALL SELECT 1 FROM patients WHERE patient_id = ? LIMIT 1"
+        )
+        return next(self._read(sql, [patient, patient]), None) is not None
 
     def patient_ids(self) -> list[str]:
-        sql = "SELECT DISTINCT patient_id FROM entries ORDER BY patient_id"
+        sql = (
+            "SELECT patient_id FROM entries UNION SELECT patient_id FROM patients "
+            "ORDER BY patient_id"
+        )
         return [row["patient_id"] for row in self._read(sql)]
+
+    def patient_rows(self, patient: str) -> list[Row]:
+        sql = f"SELECT {_all('patient')} FROM patients WHERE patient_id = ? ORDER BY id"
+        return list(self._read(sql, [patient]))
+
+    def latest_patient_row(self, patient: str) -> Row | None:
+        sql = f"SELECT {_all('patient')} FROM patients WHERE patient_id = ? ORDER BY id DESC"
+        sql += " LIMIT 1"
+        return next(self._read(sql, [patient]), None)
 
     # -- verify --------------------------------------------------------------------------------
 
@@ -268,7 +301,7 @@ class SQLiteStore:
             sql = f"SELECT {_all(kind)} FROM {TABLES[kind]} ORDER BY seq"
             return ((kind, row) for row in self._read(sql))
 
-        return heapq.merge(records("entry"), records("review"), key=lambda item: item[1]["seq"])
+        return heapq.merge(*(records(kind) for kind in TABLES), key=lambda item: item[1]["seq"])
 
     def integrity(self) -> str:
         return "; ".join(

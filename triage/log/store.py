@@ -1,6 +1,7 @@
-"""What a storage backend of the triage log provides: appending records to one chain, reading
-them back, and checking its own integrity. ``TriageLog`` builds and checks the records (the hash
-chain, the canonical forms); a backend only stores and finds rows, in one transaction per write.
+"""What a storage backend of the triage log provides: appending records (entries, reviews and
+patient records) to one chain, reading them back, and checking its own integrity.
+``TriageLog`` builds and checks the records (the hash chain, the canonical forms); a backend only
+stores and finds rows, in one transaction per write.
 
 SQLite (``sqlite.py``) is the one backend today; a PostgreSQL backend implements the same
 protocol (one gap-free chain under a lock, UPDATE and DELETE refused to the application's role).
@@ -40,7 +41,8 @@ class Store(Protocol):
 
     def append(self, kind: Kind, build: Callable[[Head], list[Row]]) -> list[Row]:
         """In one transaction, taken before reading the head so that writers queue: read the
-        head, store the rows ``build`` makes from it (all or none), and return them."""
+        head, store the rows ``build`` makes from it (all or none), and return them. ``build``
+        may read the log through the store: it sees the same transaction."""
         ...
 
     # -- read ----------------------------------------------------------------------------------
@@ -69,16 +71,27 @@ class Store(Protocol):
 
     def first_of_session(self, patient: str, session_id: str) -> Row | None: ...
 
-    def has_patient(self, patient: str) -> bool: ...
+    def has_patient(self, patient: str) -> bool:
+        """Whether the log has an entry or a patient record of ``patient``."""
+        ...
 
     def patient_ids(self) -> list[str]:
-        """Every patient id in the log (for suggestions when one is not found)."""
+        """Every patient id in the log, in entries or patient records (for suggestions when one
+        is not found)."""
+        ...
+
+    def patient_rows(self, patient: str) -> list[Row]:
+        """The patient's records (profile and conditions), oldest first."""
+        ...
+
+    def latest_patient_row(self, patient: str) -> Row | None:
+        """The patient's newest record: the current one."""
         ...
 
     # -- verify --------------------------------------------------------------------------------
 
     def chain(self) -> Iterator[tuple[Kind, Row]]:
-        """Every record of both kinds, in chain order (by ``seq``)."""
+        """Every record of every kind, in chain order (by ``seq``)."""
         ...
 
     def integrity(self) -> str:

@@ -1,5 +1,5 @@
 """The clinician's views of the triage log, as styled lines: the list, one entry, a patient's
-trend, and the verification result. The front end decides on colour.
+trend, a patient's record, and the verification result. The front end decides on colour.
 
 Text in the log came from people and may carry escape sequences: every view shows control
 characters escaped (``\\x1b``), so nothing in the log can act on the terminal; ``json_text``
@@ -17,7 +17,16 @@ from typing import Any, ParamSpec
 
 from ..outcomes import level
 from ..render import Line, Style
-from .records import UNSAFE, Entry, EntrySummary, TrendPoint, Verification, visible
+from .patients import changed
+from .records import (
+    UNSAFE,
+    Entry,
+    EntrySummary,
+    PatientRecord,
+    TrendPoint,
+    Verification,
+    visible,
+)
 
 P = ParamSpec("P")
 
@@ -141,7 +150,7 @@ def entry_detail(entry: Entry) -> list[Line]:
         Line("heading", "Reasons:"),
         *_reason_lines(entry),
         Line("text", ""),
-        Line("heading", "Answers:"),
+        Line("heading", f"Answers (report contract v{entry.contract_version}):"),
         *(
             Line("text", f"{name}: {_value(value)}", indent=2)
             for name, value in entry.report.items()
@@ -187,6 +196,9 @@ def _review_lines(entry: Entry) -> list[Line]:
 
 
 def _value(value: Any) -> str:
+    """An answer as people read it: true/false, a set's answers joined ('none' when empty)."""
+    if isinstance(value, list):
+        return ", ".join(_value(item) for item in value) or "none"
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
@@ -236,8 +248,91 @@ def _bar(score: int) -> str:
 
 
 @_shown
+def patient_view(patient: str, records: list[PatientRecord]) -> list[Line]:
+    """The patient's current profile and conditions, and every change: who, when, what."""
+    if not records:
+        return [
+            Line("note", f"No patient record for {patient}: their checks use only their answers."),
+            Line(
+                "note",
+                f"Set one with 'triage patient set {patient} --profile ... --condition ...'.",
+            ),
+        ]
+    current = records[-1]
+    lines = [
+        Line("heading", f"Patient {patient}"),
+        *_current(current),
+        Line("note", f"Set {when(current.set_at)} UTC by {current.set_by}", indent=2),
+        Line("text", ""),
+        Line("heading", "Changes, oldest first:"),
+    ]
+    for before, after in zip([None, *records], records, strict=False):
+        note = f" ({after.note})" if after.note else ""
+        text = f"- {when(after.set_at)} by {after.set_by}: {_change(before, after)}{note}"
+        lines.append(Line("text", text, indent=2))
+    return lines
+
+
+def patient_data(patient: str, records: list[PatientRecord]) -> dict[str, Any]:
+    """The same as JSON: the current record (or null) and every record with what it changed."""
+    return {
+        "patient_id": patient,
+        "current": records[-1].to_dict() if records else None,
+        "history": [
+            {**after.to_dict(), "changed": list(changed(before, after))}
+            for before, after in zip([None, *records], records, strict=False)
+        ],
+    }
+
+
+@_shown
+def patient_saved(record: PatientRecord) -> list[Line]:
+    """What ``patient set`` recorded."""
+    return [
+        Line("ok", f"Patient record {record.id} set for {record.patient_id} by {record.set_by}."),
+        *_current(record),
+        Line(
+            "text",
+            f"Every check of {record.patient_id} from now on gets them, "
+            "unless its answers give their own.",
+        ),
+    ]
+
+
+@_shown
+def no_checks_yet(patient: str, similar: list[str]) -> list[Line]:
+    """A record set for a patient the log has no checks of: perhaps a mistyped id."""
+    close = f" (did you mean {' or '.join(similar)}?)" if similar else ""
+    return [Line("note", f"The log has no checks of {patient} yet{close}.")]
+
+
+def _current(record: PatientRecord) -> list[Line]:
+    return [
+        Line("text", f"Profile:    {record.profile or 'none'}", indent=2),
+        Line("text", f"Conditions: {', '.join(record.conditions) or 'none'}", indent=2),
+    ]
+
+
+def _change(before: PatientRecord | None, after: PatientRecord) -> str:
+    """'profile older_adult; conditions + blood_thinners - previous_clot', or 'no change'."""
+    parts = []
+    for name in changed(before, after):
+        if name == "profile":
+            parts.append(f"profile {after.profile or 'cleared'}")
+        elif before is None or not after.conditions:
+            parts.append(f"conditions {', '.join(after.conditions) or 'cleared'}")
+        else:
+            added = [f"+ {c}" for c in after.conditions if c not in before.conditions]
+            removed = [f"- {c}" for c in before.conditions if c not in after.conditions]
+            parts.append("conditions " + " ".join(added + removed))
+    return "; ".join(parts) or "no change"
+
+
+@_shown
 def verification(result: Verification, path: str) -> list[Line]:
     counts = f"{result.entries} entries and {result.reviews} reviews"
+    if result.patients:
+        counts = f"{result.entries} entries, {result.reviews} reviews and {_records(result)}"
     if result.ok:
         return [
             Line("ok", f"ok: {path}: {counts}; the hash chain is intact; SQLite integrity: ok"),
@@ -254,3 +349,7 @@ def verification(result: Verification, path: str) -> list[Line]:
         lines.append(Line("urgent", f"First bad record: {result.first_bad}"))
         lines.append(Line("text", f"The {counts} before it verify."))
     return lines
+
+
+def _records(result: Verification) -> str:
+    return f"{result.patients} patient record" + ("s" if result.patients != 1 else "")
