@@ -78,6 +78,7 @@ def _wrapped(line: Line, width: int) -> str:
         width,
         initial_indent=indent,
         break_long_words=False,
+        break_on_hyphens=False,
         subsequent_indent=indent + "  " if line.indent else "",
     )
 

@@ -77,7 +77,9 @@ def main() -> None:
     started = time.perf_counter()
     print(f"malformed reports: {dict(fuzz_reports(args.reports))}")
     print(f"mutated packs: {dict(fuzz_packs(args.packs))}")
-    print(f"{time.perf_counter() - started:.0f} s; no traceback, crash or hang (else it stops here)")
+    print(
+        f"{time.perf_counter() - started:.0f} s; no traceback, crash or hang (else it stops here)"
+    )
 
 
 if __name__ == "__main__":

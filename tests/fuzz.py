@@ -54,8 +54,9 @@ ODD_SCALARS = [
 ]
 
 
-def deep(levels: int, json_style: bool) -> str:
-    return "[" * levels + "]" * levels if json_style else "[" * levels + "]" * levels
+def deep(levels: int) -> str:
+    """A value nested ``levels`` deep (the same text in YAML's flow style and in JSON)."""
+    return "[" * levels + "]" * levels
 
 
 def alias_bomb(levels: int) -> str:
@@ -104,7 +105,7 @@ def _mutation(text: str, as_json: bool) -> st.SearchStrategy[str]:
             lambda t, n: t + "".join(f"k{i}: 1\n" for i in range(n)),
             st.just(text),
             st.integers(1, 3000),
-        ),  # fmt: skip
+        ),
         st.builds(_truncate, st.just(text), st.floats(0, 1)),
     )
 
@@ -124,7 +125,7 @@ def _yaml_value(text: str, field: str, value: str) -> str:
 
 
 def _yaml_deep(text: str, field: str, levels: int) -> str:
-    return _replace_line(text, field, deep(levels, json_style=False))
+    return _replace_line(text, field, deep(levels))
 
 
 def _json_value(text: str, field: str, value: str) -> str:
@@ -133,7 +134,7 @@ def _json_value(text: str, field: str, value: str) -> str:
 
 
 def _json_deep(text: str, field: str, levels: int) -> str:
-    return _json_value(text, field, deep(levels, json_style=True))
+    return _json_value(text, field, deep(levels))
 
 
 def _truncate(text: str, fraction: float) -> str:

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from triage.contract import FIELDS, FieldSpec, parse_report
-from triage.logic import holds
-from triage.report import REQUIREMENTS
 from triage.history import Earlier
+from triage.logic import holds
 from triage.outcomes import OUTCOMES, URGENCIES
+from triage.report import REQUIREMENTS
 from triage.yamlio import read_document
 
 THOROUGH = os.environ.get("TRIAGE_TESTS") == "thorough"
@@ -168,11 +168,12 @@ def typed(spec: FieldSpec, value: Any) -> str:
     return str(value)
 
 
-def keystrokes(data: dict[str, Any]) -> list[str]:
-    """The lines a person types to answer the questionnaire with this report, then confirms."""
+def keystrokes(data: dict[str, Any], preset: dict[str, Any] | None = None) -> list[str]:
+    """The lines a person types to answer the questionnaire with this report, then confirms;
+    ``preset`` answers are not asked (a follow-up's patient and hours)."""
     from triage.questionnaire import Gate, Interview
 
-    interview = Interview()
+    interview = Interview(preset)
     lines = []
     while (step := interview.next_step()) is not None:
         value = gate_answer(step, data) if isinstance(step, Gate) else data.get(step.field)

@@ -74,7 +74,7 @@ def test_record_false_reads_the_history_but_records_nothing(tmp_path: Path) -> N
 def test_a_log_that_cannot_be_written_never_hides_the_decision(tmp_path: Path) -> None:
     folder = tmp_path / "a-folder"
     folder.mkdir()
-    chest = report(chest_pain="ongoing")
+    chest = report(chest_pain="ongoing", chest_pain_kind="pressure")
     result = triage.check(chest, log=folder)
     assert result.decision.urgency == "emergency"
     assert not result.logged and result.log_error is not None
@@ -85,7 +85,7 @@ def test_json_exit_code_keeps_the_outcome_status_when_the_log_fails(tmp_path: Pa
     folder = tmp_path / "a-folder"
     folder.mkdir()
     answers = tmp_path / "chest.json"
-    answers.write_text(json.dumps(report(chest_pain="ongoing")))
+    answers.write_text(json.dumps(report(chest_pain="ongoing", chest_pain_kind="pressure")))
     result = CliRunner().invoke(
         main, ["check", "--answers", str(answers), "--json", "--exit-code", "--db", str(folder)]
     )
@@ -103,7 +103,7 @@ def test_the_decision_is_shown_before_the_answers_are_saved(tmp_path: Path) -> N
     fifo = tmp_path / "answers.fifo"
     os.mkfifo(fifo)
     answers = tmp_path / "chest.json"
-    answers.write_text(json.dumps(report(chest_pain="ongoing")))
+    answers.write_text(json.dumps(report(chest_pain="ongoing", chest_pain_kind="pressure")))
     result = CliRunner().invoke(
         main, ["check", "--answers", str(answers), "--save-answers", str(fifo), "--no-log"]
     )

@@ -17,7 +17,9 @@ DECISIONS = [triage.evaluate(load_case(p)["report"]) for p in vignette_files()]
 def test_json_has_exactly_the_public_fields() -> None:
     for decision in DECISIONS:
         data = json.loads(decision.to_json())
-        expected = {"outcome", "reasons", "advice", "rule_pack", "engine", "history", "report"}
+        expected = {
+            "outcome", "reasons", "advice", "rule_pack", "engine", "history", "report", "notes"
+        }  # fmt: skip
         if decision.outcome == "seek_medical_review":
             expected.add("urgency")
         assert set(data) == expected
@@ -52,15 +54,20 @@ def test_advice_only_when_the_outcome_is_continue() -> None:
 
 
 def test_matched_holds_the_answers_that_made_the_rule_fire() -> None:
-    decision = triage.evaluate(report(numbness="saddle", chest_pain="ongoing"))
+    decision = triage.evaluate(
+        report(numbness=["one_arm", "saddle"], chest_pain="ongoing", chest_pain_kind="pressure")
+    )
     reasons = {r.rule: r for r in decision.reasons}
-    assert reasons["emergency.cauda-equina"].matched == {"numbness": "saddle"}
-    assert reasons["emergency.chest-pain-ongoing"].matched == {"chest_pain": "ongoing"}
+    assert reasons["emergency.cauda-equina"].matched == {"numbness": ["one_arm", "saddle"]}
+    assert reasons["emergency.chest-pain-ongoing"].matched == {
+        "chest_pain": "ongoing",
+        "chest_pain_kind": "pressure",
+    }
 
 
 def test_source_names_policy_row_and_reference() -> None:
     reason = triage.evaluate(report(dark_urine=True)).reasons[0]
-    assert reason.source.startswith("triage policy v1 E10; Nye NS et al.")
+    assert reason.source.startswith("triage policy v2 E10; ")
 
 
 def test_report_in_the_decision_is_the_normalised_report() -> None:

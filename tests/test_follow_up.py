@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import triage
-from tests.helpers import BASE, report
+from tests.helpers import BASE, keystrokes, report
 from triage.log import TriageLog
 from triage_cli.cli import main
 
@@ -42,6 +42,7 @@ def session(tmp_path: Path) -> str:
         pain_during=5,
         pain_now=5,
         pain_site="muscle",
+        pain_region="thigh",
     )
     result = run("check", "--answers", path, "--json")
     assert result.exit_code == 0, result.output
@@ -56,6 +57,7 @@ def test_follow_up_with_answers_fills_the_session_and_hours(tmp_path: Path, sess
         pain_during=5,
         pain_now=5,
         pain_site="muscle",
+        pain_region="thigh",
         pain_trend="better",
     )
     result = run("check", "--answers", path, "--follow-up", "--json")
@@ -74,34 +76,10 @@ def test_follow_up_with_answers_fills_the_session_and_hours(tmp_path: Path, sess
 
 
 def test_follow_up_interactive_skips_the_session_question(tmp_path: Path, session: str) -> None:
-    lines = [
-        "pt-f",
-        "",
-        "",
-        "",
-        "",
-        "yes",
-        "5",
-        "5",
-        "1",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "1",
-        "3",
-        "1",
-        "",
-        "",
-        "2",
-        "",
-        "no",
-        "no",
-        "",
-    ]
+    thigh = {"pain_during": 5, "pain_now": 5, "pain_region": "thigh", "pain_site": "muscle"}
+    answers = {**BASE, **thigh, "pain_trend": "better"}
+    known = {"patient_id": "pt-f", "hours_since_session": 50.5}  # the CLI asks the patient first
+    lines = ["pt-f", *keystrokes(answers, preset=known)]
     result = run("check", "--interactive", "--follow-up", "--json", input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.stderr[-1500:]
     assert "Follow-up check" in result.stderr and "When did the session end?" not in result.stderr
@@ -156,7 +134,7 @@ def test_check_reads_only_the_window_the_rules_need(tmp_path: Path) -> None:
         now = datetime.now(timezone.utc)
         window = log.history("pt-w", before=now, days=triage.default_pack().history_days)
         assert triage.default_pack().history_days == 21
-        assert len(window) == 3 and all(e.report.patient_id == "pt-w" for e in window)
+        assert len(window) == 3 and all(e.patient_id == "pt-w" for e in window)
         assert len(log.history("pt-w", before=now, days=365, limit=2)) == 2
 
 

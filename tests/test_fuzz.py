@@ -29,11 +29,13 @@ SECONDS = 5  # far above any real input: the bounds make every case take millise
 def test_a_malformed_report_gives_a_decision_or_a_clean_error(case: tuple[str, bytes]) -> None:
     name, raw = case
     start = time.perf_counter()
+    message = "error: (a decision)"
     try:
         data, source = read_answers("-", raw)
         triage.evaluate(triage.parse_report(data, source), engine="reference")
     except CLEAN as error:
-        assert error.problems and error.explain().startswith("error: ")
+        message = error.explain()  # every value quoted in it is cut short
+    assert message.startswith("error: ") and len(message) < 20_000
     assert time.perf_counter() - start < SECONDS, name
 
 
@@ -63,10 +65,13 @@ def test_a_mutated_pack_is_refused_or_runs_the_same_on_both_engines(
     try:
         pack = triage.load_pack(tmp_path / "pack")
     except (triage.PackError, triage.InputError) as error:
-        assert error.problems and all(p.file for p in error.problems), what
+        refused = error.problems
+    else:
+        refused = []
+    assert time.perf_counter() - start < SECONDS, what
+    if refused:
+        assert all(p.file for p in refused), what
         return
-    finally:
-        assert time.perf_counter() - start < SECONDS, what
     durable, reference = get_engine("durable-rules"), get_engine("reference")
     for report in REPORTS:
         context = build_context(report, None)
@@ -74,7 +79,7 @@ def test_a_mutated_pack_is_refused_or_runs_the_same_on_both_engines(
 
 
 @examples(200)
-@given(st.integers(0, 10**9))
+@given(seed=st.integers(0, 10**9))
 def test_mutated_packs_by_the_hundred(seed: int, tmp_path_factory: pytest.TempPathFactory) -> None:
     """The same as above over random seeds (the parametrized run keeps fixed ones)."""
     folder = tmp_path_factory.mktemp("mutant") / "pack"

@@ -98,7 +98,7 @@ def test_show_gives_answers_reasons_sources_rules_and_reviews(filled: Path) -> N
         "Entry 3: pt-p10-chest-pain-ongoing",
         "Outcome: EMERGENCY",
         "emergency.chest-pain-ongoing",
-        "source: triage policy v1 E1",
+        "source: triage policy v2 E1",
         "chest_pain: ongoing",
         f"Rules: post-session-safety {triage.default_pack().version}",
         "sha256 ",
@@ -138,7 +138,7 @@ def test_export_jsonl_and_csv_to_owner_only_files(filled: Path, tmp_path: Path) 
     )
     records = list(csv.DictReader(table.open()))
     assert [(r["id"], r["urgency"], r["rules_fired"]) for r in records] == [
-        ("3", "emergency", "emergency.chest-pain-ongoing")
+        ("3", "emergency", "emergency.chest-pain-ongoing;same-day.chest-pain")
     ]
     assert stat.S_IMODE(jsonl.stat().st_mode) == 0o600
     assert not list(tmp_path.glob("*.partial"))
@@ -160,6 +160,7 @@ def test_trend_chart_has_dates_pain_and_outcomes(private_log: Path, tmp_path: Pa
             "pain_during": during,
             "pain_now": now,
             "pain_site": "muscle",
+            "pain_region": "thigh",
         }
         path.write_text(json.dumps(data))
         run("check", "--answers", str(path))

@@ -119,7 +119,7 @@ EMERGENCY_ROWS = {
         "chest_pain": "resolved",
         "chest_pain_kind": "breathing",
         "palpitations": "resolved",
-    },  # fmt: skip
+    },
     "E2b": {"chest_pain": "resolved", "chest_pain_kind": "tender", "conditions": ["heart_disease"]},
     "E3": {"fainting": "fainted"},
     "E4": {"breathless": "ongoing"},
@@ -142,7 +142,7 @@ EMERGENCY_ROWS = {
         "pain_region": "upper_back",
         "pain_onset": "sudden_during",
         "fainting": "nearly",
-    },  # fmt: skip
+    },
     "E17-neck": {"headache": "new", "pain_now": 3, "pain_region": "neck"},
     "E17-dizzy": {"headache": "new", "dizziness": "resolved"},
     "E18": {"vision_change": True, "headache": "usual"},
@@ -158,7 +158,7 @@ URGENT_ROWS = {
         "pain_region": "arm",
         "numbness": ["one_arm"],
         "functional_loss": True,
-    },  # fmt: skip
+    },
     "U5": {"groin_lump": True, **PAIN_7},
     "U5-unwell": {"groin_lump": True, "unwell": True},
     "U6": {"vision_change": True},

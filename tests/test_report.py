@@ -260,7 +260,7 @@ def test_schema_and_validation_agree_on_the_conditional_requirements(
     """Both derive from report.REQUIREMENTS: a drift in either shows here."""
     data = report(
         pain_during=during, pain_now=now, hours_since_session=hours, pain_site=site,
-        pain_trend=trend,
+        pain_region=site and "knee", pain_trend=trend,
     )  # fmt: skip
     try:
         triage.parse_report(data)

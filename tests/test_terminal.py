@@ -57,10 +57,12 @@ def test_full_check_in_a_terminal_ends_on_the_emergency_screen(tmp_path: Path) -
     child = spawn(tmp_path)
     no_pain_no_heart_until(child, heart="yes")
     answer(child, "Did you have chest pain", "3")
+    answer(child, "What was the chest pain like?", "1")
     for question in ("faint", "heart race", "out of breath", "dizzy"):
         answer(child, question, "1")
     answer(child, "Any confusion", "n")
-    answer(child, "A sudden, severe headache", "n")
+    answer(child, "Any sudden blurred, double or lost vision?", "n")
+    answer(child, "Did you get a headache", "1")
     answer(child, "Since the session", "no")
     child.expect_exact("Your answers")
     child.expect_exact("to change it.")

@@ -220,8 +220,9 @@ def _tokens(value: Any, depth: int) -> Iterator[str]:
             yield ", " if number else ""
             yield from _tokens(item, depth + 1)
         yield "]"
-    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
-        yield f"<a whole number of {len(str(value)) if value.bit_length() < 14_000 else 'over 4,300'} digits>"
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        digits = len(str(value)) if value.bit_length() < 14_000 else "over 4,300"
+        yield f"<a whole number of {digits} digits>"
     elif isinstance(value, (str, bytes)):
         yield json.dumps(value[: SHOWN + 1] if isinstance(value, str) else str(value[:SHOWN]))
     else:
@@ -357,6 +358,11 @@ def _reword(error: Mapping[str, Any], name: str, source: str | None) -> Problem:
     code = error["type"]
     spec = FIELDS.get(name)
     if code == "extra_forbidden" or spec is None:
+        if name in REPLACED:
+            return Problem(
+                "is not a report field since contract v2", field=name, file=source,
+                fix=REPLACED[name],
+            )  # fmt: skip
         near = suggest(name, FIELDS)
         return Problem(
             "is not a report field" + (f" (did you mean '{near}'?)" if near else ""),
@@ -387,6 +393,7 @@ def _reword(error: Mapping[str, Any], name: str, source: str | None) -> Problem:
 def _reword_set(error: Mapping[str, Any], spec: FieldSpec, source: str | None) -> Problem:
     """A set field: a list of distinct answers. Name the bad item, or say to write a list."""
     code, value = error["type"], error["input"]
+    fix: str | None
     if code == "set_repeated":
         message, fix = error["msg"], "list each answer once"
     elif len(error["loc"]) > 1:  # one item of the list
@@ -401,6 +408,24 @@ def _reword_set(error: Mapping[str, Any], spec: FieldSpec, source: str | None) -
     return Problem(message, field=spec.name, file=source, fix=fix)
 
 
+REPLACED = {
+    "sudden_headache": (
+        "write 'headache:' instead, with none, usual, new or thunderclap (thunderclap is the "
+        "sudden, severe, worst-ever headache)"
+    ),
+}
+"""Fields of contract v1 that v2 replaced, with what to write instead."""
+
+
+def _belongs_elsewhere(spec: FieldSpec, value: str) -> str | None:
+    """'knee' given as pain_site is an answer of pain_region: say so."""
+    family = spec.name.split("_")[0]
+    for other in FIELDS.values():
+        if other is not spec and other.name.startswith(family) and value in other.choices:
+            return f"'{value}' is an answer of {other.name}: write '{other.name}: {value}'"
+    return None
+
+
 def hint(spec: FieldSpec, value: Any) -> str | None:
     """How to fix a value that does not fit a field, when a likely fix is known."""
     if spec.kind in ("yes_no", "yes_no_unsure") and isinstance(value, str):
@@ -411,7 +436,7 @@ def hint(spec: FieldSpec, value: Any) -> str | None:
         return "a bare yes/no is read as true/false; write one of the choices"
     if spec.kind in ("choice", "set") and isinstance(value, str):
         near = suggest(value, [str(c) for c in spec.choices])
-        return f"did you mean '{near}'?" if near else None
+        return f"did you mean '{near}'?" if near else _belongs_elsewhere(spec, value)
     if (
         spec.numeric
         and isinstance(value, str)

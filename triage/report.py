@@ -12,7 +12,7 @@ import re
 import typing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -201,25 +202,22 @@ def _distinct(values: tuple[str, ...]) -> tuple[str, ...]:
     return values
 
 
-class _SetOf:
-    """``SetOf[Literal[...]]``: a set field, written as a list of distinct answers, kept in the
-    contract's order of its answers."""
-
-    def __getitem__(self, choices: Any) -> Any:
-        order = {value: index for index, value in enumerate(typing.get_args(choices))}
-
-        def in_contract_order(values: tuple[str, ...]) -> tuple[str, ...]:
-            return tuple(sorted(values, key=order.__getitem__))
-
-        return Annotated[
-            tuple[choices, ...],
-            BeforeValidator(_as_tuple),
-            AfterValidator(_distinct),
-            AfterValidator(in_contract_order),
-        ]
+def _in_contract_order(values: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+    """The answers in the order the contract lists them, whatever order they were given in."""
+    annotation = Report.model_fields[str(info.field_name)].annotation
+    choices = typing.get_args(typing.get_args(annotation)[0])
+    return tuple(sorted(values, key=choices.index))
 
 
-SetOf = _SetOf()
+Choice = TypeVar("Choice")
+SetOf = Annotated[
+    tuple[Choice, ...],
+    BeforeValidator(_as_tuple),
+    AfterValidator(_distinct),
+    AfterValidator(_in_contract_order),
+]
+"""``SetOf[Literal[...]]``: a set field, written as a list of distinct answers, kept in the
+contract's order of its answers."""
 
 
 PainSite = Literal["muscle", "joint", "tendon", "bone", "other"]

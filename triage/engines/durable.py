@@ -298,16 +298,22 @@ class _Ruleset:
             fact.update({_member(name, v): v in held for v in values})
         for field, other in self.minus:
             _put(fact, _minus(field, other), _difference(answers, field, answers, other))
-        for field, other in self.minus_current if current is not None else ():
-            _put(fact, _minus_current(field, other), _difference(answers, field, current, other))
-        for field, other in self.same_as_current if current is not None else ():
-            if answers.get(field) is not None:
-                fact[_same_as_current(field, other)] = answers[field] == current[other]
+        if current is not None:
+            self._compare_with_current(fact, answers, current)
         fact.update(derived)
         fact[_KIND] = kind
         fact["id"] = fact_id  # ours, set last: report data can never be the fact identity
         fact["sid"] = fact_id.split("-")[0]  # the session of this evaluation
         return fact
+
+    def _compare_with_current(
+        self, fact: dict[str, Any], answers: Mapping[str, Any], current: Mapping[str, Any]
+    ) -> None:
+        for field, other in self.minus_current:
+            _put(fact, _minus_current(field, other), _difference(answers, field, current, other))
+        for field, other in self.same_as_current:
+            if answers.get(field) is not None:
+                fact[_same_as_current(field, other)] = answers[field] == current[other]
 
     def facts(self, context: Context, ids: Iterator[int]) -> list[dict[str, Any]]:
         """The current report (first), the earlier checks and the sessions, as facts."""
