@@ -86,3 +86,9 @@ def test_the_check_example_in_the_embedding_guide_prints_what_it_says(
     printed = capsys.readouterr().out.splitlines()
     promised = [line.split("# ", 1)[1] for line in code.splitlines() if line.startswith("print(")]
     assert printed == promised
+
+
+def test_the_rule_shown_in_the_readme_is_the_bundled_one() -> None:
+    shown = README.split("```yaml\n", 1)[1].split("```", 1)[0]
+    bundled = (ROOT / "rules" / "10-emergency.yaml").read_text()
+    assert "\n".join("  " + line for line in shown.splitlines()) in bundled
