@@ -61,6 +61,7 @@ def bench_history(engine: str, rounds: int = 300) -> None:
                 pain_during=3,
                 pain_now=4,
                 pain_site="muscle",
+                pain_region="thigh",
             )
         )
         for d in (20, 16, 12, 8, 4, 2)
@@ -73,6 +74,7 @@ def bench_history(engine: str, rounds: int = 300) -> None:
         pain_during=3,
         pain_now=4,
         pain_site="muscle",
+        pain_region="thigh",
         pain_trend="same",
     )
     triage.evaluate(current, history=history, engine=engine)
