@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,7 @@ def _check_yaml_shape(text: str) -> None:
     starts: list[tuple[int, str | None]] = []  # expanded count at each open collection's start
     anchors: dict[str | None, int] = {}
     expanded = 0
+    aliases = False
     for event in yaml.parse(text, Loader=_SafeLoader):
         line = event.start_mark.line + 1 if event.start_mark else None
         if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)) and event.tag:
@@ -145,6 +147,7 @@ def _check_yaml_shape(text: str) -> None:
             )
         if isinstance(event, yaml.AliasEvent):
             expanded += anchors.get(event.anchor, 1)
+            aliases = True
         elif isinstance(event, yaml.ScalarEvent):
             expanded += 1
             if event.anchor:
@@ -162,11 +165,17 @@ def _check_yaml_shape(text: str) -> None:
             start, anchor = starts.pop()
             if anchor:
                 anchors[anchor] = expanded - start + 1
-        if expanded > MAX_NODES:
+        if expanded > MAX_NODES and aliases:
             raise _Refused(
                 f"holds more than {MAX_NODES:,} values once its aliases (*name) are expanded",
                 line,
                 "write the values out, without aliases that repeat aliases",
+            )
+        if expanded > MAX_NODES:
+            raise _Refused(
+                f"holds more than {MAX_NODES:,} keys and values; a report has about fifty",
+                line,
+                "check that this is the right file",
             )
 
 
@@ -282,9 +291,11 @@ def parse_document(text: str, source: str) -> Any:
     return parse_yaml(text, source)
 
 
-def _too_large(source: str, size: int) -> Problem:
+def _too_large(source: str, size: int | None = None) -> Problem:
+    """``size`` when known (a file); otherwise only that it is over the limit (standard input)."""
+    what = f"is {size:,} bytes" if size is not None else f"is more than {MAX_BYTES:,} bytes"
     return Problem(
-        f"is {size:,} bytes; a report or rule file is at most {MAX_BYTES:,}",
+        f"{what}; a report or rule file is at most {MAX_BYTES:,}",
         file=source,
         fix="check that this is the right file",
     )
@@ -293,7 +304,7 @@ def _too_large(source: str, size: int) -> Problem:
 def decode(data: bytes, source: str) -> str:
     """UTF-8 text (a byte-order mark dropped), or InputError naming the source and the byte."""
     if len(data) > MAX_BYTES:
-        raise InputError([_too_large(source, len(data))], source)
+        raise InputError([_too_large(source)], source)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -316,6 +327,9 @@ def read_document(path: str | Path) -> Any:
     source = str(path)
     try:
         with open(path, "rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_BYTES:
+                raise InputError([_too_large(source, size)], source)
             data = stream.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise InputError(
