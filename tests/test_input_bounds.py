@@ -101,7 +101,7 @@ def test_the_earliest_and_latest_dates_still_give_the_patient_a_result(
     db = tmp_path / "log.db"
     for days in (0, 1):
         triage.check(
-            report(patient_id="pt-edge", reported_at="2050-06-0%dT10:00:00Z" % (days + 1)), log=db
+            report(patient_id="pt-edge", reported_at=f"2050-06-0{days + 1}T10:00:00Z"), log=db
         )
     chest = report(patient_id="pt-edge", reported_at=moment, chest_pain="ongoing",
                    chest_pain_kind="pressure")  # fmt: skip
