@@ -1,5 +1,5 @@
-"""Contract v2 test data for the log tests: a full v2 report and a small v2 rule pack written into
-a test's folder (the bundled pack is still v1 on this branch).
+"""Test data for the log tests: a v2 report and a small v2 rule pack written into a test's
+folder.
 
 The pack fires on what patient records fill in (``profile``, ``conditions``) and reads earlier
 checks with history rules, so a test can see which answers a check and its history were given.
@@ -12,40 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import triage
-from tests.helpers import ROOT
-
-V2_BASE: dict[str, Any] = {
-    "patient_id": "pt-v2",
-    "hours_since_session": 0.5,
-    "pain_during": 0,
-    "pain_now": 0,
-    "snap_or_tear": False,
-    "swelling": "none",
-    "deformity": False,
-    "functional_loss": False,
-    "groin_lump": False,
-    "chest_pain": "none",
-    "fainting": "none",
-    "palpitations": "none",
-    "breathless": "none",
-    "dizziness": "none",
-    "confusion": False,
-    "vision_change": False,
-    "headache": "none",
-    "dark_urine": False,
-    "tense_swollen_limb": False,
-    "swollen_warm_limb": False,
-    "numbness": [],
-    "bladder_bowel_change": False,
-    "heat_illness": "none",
-    "unwell": False,
-}
-"""A valid contract v2 report with no pain and no symptom."""
+from tests.helpers import BASE, ROOT
 
 
 def v2_report(**changes: Any) -> dict[str, Any]:
-    """V2_BASE with some answers changed; a value of None removes the answer."""
-    data = {**V2_BASE, **changes}
+    """tests.helpers.BASE (patient pt-v2) with some answers changed; None removes an answer."""
+    data = {**BASE, "patient_id": "pt-v2", **changes}
     return {k: v for k, v in data.items() if v is not None}
 
 

@@ -17,37 +17,13 @@ from typing import Any
 import pytest
 
 import triage
+from tests.helpers import BASE as HELPERS_BASE
 
 ENGINES = ["durable-rules", "reference"]
 
 # -- a v2 report ---------------------------------------------------------------------------------
 
-BASE: dict[str, Any] = {
-    "patient_id": "pt-boundary",
-    "hours_since_session": 0.5,
-    "pain_during": 0,
-    "pain_now": 0,
-    "snap_or_tear": False,
-    "swelling": "none",
-    "deformity": False,
-    "functional_loss": False,
-    "groin_lump": False,
-    "chest_pain": "none",
-    "fainting": "none",
-    "palpitations": "none",
-    "breathless": "none",
-    "dizziness": "none",
-    "confusion": False,
-    "vision_change": False,
-    "headache": "none",
-    "dark_urine": False,
-    "tense_swollen_limb": False,
-    "swollen_warm_limb": False,
-    "numbness": [],
-    "bladder_bowel_change": False,
-    "heat_illness": "none",
-    "unwell": False,
-}
+BASE: dict[str, Any] = {**HELPERS_BASE, "patient_id": "pt-boundary"}
 """Every required answer of contract v2: no pain and no symptom, so nothing fires."""
 
 DESCRIBING_PAIN = (
