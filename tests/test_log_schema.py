@@ -157,7 +157,7 @@ def test_a_log_written_before_migration_2_verifies_after_it(tmp_path: Path) -> N
         after = log.verify()
     assert after.ok and (after.entries, after.reviews) == (5, 2), after.first_bad
     with sqlite3.connect(path) as conn:
-        assert [r[0] for r in conn.execute("SELECT version FROM migrations")] == [1, 2, 3]
+        assert [r[0] for r in conn.execute("SELECT version FROM migrations")] == [1, 2, 3, 4]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         forms = conn.execute("SELECT id, form FROM entries ORDER BY id").fetchall()
     assert forms == [(1, 1), (2, 1), (3, 1), (4, 1), (5, 2)]

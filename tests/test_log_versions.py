@@ -57,10 +57,12 @@ def schema_version(path: Path) -> tuple[int, list[int]]:
 # -- migration in place --------------------------------------------------------------------------
 
 
-def test_the_third_migration_adds_patient_records() -> None:
-    assert len(MIGRATIONS) == 3
+def test_the_third_migration_adds_patient_records_and_the_fourth_checkpoints() -> None:
+    assert len(MIGRATIONS) == 4
     name, sql = MIGRATIONS[2]
     assert name.startswith("patient records") and "CREATE TABLE patients" in sql
+    name, sql = MIGRATIONS[3]
+    assert name.startswith("signed checkpoints") and "CREATE TABLE checkpoints" in sql
 
 
 def test_a_log_of_the_release_migrates_in_place_and_still_verifies(release: Path) -> None:
@@ -71,7 +73,7 @@ def test_a_log_of_the_release_migrates_in_place_and_still_verifies(release: Path
         result = log.verify()
     assert result.ok, result.first_bad
     assert (result.entries, result.reviews, result.patients) == (7, 2, 0)
-    assert schema_version(release) == (3, [1, 2, 3])
+    assert schema_version(release) == (4, [1, 2, 3, 4])
     assert rows(release, "entries") == entries and rows(release, "reviews") == reviews
     assert rows(release, "patients") == []
 
@@ -82,7 +84,7 @@ def test_a_log_of_triage_0_1_0_migrates_through_every_migration(tmp_path: Path) 
         result = log.verify()
         assert [log.entry(n).contract_version for n in range(1, 5)] == ["1"] * 4
     assert result.ok and (result.entries, result.reviews) == (4, 1)
-    assert schema_version(path) == (3, [1, 2, 3])
+    assert schema_version(path) == (4, [1, 2, 3, 4])
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import StorageError
 from .chain import GENESIS
 from .records import (
+    NOT_CHECKED,
     SUMMARY_FIELDS,
     TABLES,
     Filters,
@@ -110,6 +111,19 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX patients_by_patient ON patients (patient_id, id);
     """,
     ),
+    (
+        "signed checkpoints: the chain's size and head hash, signed with a key kept elsewhere",
+        """
+        CREATE TABLE checkpoints (
+            id         INTEGER PRIMARY KEY,
+            size       INTEGER NOT NULL,
+            head       TEXT NOT NULL,
+            signed_at  TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            signature  TEXT NOT NULL
+        );
+    """,
+    ),
 )
 """Numbered from 1, in order. Never edit one that has shipped: add the next."""
 
@@ -141,6 +155,8 @@ def storage_error(path: Path, exc: BaseException, action: str = "use") -> Storag
 
 class SQLiteStore:
     """The triage log in one SQLite file (see ``store.Store``)."""
+
+    backend = "SQLite"
 
     def __init__(self, conn: sqlite3.Connection, path: Path, created: bool) -> None:
         self.conn = conn
@@ -189,6 +205,37 @@ class SQLiteStore:
             rows = build(Head(seq, last, next_id))
             conn.executemany(insert, [[row[c] for c in columns] for row in rows])
             return rows
+
+    def extend(self, records: Iterable[tuple[Kind, Row]]) -> int:
+        count = 0
+        with self._write() as conn:
+            seq, last = self._head(conn)
+            for kind, row in records:
+                if (row["seq"], row["prev_hash"]) != (seq + 1, last):
+                    raise StorageError(
+                        f"record {row['seq']} does not continue the chain of {self.location} "
+                        f"(at record {seq})",
+                        self.location,
+                        "copy a whole log, in chain order, into an empty one",
+                    )
+                columns = names(kind)
+                conn.execute(
+                    f"INSERT INTO {TABLES[kind]} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' * len(columns))})",
+                    [row[c] for c in columns],
+                )
+                seq, last, count = row["seq"], row["hash"], count + 1
+        return count
+
+    def add_checkpoint(self, build: Callable[[int], Row]) -> Row:
+        with self._write() as conn:
+            next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM checkpoints").fetchone()[0]
+            row = build(next_id)
+            conn.execute(
+                f"INSERT INTO checkpoints ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                list(row.values()),
+            )
+            return row
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -296,14 +343,32 @@ class SQLiteStore:
 
     # -- verify --------------------------------------------------------------------------------
 
-    def chain(self) -> Iterator[tuple[Kind, Row]]:
+    def chain(self, after: int = 0) -> Iterator[tuple[Kind, Row]]:
         def records(kind: Kind) -> Iterator[tuple[Kind, Row]]:
-            sql = f"SELECT {_all(kind)} FROM {TABLES[kind]} ORDER BY seq"
-            return ((kind, row) for row in self._read(sql))
+            sql = f"SELECT {_all(kind)} FROM {TABLES[kind]} WHERE seq > ? ORDER BY seq"
+            return ((kind, row) for row in self._read(sql, [after]))
 
         return heapq.merge(*(records(kind) for kind in TABLES), key=lambda item: item[1]["seq"])
 
-    def integrity(self) -> str:
+    def head(self) -> tuple[int, str]:
+        try:
+            return self._head(self.conn)
+        except sqlite3.Error as exc:
+            raise storage_error(self.path, exc, "read") from None
+
+    def hash_at(self, seq: int) -> str | None:
+        found = " UNION ALL ".join(
+            f"SELECT hash FROM {table} WHERE seq = ?" for table in TABLES.values()
+        )
+        rows = list(self._read(found, [seq] * len(TABLES)))
+        return rows[0]["hash"] if len(rows) == 1 else None
+
+    def checkpoints(self) -> list[Row]:
+        return list(self._read("SELECT * FROM checkpoints ORDER BY id"))
+
+    def integrity(self, full: bool = True) -> str:
+        if not full:
+            return NOT_CHECKED  # PRAGMA integrity_check reads the whole file
         return "; ".join(
             str(row["integrity_check"]) for row in self._read("PRAGMA integrity_check")
         )
