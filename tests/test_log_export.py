@@ -18,6 +18,8 @@ from tests.test_log_cli import P03, P10, P17, check_golden, run
 from triage.log import Entry, TriageLog
 from triage.log.export import CSV_COLUMNS, neutralised, write_export
 
+BACKENDS = True  # every test runs on an SQLite file and a PostgreSQL database (conftest.py)
+
 
 @pytest.fixture
 def filled(private_log: Path) -> Path:
