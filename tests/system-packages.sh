@@ -1,9 +1,13 @@
 #!/bin/sh
 # The system programs the test suite runs, installed when missing: valgrind (the engine's memory
-# test). On Debian or Ubuntu as root this installs them with apt-get; elsewhere it names them.
+# test) and the PostgreSQL server (the PostgreSQL log's tests start a throwaway one,
+# tests/pg_server.py). On Debian or Ubuntu as root this installs them with apt-get; elsewhere it
+# names them.
 set -e
 missing=""
 command -v valgrind >/dev/null 2>&1 || missing="$missing valgrind"
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+    || missing="$missing postgresql"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing

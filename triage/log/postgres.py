@@ -65,10 +65,8 @@ _TEXT = 'TEXT COLLATE "C"'
 
 def _append_only(table: str) -> str:
     return f"""
-        CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON triage.{table}
-            FOR EACH ROW EXECUTE FUNCTION triage.refuse_change();
-        CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON triage.{table}
-            FOR EACH STATEMENT EXECUTE FUNCTION triage.refuse_change();
+        CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
+            ON triage.{table} FOR EACH STATEMENT EXECUTE FUNCTION triage.refuse_change();
     """
 
 

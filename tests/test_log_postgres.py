@@ -1,0 +1,285 @@
+"""The PostgreSQL log on a real server (tests/pg_server.py): many writers on one gap-free chain, a
+writer killed mid-transaction, the append-only rules for the app's role, the owner and a
+superuser, migrations, and moving an SQLite log there."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+import triage
+from tests.backends import rows, tamper
+from tests.helpers import report
+from tests.pg_server import APP, OWNER, Server
+from tests.test_log_cli import run
+from tests.test_log_reliability import writer
+from triage.errors import StorageError
+from triage.log import Filters, TriageLog
+from triage.log import checkpoints as signed
+from triage.log.postgres import MIGRATIONS
+from triage.log.records import COLUMNS, TABLES, Kind
+
+
+@pytest.fixture
+def log_url(postgres: Server) -> str:
+    name = postgres.new_database()
+    yield postgres.url(name, APP)
+    postgres.drop(name)
+
+
+def count(url: str) -> int:
+    return len(rows(url, "SELECT id FROM entries"))
+
+
+# -- many writers ----------------------------------------------------------------------------------
+
+
+def test_eight_processes_append_500_each_on_one_gap_free_chain(log_url: str) -> None:
+    procs = [writer(log_url, f"pt-{i}", 500) for i in range(8)]
+    for proc in procs:
+        proc.wait(timeout=600)
+        assert proc.returncode == 0
+    with TriageLog(log_url) as log:
+        result = log.verify(full=True)
+        assert result.ok, result.first_bad
+        assert result.entries == 4000 and result.size == 4000
+        for i in range(8):
+            assert len(log.entries(Filters(patient=f"pt-{i}"), limit=None)) == 500
+    seqs = [r["seq"] for r in rows(log_url, "SELECT seq FROM entries ORDER BY seq")]
+    assert seqs == list(range(1, 4001))
+
+
+def test_a_writer_killed_mid_transaction_leaves_nothing_half_written(log_url: str) -> None:
+    proc = writer(log_url, "pt-kill", 1_000_000, batch=50)
+    assert proc.stdout.readline().strip() == "ready"
+    deadline = time.monotonic() + 120
+    while count(log_url) < 300 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    with TriageLog(log_url) as log:
+        result = log.verify(full=True)
+        assert result.ok, result.first_bad
+        assert result.entries >= 300
+        assert result.entries % 50 == 0, "a batch is one transaction: all of it or none"
+        log.record(triage.evaluate(report()))  # the head row's lock went with the writer
+        assert log.verify(full=True).ok
+
+
+# -- append-only -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE triage.entries SET outcome = 'continue' WHERE id = 1",
+        "DELETE FROM triage.entries WHERE id = 1",
+        "TRUNCATE triage.entries CASCADE",
+        "UPDATE triage.reviews SET verdict = 'accepted'",
+        "DELETE FROM triage.patients",
+        "DELETE FROM triage.checkpoints",
+        "UPDATE triage.chain_head SET one = false",
+    ],
+    ids=lambda sql: " ".join(sql.split()[:2]),
+)
+@pytest.mark.parametrize("user", [APP, OWNER])
+def test_the_app_role_and_the_owner_cannot_change_the_log(
+    log_url: str, postgres: Server, user: str, sql: str
+) -> None:
+    with TriageLog(log_url) as log:
+        log.record(triage.evaluate(report()))
+    name = log_url.split("/")[3].split("?")[0]
+    with postgres.connect(name, user) as conn, pytest.raises(psycopg.Error) as info:
+        conn.execute(sql)
+    if user == APP:
+        assert isinstance(info.value, psycopg.errors.InsufficientPrivilege)
+    else:  # the owner may do anything the triggers allow, and they allow no change
+        assert (
+            "append-only" in str(info.value)
+            or "permission" in str(info.value)
+            or (isinstance(info.value, psycopg.errors.CheckViolation))
+        )
+    with TriageLog(log_url) as log:
+        assert log.verify(full=True).ok
+
+
+def test_an_update_by_the_app_role_is_refused_with_a_clear_message(log_url: str) -> None:
+    with TriageLog(log_url) as log:
+        log.record(triage.evaluate(report()))
+        store = log._store
+        with (
+            pytest.raises(StorageError, match="permission denied for table entries") as info,
+            store._write() as conn,
+        ):
+            conn.execute("UPDATE triage.entries SET outcome = 'continue'")
+    assert "triage_writer" in str(info.value.fix)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), psycopg.connect(log_url) as conn:
+        conn.execute("INSERT INTO triage.migrations VALUES (99, 'x', 'y')")
+
+
+def test_a_record_that_does_not_continue_the_chain_is_refused(
+    log_url: str, postgres: Server
+) -> None:
+    with TriageLog(log_url) as log:
+        log.record(triage.evaluate(report()))
+        [row] = rows(log_url, "SELECT * FROM entries")
+        row.update(id=2, seq=3)  # a gap
+        store = log._store
+        with pytest.raises(StorageError, match="record 3 does not continue the chain"):
+            store.extend([("entry", row)])
+        row.update(seq=2, prev_hash="0" * 64)  # a fork
+        with pytest.raises(StorageError, match="record 2 does not continue the chain"):
+            store.extend([("entry", row)])
+        assert log.verify(full=True).ok
+
+
+def test_an_edit_as_superuser_is_detected_by_verify(log_url: str, postgres: Server) -> None:
+    with TriageLog(log_url) as log:
+        log.record_many([triage.evaluate(report(unwell=True))] * 3)
+    name = log_url.split("/")[3].split("?")[0]
+    with postgres.connect(name) as conn:  # the superuser turns the triggers off to edit
+        conn.execute("ALTER TABLE triage.entries DISABLE TRIGGER USER")
+        conn.execute("UPDATE triage.entries SET outcome = 'continue' WHERE id = 2")
+        conn.execute("ALTER TABLE triage.entries ENABLE TRIGGER USER")
+    with TriageLog(log_url) as log:
+        result = log.verify()
+    assert not result.ok and result.first_bad.startswith("entry 2 (record 2) does not match")
+
+
+def test_the_newest_entries_deleted_as_superuser_are_detected_via_the_checkpoint(
+    log_url: str, postgres: Server, tmp_path: Path
+) -> None:
+    signed.new_key(tmp_path / "audit.key")
+    public = signed.load_public_key(tmp_path / "audit.key.pub")
+    with TriageLog(log_url) as log:
+        log.record_many([triage.evaluate(report(unwell=True))] * 5)
+        log.checkpoint(tmp_path / "audit.key", append_to=tmp_path / "kept.jsonl")
+    name = log_url.split("/")[3].split("?")[0]
+    with postgres.connect(name) as conn:  # deletes them, and the head row and checkpoints too
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("DELETE FROM triage.entries WHERE id > 3")
+        conn.execute("UPDATE triage.chain_head SET seq = 3, hash = (SELECT hash FROM "
+                     "triage.entries WHERE id = 3)")  # fmt: skip
+        conn.execute("DELETE FROM triage.checkpoints")
+    with TriageLog(log_url) as log:
+        assert log.verify(full=True).ok  # the chain alone cannot tell
+        result = log.verify(
+            public_key=public, checkpoints=signed.read_file(tmp_path / "kept.jsonl")
+        )
+    assert not result.ok
+    [problem] = result.checkpoint_problems
+    assert problem.startswith("the log has no record 5, which the checkpoint of ")
+    assert "kept.jsonl:1 signed as its newest: records were removed" in problem
+
+
+def test_removing_the_newest_records_without_the_head_row_is_an_integrity_failure(
+    log_url: str,
+) -> None:
+    with TriageLog(log_url) as log:
+        log.record_many([triage.evaluate(report())] * 3)
+    tamper(log_url, "DELETE FROM entries WHERE id = 3", fix_head=False)
+    with TriageLog(log_url) as log:
+        result = log.verify()
+    assert not result.ok
+    assert "the chain head says record 3, but the newest record is record 2" in result.integrity
+
+
+# -- the schema ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(TABLES))
+def test_the_tables_have_exactly_the_defined_columns(log_url: str, kind: Kind) -> None:
+    found = rows(
+        log_url,
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+        "WHERE table_schema = 'triage' AND table_name = ? ORDER BY ordinal_position",
+        TABLES[kind],
+    )
+    types = {"bigint": "INTEGER", "integer": "INTEGER", "text": "TEXT"}
+    in_schema = [(r["column_name"], types[r["data_type"]], r["is_nullable"] == "NO") for r in found]
+    assert in_schema == [(c.name, c.type, not c.nullable) for c in COLUMNS[kind]]
+
+
+def test_the_app_role_cannot_start_a_log_and_the_owner_can(postgres: Server) -> None:
+    name = postgres.new_database(migrated=False)
+    try:
+        with pytest.raises(StorageError, match="there is no triage log in the database"):
+            TriageLog(postgres.url(name, APP), create=False)
+        with pytest.raises(StorageError, match="only the database's owner may do") as info:
+            TriageLog(postgres.url(name, APP))
+        assert "triage log init" in str(info.value.fix)
+        started = run("log", "init", "--db", postgres.url(name, OWNER))
+        assert started.exit_code == 0 and started.stdout.startswith("Started a new triage log")
+        again = run("log", "init", "--db", postgres.url(name, OWNER))
+        assert again.stdout.startswith("Up to date:")
+        versions = rows(postgres.url(name, APP), "SELECT version FROM migrations")
+        assert [r["version"] for r in versions] == list(range(1, len(MIGRATIONS) + 1))
+        with TriageLog(postgres.url(name, APP)) as log:
+            log.record(triage.evaluate(report()))
+            assert log.verify().ok
+    finally:
+        postgres.drop(name)
+
+
+def test_a_log_from_a_newer_version_is_refused(log_url: str) -> None:
+    tamper(log_url, "INSERT INTO migrations VALUES (99, 'later', 'now')")
+    with pytest.raises(StorageError, match=r"newer version of triage \(schema 99"):
+        TriageLog(log_url)
+
+
+def test_another_programs_schema_is_not_taken_for_a_log(postgres: Server) -> None:
+    name = postgres.new_database(migrated=False)
+    try:
+        with postgres.connect(name, OWNER) as conn:
+            conn.execute("CREATE SCHEMA triage")
+            conn.execute("CREATE TABLE triage.things (id int)")
+        with pytest.raises(StorageError, match="schema 'triage' of another program"):
+            TriageLog(postgres.url(name, OWNER))
+    finally:
+        postgres.drop(name)
+
+
+# -- moving a log ----------------------------------------------------------------------------------
+
+
+def test_an_sqlite_log_is_copied_with_the_same_head(
+    tmp_path: Path, log_url: str, postgres: Server
+) -> None:
+    source = tmp_path / "clinic.db"
+    signed.new_key(tmp_path / "k")
+    with TriageLog(source) as log:
+        log.record_many([triage.evaluate(report(patient_id=f"pt-{n}")) for n in range(30)])
+        log.review(3, by="Dr Ada", verdict="accepted")
+        log.set_patient("pt-3", profile="athlete", by="Dr Ada")
+        log.checkpoint(tmp_path / "k")
+        log.record(triage.evaluate(report()))
+        before = log.verify(full=True)
+    result = run("log", "copy", "--from", f"sqlite://{source}", "--to", log_url)
+    assert result.exit_code == 0, result.output
+    assert "Copied 31 entries, 1 reviews and 1 patient record" in result.stdout
+    assert before.head in result.stdout
+    with TriageLog(log_url) as copy:
+        after = copy.verify(public_key=signed.load_public_key(tmp_path / "k.pub"))
+        assert after.ok and after.head == before.head and after.checked_after == 32
+        assert copy.entry(3).reviews[0].reviewer == "Dr Ada"
+        assert copy.patient("pt-3").profile == "athlete"
+        copy.record(triage.evaluate(report()))  # and the chain goes on there
+        assert copy.verify(full=True).ok
+    again = run("log", "copy", "--from", str(source), "--to", log_url)
+    assert again.exit_code == 1 and "is not empty" in again.stderr
+
+
+def test_a_log_that_does_not_verify_is_not_copied(tmp_path: Path, log_url: str) -> None:
+    source = tmp_path / "clinic.db"
+    with TriageLog(source) as log:
+        log.record_many([triage.evaluate(report())] * 3)
+    tamper(source, "UPDATE entries SET outcome = 'x' WHERE id = 2")
+    result = run("log", "copy", "--from", str(source), "--to", log_url)
+    assert result.exit_code == 1 and "does not verify, so it is not copied" in result.stderr
+    assert count(log_url) == 0
