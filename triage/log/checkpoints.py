@@ -294,6 +294,7 @@ class Audit:
     """(size, earliest time, checkpoint time) of each good checkpoint, by size."""
     problems: tuple[str, ...]
     count: int
+    """How many distinct checkpoints (a copy in the auditor's file counts once)."""
     keys: tuple[str, ...]
 
 
@@ -323,7 +324,8 @@ def audit(
     latest = max(good, key=lambda c: c.size, default=None)
     floors = tuple(sorted((c.size, _earliest(c.time), c.time) for c in good if c.size > 0))
     keys = tuple(sorted({c.key_id for c in [*stored, *kept]}))
-    return Audit(latest, floors, tuple(problems), len(stored) + len(kept), keys)
+    distinct = {(c.size, c.head, c.signature) for c in [*stored, *kept]}
+    return Audit(latest, floors, tuple(problems), len(distinct), keys)
 
 
 def _problem(
