@@ -41,6 +41,11 @@ def count(url: str) -> int:
 
 def test_eight_processes_append_500_each_on_one_gap_free_chain(log_url: str) -> None:
     procs = [writer(log_url, f"pt-{i}", 500) for i in range(8)]
+    with TriageLog(log_url) as log:  # verify while they write: one snapshot, never a gap
+        while any(proc.poll() is None for proc in procs):
+            result = log.verify(full=True)
+            assert result.ok, (result.first_bad, result.integrity)
+            time.sleep(0.2)
     for proc in procs:
         proc.wait(timeout=600)
         assert proc.returncode == 0

@@ -294,8 +294,8 @@ class TriageLog:
                 self.location,
                 "run 'triage log verify --full' and restore the log from a backup",
             )
-        size, head = self._store.head()
-        checkpoint = signed.sign(private, size, head, datetime.now(timezone.utc))
+        # what was verified, not the head now: records appended meanwhile wait for the next one
+        checkpoint = signed.sign(private, result.size, result.head, datetime.now(timezone.utc))
         self._store.add_checkpoint(checkpoint.row)
         if append_to is not None:
             signed.append_to_file(Path(append_to), checkpoint)

@@ -457,17 +457,27 @@ class PostgresStore:
         return self._all("SELECT * FROM triage.checkpoints ORDER BY id")
 
     def integrity(self, full: bool = True) -> str:
-        """The head row agrees with the newest record (it moves with every append)."""
-        rows = self._all("SELECT seq, hash FROM triage.chain_head")
-        seq, last = self.head()
+        """The head row agrees with the newest record (it moves with every append); both are
+        read by one statement, so in one snapshot."""
+        newest = " UNION ALL ".join(
+            f"(SELECT seq, hash FROM triage.{table} ORDER BY seq DESC LIMIT 1)"
+            for table in RECORD_TABLES
+        )
+        rows = self._all(
+            "SELECT h.seq AS head_seq, h.hash AS head_hash, n.seq, n.hash, "
+            "(SELECT count(*) FROM triage.chain_head) AS heads FROM triage.chain_head h "
+            f"LEFT JOIN LATERAL (SELECT seq, hash FROM ({newest}) AS r ORDER BY seq DESC LIMIT 1)"
+            " AS n ON true"
+        )
         if len(rows) != 1:
             return f"the chain head row is missing or repeated ({len(rows)} rows)"
-        if (rows[0]["seq"], rows[0]["hash"]) != (seq, last):
+        row = rows[0]
+        seq, last = (row["seq"], row["hash"]) if row["seq"] is not None else (0, GENESIS)
+        if (row["head_seq"], row["head_hash"]) != (seq, last):
+            other = "" if row["head_seq"] != seq else " with another hash"
             return (
-                f"the chain head says record {rows[0]['seq']}, but the newest record is "
-                f"record {seq}"
-                + ("" if rows[0]["seq"] != seq else " with another hash")
-                + ": records were removed or replaced outside triage"
+                f"the chain head says record {row['head_seq']}, but the newest record is "
+                f"record {seq}{other}: records were removed or replaced outside triage"
             )
         return "ok"
 
