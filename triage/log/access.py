@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..errors import StorageError, UsageError
+from ..errors import NotFoundError, UsageError
 from .records import Row, now_utc, plain_text
 from .store import Store
 
@@ -191,7 +191,7 @@ class Access:
     def _existing(self, name: str) -> Row:
         row = self._row(name)
         if row is None:
-            raise StorageError(
+            raise NotFoundError(
                 f"there is no clinician named {name!r} in {self._path}",
                 str(self._path),
                 "'triage user list' shows the accounts",
@@ -233,7 +233,7 @@ class Access:
     def revoke_token(self, token_id: int) -> ApiToken:
         rows = self._store.find_rows("api_tokens", "id", token_id)
         if not rows:
-            raise StorageError(
+            raise NotFoundError(
                 f"there is no API token {token_id} in {self._path}",
                 str(self._path),
                 "'triage token list' shows the tokens and their ids",

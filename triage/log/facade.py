@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..errors import StorageError, UsageError
+from ..errors import NotFoundError, StorageError, UsageError
 from ..history import Earlier, new_session_id
 from . import chain, worklist
 from .access import Access
@@ -270,7 +270,7 @@ class TriageLog:
             return
         close = self.similar_patients(patient)
         hint = f"did you mean {' or '.join(visible(p) for p in close)}? " if close else ""
-        raise StorageError(
+        raise NotFoundError(
             f"there is no patient {visible(patient[:100])} in the triage log {self.path}",
             str(self.path),
             f"{hint}patient ids are case-sensitive; 'triage log list' shows who is in the log",
@@ -287,7 +287,7 @@ class TriageLog:
     def _existing(self, entry_id: int) -> Row:
         row = self._store.entry_row(entry_id) if 1 <= entry_id <= MAX_ID else None
         if row is None:
-            raise StorageError(
+            raise NotFoundError(
                 f"there is no entry {entry_id} in {self.path}",
                 str(self.path),
                 "'triage log list' shows the entry ids",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Literal
 
-from ..errors import UsageError
+from ..errors import Problem, UsageError
 from ..outcomes import severity
 
 Kind = Literal["entry", "review", "patient"]
@@ -286,6 +286,32 @@ OVERRIDE_REASONS: dict[str, str] = {
     "other": "Other (say why in the note)",
 }
 """The coded reasons a clinician gives when overriding a decision, with their words."""
+
+
+def review_problems(verdict: str, reason: str, note: str) -> list[Problem]:
+    """What a review given through ``triage serve`` lacks: a verdict; for an override, a coded
+    reason and a note saying what was decided instead. Every problem, each naming its field."""
+    problems = []
+    if verdict not in VERDICTS:
+        problems.append(Problem("choose accept or override", field="verdict"))
+    if verdict == "overridden":
+        if reason not in OVERRIDE_REASONS:
+            problems.append(
+                Problem(
+                    "an override needs a reason from the list",
+                    field="reason",
+                    fix="one of " + ", ".join(OVERRIDE_REASONS),
+                )
+            )
+        if not note.strip():
+            problems.append(
+                Problem("an override needs a note saying what was decided instead", field="note")
+            )
+    elif reason:
+        problems.append(
+            Problem("a reason goes with an override, not an acceptance", field="reason")
+        )
+    return problems
 
 
 @dataclass(frozen=True)
