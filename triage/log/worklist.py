@@ -156,13 +156,13 @@ def _follow_up(
 def status(reported_at: str, next_at: str | None, window: timedelta, now: datetime) -> FollowUp:
     """The follow-up of a check answered at ``reported_at``, whose patient's next check was
     answered at ``next_at`` (None: not yet), expected within ``window``."""
-    due = stamp(_moment(reported_at) + window)
+    due = _moment(reported_at) + window
     state: FollowUpStatus
     if next_at is not None:
-        state = "received" if next_at <= due else "late"
+        state = "received" if _moment(next_at) <= due else "late"
     else:
-        state = "overdue" if stamp(now) > due else "due"
-    return FollowUp(due, next_at, state)
+        state = "overdue" if now > due else "due"
+    return FollowUp(stamp(due), next_at, state)
 
 
 def _overdue(store: Store, windows: dict[int, timedelta], now: datetime) -> int:

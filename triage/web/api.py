@@ -41,7 +41,9 @@ def routes() -> list[Route]:
 
 
 def _authorised(request: Request) -> tuple[TriageLog, ApiToken]:
-    """The log and the request's token; 401 without a valid one."""
+    """This thread's connection to the log, and the request's token; 401 without a valid one.
+    A connection is used only by the thread that opened it: an async handler calls this again
+    inside each ``run_in_threadpool`` that touches the log."""
     from .security import bearer
 
     log = site(request).logs.get()
@@ -63,7 +65,7 @@ async def _json_body(request: Request, source: str) -> Any:
 
 
 async def check(request: Request) -> Response:
-    log, _ = await run_in_threadpool(_authorised, request)
+    await run_in_threadpool(_authorised, request)
     answers = await _json_body(request, "request body")
     if not isinstance(answers, dict):
         raise InputError(
@@ -71,10 +73,11 @@ async def check(request: Request) -> Response:
         )
     from ..checking import check as run_check
 
-    result = await run_in_threadpool(
-        lambda: run_check(answers, log=log, pack=site(request).pack, source="request body")
-    )
-    return JSONResponse(result.to_dict())
+    def checked() -> dict[str, Any]:
+        log = site(request).logs.get()
+        return run_check(answers, log=log, pack=site(request).pack, source="request body").to_dict()
+
+    return JSONResponse(await run_in_threadpool(checked))
 
 
 # -- the log ------------------------------------------------------------------------------------
@@ -164,7 +167,7 @@ def entry(request: Request) -> Response:
 
 
 async def add_review(request: Request) -> Response:
-    log, token = await run_in_threadpool(_authorised, request)
+    _, token = await run_in_threadpool(_authorised, request)
     entry_id = request.path_params["entry_id"]
     body = await _json_body(request, "request body")
     source = f"entry {entry_id}"
@@ -186,12 +189,16 @@ async def add_review(request: Request) -> Response:
         raise ReviewError(problems, source)
     reviewer = token.app if not texts["by"] else f"{checked_name(texts['by'])} via {token.app}"
     done = await run_in_threadpool(
-        lambda: log.review(
-            entry_id,
-            by=reviewer,
-            verdict=texts["verdict"],  # type: ignore[arg-type]
-            note=texts["note"].strip(),
-            reason=texts["reason"],
+        lambda: (
+            site(request)
+            .logs.get()
+            .review(
+                entry_id,
+                by=reviewer,
+                verdict=texts["verdict"],  # type: ignore[arg-type]
+                note=texts["note"].strip(),
+                reason=texts["reason"],
+            )
         )
     )
     return JSONResponse(vars(done), status_code=201)

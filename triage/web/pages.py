@@ -112,8 +112,9 @@ async def login(request: Request) -> Response:
             name=name,
             error=f"Too many failed sign-ins. Try again in {minutes} min.",
         )
-    log = site(request).logs.get()
-    clinician = await run_in_threadpool(log.access.sign_in, name, password)
+    clinician = await run_in_threadpool(
+        lambda: site(request).logs.get().access.sign_in(name, password)
+    )
     if clinician is None:
         limiter.failed(name, address)
         return render(
@@ -126,6 +127,9 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    _, clinician = await run_in_threadpool(_who, request)
+    if clinician is None:
+        return to_login(request)
     form = await request.form()
     if not csrf_ok(request, form):
         raise HTTPException(403, "This form has expired or did not come from this site.")
@@ -240,7 +244,7 @@ def _check(
         400 if problems else 200,
         clinician=clinician,
         entry=entry,
-        answers=present.answer_rows(entry),
+        answers=present.answer_rows(entry, present.zone(request.session.get("tz"))),
         matched_text=present.matched_text,
         same_session=same_session,
         reasons=OVERRIDE_REASONS,
@@ -250,7 +254,7 @@ def _check(
 
 
 async def review(request: Request) -> Response:
-    log, clinician = await run_in_threadpool(_who, request)
+    _, clinician = await run_in_threadpool(_who, request)  # each thread its own connection
     if clinician is None:
         return to_login(request)
     form = await request.form()
@@ -262,15 +266,21 @@ async def review(request: Request) -> Response:
     if problems:
         error = ReviewError(problems, f"entry {entry_id}")
         return await run_in_threadpool(
-            _check, request, log, clinician, entry_id, error.problems, given
+            lambda: _check(
+                request, site(request).logs.get(), clinician, entry_id, error.problems, given
+            )
         )
     done = await run_in_threadpool(
-        lambda: log.review(
-            entry_id,
-            by=clinician.name,
-            verdict=given["verdict"],  # type: ignore[arg-type]
-            note=given["note"].strip(),
-            reason=given["reason"],
+        lambda: (
+            site(request)
+            .logs.get()
+            .review(
+                entry_id,
+                by=clinician.name,
+                verdict=given["verdict"],  # type: ignore[arg-type]
+                note=given["note"].strip(),
+                reason=given["reason"],
+            )
         )
     )
     request.session["flash"] = f"Review recorded: {done.verdict} by {done.reviewer}."

@@ -90,7 +90,7 @@ class AnswerRow:
     """The rules this answer made fire (highlighted)."""
 
 
-def answer_rows(entry: Entry) -> list[AnswerRow]:
+def answer_rows(entry: Entry, tz: ZoneInfo) -> list[AnswerRow]:
     """The check's answers in the contract's order, with their question labels, each marked
     with the rules it made fire."""
     from ..contract import FIELDS
@@ -105,9 +105,19 @@ def answer_rows(entry: Entry) -> list[AnswerRow]:
         label = spec.label if spec else name
         question = spec.ask.question if spec else ""
         rows.append(
-            AnswerRow(name, label, question, answer_text(name, value), tuple(fired.get(name, [])))
+            AnswerRow(
+                name, label, question, _shown_answer(name, value, tz), tuple(fired.get(name, []))
+            )
         )
     return rows
+
+
+def _shown_answer(name: str, value: Any, tz: ZoneInfo) -> str:
+    if name == "reported_at" and isinstance(value, str):
+        return local(value, tz)
+    if name == "hours_since_session" and isinstance(value, (int, float)):
+        return f"{value:g} hours before"
+    return answer_text(name, value)
 
 
 def answer_text(name: str, value: Any) -> str:

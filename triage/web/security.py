@@ -171,7 +171,7 @@ class Headers:
                     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
                     (b"x-content-type-options", b"nosniff"),
                     (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"no-referrer"),
+                    (b"referrer-policy", b"same-origin"),
                     (b"server-timing", f"app;dur={took:.2f}".encode()),
                 ]
                 if not static:
