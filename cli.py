@@ -12,6 +12,7 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -593,18 +594,29 @@ def log() -> None:
 @click.option(
     "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most N entries."
 )
+@click.option(
+    "--worklist",
+    is_flag=True,
+    help="The worklist: unreviewed checks that need action, most urgent first, then oldest, "
+    "with the counts of the whole log.",
+)
 @json_option("Print the entries as JSON.")
 @db_option
-def log_list(limit: int, as_json: bool, db: str | None, **given: Any) -> None:
+def log_list(limit: int, worklist: bool, as_json: bool, db: str | None, **given: Any) -> None:
     """List checks, newest first; unreviewed urgent ones are flagged."""
+    counts = None
     with _reading(db) as triage_log:
-        entries = triage_log.entries(_filters(triage_log, given), limit=limit)
+        filters = _filters(triage_log, given)
+        if worklist:
+            work = triage_log.worklist(replace(filters, unreviewed=True), limit=limit)
+            entries, counts = [item.entry for item in work.items], work.counts
+        else:
+            entries = triage_log.entries(filters, limit=limit)
     if as_json:
         click.echo(json_text([vars(e) for e in entries], indent=2))
     else:
-        echo_lines(
-            entry_table(entries, limit, shutil.get_terminal_size((120, 24)).columns), wrap=False
-        )
+        width = shutil.get_terminal_size((120, 24)).columns
+        echo_lines(entry_table(entries, limit, width, counts), wrap=False)
 
 
 @log.command("show")

@@ -137,3 +137,23 @@ def test_cors_is_off_unless_configured(server: Server) -> None:
         plain = api.get("/entries", headers={"Origin": "https://elsewhere.example"})
     assert "access-control-allow-origin" not in response.headers
     assert "access-control-allow-origin" not in plain.headers
+
+
+def test_serve_says_where_it_listens_and_refuses_a_port_in_use(server: Server) -> None:
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    assert server.output[0].startswith("triage serve: listening on http://127.0.0.1:")
+    port = server.url.rsplit(":", 1)[1]
+    taken = subprocess.run(
+        [sys.executable, "-m", "triage_cli.cli", "serve", "--port", port, "--db", str(server.db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert taken.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in taken.stderr and "--port" in taken.stderr

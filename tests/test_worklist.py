@@ -160,9 +160,20 @@ def test_the_worklist_and_patient_page_never_scan_the_entries(log: TriageLog) ->
         assert not FULL_SCAN.search(plan), plan
 
 
-def test_verify_finds_a_worklist_edited_behind_the_logs_back(log: TriageLog) -> None:
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "DELETE FROM worklist WHERE severity = 5",
+        "UPDATE worklist SET severity = 1 WHERE severity = 5",
+        "UPDATE worklist SET next_at = '2026-11-21T11:00:00.000000Z' WHERE severity = 3",
+        "INSERT INTO worklist SELECT id, 5, reported_at, patient_id, NULL FROM entries "
+        "WHERE outcome = 'continue'",
+    ],
+    ids=["hidden-emergency", "downgraded", "follow-up-faked", "extra-row"],
+)
+def test_verify_finds_a_worklist_edited_behind_the_logs_back(log: TriageLog, edit: str) -> None:
     with sqlite3.connect(log.path) as conn:
-        conn.execute("DELETE FROM worklist WHERE severity = 5")
+        conn.execute(edit)
     result = log.verify()
     assert not result.ok and "the worklist does not match the log" in result.integrity
 
@@ -240,3 +251,17 @@ def test_tokens_are_shown_once_and_revoked_by_id(log: TriageLog) -> None:
     assert log.access.token_for(secret) is None
     with pytest.raises(NotFoundError):
         log.access.revoke_token(999)
+
+
+def test_log_list_worklist_orders_by_urgency_and_counts_the_whole_log(log: TriageLog) -> None:
+    from tests.test_log_cli import run
+
+    result = run("log", "list", "--worklist", "--limit", "3", "--db", str(log.path))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "EMERGENCY" in lines[1] and "EMERGENCY" in lines[2] and "URGENT" in lines[3]
+    assert "the first 3 are shown" in lines[-2]
+    assert lines[-1] == (
+        "Whole log, unreviewed and needing action: 2 EMERGENCY, 2 URGENT: ED now, 2 same day, "
+        "2 routine review, 2 reduce load."
+    )

@@ -149,11 +149,13 @@ WORKLIST_COLUMNS: tuple[Column, ...] = (
     _c("severity", "INTEGER", since_form=None),
     _c("reported_at", since_form=None),
     _c("patient_id", since_form=None),
+    _c("next_at", nullable=True, since_form=None),
 )
 """The worklist: every entry that needs action (outcome above continue) and has no review yet,
-with its severity (``outcomes.severity``). Derived from the chain, kept in step with it in the
-same transaction as each entry or review (and checked by ``verify``): an index of open work, so
-that the worklist and its counts never read the whole log."""
+with its severity (``outcomes.severity``) and when the patient's next check was answered (None:
+none yet; what a follow-up looks for). Derived from the chain, kept in step with it in the same
+transaction as each entry or review (and checked by ``verify``): an index of open work, so that
+the worklist, its counts and its follow-ups never read the whole log."""
 
 TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
     "entries": ENTRY_COLUMNS,

@@ -136,11 +136,13 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             entry_id    INTEGER PRIMARY KEY REFERENCES entries (id),
             severity    INTEGER NOT NULL,
             reported_at TEXT NOT NULL,
-            patient_id  TEXT NOT NULL
+            patient_id  TEXT NOT NULL,
+            next_at     TEXT
         );
         CREATE INDEX worklist_by_urgency ON worklist (severity DESC, reported_at, entry_id);
         CREATE INDEX worklist_by_patient ON worklist (patient_id, severity DESC, reported_at);
-        INSERT INTO worklist (entry_id, severity, reported_at, patient_id)
+        CREATE INDEX worklist_waiting ON worklist (severity, reported_at) WHERE next_at IS NULL;
+        INSERT INTO worklist (entry_id, severity, reported_at, patient_id, next_at)
             SELECT e.id,
                    CASE e.outcome || '/' || coalesce(e.urgency, '')
                        WHEN 'reduce_load/' THEN 1
@@ -150,7 +152,9 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
                        WHEN 'seek_medical_review/emergency' THEN 5
                        ELSE 5
                    END,
-                   e.reported_at, e.patient_id
+                   e.reported_at, e.patient_id,
+                   (SELECT min(n.reported_at) FROM entries n
+                    WHERE n.patient_id = e.patient_id AND n.reported_at > e.reported_at)
             FROM entries e
             WHERE e.outcome <> 'continue'
               AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.entry_id = e.id)
@@ -295,7 +299,7 @@ class SQLiteStore:
     def worklist_rows(self, filters: Filters, limit: int, offset: int) -> list[Row]:
         where, params = _worklist_where(filters)
         sql = (
-            f"SELECT {_SUMMARY}, NULL AS last_verdict FROM worklist w "
+            f"SELECT {_SUMMARY}, NULL AS last_verdict, w.next_at FROM worklist w "
             f"JOIN entries e ON e.id = w.entry_id{where} "
             "ORDER BY w.severity DESC, w.reported_at, w.entry_id LIMIT ? OFFSET ?"
         )
@@ -309,17 +313,12 @@ class SQLiteStore:
         sql = "SELECT severity, count(*) AS n FROM worklist GROUP BY severity"
         return {row["severity"]: row["n"] for row in self._read(sql)}
 
-    def worklist_follow_ups(self, severities: Iterable[int]) -> list[Row]:
-        wanted = list(severities)
-        if not wanted:
-            return []
+    def worklist_waiting(self, severity: int, answered_before: str) -> int:
         sql = (
-            "SELECT w.entry_id, w.severity, w.reported_at, w.patient_id, "
-            "(SELECT min(n.reported_at) FROM entries n WHERE n.patient_id = w.patient_id "
-            "AND n.reported_at > w.reported_at) AS next_at "
-            f"FROM worklist w WHERE w.severity IN ({', '.join('?' * len(wanted))})"
+            "SELECT count(*) AS n FROM worklist WHERE severity = ? AND reported_at < ? "
+            "AND next_at IS NULL"
         )
-        return list(self._read(sql, wanted))
+        return int(next(self._read(sql, [severity, answered_before]))["n"])
 
     def next_check_after(self, patient: str, after: str) -> str | None:
         sql = (
@@ -456,11 +455,13 @@ class SQLiteStore:
     def _worklist_problem(self) -> str | None:
         """Whether the worklist holds exactly the unreviewed entries that need action."""
         expected = (
-            f"SELECT e.id, {_SEVERITY_SQL}, e.reported_at, e.patient_id FROM entries e "
+            f"SELECT e.id, {_SEVERITY_SQL}, e.reported_at, e.patient_id, "
+            "(SELECT min(n.reported_at) FROM entries n WHERE n.patient_id = e.patient_id "
+            "AND n.reported_at > e.reported_at) FROM entries e "
             "WHERE e.outcome <> 'continue' "
             "AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.entry_id = e.id)"
         )
-        held = "SELECT entry_id, severity, reported_at, patient_id FROM worklist"
+        held = "SELECT entry_id, severity, reported_at, patient_id, next_at FROM worklist"
         missing = next(self._read(f"SELECT count(*) AS n FROM ({expected} EXCEPT {held})"))["n"]
         extra = next(self._read(f"SELECT count(*) AS n FROM ({held} EXCEPT {expected})"))["n"]
         if not missing and not extra:
@@ -488,17 +489,22 @@ most severe, so that an edited entry is shown rather than hidden."""
 def _keep_worklist(conn: sqlite3.Connection, kind: Kind, rows: list[Row]) -> None:
     """Keep the worklist in step with the chain, in the transaction that appends ``rows``."""
     if kind == "entry":
-        open_rows = [
-            (row["id"], severity(row["outcome"], row["urgency"]), row["reported_at"],
-             row["patient_id"])
-            for row in rows
-            if row["outcome"] != "continue"
-        ]  # fmt: skip
-        conn.executemany(
-            "INSERT INTO worklist (entry_id, severity, reported_at, patient_id) "
-            "VALUES (?, ?, ?, ?)",
-            open_rows,
+        conn.executemany(  # each new check is the next check of its patient's earlier ones
+            "UPDATE worklist SET next_at = :at WHERE patient_id = :patient "
+            "AND reported_at < :at AND (next_at IS NULL OR next_at > :at)",
+            [{"at": row["reported_at"], "patient": row["patient_id"]} for row in rows],
         )
+        conn.executemany(
+            "INSERT INTO worklist (entry_id, severity, reported_at, patient_id, next_at) "
+            "VALUES (?, ?, ?, ?, (SELECT min(n.reported_at) FROM entries n "
+            "WHERE n.patient_id = ? AND n.reported_at > ?))",
+            [
+                (row["id"], severity(row["outcome"], row["urgency"]), row["reported_at"],
+                 row["patient_id"], row["patient_id"], row["reported_at"])
+                for row in rows
+                if row["outcome"] != "continue"
+            ],
+        )  # fmt: skip
     elif kind == "review":
         conn.executemany(
             "DELETE FROM worklist WHERE entry_id = ?", [(row["entry_id"],) for row in rows]

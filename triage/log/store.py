@@ -9,7 +9,7 @@ protocol (one gap-free chain under a lock, UPDATE and DELETE refused to the appl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -75,7 +75,8 @@ class Store(Protocol):
     # through an index, never by reading every entry.
 
     def worklist_rows(self, filters: Filters, limit: int, offset: int) -> list[Row]:
-        """Summary fields of the matching worklist entries: most severe first, then oldest."""
+        """Summary fields of the matching worklist entries, and ``next_at`` (when the patient's
+        next check was answered, or None): most severe first, then oldest."""
         ...
 
     def worklist_count(self, filters: Filters) -> int:
@@ -86,10 +87,9 @@ class Store(Protocol):
         """The number of worklist entries of each severity, over the whole log."""
         ...
 
-    def worklist_follow_ups(self, severities: Iterable[int]) -> list[Row]:
-        """The worklist entries of these severities (``entry_id``, ``severity``,
-        ``reported_at``, ``patient_id``), each with ``next_at``: when the patient's next check
-        was answered (None if none yet)."""
+    def worklist_waiting(self, severity: int, answered_before: str) -> int:
+        """How many worklist entries of ``severity``, answered before ``answered_before``, have
+        no later check of their patient (``next_at`` is None): follow-ups overdue."""
         ...
 
     # -- beside the chain: clinicians' accounts and API tokens ---------------------------------

@@ -16,12 +16,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from ..outcomes import LEVELS, by_key
-from .records import EntrySummary, Filters, stamp
+from .records import MAX_ID, EntrySummary, Filters, Row, stamp
 from .store import Store
 
 FollowUpStatus = Literal["due", "overdue", "received", "late"]
 Order = Literal["urgency", "newest"]
-MAX_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -107,7 +106,7 @@ def build(
 ) -> Worklist:
     """The page ``filters`` ask for: from the worklist index when they ask for unreviewed checks
     that need action, else from the entries, newest first."""
-    limit, offset = max(1, min(limit, MAX_PAGE)), max(0, offset)
+    limit, offset = max(1, min(limit, MAX_ID)), max(0, min(offset, MAX_ID))
     windows = _windows(follow_up_hours)
     order: Order
     if filters.unreviewed and filters.outcome != "continue":
@@ -119,7 +118,7 @@ def build(
     items = []
     for row in rows:
         summary = EntrySummary.from_row(row, row["last_verdict"])
-        items.append(WorkItem(summary, _follow_up(store, summary, windows, now)))
+        items.append(WorkItem(summary, _follow_up(store, summary, row, windows, now)))
     counts = store.worklist_counts()
     return Worklist(
         {lv.key: counts.get(n, 0) for n, lv in reversed(list(enumerate(LEVELS))) if n},
@@ -141,7 +140,7 @@ def _windows(follow_up_hours: Mapping[str, float]) -> dict[int, timedelta]:
 
 
 def _follow_up(
-    store: Store, entry: EntrySummary, windows: dict[int, timedelta], now: datetime
+    store: Store, entry: EntrySummary, row: Row, windows: dict[int, timedelta], now: datetime
 ) -> FollowUp | None:
     try:
         window = windows.get(entry.severity)
@@ -149,7 +148,10 @@ def _follow_up(
         return None
     if window is None:
         return None
-    later = store.next_check_after(entry.patient_id, entry.reported_at)
+    if "next_at" in row:  # the worklist keeps it
+        later = row["next_at"]
+    else:
+        later = store.next_check_after(entry.patient_id, entry.reported_at)
     return status(entry.reported_at, later, window, now)
 
 
@@ -166,10 +168,10 @@ def status(reported_at: str, next_at: str | None, window: timedelta, now: dateti
 
 
 def _overdue(store: Store, windows: dict[int, timedelta], now: datetime) -> int:
+    """Worklist checks whose window has passed with no later check of the patient."""
     return sum(
-        status(row["reported_at"], row["next_at"], windows[row["severity"]], now).status
-        == "overdue"
-        for row in store.worklist_follow_ups(windows)
+        store.worklist_waiting(severity, stamp(now - window))
+        for severity, window in windows.items()
     )
 
 
