@@ -168,14 +168,15 @@ def test_the_worklist_and_patient_page_never_scan_the_entries(log: TriageLog) ->
         "UPDATE worklist SET next_at = '2026-11-21T11:00:00.000000Z' WHERE severity = 3",
         "INSERT INTO worklist SELECT id, 5, reported_at, patient_id, NULL FROM entries "
         "WHERE outcome = 'continue'",
+        "UPDATE worklist_tally SET checks = 0 WHERE severity = 5",
     ],
-    ids=["hidden-emergency", "downgraded", "follow-up-faked", "extra-row"],
+    ids=["hidden-emergency", "downgraded", "follow-up-faked", "extra-row", "tally"],
 )
 def test_verify_finds_a_worklist_edited_behind_the_logs_back(log: TriageLog, edit: str) -> None:
     with sqlite3.connect(log.path) as conn:
         conn.execute(edit)
     result = log.verify()
-    assert not result.ok and "the worklist does not match the log" in result.integrity
+    assert not result.ok and "edited outside triage" in result.integrity
 
 
 # -- reviews and their reasons -------------------------------------------------------------------

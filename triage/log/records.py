@@ -157,6 +157,13 @@ none yet; what a follow-up looks for). Derived from the chain, kept in step with
 transaction as each entry or review (and checked by ``verify``): an index of open work, so that
 the worklist, its counts and its follow-ups never read the whole log."""
 
+TALLY_COLUMNS: tuple[Column, ...] = (
+    _c("severity", "INTEGER", since_form=None),
+    _c("checks", "INTEGER", since_form=None),
+)
+"""How many checks of each severity the worklist holds, kept with it: its counts over the whole
+log in one read, however many checks wait."""
+
 TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
     "entries": ENTRY_COLUMNS,
     "reviews": REVIEW_COLUMNS,
@@ -164,6 +171,7 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
     "clinicians": CLINICIAN_COLUMNS,
     "api_tokens": TOKEN_COLUMNS,
     "worklist": WORKLIST_COLUMNS,
+    "worklist_tally": TALLY_COLUMNS,
 }
 """Every table of the log, by name: the chained ones and those beside the chain."""
 

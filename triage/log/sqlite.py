@@ -15,7 +15,8 @@ import os
 import sqlite3
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -157,7 +158,13 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
                     WHERE n.patient_id = e.patient_id AND n.reported_at > e.reported_at)
             FROM entries e
             WHERE e.outcome <> 'continue'
-              AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.entry_id = e.id)
+              AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.entry_id = e.id);
+        CREATE TABLE worklist_tally (
+            severity INTEGER PRIMARY KEY,
+            checks   INTEGER NOT NULL
+        );
+        INSERT INTO worklist_tally (severity, checks)
+            SELECT severity, count(*) FROM worklist GROUP BY severity
     """,
     ),
 )
@@ -310,8 +317,8 @@ class SQLiteStore:
         return int(next(self._read(f"SELECT count(*) AS n FROM worklist w{where}", params))["n"])
 
     def worklist_counts(self) -> dict[int, int]:
-        sql = "SELECT severity, count(*) AS n FROM worklist GROUP BY severity"
-        return {row["severity"]: row["n"] for row in self._read(sql)}
+        sql = "SELECT severity, checks FROM worklist_tally"
+        return {row["severity"]: row["checks"] for row in self._read(sql)}
 
     def worklist_waiting(self, severity: int, answered_before: str) -> int:
         sql = (
@@ -464,6 +471,22 @@ class SQLiteStore:
         held = "SELECT entry_id, severity, reported_at, patient_id, next_at FROM worklist"
         missing = next(self._read(f"SELECT count(*) AS n FROM ({expected} EXCEPT {held})"))["n"]
         extra = next(self._read(f"SELECT count(*) AS n FROM ({held} EXCEPT {expected})"))["n"]
+        counted = (
+            "SELECT severity, count(*) FROM worklist GROUP BY severity "
+            "EXCEPT SELECT severity, checks FROM worklist_tally WHERE checks <> 0"
+        )
+        tallied = (
+            "SELECT severity, checks FROM worklist_tally WHERE checks <> 0 "
+            "EXCEPT SELECT severity, count(*) FROM worklist GROUP BY severity"
+        )
+        wrong = sum(
+            next(self._read(f"SELECT count(*) AS n FROM ({sql})"))["n"]
+            for sql in (counted, tallied)
+        )
+        if wrong and not missing and not extra:
+            return (
+                "the worklist's counts do not match the worklist: they were edited outside triage"
+            )
         if not missing and not extra:
             return None
         return (
@@ -494,21 +517,36 @@ def _keep_worklist(conn: sqlite3.Connection, kind: Kind, rows: list[Row]) -> Non
             "AND reported_at < :at AND (next_at IS NULL OR next_at > :at)",
             [{"at": row["reported_at"], "patient": row["patient_id"]} for row in rows],
         )
+        opened = [
+            (row["id"], severity(row["outcome"], row["urgency"]), row["reported_at"],
+             row["patient_id"], row["patient_id"], row["reported_at"])
+            for row in rows
+            if row["outcome"] != "continue"
+        ]  # fmt: skip
         conn.executemany(
             "INSERT INTO worklist (entry_id, severity, reported_at, patient_id, next_at) "
             "VALUES (?, ?, ?, ?, (SELECT min(n.reported_at) FROM entries n "
             "WHERE n.patient_id = ? AND n.reported_at > ?))",
-            [
-                (row["id"], severity(row["outcome"], row["urgency"]), row["reported_at"],
-                 row["patient_id"], row["patient_id"], row["reported_at"])
-                for row in rows
-                if row["outcome"] != "continue"
-            ],
-        )  # fmt: skip
-    elif kind == "review":
-        conn.executemany(
-            "DELETE FROM worklist WHERE entry_id = ?", [(row["entry_id"],) for row in rows]
+            opened,
         )
+        _tally(conn, Counter(row[1] for row in opened))
+    elif kind == "review":
+        for row in rows:  # an entry's first review takes it off; later ones find nothing
+            found = conn.execute(
+                "SELECT severity FROM worklist WHERE entry_id = ?", (row["entry_id"],)
+            ).fetchone()
+            if found is not None:
+                conn.execute("DELETE FROM worklist WHERE entry_id = ?", (row["entry_id"],))
+                _tally(conn, {found[0]: -1})
+
+
+def _tally(conn: sqlite3.Connection, changes: Mapping[int, int]) -> None:
+    """Add ``changes`` (severity: how many more, or fewer) to the worklist's tally."""
+    conn.executemany(
+        "INSERT INTO worklist_tally (severity, checks) VALUES (?, ?) "
+        "ON CONFLICT (severity) DO UPDATE SET checks = checks + excluded.checks",
+        [(level, change) for level, change in changes.items() if change],
+    )
 
 
 def _worklist_where(filters: Filters) -> tuple[str, list[Any]]:

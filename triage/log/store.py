@@ -84,7 +84,8 @@ class Store(Protocol):
         ...
 
     def worklist_counts(self) -> dict[int, int]:
-        """The number of worklist entries of each severity, over the whole log."""
+        """The number of worklist entries of each severity, over the whole log: kept as a
+        tally beside the worklist, so that reading it never counts the entries."""
         ...
 
     def worklist_waiting(self, severity: int, answered_before: str) -> int:

@@ -108,10 +108,12 @@ def build(
     that need action, else from the entries, newest first."""
     limit, offset = max(1, min(limit, MAX_ID)), max(0, min(offset, MAX_ID))
     windows = _windows(follow_up_hours)
-    order: Order
+    counts = store.worklist_counts()
     if filters.unreviewed and filters.outcome != "continue":
         rows = store.worklist_rows(filters, limit, offset)
-        matched, order = store.worklist_count(filters), "urgency"
+        whole = filters == Filters(unreviewed=True)  # the counts say it: no second count
+        matched = sum(counts.values()) if whole else store.worklist_count(filters)
+        order: Order = "urgency"
     else:
         rows = store.summaries(filters, limit, offset)
         matched, order = store.count(filters), "newest"
@@ -119,7 +121,6 @@ def build(
     for row in rows:
         summary = EntrySummary.from_row(row, row["last_verdict"])
         items.append(WorkItem(summary, _follow_up(store, summary, row, windows, now)))
-    counts = store.worklist_counts()
     return Worklist(
         {lv.key: counts.get(n, 0) for n, lv in reversed(list(enumerate(LEVELS))) if n},
         _overdue(store, windows, now),
