@@ -8,9 +8,13 @@
    check above continue answered more than 14 days before the last one is reviewed, as a clinic
    that works its worklist would have it.
 
+3. The same on a copy of that log where no check was ever reviewed (every check above continue
+   waits on the worklist: about 800,000), the worst a worklist can get.
+
 Run: python benchmarks/bench_serve.py [ENTRIES] [DB]   (default 1,000,000 entries; the filled
-log is kept at DB, default /tmp/triage-bench-serve-ENTRIES.db, and reused when it exists).
-Requests are bounded in number and time; the server is stopped at the end.
+log is kept at DB, default /tmp/triage-bench-serve-ENTRIES.db, and reused when it exists; the
+unreviewed copy is DB with -unreviewed.db). Requests are bounded in number and time; the server
+is stopped at the end.
 """
 
 from __future__ import annotations
@@ -189,6 +193,31 @@ def checks_per_second(folder: Path) -> None:
           f"verify {'ok' if ok else 'FAILED'}")  # fmt: skip
 
 
+def unreviewed_copy(path: Path) -> Path:
+    """A copy of the log without its reviews, its worklist rebuilt as migration 4 builds it."""
+    import shutil
+    import sqlite3
+
+    from triage.log.sqlite import MIGRATIONS
+
+    copy = path.with_name(path.stem + "-unreviewed.db")
+    if copy.exists():
+        return copy
+    shutil.copyfile(path, copy)
+    migration = MIGRATIONS[3][1]
+    rebuild = migration[migration.index("INSERT INTO worklist") :]
+    conn = sqlite3.connect(copy)
+    with conn:
+        conn.execute("DELETE FROM reviews")  # the chain no longer verifies: a benchmark only
+        conn.execute("DELETE FROM worklist")
+        conn.execute("DELETE FROM worklist_tally")
+        for statement in filter(str.strip, rebuild.split(";")):
+            if "CREATE TABLE" not in statement:
+                conn.execute(statement)
+    conn.close()
+    return copy
+
+
 def main() -> None:
     total = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     path = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(f"/tmp/triage-bench-serve-{total}.db")
@@ -196,6 +225,7 @@ def main() -> None:
         checks_per_second(Path(folder))
     big_log(total, path)
     pages(path)
+    pages(unreviewed_copy(path))
 
 
 if __name__ == "__main__":
