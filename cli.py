@@ -612,6 +612,7 @@ def log_list(limit: int, worklist: bool, as_json: bool, db: str | None, **given:
             entries, counts = [item.entry for item in work.items], work.counts
         else:
             entries = triage_log.entries(filters, limit=limit)
+            counts = triage_log.worklist(limit=1).counts  # what no page of the list hides
     if as_json:
         click.echo(json_text([vars(e) for e in entries], indent=2))
     else:

@@ -190,7 +190,7 @@ def test_edits_after_migration_are_detected(grown: Path, sql: str, bad: str) -> 
 def test_log_list_shows_every_entry(grown: Path) -> None:
     result = run("log", "list", "--db", str(grown))
     assert result.exit_code == 0, result.output
-    listed = [line[3:9].strip() for line in result.stdout.splitlines()[1:-1]]
+    listed = [line[3:9].strip() for line in result.stdout.splitlines()[1:-2]]  # two footers
     assert listed == [str(n) for n in range(8, 0, -1)]
     as_json = json.loads(run("log", "list", "--json", "--db", str(grown)).stdout)
     assert [e["id"] for e in as_json] == list(range(8, 0, -1))
