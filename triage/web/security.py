@@ -19,7 +19,6 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,6 +179,3 @@ class Headers:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-Endpoint = Callable[[Request], Awaitable[Any]]
