@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.web_support import server  # noqa: F401 (a real 'triage serve', for the web tests)
+
 
 @pytest.fixture(autouse=True)
 def private_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -9,14 +9,18 @@ chain. Inside the package:
 - ``store``: what a storage backend provides; ``sqlite``: the SQLite backend and its migrations;
 - ``location``: where the log is and which backend stores it;
 - ``patients``: patient records, checked against the report contract;
-- ``facade``: ``TriageLog``; ``export``: JSON Lines and CSV files; ``views``: the clinician's views.
+- ``facade``: ``TriageLog``; ``export``: JSON Lines and CSV files; ``views``: the clinician's views;
+- ``worklist``: the clinician's worklist (most urgent first, counts, follow-ups);
+- ``access``: clinicians' accounts and API tokens, for ``triage serve``.
 """
 
 from __future__ import annotations
 
+from .access import ApiToken, Clinician
 from .facade import TriageLog
 from .patients import KEEP, Keep
 from .records import (
+    OVERRIDE_REASONS,
     VERDICTS,
     Entry,
     EntrySummary,
@@ -28,13 +32,18 @@ from .records import (
     Verdict,
     Verification,
 )
+from .worklist import FollowUp, WorkItem, Worklist
 
 __all__ = [
     "KEEP",
+    "OVERRIDE_REASONS",
     "VERDICTS",
+    "ApiToken",
+    "Clinician",
     "Entry",
     "EntrySummary",
     "Filters",
+    "FollowUp",
     "Keep",
     "PatientRecord",
     "Review",
@@ -43,4 +52,6 @@ __all__ = [
     "TriageLog",
     "Verdict",
     "Verification",
+    "WorkItem",
+    "Worklist",
 ]

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..errors import StorageError, UsageError
+from ..errors import NotFoundError, StorageError, UsageError
 from ..history import Earlier, new_session_id
-from . import chain
+from . import chain, worklist
+from .access import Access
 from .location import open_store
 from .patients import KEEP, Keep, checked_change, record_from
 from .records import (
     MAX_ID,
     MIN_STAMP,
+    OVERRIDE_REASONS,
     VERDICTS,
     Entry,
     EntrySummary,
@@ -41,6 +43,7 @@ from .records import (
     visible,
 )
 from .store import Head, Store
+from .worklist import Worklist
 
 if TYPE_CHECKING:
     from ..decision import Decision
@@ -88,13 +91,17 @@ class TriageLog:
 
         return [EntrySummary.from_row(row) for row in self._store.append("entry", build)]
 
-    def review(self, entry_id: int, *, by: str, verdict: Verdict, note: str = "") -> Review:
-        """Append a clinician's review of an entry; reviews are never edited."""
+    def review(
+        self, entry_id: int, *, by: str, verdict: Verdict, note: str = "", reason: str = ""
+    ) -> Review:
+        """Append a clinician's review of an entry; reviews are never edited. An override may
+        give a coded ``reason`` (``OVERRIDE_REASONS``); an acceptance gives none."""
         if verdict not in VERDICTS:
             raise UsageError(
                 f"a review's verdict is one of {', '.join(VERDICTS)}, not {verdict!r}",
                 "accept the decision or override it",
             )
+        _check_reason(verdict, reason)
         reviewer = plain_text("reviewer", by).strip()
         if not reviewer:
             raise UsageError("a review needs the reviewer's name", "give --by NAME")
@@ -112,6 +119,7 @@ class TriageLog:
                 "note": note,
                 "prev_hash": head.hash,
                 "form": chain.CURRENT_FORM,
+                "reason": reason,
             }
             row["hash"] = chain.record_hash("review", row)
             return [row]
@@ -152,6 +160,50 @@ class TriageLog:
         """One entry in full, with its reviews."""
         return self._full(self._existing(entry_id))
 
+    def count(self, filters: Filters | None = None) -> int:
+        """How many entries match ``filters`` (default: all)."""
+        return self._store.count(_checked(filters))
+
+    def worklist(
+        self,
+        filters: Filters | None = None,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        follow_up_hours: Mapping[str, float] | None = None,
+        now: datetime | None = None,
+    ) -> Worklist:
+        """A page of the worklist: with ``Filters(unreviewed=True)`` (the default), the
+        unreviewed checks that need action, most urgent first, then oldest; with other filters,
+        the matching entries newest first. Counts are over the whole log; ``follow_up_hours``
+        (a pack's ``follow_up``) gives each check its follow-up."""
+        return worklist.build(
+            self._store,
+            _checked(filters or Filters(unreviewed=True)),
+            limit=limit,
+            offset=offset,
+            follow_up_hours=follow_up_hours or {},
+            now=now or datetime.now(timezone.utc),
+        )
+
+    def session_checks(self, patient: str, session_id: str) -> list[EntrySummary]:
+        """The patient's checks of one session, oldest first."""
+        rows = self._store.session_rows(_patient(patient), session_id)
+        return [EntrySummary.from_row(row, row["last_verdict"]) for row in rows]
+
+    def timeline(self, patient: str, limit: int = 100) -> list[Entry]:
+        """The patient's last ``limit`` checks in full, with their reviews, newest first."""
+        rows = self._store.newest_of_patient(_patient(patient), _bound(limit))
+        reviews: dict[int, list[Review]] = {row["id"]: [] for row in rows}
+        for review_row in self._store.review_rows_of(list(reviews)):
+            reviews[review_row["entry_id"]].append(_review(review_row))
+        return [self._full(row, tuple(reviews[row["id"]])) for row in rows]
+
+    @property
+    def access(self) -> Access:
+        """Clinicians' accounts and API tokens (``triage serve``)."""
+        return Access(self._store, self.path)
+
     def export(self, filters: Filters | None = None, limit: int | None = None) -> Iterator[Entry]:
         """Every matching entry in full, oldest first, one at a time (never all in memory)."""
         rows = self._store.entry_rows(_checked(filters), _bounded(limit))
@@ -170,6 +222,8 @@ class TriageLog:
                     report["pain_now"],
                     row["outcome"],
                     row["urgency"],
+                    report.get("pain_before"),
+                    row["id"],
                 )
             )
         return points
@@ -216,7 +270,7 @@ class TriageLog:
             return
         close = self.similar_patients(patient)
         hint = f"did you mean {' or '.join(visible(p) for p in close)}? " if close else ""
-        raise StorageError(
+        raise NotFoundError(
             f"there is no patient {visible(patient[:100])} in the triage log {self.path}",
             str(self.path),
             f"{hint}patient ids are case-sensitive; 'triage log list' shows who is in the log",
@@ -233,7 +287,7 @@ class TriageLog:
     def _existing(self, entry_id: int) -> Row:
         row = self._store.entry_row(entry_id) if 1 <= entry_id <= MAX_ID else None
         if row is None:
-            raise StorageError(
+            raise NotFoundError(
                 f"there is no entry {entry_id} in {self.path}",
                 str(self.path),
                 "'triage log list' shows the entry ids",
@@ -258,8 +312,9 @@ class TriageLog:
                 "run 'triage log verify' to see whether it was edited; restore it from a backup",
             ) from None
 
-    def _full(self, row: Row) -> Entry:
-        reviews = tuple(_review(r) for r in self._store.review_rows(row["id"]))
+    def _full(self, row: Row, reviews: tuple[Review, ...] | None = None) -> Entry:
+        if reviews is None:
+            reviews = tuple(_review(r) for r in self._store.review_rows(row["id"]))
         summary = EntrySummary.from_row(row, reviews[-1].verdict if reviews else None)
         return Entry(
             **vars(summary),
@@ -307,8 +362,29 @@ def _ended(reported_at: str, hours: float) -> datetime:
 
 def _review(row: Row) -> Review:
     return Review(
-        row["id"], row["entry_id"], row["reviewed_at"], row["reviewer"], row["verdict"], row["note"]
+        row["id"],
+        row["entry_id"],
+        row["reviewed_at"],
+        row["reviewer"],
+        row["verdict"],
+        row["note"],
+        row.get("reason") or "",
     )
+
+
+def _check_reason(verdict: Verdict, reason: str) -> None:
+    if not reason:
+        return
+    if verdict != "overridden":
+        raise UsageError(
+            "a reason is given with an override, not with an acceptance",
+            "leave the reason out, or override the decision",
+        )
+    if reason not in OVERRIDE_REASONS:
+        raise UsageError(
+            f"{visible(reason[:40])!r} is not an override reason",
+            "give one of " + ", ".join(OVERRIDE_REASONS),
+        )
 
 
 def _compact(value: Any) -> str:
