@@ -12,6 +12,7 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -20,7 +21,7 @@ import click
 import triage
 from triage.engines import DURABLE, REFERENCE
 from triage.errors import TriageError
-from triage.log import KEEP, Filters, Keep, TriageLog
+from triage.log import KEEP, OVERRIDE_REASONS, Filters, Keep, TriageLog
 from triage.log.export import write_export
 from triage.log.patients import checked_change
 from triage.log.views import (
@@ -593,18 +594,30 @@ def log() -> None:
 @click.option(
     "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most N entries."
 )
+@click.option(
+    "--worklist",
+    is_flag=True,
+    help="The worklist: unreviewed checks that need action, most urgent first, then oldest, "
+    "with the counts of the whole log.",
+)
 @json_option("Print the entries as JSON.")
 @db_option
-def log_list(limit: int, as_json: bool, db: str | None, **given: Any) -> None:
+def log_list(limit: int, worklist: bool, as_json: bool, db: str | None, **given: Any) -> None:
     """List checks, newest first; unreviewed urgent ones are flagged."""
+    counts = None
     with _reading(db) as triage_log:
-        entries = triage_log.entries(_filters(triage_log, given), limit=limit)
+        filters = _filters(triage_log, given)
+        if worklist:
+            work = triage_log.worklist(replace(filters, unreviewed=True), limit=limit)
+            entries, counts = [item.entry for item in work.items], work.counts
+        else:
+            entries = triage_log.entries(filters, limit=limit)
+            counts = triage_log.worklist(limit=1).counts  # what no page of the list hides
     if as_json:
         click.echo(json_text([vars(e) for e in entries], indent=2))
     else:
-        echo_lines(
-            entry_table(entries, limit, shutil.get_terminal_size((120, 24)).columns), wrap=False
-        )
+        width = shutil.get_terminal_size((120, 24)).columns
+        echo_lines(entry_table(entries, limit, width, counts), wrap=False)
 
 
 @log.command("show")
@@ -627,9 +640,21 @@ def log_show(entry_id: int, as_json: bool, db: str | None) -> None:
 @click.option("--accept", is_flag=True, help="The decision was right.")
 @click.option("--override", is_flag=True, help="The decision was overridden (say why in --note).")
 @click.option("--note", default="", metavar="TEXT", help="A note; required with --override.")
+@click.option(
+    "--reason",
+    type=click.Choice(list(OVERRIDE_REASONS)),
+    default=None,
+    help="With --override: why, as a coded reason (as in the web review form).",
+)
 @db_option
 def log_review(
-    entry_id: int, reviewer: str, accept: bool, override: bool, note: str, db: str | None
+    entry_id: int,
+    reviewer: str,
+    accept: bool,
+    override: bool,
+    note: str,
+    reason: str | None,
+    db: str | None,
 ) -> None:
     """Record a clinician's review of a check (appended; never edits the check).
 
@@ -641,9 +666,15 @@ def log_review(
         raise click.UsageError("give --accept or --override")
     if override and not note.strip():
         raise click.UsageError("an override needs --note saying what was decided instead, and why")
+    if reason and not override:
+        raise click.UsageError("--reason goes with --override")
     with _reading(db) as triage_log:
         review = triage_log.review(
-            entry_id, by=reviewer, verdict="accepted" if accept else "overridden", note=note
+            entry_id,
+            by=reviewer,
+            verdict="accepted" if accept else "overridden",
+            note=note,
+            reason=reason or "",
         )
     click.echo(
         f"Review {review.id} recorded: entry {entry_id} {review.verdict} by {review.reviewer}."
@@ -816,15 +847,25 @@ def log_init(db: str | None) -> None:
     "--to", "target", required=True, metavar="PATH|URL", help="A new log, or an empty one."
 )
 def log_copy(source: str, target: str) -> None:
-    """Copy a whole log (every entry, review, patient record and checkpoint) into a new one,
-    for example from SQLite to PostgreSQL; both then verify with the same head hash."""
+    """Copy a whole log (every entry, review, patient record and checkpoint, and the clinicians'
+    accounts and API tokens) into a new one, for example from SQLite to PostgreSQL; both then
+    verify with the same head hash."""
     with _reading(source) as from_log, TriageLog(target) as to_log:
         result = from_log.copy_to(to_log)
         locations = (from_log.location, to_log.location)
+        accounts, tokens = len(to_log.access.clinicians()), len(to_log.access.tokens())
+    beside = ""
+    if accounts or tokens:
+        beside = f", with {_counted(accounts, 'clinician account')} and "
+        beside += _counted(tokens, "API token")
     click.echo(
-        f"Copied {result.entries} entries, {result.reviews} reviews and {_records_word(result)} "
-        f"from {locations[0]} to {locations[1]}; both end at {result.head}."
+        f"Copied {result.entries} entries, {result.reviews} reviews and {_records_word(result)}"
+        f"{beside} from {locations[0]} to {locations[1]}; both end at {result.head}."
     )
+
+
+def _counted(number: int, thing: str) -> str:
+    return f"{number} {thing}" + ("" if number == 1 else "s")
 
 
 def _records_word(result: Any) -> str:
@@ -944,6 +985,182 @@ def patient_show(patient_id: str, as_json: bool, db: str | None) -> None:
         click.echo(json_text(patient_data(patient_id, records), indent=2))
     else:
         echo_lines(patient_view(patient_id, records))
+
+
+# -- serving: the clinician's pages and the JSON API ---------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="The port to listen on (0: any free one).")  # fmt: skip
+@db_option
+@click.option("--rules", metavar="DIR", help="Use the rule pack in DIR instead of the bundled one.")
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let pages of ORIGIN (https://app.example) call the API from a browser; repeat for "
+    "each. Off by default.",
+)
+@click.option(
+    "--https-only",
+    is_flag=True,
+    help="Behind an HTTPS proxy: session cookies are sent over HTTPS only.",
+)
+def serve(
+    host: str,
+    port: int,
+    db: str | None,
+    rules: str | None,
+    cors_origins: tuple[str, ...],
+    https_only: bool,
+) -> None:
+    """Serve the clinician's worklist in a web browser, and the JSON API under /api/v1/.
+
+    One process, on 127.0.0.1 (this machine only) unless --host says otherwise. Clinicians
+    sign in with accounts made by 'triage user add'; applications use tokens made by 'triage
+    token add'. Session cookies are signed with TRIAGE_SECRET_KEY when it is set (otherwise
+    with a new key each start, so that everyone signs in again). Ctrl-C stops it.
+    """
+    from triage.web import serve as run
+
+    pack = _load_pack(rules)
+    with TriageLog(db) as triage_log:  # started here if there is none yet, and said
+        if triage_log.created:
+            click.echo(f"Started a new triage log at {triage_log.location}.", err=True)
+        target = triage_log.target  # a PostgreSQL URL keeps its password for the server
+        if not triage_log.access.clinicians():
+            click.echo(
+                "No clinician can sign in yet: add one with 'triage user add NAME'.", err=True
+            )
+    run(
+        target,
+        host=host,
+        port=port,
+        pack=pack,
+        cors_origins=cors_origins,
+        https_only=https_only,
+        announce=lambda text: click.echo(text, err=True),
+    )
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True))
+
+
+@main.group()
+def user() -> None:
+    """Clinicians' accounts for 'triage serve': who may sign in and review."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option(
+    "--time-zone",
+    default="UTC",
+    show_default=True,
+    metavar="ZONE",
+    help="Where times are shown when the browser does not say (Europe/London).",
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@db_option
+def user_add(name: str, time_zone: str, password_stdin: bool, db: str | None) -> None:
+    """Add a clinician's account; the password is asked twice (at least 10 characters).
+
+    Reviews made through the web pages are recorded under NAME.
+    """
+    with TriageLog(db) as triage_log:
+        if triage_log.created:
+            click.echo(f"Started a new triage log at {triage_log.location}.", err=True)
+        added = triage_log.access.add_clinician(
+            name, _password(password_stdin), time_zone=time_zone
+        )
+    click.echo(f"Clinician {added.name} added; they can sign in to 'triage serve'.")
+
+
+@user.command("list")
+@db_option
+def user_list(db: str | None) -> None:
+    """List the clinicians' accounts."""
+    with _reading(db) as triage_log:
+        accounts = triage_log.access.clinicians()
+    for account in accounts:
+        state = f"disabled {account.disabled_at[:16]}" if account.disabled_at else "active"
+        click.echo(f"{account.name}  ({account.time_zone}; {state})")
+    if not accounts:
+        click.echo("No accounts yet: add one with 'triage user add NAME'.")
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@db_option
+def user_password(name: str, password_stdin: bool, db: str | None) -> None:
+    """Set a new password for a clinician's account."""
+    with _reading(db) as triage_log:
+        triage_log.access.set_password(name, _password(password_stdin))
+    click.echo(f"Password of {name} changed.")
+
+
+@user.command("disable")
+@click.argument("name")
+@db_option
+def user_disable(name: str, db: str | None) -> None:
+    """Stop an account from signing in; its open sessions end at their next page."""
+    with _reading(db) as triage_log:
+        triage_log.access.disable_clinician(name)
+    click.echo(f"Account {name} disabled; its reviews keep its name.")
+
+
+@main.group()
+def token() -> None:
+    """API tokens for 'triage serve': which applications may use the JSON API."""
+
+
+@token.command("add")
+@click.argument("app")
+@db_option
+def token_add(app: str, db: str | None) -> None:
+    """Make a token for the application APP; it is shown once, and only its hash is kept."""
+    with TriageLog(db) as triage_log:
+        if triage_log.created:
+            click.echo(f"Started a new triage log at {triage_log.location}.", err=True)
+        made, secret = triage_log.access.add_token(app)
+    click.echo(secret)
+    click.echo(
+        f"Token {made.id} for {made.app}: give it as 'Authorization: Bearer ...'. It is not "
+        "shown again; 'triage token revoke' ends it.",
+        err=True,
+    )
+
+
+@token.command("list")
+@db_option
+def token_list(db: str | None) -> None:
+    """List the API tokens (their ids and first characters, never the tokens)."""
+    with _reading(db) as triage_log:
+        tokens = triage_log.access.tokens()
+    for made in tokens:
+        state = f"revoked {made.revoked_at[:16]}" if made.revoked_at else "active"
+        click.echo(
+            f"{made.id:>4}  {made.app}  {made.prefix}...  made {made.created_at[:16]}; {state}"
+        )
+    if not tokens:
+        click.echo("No tokens yet: make one with 'triage token add APP'.")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int, metavar="ID")
+@db_option
+def token_revoke(token_id: int, db: str | None) -> None:
+    """Revoke a token: the API refuses it from its next request."""
+    with _reading(db) as triage_log:
+        made = triage_log.access.revoke_token(token_id)
+    click.echo(f"Token {made.id} of {made.app} revoked.")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.pg_server import APP, Server
+from tests.web_support import server  # noqa: F401 (a real 'triage serve', for the web tests)
 
 BOTH = ["sqlite", "postgresql"]
 
@@ -41,11 +42,11 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Server]:
     """The throwaway PostgreSQL server, started on first use, stopped and removed at the end."""
-    server = Server()
+    started = Server()
     try:
-        yield server
+        yield started
     finally:
-        server.stop()
+        started.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -54,12 +55,12 @@ def private_log(
 ) -> Iterator[Path | str]:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     if backend == "postgresql":
-        server: Server = request.getfixturevalue("postgres")
-        name = server.new_database()
-        url = server.url(name, APP)
+        pg: Server = request.getfixturevalue("postgres")
+        name = pg.new_database()
+        url = pg.url(name, APP)
         monkeypatch.setenv("TRIAGE_DB", url)
         yield url
-        server.drop(name)
+        pg.drop(name)
         return
     path = tmp_path / "triage-log.db"
     monkeypatch.setenv("TRIAGE_DB", str(path))

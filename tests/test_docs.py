@@ -93,3 +93,28 @@ def test_the_rule_shown_in_the_readme_is_the_bundled_one() -> None:
     shown = README.split("```yaml\n", 1)[1].split("```", 1)[0]
     bundled = (ROOT / "rules" / "10-emergency.yaml").read_text()
     assert "\n".join("  " + line for line in shown.splitlines()) in bundled
+
+
+def test_the_clinician_guide_leads_with_the_browser_and_its_screenshots_exist() -> None:
+    guide = (ROOT / "docs" / "clinician.md").read_text()
+    first_section = guide.split("\n## ", 2)[1]
+    assert first_section.startswith("Your day in the browser")
+    shots = re.findall(r"\]\((screenshots/[\w.-]+\.png)\)", guide)
+    assert {"screenshots/worklist.png", "screenshots/check.png", "screenshots/patient.png"} <= set(
+        shots
+    )
+    for shot in shots:
+        image = ROOT / "docs" / shot
+        assert image.read_bytes().startswith(b"\x89PNG"), shot  # taken by test_web_browser.py
+
+
+def test_the_embedding_guide_documents_every_api_route_with_curl() -> None:
+    from triage.web.openapi import openapi
+
+    guide = (ROOT / "docs" / "embedding.md").read_text()
+    for path, methods in openapi()["paths"].items():
+        for method in methods:
+            assert f"{method.upper()} {path.replace('{entry_id}', '{id}')}" in guide or (
+                f"`{method.upper()} /api/v1{path}`" in guide
+            ), (method, path)
+    assert guide.count("curl -s") >= 4

@@ -76,7 +76,8 @@ def test_list_flags_urgent_unreviewed_entries(filled: Path) -> None:
         and "EMERGENCY" in lines[1]
     )
     assert "reduce load" in lines[2] and not lines[2].startswith("!")
-    assert "1 urgent and unreviewed" in lines[-1]
+    assert "1 urgent and unreviewed" in lines[-2]
+    assert lines[-1].startswith("Whole log, unreviewed and needing action: 1 EMERGENCY, ")
     run("log", "review", "3", "--by", "Dr Ada", "--accept")
     lines = run("log", "list").stdout.splitlines()
     assert not lines[1].startswith("!") and "accepted" in lines[1]

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
 import triage
-from tests.backends import rows, tamper
+from tests.backends import REBUILD_WORKLIST, rows, tamper
 from tests.helpers import report
 from tests.pg_server import APP, OWNER, Server
 from tests.test_log_cli import run
@@ -21,8 +23,10 @@ from tests.test_log_reliability import writer
 from triage.errors import StorageError
 from triage.log import Filters, TriageLog
 from triage.log import checkpoints as signed
+from triage.log import postgres as pg_backend
 from triage.log.postgres import MIGRATIONS
-from triage.log.records import COLUMNS, TABLES, Kind
+from triage.log.records import TABLE_COLUMNS, TABLES
+from triage.outcomes import LEVELS, severity
 
 
 @pytest.fixture
@@ -114,6 +118,55 @@ def test_the_app_role_and_the_owner_cannot_change_the_log(
         assert log.verify(full=True).ok
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE triage.worklist SET severity = 1",
+        "DELETE FROM triage.worklist",
+        "INSERT INTO triage.worklist SELECT id, 5, reported_at, patient_id, NULL "
+        "FROM triage.entries",
+        "UPDATE triage.worklist_tally SET checks = 0",
+        "DELETE FROM triage.clinicians",
+        "DELETE FROM triage.api_tokens",
+    ],
+    ids=lambda sql: " ".join(sql.split()[:3]),
+)
+def test_the_app_role_only_reads_the_worklist_and_never_deletes_an_account(
+    log_url: str, sql: str
+) -> None:
+    """The database keeps the worklist (triggers that run as the owner); the app role may add
+    and change accounts and tokens (a new password, a revocation), never remove them."""
+    with TriageLog(log_url) as log:
+        log.record(triage.evaluate(report(unwell=True)))
+        log.access.add_clinician("Dr Ada", "long enough pass")
+        log.access.add_token("portal")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), psycopg.connect(log_url) as conn:
+        conn.execute(sql)
+    with TriageLog(log_url) as log:
+        assert log.verify(full=True).ok and log.worklist().needs_action == 1
+
+
+def test_accounts_and_tokens_are_changed_in_place_by_the_app_role(log_url: str) -> None:
+    with TriageLog(log_url) as log:
+        first = log.access.add_clinician("Dr Ada", "long enough pass")
+        second = log.access.add_clinician("Dr Bo", "long enough pass")
+        assert (first.id, second.id) == (1, 2)
+        log.access.set_password("Dr Ada", "another long one")
+        log.access.disable_clinician("Dr Bo")
+        made, secret = log.access.add_token("portal")
+        log.access.revoke_token(made.id)
+        again = {**vars(first), "password_hash": "x"}
+        del again["id"]
+        with pytest.raises(StorageError, match=r"\(name\)=\(Dr Ada\) already exists") as info:
+            log._store.add_row("clinicians", again)
+        assert info.value.fix == "choose another name"
+        assert log.access.sign_in("Dr Ada", "another long one") is not None
+        assert log.access.sign_in("Dr Bo", "long enough pass") is None
+        assert log.access.token_for(secret) is None
+        assert log._store.find_rows("api_tokens", "id", 2**70) == []
+        assert log._store.update_row("api_tokens", 2**70, {"revoked_at": "now"}) is False
+
+
 def test_an_update_by_the_app_role_is_refused_with_a_clear_message(log_url: str) -> None:
     with TriageLog(log_url) as log:
         log.record(triage.evaluate(report()))
@@ -166,12 +219,15 @@ def test_the_newest_entries_deleted_as_superuser_are_detected_via_the_checkpoint
         log.record_many([triage.evaluate(report(unwell=True))] * 5)
         log.checkpoint(tmp_path / "audit.key", append_to=tmp_path / "kept.jsonl")
     name = log_url.split("/")[3].split("?")[0]
-    with postgres.connect(name) as conn:  # deletes them, and the head row and checkpoints too
-        conn.execute("SET session_replication_role = replica")
+    with postgres.connect(name) as conn:  # deletes them, and the head row, the worklist and
+        conn.execute("SET session_replication_role = replica")  # the checkpoints agree
         conn.execute("DELETE FROM triage.entries WHERE id > 3")
         conn.execute("UPDATE triage.chain_head SET seq = 3, hash = (SELECT hash FROM "
                      "triage.entries WHERE id = 3)")  # fmt: skip
         conn.execute("DELETE FROM triage.checkpoints")
+        conn.execute("SET search_path = triage")
+        for statement in REBUILD_WORKLIST:
+            conn.execute(statement)
     with TriageLog(log_url) as log:
         assert log.verify(full=True).ok  # the chain alone cannot tell
         result = log.verify(
@@ -188,7 +244,7 @@ def test_removing_the_newest_records_without_the_head_row_is_an_integrity_failur
 ) -> None:
     with TriageLog(log_url) as log:
         log.record_many([triage.evaluate(report())] * 3)
-    tamper(log_url, "DELETE FROM entries WHERE id = 3", fix_head=False)
+    tamper(log_url, "DELETE FROM entries WHERE id = 3", careful=False)
     with TriageLog(log_url) as log:
         result = log.verify()
     assert not result.ok
@@ -198,17 +254,95 @@ def test_removing_the_newest_records_without_the_head_row_is_an_integrity_failur
 # -- the schema ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", list(TABLES))
-def test_the_tables_have_exactly_the_defined_columns(log_url: str, kind: Kind) -> None:
+@pytest.mark.parametrize("table", list(TABLE_COLUMNS))
+def test_the_tables_have_exactly_the_defined_columns(log_url: str, table: str) -> None:
+    """The chained tables, and those beside the chain, as SQLite has them after all migrations."""
     found = rows(
         log_url,
         "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
         "WHERE table_schema = 'triage' AND table_name = ? ORDER BY ordinal_position",
-        TABLES[kind],
+        table,
     )
     types = {"bigint": "INTEGER", "integer": "INTEGER", "text": "TEXT"}
     in_schema = [(r["column_name"], types[r["data_type"]], r["is_nullable"] == "NO") for r in found]
-    assert in_schema == [(c.name, c.type, not c.nullable) for c in COLUMNS[kind]]
+    assert in_schema == [(c.name, c.type, not c.nullable) for c in TABLE_COLUMNS[table]]
+
+
+def test_the_postgresql_log_has_every_table_and_index_of_the_sqlite_log(
+    log_url: str, tmp_path: Path
+) -> None:
+    TriageLog(tmp_path / "log.db").close()
+    lite = sqlite3.connect(tmp_path / "log.db")
+    try:
+        sqlite_tables = {
+            r[0]
+            for r in lite.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'migrations'"
+            )
+        }
+        sqlite_indexes = {
+            r[0]
+            for r in lite.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            )
+        }
+    finally:
+        lite.close()  # fmt: skip
+    tables = {r["tablename"] for r in rows(log_url, "SELECT tablename FROM pg_tables WHERE "
+                                                    "schemaname = 'triage'")}  # fmt: skip
+    indexes = {r["indexname"] for r in rows(log_url, "SELECT indexname FROM pg_indexes WHERE "
+                                                     "schemaname = 'triage'")}  # fmt: skip
+    assert tables - sqlite_tables == {"migrations", "chain_head"}
+    assert sqlite_tables <= tables
+    assert sqlite_indexes <= indexes
+
+
+def test_the_severity_the_database_keeps_is_the_librarys(log_url: str) -> None:
+    for n, level in enumerate(LEVELS):
+        [found] = rows(log_url, "SELECT severity(?, ?) AS s", level.outcome, level.urgency)
+        assert found["s"] == n == severity(level.outcome, level.urgency)
+
+
+def test_the_second_migration_fills_the_worklist_of_a_log_of_the_first(
+    postgres: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PostgreSQL log of schema 1 (records only) gets the override reasons, the accounts, the
+    tokens and the worklist of every unreviewed check that needs action, as SQLite's
+    migration 4 gives them; its chain verifies unchanged."""
+    source = tmp_path / "clinic.db"
+    with TriageLog(source) as log:
+        for n, unwell in enumerate([False, True, True, False, True]):
+            log.record(triage.evaluate(report(patient_id=f"pt-{n % 2}", unwell=unwell)))
+        log.review(2, by="Dr Ada", verdict="accepted")
+        log.set_patient("pt-0", profile="athlete", by="Dr Ada")
+        expected = rows(source, "SELECT * FROM worklist ORDER BY entry_id")
+        records = list(log._store.chain())
+    name = postgres.new_database(migrated=False)
+    owner = postgres.url(name, OWNER)
+    try:
+        monkeypatch.setattr(pg_backend, "MIGRATIONS", MIGRATIONS[:1])
+        TriageLog(owner).close()
+        with postgres.connect(name, OWNER) as conn:  # the records, as schema 1 holds them
+            for kind, row in records:
+                columns = [c for c in row if c != "reason"]
+                conn.execute(
+                    f"INSERT INTO triage.{TABLES[kind]} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join(['%s'] * len(columns))})",
+                    [row[c] for c in columns],
+                )
+        monkeypatch.undo()
+        with TriageLog(owner) as log:
+            assert not log.created
+            result = log.verify(full=True)
+            assert result.ok, (result.integrity, result.first_bad)
+            assert (result.entries, result.reviews, result.patients) == (5, 1, 1)
+            assert log.worklist().needs_action == len(expected) == 2
+        found = rows(owner, "SELECT * FROM worklist ORDER BY entry_id")
+        assert found == expected
+        versions = rows(owner, "SELECT version FROM migrations ORDER BY version")
+        assert [r["version"] for r in versions] == [1, 2]
+    finally:
+        postgres.drop(name)
 
 
 def test_the_app_role_cannot_start_a_log_and_the_owner_can(postgres: Server) -> None:
@@ -259,21 +393,36 @@ def test_an_sqlite_log_is_copied_with_the_same_head(
     source = tmp_path / "clinic.db"
     signed.new_key(tmp_path / "k")
     with TriageLog(source) as log:
-        log.record_many([triage.evaluate(report(patient_id=f"pt-{n}")) for n in range(30)])
+        log.record_many(
+            [triage.evaluate(report(patient_id=f"pt-{n}", unwell=n % 3 == 0)) for n in range(30)]
+        )
         log.review(3, by="Dr Ada", verdict="accepted")
+        log.review(4, by="Dr Ada", verdict="overridden", reason="known_cause", note="Flu.")
         log.set_patient("pt-3", profile="athlete", by="Dr Ada")
         log.checkpoint(tmp_path / "k")
-        log.record(triage.evaluate(report()))
+        log.record(triage.evaluate(report(unwell=True)))
+        log.access.add_clinician("Dr Ada", "long enough pass", time_zone="Europe/Oslo")
+        _, secret = log.access.add_token("portal")
         before = log.verify(full=True)
+        worklist = [item.entry.id for item in log.worklist(limit=100).items]
+        source_counts = log.worklist().counts
     result = run("log", "copy", "--from", f"sqlite://{source}", "--to", log_url)
     assert result.exit_code == 0, result.output
-    assert "Copied 31 entries, 1 reviews and 1 patient record" in result.stdout
+    assert (
+        "Copied 31 entries, 2 reviews and 1 patient record, with 1 clinician account and 1 API "
+        "token from "
+    ) in result.stdout
     assert before.head in result.stdout
     with TriageLog(log_url) as copy:
         after = copy.verify(public_key=signed.load_public_key(tmp_path / "k.pub"))
-        assert after.ok and after.head == before.head and after.checked_after == 32
+        assert after.ok and after.head == before.head and after.checked_after == 33
         assert copy.entry(3).reviews[0].reviewer == "Dr Ada"
+        assert copy.entry(4).reviews[0].reason == "known_cause"  # canonical form 3, same hash
         assert copy.patient("pt-3").profile == "athlete"
+        assert [item.entry.id for item in copy.worklist(limit=100).items] == worklist
+        assert copy.worklist().counts == source_counts
+        assert copy.access.sign_in("Dr Ada", "long enough pass") is not None
+        assert copy.access.token_for(secret) is not None
         copy.record(triage.evaluate(report()))  # and the chain goes on there
         assert copy.verify(full=True).ok
     again = run("log", "copy", "--from", str(source), "--to", log_url)
@@ -288,3 +437,18 @@ def test_a_log_that_does_not_verify_is_not_copied(tmp_path: Path, log_url: str) 
     result = run("log", "copy", "--from", str(source), "--to", log_url)
     assert result.exit_code == 1 and "does not verify, so it is not copied" in result.stderr
     assert count(log_url) == 0
+
+
+# -- serving ---------------------------------------------------------------------------------------
+
+
+def test_serve_on_a_postgresql_log_never_shows_its_password(log_url: str) -> None:
+    from tests.web_support import start, stop
+
+    with_password = log_url.replace(f"//{APP}@", f"//{APP}:s3cret-pw@")
+    process, url, output = start(with_password)
+    with httpx.Client(base_url=url, timeout=30) as client:
+        assert client.get("/login").status_code == 200
+    text = stop(process, output)
+    assert "s3cret-pw" not in text
+    assert f"(log: postgresql://{APP}@/" in text

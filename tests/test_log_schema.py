@@ -16,7 +16,14 @@ from tests.log_v2 import v2_pack, v2_report
 from triage.log import EntrySummary, TriageLog
 from triage.log.chain import CURRENT_FORM, covered, forms, record_hash
 from triage.log.export import CSV_COLUMNS, DERIVED
-from triage.log.records import COLUMNS, CSV_STORED, SUMMARY_FIELDS, TABLES, Kind, names
+from triage.log.records import (
+    COLUMNS,
+    CSV_STORED,
+    SUMMARY_FIELDS,
+    TABLE_COLUMNS,
+    TABLES,
+    names,
+)
 from triage.log.sqlite import MIGRATIONS
 from triage.report import CONTRACT_VERSION
 
@@ -69,18 +76,22 @@ def tamper(path: Path, sql: str, *params: object) -> None:
 # -- one definition ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["entry", "review", "patient"])
+@pytest.mark.parametrize("table", list(TABLE_COLUMNS))
 def test_the_schema_after_all_migrations_has_exactly_the_defined_columns(
-    tmp_path: Path, kind: Kind
+    tmp_path: Path, table: str
 ) -> None:
     TriageLog(tmp_path / "log.db").close()
     with sqlite3.connect(tmp_path / "log.db") as conn:
-        info = conn.execute(f"PRAGMA table_info({TABLES[kind]})").fetchall()
+        info = conn.execute(f"PRAGMA table_info({table})").fetchall()
     in_schema = [  # a primary key is never NULL, whatever table_info says
         (name, type_, bool(notnull or pk)) for _, name, type_, notnull, _, pk in info
     ]
-    defined = [(c.name, c.type, not c.nullable) for c in COLUMNS[kind]]
+    defined = [(c.name, c.type, not c.nullable) for c in TABLE_COLUMNS[table]]
     assert in_schema == defined
+
+
+def test_every_chained_table_is_among_the_tables() -> None:
+    assert all(TABLE_COLUMNS[TABLES[kind]] == COLUMNS[kind] for kind in TABLES)
 
 
 def test_the_first_migration_is_the_one_that_shipped() -> None:
@@ -103,8 +114,9 @@ def test_the_migrations_of_the_release_are_the_ones_that_shipped() -> None:
 
 
 def test_patient_records_are_form_2_and_covered_whole() -> None:
-    assert list(forms("patient")) == [2] and list(forms("entry")) == [1, 2]
+    assert list(forms("patient")) == [2, 3] and list(forms("entry")) == [1, 2, 3]
     assert set(covered("patient", 2)) == set(names("patient")) - {"hash"}
+    assert covered("patient", 3) == covered("patient", 2)
 
 
 def test_form_1_covers_what_triage_0_1_0_hashed() -> None:
@@ -114,6 +126,8 @@ def test_form_1_covers_what_triage_0_1_0_hashed() -> None:
 def test_each_later_form_covers_its_number_and_the_columns_added_since() -> None:
     assert set(covered("entry", 2)) - set(FORM_1["entry"]) == {"form", "contract_version"}
     assert set(covered("review", 2)) - set(FORM_1["review"]) == {"form"}
+    assert set(covered("review", 3)) - set(covered("review", 2)) == {"reason"}
+    assert covered("entry", 3) == covered("entry", 2)
     assert max(c.since_form or 1 for cs in COLUMNS.values() for c in cs) == CURRENT_FORM
 
 
@@ -157,15 +171,17 @@ def test_a_log_written_before_migration_2_verifies_after_it(tmp_path: Path) -> N
         after = log.verify()
     assert after.ok and (after.entries, after.reviews) == (5, 2), after.first_bad
     with sqlite3.connect(path) as conn:
-        assert [r[0] for r in conn.execute("SELECT version FROM migrations")] == [1, 2, 3, 4]
+        assert [r[0] for r in conn.execute("SELECT version FROM migrations")] == list(
+            range(1, len(MIGRATIONS) + 1)
+        )
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         forms = conn.execute("SELECT id, form FROM entries ORDER BY id").fetchall()
-    assert forms == [(1, 1), (2, 1), (3, 1), (4, 1), (5, 2)]
+    assert forms == [(1, 1), (2, 1), (3, 1), (4, 1), (5, CURRENT_FORM)]
 
 
 @pytest.fixture
 def migrated(tmp_path: Path) -> Path:
-    """The old log, migrated, with a form-2 entry (5) and a form-2 review (2) appended."""
+    """The old log, migrated, with a form-3 entry (5) and a form-3 review (2) appended."""
     path = old_log(tmp_path)
     with TriageLog(path) as log:
         log.record(decided(tmp_path, patient_id="pt-new"))
@@ -190,12 +206,22 @@ def first_bad(path: Path) -> str:
             "entry 5 (record 6) does not match its hash",
         ),
         ("UPDATE entries SET form = 1 WHERE id = 5", "entry 5 (record 6) does not match its hash"),
+        ("UPDATE entries SET form = 2 WHERE id = 5", "entry 5 (record 6) does not match its hash"),
         ("UPDATE reviews SET form = 1 WHERE id = 2", "review 2 (record 7) does not match its hash"),
+        ("UPDATE reviews SET form = 2 WHERE id = 2", "review 2 (record 7) does not match its hash"),
         ("UPDATE entries SET form = 2 WHERE id = 3", "entry 3 (record 3) does not match its hash"),
         ("UPDATE reviews SET form = 2 WHERE id = 1", "review 1 (record 4) does not match its hash"),
         (
-            "UPDATE entries SET form = 3 WHERE id = 5",
-            "entry 5 (record 6) names canonical form 3, which this log's schema does not have",
+            "UPDATE entries SET form = 4 WHERE id = 5",
+            "entry 5 (record 6) names canonical form 4, which this log's schema does not have",
+        ),
+        (
+            "UPDATE reviews SET reason = 'other' WHERE id = 1",
+            "review 1 (record 4) was written before its reason was recorded, yet holds 'other'",
+        ),
+        (
+            "UPDATE reviews SET reason = 'other' WHERE id = 2",
+            "review 2 (record 7) does not match its hash",
         ),
         (
             "UPDATE entries SET contract_version = '2' WHERE id = 2",
@@ -204,12 +230,16 @@ def first_bad(path: Path) -> str:
         ),
     ],
     ids=[
-        "form-2-contract-version",
-        "form-2-to-1",
-        "review-form-2-to-1",
+        "form-3-contract-version",
+        "form-3-to-1",
+        "form-3-to-2",
+        "review-form-3-to-1",
+        "review-form-3-to-2",
         "form-1-to-2",
         "review-form-1-to-2",
         "unknown-form",
+        "form-1-review-reason",
+        "form-3-review-reason",
         "form-1-contract-version",
     ],
 )

@@ -22,7 +22,9 @@ from tests.log_v2 import RELEASE_LOG, SCHEMA_1_LOG, fired, load_log, v2_pack, v2
 from tests.test_log_cli import check_golden, run
 from triage.contract import FIELDS
 from triage.log import TriageLog
+from triage.log.chain import CURRENT_FORM
 from triage.log.sqlite import MIGRATIONS
+from triage.outcomes import severity
 
 AFTER_V1 = "2026-11-28T08:00:00Z"
 """A day after pt-v1's last v1 check: all three are within the history rules' 14 days."""
@@ -57,12 +59,41 @@ def schema_version(path: Path) -> tuple[int, list[int]]:
 # -- migration in place --------------------------------------------------------------------------
 
 
-def test_the_third_migration_adds_patient_records_and_the_fourth_checkpoints() -> None:
-    assert len(MIGRATIONS) == 4
+ALL = (len(MIGRATIONS), list(range(1, len(MIGRATIONS) + 1)))
+
+
+def test_the_third_migration_adds_patient_records_and_the_fifth_checkpoints() -> None:
+    assert len(MIGRATIONS) == 5
     name, sql = MIGRATIONS[2]
     assert name.startswith("patient records") and "CREATE TABLE patients" in sql
-    name, sql = MIGRATIONS[3]
+    name, sql = MIGRATIONS[4]
     assert name.startswith("signed checkpoints") and "CREATE TABLE checkpoints" in sql
+
+
+def test_the_fourth_migration_fills_the_worklist_of_a_log_of_the_release(release: Path) -> None:
+    """Every unreviewed entry above continue of the release's log is on the worklist after the
+    migration, with its severity; reviewed and continue entries are not."""
+    name, _ = MIGRATIONS[3]
+    assert name.startswith("triage serve")
+    before_entries, before_reviews = rows(release, "entries"), rows(release, "reviews")
+    with TriageLog(release, create=False) as log:
+        assert log.verify().ok
+    reviewed = {r["entry_id"] for r in before_reviews}
+    expected = {
+        e["id"]: severity(e["outcome"], e["urgency"])
+        for e in before_entries
+        if e["outcome"] != "continue" and e["id"] not in reviewed
+    }
+    assert expected and {r["entry_id"]: r["severity"] for r in rows_of(release)} == expected
+
+
+def rows_of(path: Path) -> list[dict[str, Any]]:
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute("SELECT * FROM worklist ORDER BY entry_id")]
+    finally:
+        conn.close()
 
 
 def test_a_log_of_the_release_migrates_in_place_and_still_verifies(release: Path) -> None:
@@ -73,8 +104,9 @@ def test_a_log_of_the_release_migrates_in_place_and_still_verifies(release: Path
         result = log.verify()
     assert result.ok, result.first_bad
     assert (result.entries, result.reviews, result.patients) == (7, 2, 0)
-    assert schema_version(release) == (4, [1, 2, 3, 4])
-    assert rows(release, "entries") == entries and rows(release, "reviews") == reviews
+    assert schema_version(release) == ALL
+    assert rows(release, "entries") == entries
+    assert rows(release, "reviews") == [{**r, "reason": ""} for r in reviews]  # migration 4
     assert rows(release, "patients") == []
 
 
@@ -84,7 +116,7 @@ def test_a_log_of_triage_0_1_0_migrates_through_every_migration(tmp_path: Path) 
         result = log.verify()
         assert [log.entry(n).contract_version for n in range(1, 5)] == ["1"] * 4
     assert result.ok and (result.entries, result.reviews) == (4, 1)
-    assert schema_version(path) == (4, [1, 2, 3, 4])
+    assert schema_version(path) == ALL
 
 
 @pytest.fixture
@@ -106,7 +138,7 @@ def test_verify_passes_after_migration_with_records_of_every_kind(grown: Path) -
         new = log.entry(8)
     assert result.ok, result.first_bad
     assert (result.entries, result.reviews, result.patients) == (8, 3, 1)
-    assert (new.form, new.contract_version) == (2, "2")
+    assert (new.form, new.contract_version) == (CURRENT_FORM, "2")
     cli = run("log", "verify", "--db", str(grown))
     assert cli.exit_code == 0
     assert "8 entries, 3 reviews and 1 patient record; the hash chain is intact" in cli.stdout
@@ -161,7 +193,7 @@ def test_edits_after_migration_are_detected(grown: Path, sql: str, bad: str) -> 
 def test_log_list_shows_every_entry(grown: Path) -> None:
     result = run("log", "list", "--db", str(grown))
     assert result.exit_code == 0, result.output
-    listed = [line[3:9].strip() for line in result.stdout.splitlines()[1:-1]]
+    listed = [line[3:9].strip() for line in result.stdout.splitlines()[1:-2]]  # two footers
     assert listed == [str(n) for n in range(8, 0, -1)]
     as_json = json.loads(run("log", "list", "--json", "--db", str(grown)).stdout)
     assert [e["id"] for e in as_json] == list(range(8, 0, -1))

@@ -101,6 +101,16 @@ def test_the_wheel_installs_no_top_level_cli_module(installed: Path) -> None:
     assert not [n for n in names if n.split("/")[0] in ("cli.py", "cli")]
 
 
+def test_the_wheel_carries_the_pages_of_triage_serve(installed: Path) -> None:
+    wheel = next(installed.parent.glob("triage-*.whl"))
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for page in ("base", "login", "worklist", "check", "patient", "error"):
+        assert f"triage/web/templates/{page}.html" in names, page
+    assert {"triage/web/static/triage.css", "triage/web/static/tz.js"} <= names
+
+
 def test_the_installed_command_runs_only_this_projects_cli(installed: Path, tmp_path: Path) -> None:
     from triage import __version__
 

@@ -20,7 +20,7 @@ from tests.test_log_cli import check_golden, run
 from triage.checking import with_patient_record
 from triage.errors import StorageError, UsageError
 from triage.log import KEEP, PatientRecord, TriageLog
-from triage.log.chain import record_hash
+from triage.log.chain import CURRENT_FORM, record_hash
 from triage.report import Report
 
 BACKENDS = True  # every test runs on an SQLite file and a PostgreSQL database (conftest.py)
@@ -221,7 +221,7 @@ def test_records_join_the_one_chain_and_verify(log: TriageLog, private_log: Path
     log.review(1, by="Dr Ada", verdict="accepted")
     log.set_patient("pt-1", conditions=["heart_disease"], by="Dr Ada")
     rows = stored(private_log)
-    assert [r["seq"] for r in rows] == [2, 4] and [r["form"] for r in rows] == [2, 2]
+    assert [r["seq"] for r in rows] == [2, 4] and [r["form"] for r in rows] == [CURRENT_FORM] * 2
     [review] = stored(private_log, "SELECT * FROM reviews")
     assert rows[0]["prev_hash"] == stored(private_log, "SELECT hash FROM entries")[0]["hash"]
     assert rows[1]["prev_hash"] == review["hash"]

@@ -26,7 +26,7 @@ def expected(case: dict) -> tuple[str, str | None]:
 def test_the_public_vignettes_of_policy_v2_are_all_here() -> None:
     assert len(PUBLIC) == 64
     pack = triage.default_pack()
-    assert (pack.version, pack.policy) == ("2.0.0", "triage policy v2")
+    assert (pack.version, pack.policy) == ("2.1.0", "triage policy v2")
 
 
 @pytest.mark.parametrize("path", CASES, ids=IDS)

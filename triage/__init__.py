@@ -27,6 +27,7 @@ _EXPORTS = {
     "Reason": "decision",
     "EvaluationError": "errors",
     "InputError": "errors",
+    "NotFoundError": "errors",
     "PackError": "errors",
     "Problem": "errors",
     "ReportError": "errors",
@@ -85,6 +86,9 @@ if TYPE_CHECKING:  # the names of _EXPORTS, for type checkers (tests/test_packag
     )
     from .errors import (
         InputError as InputError,
+    )
+    from .errors import (
+        NotFoundError as NotFoundError,
     )
     from .errors import (
         PackError as PackError,

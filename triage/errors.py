@@ -118,6 +118,13 @@ class PackError(ProblemsError):
     header = "the rule pack {source} is refused"
 
 
+class ReviewError(ProblemsError):
+    """A clinician's review that is not complete (an override without its reason or note)."""
+
+    kind = "review"
+    header = "the review of {source} is incomplete"
+
+
 class EvaluationError(TriageError):
     """The rules could not be evaluated. Callers must fail closed: never read it as 'continue'."""
 
@@ -156,6 +163,11 @@ class StorageError(TriageError):
     def to_dict(self) -> dict[str, Any]:
         data = {**super().to_dict(), "path": self.path, "fix": self.fix}
         return {k: v for k, v in data.items() if v is not None}
+
+
+class NotFoundError(StorageError):
+    """A record asked for by its id or name (an entry, a patient, an account, a token) is not
+    in the log. Its ``kind`` stays 'storage': programs reading JSON errors see no change."""
 
 
 class UsageError(TriageError):

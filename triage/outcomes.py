@@ -26,6 +26,11 @@ class Level:
     exit_code: int
     flag: str = ""
 
+    @property
+    def key(self) -> str:
+        """One word naming the level: its urgency, or its outcome ('reduce_load')."""
+        return self.urgency or self.outcome
+
 
 LEVELS: tuple[Level, ...] = (
     Level("continue", None, "continue", "ok", 0),
@@ -37,12 +42,19 @@ LEVELS: tuple[Level, ...] = (
 )
 """Least to most severe. Exit statuses are stable: 'urgent' came in policy v2 with status 7."""
 
+KEYS = tuple(lv.key for lv in LEVELS)
+_BY_KEY = {lv.key: lv for lv in LEVELS}
 _BY_PAIR = {(level.outcome, level.urgency): level for level in LEVELS}
 
 
 def level(outcome: str, urgency: str | None = None) -> Level:
     """The level of an outcome; KeyError for a pair no version of triage writes."""
     return _BY_PAIR[(outcome, urgency)]  # type: ignore[index]
+
+
+def by_key(key: str) -> Level:
+    """The level a ``Level.key`` names ('same_day', 'reduce_load'); KeyError for none."""
+    return _BY_KEY[key]
 
 
 def severity(outcome: str, urgency: str | None = None) -> int:

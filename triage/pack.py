@@ -11,7 +11,7 @@ import json
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,11 +20,13 @@ from .contract import show, suggest
 from .errors import InputError, PackError, Problem
 from .history import HistoryTest, When
 from .logic import Condition, to_data
-from .outcomes import OUTCOMES, URGENCIES
+from .outcomes import KEYS, OUTCOMES, URGENCIES
 from .yamlio import LocatedDict, LocatedList, read_document
 
 PACK_FILE = "pack.yaml"
 _PACK_KEYS = ("name", "version", "policy", "no_alert")
+_FOLLOW_UP = "follow_up"
+_MAX_FOLLOW_UP_HOURS = 336
 _RULE_KEYS = {
     "id",
     "title",
@@ -121,6 +123,9 @@ class RulePack:
     sha256: str
     path: str
     notes: tuple[Note, ...] = ()
+    follow_up: dict[str, float] = field(default_factory=dict)
+    """Hours within which an outcome expects a later check of the patient, by level key
+    ('same_day', 'routine'): the clinician's worklist shows a follow-up due but not received."""
 
     def rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
@@ -185,10 +190,13 @@ def _refuse_what_the_engine_cannot_compile(pack: RulePack) -> None:
         raise PackError(problems, pack.path)
 
 
-def _build(meta: dict[str, str], rules: list[Rule], notes: list[Note], folder: Path) -> RulePack:
+def _build(meta: dict[str, Any], rules: list[Rule], notes: list[Note], folder: Path) -> RulePack:
+    follow_up = meta.pop(_FOLLOW_UP, {})
     canonical: dict[str, Any] = {**meta, "rules": [r.to_data() for r in rules]}
     if notes:  # a pack without notes keeps the hash it had before notes existed
         canonical["notes"] = [n.to_data() for n in notes]
+    if follow_up:  # the same for follow-up windows
+        canonical[_FOLLOW_UP] = follow_up
     digest = hashlib.sha256(
         json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     ).hexdigest()
@@ -201,6 +209,7 @@ def _build(meta: dict[str, str], rules: list[Rule], notes: list[Note], folder: P
         digest,
         str(folder),
         tuple(notes),
+        follow_up,
     )
 
 
@@ -217,7 +226,7 @@ class _PackLoader:
             self.problems.extend(exc.problems)
             return None
 
-    def metadata(self) -> dict[str, str]:
+    def metadata(self) -> dict[str, Any]:
         path = self.folder / PACK_FILE
         file = str(path)
         if not path.exists():
@@ -231,8 +240,10 @@ class _PackLoader:
         if not isinstance(data, LocatedDict):
             self._add("must be a mapping of name, version, policy and no_alert", file=file, line=1)
             return {}
-        self._unknown_keys(data, set(_PACK_KEYS), file, None)
-        meta = {key: self._text(data, key, file, None) for key in _PACK_KEYS}
+        self._unknown_keys(data, {*_PACK_KEYS, _FOLLOW_UP}, file, None)
+        meta: dict[str, Any] = {key: self._text(data, key, file, None) for key in _PACK_KEYS}
+        if _FOLLOW_UP in data:
+            meta[_FOLLOW_UP] = self._follow_up(data, file)
         version = meta.get("version")
         if version and not _VERSION.match(version):
             self._add(
@@ -242,6 +253,38 @@ class _PackLoader:
                 fix="for example 1.0.0",
             )
         return {k: v for k, v in meta.items() if v is not None}
+
+    def _follow_up(self, data: LocatedDict, file: str) -> dict[str, float]:
+        """``follow_up``: hours (more than 0, at most 336) by level: reduce_load, routine,
+        same_day, urgent or emergency."""
+        given, line = data[_FOLLOW_UP], data.key_lines[_FOLLOW_UP]
+        levels = [key for key in KEYS if key != "continue"]
+        if not isinstance(given, dict):
+            self._add(
+                "follow_up must be a mapping of levels to hours",
+                file=file,
+                line=line,
+                fix="for example follow_up: {same_day: 24, routine: 72}",
+            )
+            return {}
+        windows: dict[str, float] = {}
+        for key, hours in given.items():
+            if key not in levels:
+                self._bad_choice("follow_up level", key, tuple(levels), file, line, None)
+            elif (
+                isinstance(hours, bool)
+                or not isinstance(hours, (int, float))
+                or not (0 < hours <= _MAX_FOLLOW_UP_HOURS)
+            ):
+                self._add(
+                    f"follow_up {key}: {show(hours)} is not a number of hours from more than 0 "
+                    f"to {_MAX_FOLLOW_UP_HOURS}",
+                    file=file,
+                    line=line,
+                )
+            else:
+                windows[key] = hours
+        return windows
 
     def rules(self) -> tuple[list[Rule], list[Note]]:
         files = sorted(p for p in self.folder.glob("*.yaml") if p.name != PACK_FILE)

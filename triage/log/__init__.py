@@ -7,16 +7,22 @@ chain. Inside the package:
 - ``records``: the one definition of the stored columns, and the records the log returns;
 - ``chain``: the hash chain and its versioned canonical forms;
 - ``store``: what a storage backend provides; ``sqlite``: the SQLite backend and its migrations;
+  ``postgres``: the PostgreSQL backend (one shared chain, append-only for the app's role);
+- ``checkpoints``: signed checkpoints of the chain's head, and the auditor's file of them;
 - ``location``: where the log is and which backend stores it;
 - ``patients``: patient records, checked against the report contract;
-- ``facade``: ``TriageLog``; ``export``: JSON Lines and CSV files; ``views``: the clinician's views.
+- ``facade``: ``TriageLog``; ``export``: JSON Lines and CSV files; ``views``: the clinician's views;
+- ``worklist``: the clinician's worklist (most urgent first, counts, follow-ups);
+- ``access``: clinicians' accounts and API tokens, for ``triage serve``.
 """
 
 from __future__ import annotations
 
+from .access import ApiToken, Clinician
 from .facade import TriageLog
 from .patients import KEEP, Keep
 from .records import (
+    OVERRIDE_REASONS,
     VERDICTS,
     Entry,
     EntrySummary,
@@ -28,13 +34,18 @@ from .records import (
     Verdict,
     Verification,
 )
+from .worklist import FollowUp, WorkItem, Worklist
 
 __all__ = [
     "KEEP",
+    "OVERRIDE_REASONS",
     "VERDICTS",
+    "ApiToken",
+    "Clinician",
     "Entry",
     "EntrySummary",
     "Filters",
+    "FollowUp",
     "Keep",
     "PatientRecord",
     "Review",
@@ -43,4 +54,6 @@ __all__ = [
     "TriageLog",
     "Verdict",
     "Verification",
+    "WorkItem",
+    "Worklist",
 ]

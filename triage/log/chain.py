@@ -8,7 +8,8 @@ which columns the hash covers:
   as triage 0.1.0 hashed them, so that logs written then still verify;
 - form 2: form 1, plus ``"form": 2`` and the columns added since (an entry's
   ``contract_version``); patient records, which came with it, are form 2 or later and have
-  every column covered.
+  every column covered;
+- form 3: form 2, with ``"form": 3``, and a review's ``reason`` (an override's coded reason).
 
 A migration that adds a covered column adds a form; records keep the form they were written in,
 and ``verify`` checks that an older record holds the migration's default in every column its form
@@ -29,7 +30,7 @@ from .records import COLUMNS, KIND_NAMES, Kind, Row, Verification
 GENESIS = "0" * 64
 """The 'previous hash' of the first record."""
 
-CURRENT_FORM = 2
+CURRENT_FORM = 3
 """The canonical form new records are written in."""
 
 FORMS = range(1, CURRENT_FORM + 1)

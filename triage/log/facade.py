@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -17,14 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..errors import StorageError, UsageError
+from ..errors import NotFoundError, StorageError, UsageError
 from ..history import Earlier, new_session_id
-from . import chain
-from .location import open_store
+from . import chain, worklist
+from .access import Access
+from .location import Server, locate, open_store
 from .patients import KEEP, Keep, checked_change, record_from
 from .records import (
     MAX_ID,
     MIN_STAMP,
+    OVERRIDE_REASONS,
     VERDICTS,
     Entry,
     EntrySummary,
@@ -43,6 +45,7 @@ from .records import (
     visible,
 )
 from .store import Head, Store
+from .worklist import Worklist
 
 if TYPE_CHECKING:
     from ..decision import Decision
@@ -66,6 +69,16 @@ class TriageLog:
         self.backend = self._store.backend
         self.path: Path | None = Path(self.location) if self.backend == "SQLite" else None
         self.created = self._store.created
+        place = locate(path) if self.path is None else None
+        self.target = place.url if isinstance(place, Server) else self.location
+        """What opens this log again (``TriageLog(log.target)``): the file's path, or the
+        whole URL, which may hold a password (never show it: ``location`` is for people)."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether one open log may serve many threads at once (PostgreSQL's has a pool of
+        connections); an SQLite log is opened once per thread."""
+        return self.backend != "SQLite"
 
     def close(self) -> None:
         self._store.close()
@@ -96,13 +109,17 @@ class TriageLog:
 
         return [EntrySummary.from_row(row) for row in self._store.append("entry", build)]
 
-    def review(self, entry_id: int, *, by: str, verdict: Verdict, note: str = "") -> Review:
-        """Append a clinician's review of an entry; reviews are never edited."""
+    def review(
+        self, entry_id: int, *, by: str, verdict: Verdict, note: str = "", reason: str = ""
+    ) -> Review:
+        """Append a clinician's review of an entry; reviews are never edited. An override may
+        give a coded ``reason`` (``OVERRIDE_REASONS``); an acceptance gives none."""
         if verdict not in VERDICTS:
             raise UsageError(
                 f"a review's verdict is one of {', '.join(VERDICTS)}, not {verdict!r}",
                 "accept the decision or override it",
             )
+        _check_reason(verdict, reason)
         reviewer = plain_text("reviewer", by).strip()
         if not reviewer:
             raise UsageError("a review needs the reviewer's name", "give --by NAME")
@@ -120,6 +137,7 @@ class TriageLog:
                 "note": note,
                 "prev_hash": head.hash,
                 "form": chain.CURRENT_FORM,
+                "reason": reason,
             }
             row["hash"] = chain.record_hash("review", row)
             return [row]
@@ -160,6 +178,50 @@ class TriageLog:
         """One entry in full, with its reviews."""
         return self._full(self._existing(entry_id))
 
+    def count(self, filters: Filters | None = None) -> int:
+        """How many entries match ``filters`` (default: all)."""
+        return self._store.count(_checked(filters))
+
+    def worklist(
+        self,
+        filters: Filters | None = None,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        follow_up_hours: Mapping[str, float] | None = None,
+        now: datetime | None = None,
+    ) -> Worklist:
+        """A page of the worklist: with ``Filters(unreviewed=True)`` (the default), the
+        unreviewed checks that need action, most urgent first, then oldest; with other filters,
+        the matching entries newest first. Counts are over the whole log; ``follow_up_hours``
+        (a pack's ``follow_up``) gives each check its follow-up."""
+        return worklist.build(
+            self._store,
+            _checked(filters or Filters(unreviewed=True)),
+            limit=limit,
+            offset=offset,
+            follow_up_hours=follow_up_hours or {},
+            now=now or datetime.now(timezone.utc),
+        )
+
+    def session_checks(self, patient: str, session_id: str) -> list[EntrySummary]:
+        """The patient's checks of one session, oldest first."""
+        rows = self._store.session_rows(_patient(patient), session_id)
+        return [EntrySummary.from_row(row, row["last_verdict"]) for row in rows]
+
+    def timeline(self, patient: str, limit: int = 100) -> list[Entry]:
+        """The patient's last ``limit`` checks in full, with their reviews, newest first."""
+        rows = self._store.newest_of_patient(_patient(patient), _bound(limit))
+        reviews: dict[int, list[Review]] = {row["id"]: [] for row in rows}
+        for review_row in self._store.review_rows_of(list(reviews)):
+            reviews[review_row["entry_id"]].append(_review(review_row))
+        return [self._full(row, tuple(reviews[row["id"]])) for row in rows]
+
+    @property
+    def access(self) -> Access:
+        """Clinicians' accounts and API tokens (``triage serve``)."""
+        return Access(self._store, self.location)
+
     def export(self, filters: Filters | None = None, limit: int | None = None) -> Iterator[Entry]:
         """Every matching entry in full, oldest first, one at a time (never all in memory)."""
         rows = self._store.entry_rows(_checked(filters), _bounded(limit))
@@ -178,6 +240,8 @@ class TriageLog:
                     report["pain_now"],
                     row["outcome"],
                     row["urgency"],
+                    report.get("pain_before"),
+                    row["id"],
                 )
             )
         return points
@@ -226,7 +290,7 @@ class TriageLog:
             return
         close = self.similar_patients(patient)
         hint = f"did you mean {' or '.join(visible(p) for p in close)}? " if close else ""
-        raise StorageError(
+        raise NotFoundError(
             f"there is no patient {visible(patient[:100])} in the triage log {self.location}",
             str(self.location),
             f"{hint}patient ids are case-sensitive; 'triage log list' shows who is in the log",
@@ -302,9 +366,9 @@ class TriageLog:
         return checkpoint
 
     def copy_to(self, target: TriageLog) -> Verification:
-        """Copy every record (entries, reviews, patient records) and checkpoint into ``target``,
-        an empty log, once this log verifies in full; returns the copy's full verification,
-        whose head is this log's."""
+        """Copy every record (entries, reviews, patient records), checkpoint, clinician's
+        account and API token into ``target``, an empty log, once this log verifies in full;
+        returns the copy's full verification, whose head is this log's."""
         source = self.verify(full=True)
         if not source.ok:
             raise StorageError(
@@ -313,7 +377,7 @@ class TriageLog:
                 self.location,
                 "run 'triage log verify --full' on it; restore it from a backup",
             )
-        if target._store.head()[0] != 0:
+        if target._store.head()[0] != 0 or any(target._store.all_rows(t) for t in BESIDE):
             raise StorageError(
                 f"the triage log {target.location} is not empty: a log is copied into a new one",
                 target.location,
@@ -322,6 +386,9 @@ class TriageLog:
         target._store.extend(self._store.chain())
         for row in self._store.checkpoints():
             target._store.add_checkpoint(partial(_renumbered, row))
+        for table in BESIDE:  # the accounts and tokens, with their ids ('triage token revoke ID')
+            for row in self._store.all_rows(table):
+                target._store.add_row(table, row)
         copied = target.verify(full=True)
         if copied.head != source.head:  # pragma: no cover - extend checks every record
             raise StorageError(
@@ -335,7 +402,7 @@ class TriageLog:
     def _existing(self, entry_id: int) -> Row:
         row = self._store.entry_row(entry_id) if 1 <= entry_id <= MAX_ID else None
         if row is None:
-            raise StorageError(
+            raise NotFoundError(
                 f"there is no entry {entry_id} in {self.location}",
                 str(self.location),
                 "'triage log list' shows the entry ids",
@@ -360,8 +427,9 @@ class TriageLog:
                 "run 'triage log verify' to see whether it was edited; restore it from a backup",
             ) from None
 
-    def _full(self, row: Row) -> Entry:
-        reviews = tuple(_review(r) for r in self._store.review_rows(row["id"]))
+    def _full(self, row: Row, reviews: tuple[Review, ...] | None = None) -> Entry:
+        if reviews is None:
+            reviews = tuple(_review(r) for r in self._store.review_rows(row["id"]))
         summary = EntrySummary.from_row(row, reviews[-1].verdict if reviews else None)
         return Entry(
             **vars(summary),
@@ -380,6 +448,10 @@ class TriageLog:
             form=row["form"],
             stored=row,
         )
+
+
+BESIDE = ("clinicians", "api_tokens")
+"""The tables beside the chain that a copy carries over."""
 
 
 def _renumbered(row: Row, new_id: int) -> Row:
@@ -413,8 +485,29 @@ def _ended(reported_at: str, hours: float) -> datetime:
 
 def _review(row: Row) -> Review:
     return Review(
-        row["id"], row["entry_id"], row["reviewed_at"], row["reviewer"], row["verdict"], row["note"]
+        row["id"],
+        row["entry_id"],
+        row["reviewed_at"],
+        row["reviewer"],
+        row["verdict"],
+        row["note"],
+        row.get("reason") or "",
     )
+
+
+def _check_reason(verdict: Verdict, reason: str) -> None:
+    if not reason:
+        return
+    if verdict != "overridden":
+        raise UsageError(
+            "a reason is given with an override, not with an acceptance",
+            "leave the reason out, or override the decision",
+        )
+    if reason not in OVERRIDE_REASONS:
+        raise UsageError(
+            f"{visible(reason[:40])!r} is not an override reason",
+            "give one of " + ", ".join(OVERRIDE_REASONS),
+        )
 
 
 def _compact(value: Any) -> str:

@@ -95,6 +95,16 @@ def _from_url(text: str) -> str:
     return unquote(parts.path)
 
 
+def shown_location(target: str) -> str:
+    """``target`` (a path or URL) as messages show it: a URL never with its password."""
+    found = _SCHEME.match(target)
+    if found is not None and found.group(1).lower() in SERVERS:
+        from .postgres import shown_url
+
+        return shown_url(target)
+    return target
+
+
 def open_store(target: str | Path | None, *, create: bool) -> Store:
     """The backend for ``target``, opened."""
     place = locate(target)

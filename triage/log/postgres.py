@@ -16,6 +16,12 @@ Append-only: triggers refuse ``UPDATE``, ``DELETE`` and ``TRUNCATE`` on the reco
 the checkpoints for everyone, and the role the app servers use, ``triage_writer``, is granted only
 ``SELECT`` and ``INSERT`` there (and the head row it locks). Only a superuser or the tables' owner
 can get round that; signed checkpoints (``checkpoints.py``) are what catch them.
+
+Beside the chain (migration 2, as SQLite's migration 4): the worklist and its tally, kept by
+triggers on the entries and reviews in the transaction of each append (they run as the owner:
+the app's role may only read them; ``verify`` checks them against the chain); and the clinicians'
+accounts and API tokens, which are not records of the chain but are changed in place (a new
+password, a revocation), so the app's role may insert and update them, never delete them.
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import StorageError
+from ..outcomes import LEVELS
 from .chain import GENESIS
 from .records import (
+    MAX_ID,
     SUMMARY_FIELDS,
     TABLES,
     Filters,
@@ -39,6 +47,7 @@ from .records import (
     lower_bound,
     names,
     now_utc,
+    table_names,
     upper_bound,
 )
 from .store import Head
@@ -172,6 +181,102 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         GRANT SELECT, INSERT ON {", ".join(f"triage.{t}" for t in APPEND_ONLY)} TO {WRITER};
         GRANT SELECT, UPDATE (seq, hash) ON triage.chain_head TO {WRITER};
         GRANT SELECT ON triage.migrations TO {WRITER};
+        """,
+    ),
+    (
+        "triage serve: override reasons, clinician accounts, API tokens, and the worklist",
+        f"""
+        ALTER TABLE triage.reviews ADD COLUMN reason {_TEXT} NOT NULL DEFAULT '';
+        CREATE TABLE triage.clinicians (
+            id            BIGINT PRIMARY KEY,
+            name          {_TEXT} NOT NULL UNIQUE,
+            password_hash {_TEXT} NOT NULL,
+            time_zone     {_TEXT} NOT NULL,
+            created_at    {_TEXT} NOT NULL,
+            disabled_at   {_TEXT}
+        );
+        CREATE TABLE triage.api_tokens (
+            id         BIGINT PRIMARY KEY,
+            app        {_TEXT} NOT NULL,
+            token_hash {_TEXT} NOT NULL UNIQUE,
+            prefix     {_TEXT} NOT NULL,
+            created_at {_TEXT} NOT NULL,
+            revoked_at {_TEXT}
+        );
+        CREATE TABLE triage.worklist (
+            entry_id    BIGINT PRIMARY KEY REFERENCES triage.entries (id),
+            severity    INTEGER NOT NULL,
+            reported_at {_TEXT} NOT NULL,
+            patient_id  {_TEXT} NOT NULL,
+            next_at     {_TEXT}
+        );
+        CREATE INDEX worklist_by_urgency ON triage.worklist (severity DESC, reported_at, entry_id);
+        CREATE INDEX worklist_by_patient
+            ON triage.worklist (patient_id, severity DESC, reported_at);
+        CREATE INDEX worklist_waiting
+            ON triage.worklist (severity, reported_at) WHERE next_at IS NULL;
+        CREATE TABLE triage.worklist_tally (
+            severity INTEGER PRIMARY KEY,
+            checks   BIGINT NOT NULL
+        );
+        CREATE FUNCTION triage.severity(outcome TEXT, urgency TEXT) RETURNS INTEGER
+            LANGUAGE sql IMMUTABLE AS $$
+            SELECT CASE outcome || '/' || coalesce(urgency, '')
+                WHEN 'continue/' THEN 0
+                WHEN 'reduce_load/' THEN 1
+                WHEN 'seek_medical_review/routine' THEN 2
+                WHEN 'seek_medical_review/same_day' THEN 3
+                WHEN 'seek_medical_review/urgent' THEN 4
+                WHEN 'seek_medical_review/emergency' THEN 5
+                ELSE 5
+            END
+        $$;
+        INSERT INTO triage.worklist (entry_id, severity, reported_at, patient_id, next_at)
+            SELECT e.id, triage.severity(e.outcome, e.urgency), e.reported_at, e.patient_id,
+                   (SELECT min(n.reported_at) FROM triage.entries n
+                    WHERE n.patient_id = e.patient_id AND n.reported_at > e.reported_at)
+            FROM triage.entries e
+            WHERE e.outcome <> 'continue'
+              AND NOT EXISTS (SELECT 1 FROM triage.reviews r WHERE r.entry_id = e.id);
+        INSERT INTO triage.worklist_tally (severity, checks)
+            SELECT severity, count(*) FROM triage.worklist GROUP BY severity;
+        CREATE FUNCTION triage.worklist_entry() RETURNS trigger LANGUAGE plpgsql
+            SECURITY DEFINER SET search_path = triage, pg_temp AS $$
+        DECLARE
+            level INTEGER;
+        BEGIN
+            UPDATE triage.worklist SET next_at = NEW.reported_at
+                WHERE patient_id = NEW.patient_id AND reported_at < NEW.reported_at
+                  AND (next_at IS NULL OR next_at > NEW.reported_at);
+            IF NEW.outcome <> 'continue' THEN
+                level := triage.severity(NEW.outcome, NEW.urgency);
+                INSERT INTO triage.worklist (entry_id, severity, reported_at, patient_id, next_at)
+                    VALUES (NEW.id, level, NEW.reported_at, NEW.patient_id,
+                            (SELECT min(n.reported_at) FROM triage.entries n
+                             WHERE n.patient_id = NEW.patient_id
+                               AND n.reported_at > NEW.reported_at));
+                INSERT INTO triage.worklist_tally AS t (severity, checks) VALUES (level, 1)
+                    ON CONFLICT (severity) DO UPDATE SET checks = t.checks + 1;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE FUNCTION triage.worklist_review() RETURNS trigger LANGUAGE plpgsql
+            SECURITY DEFINER SET search_path = triage, pg_temp AS $$
+        DECLARE
+            level INTEGER;
+        BEGIN
+            DELETE FROM triage.worklist WHERE entry_id = NEW.entry_id RETURNING severity INTO level;
+            IF FOUND THEN
+                UPDATE triage.worklist_tally SET checks = checks - 1 WHERE severity = level;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER entries_worklist AFTER INSERT ON triage.entries
+            FOR EACH ROW EXECUTE FUNCTION triage.worklist_entry();
+        CREATE TRIGGER reviews_worklist AFTER INSERT ON triage.reviews
+            FOR EACH ROW EXECUTE FUNCTION triage.worklist_review();
+        GRANT SELECT, INSERT, UPDATE ON triage.clinicians, triage.api_tokens TO {WRITER};
+        GRANT SELECT ON triage.worklist, triage.worklist_tally TO {WRITER};
         """,
     ),
 )
@@ -347,15 +452,124 @@ class PostgresStore:
             cursor.execute(sql, list(params))
             yield from cursor
 
-    def summaries(self, filters: Filters, limit: int | None) -> list[Row]:
+    def summaries(self, filters: Filters, limit: int | None, offset: int = 0) -> list[Row]:
         where, params = _where(filters)
-        fields = ", ".join(f"e.{name}" for name in SUMMARY_FIELDS)
-        last = _LAST_VERDICT
         sql = (
-            f"SELECT {fields}, ({last}) AS last_verdict FROM triage.entries e{where} "
+            f"SELECT {_SUMMARY}, ({_LAST_VERDICT}) AS last_verdict FROM triage.entries e{where} "
             "ORDER BY e.id DESC"
         )
-        return self._all(*_limited(sql, params, limit))
+        return self._all(*_limited(sql, params, limit, offset))
+
+    def count(self, filters: Filters) -> int:
+        where, params = _where(filters)
+        return _count(self._all(f"SELECT count(*) AS n FROM triage.entries e{where}", params))
+
+    def session_rows(self, patient: str, session_id: str) -> list[Row]:
+        sql = (
+            f"SELECT {_SUMMARY}, ({_LAST_VERDICT}) AS last_verdict FROM triage.entries e "
+            "WHERE e.session_id = %s AND e.patient_id = %s ORDER BY e.id"
+        )
+        return self._all(sql, [session_id, patient])
+
+    def review_rows_of(self, entry_ids: list[int]) -> list[Row]:
+        if not entry_ids:
+            return []
+        sql = (
+            f"SELECT {_columns('review')} FROM triage.reviews WHERE entry_id = ANY(%s) ORDER BY id"
+        )
+        return self._all(sql, [list(entry_ids)])
+
+    def next_check_after(self, patient: str, after: str) -> str | None:
+        sql = (
+            "SELECT min(reported_at) AS next_at FROM triage.entries "
+            "WHERE patient_id = %s AND reported_at > %s"
+        )
+        found = self._all(sql, [patient, after])
+        return found[0]["next_at"] if found else None
+
+    # -- the worklist (kept by the triggers of migration 2, in each append's transaction) ------
+
+    def worklist_rows(self, filters: Filters, limit: int, offset: int) -> list[Row]:
+        where, params = _worklist_where(filters)
+        sql = (
+            f"SELECT {_SUMMARY}, NULL::text AS last_verdict, w.next_at FROM triage.worklist w "
+            f"JOIN triage.entries e ON e.id = w.entry_id{where} "
+            "ORDER BY w.severity DESC, w.reported_at, w.entry_id LIMIT %s OFFSET %s"
+        )
+        return self._all(sql, [*params, limit, offset])
+
+    def worklist_count(self, filters: Filters) -> int:
+        where, params = _worklist_where(filters)
+        return _count(self._all(f"SELECT count(*) AS n FROM triage.worklist w{where}", params))
+
+    def worklist_counts(self) -> dict[int, int]:
+        sql = "SELECT severity, checks FROM triage.worklist_tally"
+        return {int(row["severity"]): int(row["checks"]) for row in self._all(sql)}
+
+    def worklist_waiting(self, severity: int, answered_before: str) -> int:
+        sql = (
+            "SELECT count(*) AS n FROM triage.worklist WHERE severity = %s AND reported_at < %s "
+            "AND next_at IS NULL"
+        )
+        return _count(self._all(sql, [severity, answered_before]))
+
+    # -- beside the chain: accounts and tokens (changed in place, never chained) ---------------
+
+    def add_row(self, table: str, row: Row) -> int:
+        import psycopg
+
+        name = _beside(table)
+        with self._write() as conn:
+            # ids as SQLite gives them (the next after the largest), one writer at a time
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ACCESS_LOCK, _LOCKS[name]])
+            row_id = row.get("id")
+            if row_id is None:
+                row_id = _one(conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM triage.{name}"))
+            stored = {**row, "id": row_id}
+            columns = [c for c in table_names(name) if c in stored]
+            try:
+                with conn.transaction():
+                    conn.execute(
+                        f"INSERT INTO triage.{name} ({', '.join(columns)}) "
+                        f"VALUES ({', '.join(['%s'] * len(columns))})",
+                        [stored[c] for c in columns],
+                    )
+            except psycopg.errors.UniqueViolation as exc:
+                reason = (exc.diag.message_detail or str(exc)).strip()
+                raise StorageError(
+                    f"{table}: {reason}", self.location, "choose another name"
+                ) from None
+            return int(row_id)
+
+    def find_rows(self, table: str, column: str, value: Any) -> list[Row]:
+        name = _beside(table)
+        if column not in table_names(name):
+            raise ValueError(f"{table} has no column {column!r}")
+        sql = (
+            f"SELECT {', '.join(table_names(name))} FROM triage.{name} "
+            f"WHERE {column} = %s ORDER BY id"
+        )
+        if column == "id" and not (isinstance(value, int) and 0 <= value <= MAX_ID):
+            return []  # no such id: bigint cannot hold it
+        return self._all(sql, [value])
+
+    def all_rows(self, table: str) -> list[Row]:
+        name = _beside(table)
+        return self._all(f"SELECT {', '.join(table_names(name))} FROM triage.{name} ORDER BY id")
+
+    def update_row(self, table: str, row_id: int, changes: Row) -> bool:
+        name = _beside(table)
+        unknown = set(changes) - set(table_names(name))
+        if unknown or not changes:
+            raise ValueError(f"cannot set {sorted(unknown)} in {table}")
+        if not 0 <= row_id <= MAX_ID:
+            return False
+        assignments = ", ".join(f"{column} = %s" for column in changes)
+        with self._write() as conn:
+            cursor = conn.execute(
+                f"UPDATE triage.{name} SET {assignments} WHERE id = %s", [*changes.values(), row_id]
+            )
+            return cursor.rowcount > 0
 
     def entry_rows(self, filters: Filters, limit: int | None) -> Iterator[Row]:
         where, params = _where(filters)
@@ -457,34 +671,108 @@ class PostgresStore:
         return self._all("SELECT * FROM triage.checkpoints ORDER BY id")
 
     def integrity(self, full: bool = True) -> str:
-        """The head row agrees with the newest record (it moves with every append); both are
-        read by one statement, so in one snapshot."""
-        newest = " UNION ALL ".join(
-            f"(SELECT seq, hash FROM triage.{table} ORDER BY seq DESC LIMIT 1)"
-            for table in RECORD_TABLES
-        )
-        rows = self._all(
-            "SELECT h.seq AS head_seq, h.hash AS head_hash, n.seq, n.hash, "
-            "(SELECT count(*) FROM triage.chain_head) AS heads FROM triage.chain_head h "
-            f"LEFT JOIN LATERAL (SELECT seq, hash FROM ({newest}) AS r ORDER BY seq DESC LIMIT 1)"
-            " AS n ON true"
-        )
-        if len(rows) != 1:
-            return f"the chain head row is missing or repeated ({len(rows)} rows)"
-        row = rows[0]
-        seq, last = (row["seq"], row["hash"]) if row["seq"] is not None else (0, GENESIS)
-        if (row["head_seq"], row["head_hash"]) != (seq, last):
-            other = "" if row["head_seq"] != seq else " with another hash"
-            return (
-                f"the chain head says record {row['head_seq']}, but the newest record is "
-                f"record {seq}{other}: records were removed or replaced outside triage"
-            )
-        return "ok"
+        """The head row agrees with the newest record (it moves with every append); with
+        ``full``, the worklist and its tally also agree with the chain (which reads every
+        unreviewed entry). All of it is read in one snapshot, so appends made meanwhile never
+        look like a disagreement."""
+        from psycopg.rows import dict_row
+
+        with self._errors("read"), self.pool.connection() as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor = conn.cursor(row_factory=dict_row)
+            problem = _head_problem(cursor)
+            if problem is None and full:
+                problem = _worklist_problem(cursor)
+        return problem or "ok"
 
 
+def _head_problem(cursor: Any) -> str | None:
+    newest = " UNION ALL ".join(
+        f"(SELECT seq, hash FROM triage.{table} ORDER BY seq DESC LIMIT 1)"
+        for table in RECORD_TABLES
+    )
+    rows = cursor.execute(
+        "SELECT h.seq AS head_seq, h.hash AS head_hash, n.seq, n.hash, "
+        "(SELECT count(*) FROM triage.chain_head) AS heads FROM triage.chain_head h "
+        f"LEFT JOIN LATERAL (SELECT seq, hash FROM ({newest}) AS r ORDER BY seq DESC LIMIT 1)"
+        " AS n ON true"
+    ).fetchall()
+    if len(rows) != 1:
+        return f"the chain head row is missing or repeated ({len(rows)} rows)"
+    row = rows[0]
+    seq, last = (row["seq"], row["hash"]) if row["seq"] is not None else (0, GENESIS)
+    if (row["head_seq"], row["head_hash"]) != (seq, last):
+        other = "" if row["head_seq"] != seq else " with another hash"
+        return (
+            f"the chain head says record {row['head_seq']}, but the newest record is "
+            f"record {seq}{other}: records were removed or replaced outside triage"
+        )
+    return None
+
+
+def _worklist_problem(cursor: Any) -> str | None:
+    """Whether the worklist holds exactly the unreviewed entries that need action, and its
+    tally their number at each severity (as the SQLite backend checks it)."""
+    expected = (
+        f"SELECT e.id, {_SEVERITY_SQL}, e.reported_at, e.patient_id, "
+        "(SELECT min(n.reported_at) FROM triage.entries n WHERE n.patient_id = e.patient_id "
+        "AND n.reported_at > e.reported_at) FROM triage.entries e "
+        "WHERE e.outcome <> 'continue' "
+        "AND NOT EXISTS (SELECT 1 FROM triage.reviews r WHERE r.entry_id = e.id)"
+    )
+    held = "SELECT entry_id, severity, reported_at, patient_id, next_at FROM triage.worklist"
+    counted = (
+        "SELECT severity, count(*) FROM triage.worklist GROUP BY severity "
+        "EXCEPT SELECT severity, checks FROM triage.worklist_tally WHERE checks <> 0"
+    )
+    tallied = (
+        "SELECT severity, checks FROM triage.worklist_tally WHERE checks <> 0 "
+        "EXCEPT SELECT severity, count(*) FROM triage.worklist GROUP BY severity"
+    )
+    found = cursor.execute(
+        f"SELECT (SELECT count(*) FROM ({expected} EXCEPT {held}) AS m) AS missing, "
+        f"(SELECT count(*) FROM ({held} EXCEPT {expected}) AS x) AS extra, "
+        f"(SELECT count(*) FROM ({counted}) AS c) + (SELECT count(*) FROM ({tallied}) AS t) "
+        "AS wrong"
+    ).fetchone()
+    missing, extra, wrong = found["missing"], found["extra"], found["wrong"]
+    if wrong and not missing and not extra:
+        return "the worklist's counts do not match the worklist: they were edited outside triage"
+    if not missing and not extra:
+        return None
+    return (
+        f"the worklist does not match the log ({missing} unreviewed entries that need action "
+        f"missing from it, {extra} rows it should not hold): it was edited outside triage"
+    )
+
+
+_SUMMARY = ", ".join(f"e.{name}" for name in SUMMARY_FIELDS)
 _LAST_VERDICT = (
     "SELECT verdict FROM triage.reviews r WHERE r.entry_id = e.id ORDER BY r.id DESC LIMIT 1"
 )
+_LOCKS = {"clinicians": 1, "api_tokens": 2}
+"""The tables beside the chain that ``add_row`` and friends may touch (never a chained one),
+with the second key of the advisory lock under which rows are added to each."""
+ACCESS_LOCK = 0x74726961
+"""The first key of those advisory locks ('tria')."""
+
+_SEVERITY_SQL = (
+    "CASE e.outcome || '/' || coalesce(e.urgency, '') "
+    + " ".join(f"WHEN '{lv.outcome}/{lv.urgency or ''}' THEN {n}" for n, lv in enumerate(LEVELS))
+    + f" ELSE {len(LEVELS) - 1} END"
+)
+"""An entry's severity (``outcomes.severity``) in SQL, as the SQLite backend has it: what the
+worklist must hold, for the integrity check (the triggers use ``triage.severity``)."""
+
+
+def _beside(table: str) -> str:
+    if table not in _LOCKS:
+        raise ValueError(f"{table!r} is not a table beside the chain")
+    return table
+
+
+def _count(rows: list[Row]) -> int:
+    return int(rows[0]["n"]) if rows else 0
 
 
 def _tagged(kind: Kind, rows: Iterable[Row]) -> Iterator[tuple[Kind, Row]]:
@@ -504,8 +792,12 @@ def _columns(kind: Kind, alias: str = "") -> str:
     return ", ".join(prefix + name for name in names(kind))
 
 
-def _limited(sql: str, params: list[Any], limit: int | None) -> tuple[str, list[Any]]:
-    return (sql + " LIMIT %s", [*params, limit]) if limit is not None else (sql, params)
+def _limited(
+    sql: str, params: list[Any], limit: int | None, offset: int = 0
+) -> tuple[str, list[Any]]:
+    if limit is None and not offset:
+        return sql, params
+    return sql + " LIMIT %s OFFSET %s", [*params, limit, offset]  # LIMIT NULL: no limit
 
 
 def _where(filters: Filters) -> tuple[str, list[Any]]:
@@ -522,6 +814,36 @@ def _where(filters: Filters) -> tuple[str, list[Any]]:
         params.append(end)
     if filters.unreviewed:
         clauses.append("NOT EXISTS (SELECT 1 FROM triage.reviews r WHERE r.entry_id = e.id)")
+    if filters.reviewed:
+        clauses.append("EXISTS (SELECT 1 FROM triage.reviews r WHERE r.entry_id = e.id)")
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _worklist_where(filters: Filters) -> tuple[str, list[Any]]:
+    """The filters over the worklist: the outcome and urgency as severities."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters.patient is not None:
+        clauses.append("w.patient_id = %s")
+        params.append(filters.patient)
+    if filters.outcome is not None or filters.urgency is not None:
+        wanted = [
+            n
+            for n, lv in enumerate(LEVELS)
+            if filters.outcome in (None, lv.outcome) and filters.urgency in (None, lv.urgency)
+        ]
+        if wanted:
+            clauses.append("w.severity = ANY(%s)")
+            params.append(wanted)
+        else:
+            clauses.append("false")
+    if filters.since is not None:
+        clauses.append("w.reported_at >= %s")
+        params.append(lower_bound(filters.since))
+    end = upper_bound(filters.until) if filters.until is not None else None
+    if end is not None:
+        clauses.append("w.reported_at < %s")
+        params.append(end)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Literal
 
-from ..errors import UsageError
+from ..errors import Problem, UsageError
 from ..outcomes import severity
 
 Kind = Literal["entry", "review", "patient"]
@@ -88,8 +88,10 @@ REVIEW_COLUMNS: tuple[Column, ...] = (
     _c("prev_hash"),
     _c("hash", since_form=None),
     _c("form", "INTEGER", since_form=2, earlier=1),
+    _c("reason", since_form=3, earlier=""),
 )
-"""The columns of a review, in the table's order."""
+"""The columns of a review, in the table's order. ``reason`` is an override's coded reason
+(``OVERRIDE_REASONS``; empty for an acceptance, and for overrides recorded before form 3)."""
 
 PATIENT_COLUMNS: tuple[Column, ...] = (
     _c("id", "INTEGER", since_form=2),
@@ -116,6 +118,67 @@ COLUMNS: dict[Kind, tuple[Column, ...]] = {
 TABLES: dict[Kind, str] = {"entry": "entries", "review": "reviews", "patient": "patients"}
 KIND_NAMES: dict[Kind, str] = {"entry": "entry", "review": "review", "patient": "patient record"}
 """How messages name a record of each kind."""
+
+
+CLINICIAN_COLUMNS: tuple[Column, ...] = (
+    _c("id", "INTEGER", since_form=None),
+    _c("name", since_form=None),
+    _c("password_hash", since_form=None),
+    _c("time_zone", since_form=None),
+    _c("created_at", since_form=None),
+    _c("disabled_at", nullable=True, since_form=None),
+)
+"""A clinician's account for ``triage serve``: the name reviews are recorded under, the password's
+hash (argon2id, never the password), the time zone pages are shown in unless the browser says
+another. Accounts are not records of the chain: they are changed (disabled, a new password)."""
+
+TOKEN_COLUMNS: tuple[Column, ...] = (
+    _c("id", "INTEGER", since_form=None),
+    _c("app", since_form=None),
+    _c("token_hash", since_form=None),
+    _c("prefix", since_form=None),
+    _c("created_at", since_form=None),
+    _c("revoked_at", nullable=True, since_form=None),
+)
+"""An API bearer token: the application it was given to, the SHA-256 of the token (the token
+itself is shown once and never stored), its first characters to tell tokens apart, and when it
+was revoked."""
+
+WORKLIST_COLUMNS: tuple[Column, ...] = (
+    _c("entry_id", "INTEGER", since_form=None),
+    _c("severity", "INTEGER", since_form=None),
+    _c("reported_at", since_form=None),
+    _c("patient_id", since_form=None),
+    _c("next_at", nullable=True, since_form=None),
+)
+"""The worklist: every entry that needs action (outcome above continue) and has no review yet,
+with its severity (``outcomes.severity``) and when the patient's next check was answered (None:
+none yet; what a follow-up looks for). Derived from the chain, kept in step with it in the same
+transaction as each entry or review (and checked by ``verify``): an index of open work, so that
+the worklist, its counts and its follow-ups never read the whole log."""
+
+TALLY_COLUMNS: tuple[Column, ...] = (
+    _c("severity", "INTEGER", since_form=None),
+    _c("checks", "INTEGER", since_form=None),
+)
+"""How many checks of each severity the worklist holds, kept with it: its counts over the whole
+log in one read, however many checks wait."""
+
+TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "entries": ENTRY_COLUMNS,
+    "reviews": REVIEW_COLUMNS,
+    "patients": PATIENT_COLUMNS,
+    "clinicians": CLINICIAN_COLUMNS,
+    "api_tokens": TOKEN_COLUMNS,
+    "worklist": WORKLIST_COLUMNS,
+    "worklist_tally": TALLY_COLUMNS,
+}
+"""Every table of the log, by name: the chained ones and those beside the chain."""
+
+
+def table_names(table: str) -> tuple[str, ...]:
+    """Every column of ``table``, in the table's order."""
+    return tuple(c.name for c in TABLE_COLUMNS[table])
 
 
 def names(kind: Kind) -> tuple[str, ...]:
@@ -225,6 +288,42 @@ def _escaped(found: re.Match[str]) -> str:
 # -- records -----------------------------------------------------------------------------------
 
 
+OVERRIDE_REASONS: dict[str, str] = {
+    "less_urgent": "Less urgent than decided (assessed: not needed at this level)",
+    "more_urgent": "More urgent than decided",
+    "answers_wrong": "The answers were mistaken or misunderstood",
+    "known_cause": "Explained by a known condition or the care plan",
+    "other": "Other (say why in the note)",
+}
+"""The coded reasons a clinician gives when overriding a decision, with their words."""
+
+
+def review_problems(verdict: str, reason: str, note: str) -> list[Problem]:
+    """What a review given through ``triage serve`` lacks: a verdict; for an override, a coded
+    reason and a note saying what was decided instead. Every problem, each naming its field."""
+    problems = []
+    if verdict not in VERDICTS:
+        problems.append(Problem("choose accept or override", field="verdict"))
+    if verdict == "overridden":
+        if reason not in OVERRIDE_REASONS:
+            problems.append(
+                Problem(
+                    "an override needs a reason from the list",
+                    field="reason",
+                    fix="one of " + ", ".join(OVERRIDE_REASONS),
+                )
+            )
+        if not note.strip():
+            problems.append(
+                Problem("an override needs a note saying what was decided instead", field="note")
+            )
+    elif reason:
+        problems.append(
+            Problem("a reason goes with an override, not an acceptance", field="reason")
+        )
+    return problems
+
+
 @dataclass(frozen=True)
 class Review:
     id: int
@@ -233,6 +332,12 @@ class Review:
     reviewer: str
     verdict: Verdict
     note: str
+    reason: str = ""
+    """An override's coded reason (``OVERRIDE_REASONS``); empty for an acceptance."""
+
+    @property
+    def reason_words(self) -> str:
+        return OVERRIDE_REASONS.get(self.reason, self.reason)
 
 
 @dataclass(frozen=True)
@@ -324,6 +429,9 @@ class TrendPoint:
     pain_now: int
     outcome: str
     urgency: str | None
+    pain_before: int | None = None
+    """The patient's usual pain, when the check gave it."""
+    entry_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -386,6 +494,8 @@ class Filters:
     since: date | datetime | None = None
     until: date | datetime | None = None
     unreviewed: bool = False
+    reviewed: bool = False
+    """Only entries a clinician has reviewed (``unreviewed``: only those nobody has)."""
 
     def equal(self) -> dict[str, str]:
         """The columns that must equal a value."""
@@ -401,4 +511,9 @@ class Filters:
         ):
             if value is not None:
                 plain_text(name, value, controls=True)
+        if self.reviewed and self.unreviewed:
+            raise UsageError(
+                "entries cannot be both reviewed and unreviewed",
+                "ask for the reviewed ones, the unreviewed ones, or all",
+            )
         return self

@@ -15,12 +15,14 @@ import os
 import sqlite3
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from ..errors import StorageError
+from ..outcomes import LEVELS, severity
 from .chain import GENESIS
 from .records import (
     NOT_CHECKED,
@@ -32,6 +34,7 @@ from .records import (
     lower_bound,
     names,
     now_utc,
+    table_names,
     upper_bound,
 )
 from .store import Head
@@ -109,6 +112,60 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             form            INTEGER NOT NULL
         );
         CREATE INDEX patients_by_patient ON patients (patient_id, id);
+    """,
+    ),
+    (
+        "triage serve: override reasons, clinician accounts, API tokens, and the worklist",
+        """
+        ALTER TABLE reviews ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+        CREATE TABLE clinicians (
+            id            INTEGER PRIMARY KEY,
+            name          TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            time_zone     TEXT NOT NULL,
+            created_at    TEXT NOT NULL,
+            disabled_at   TEXT
+        );
+        CREATE TABLE api_tokens (
+            id         INTEGER PRIMARY KEY,
+            app        TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            prefix     TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        CREATE TABLE worklist (
+            entry_id    INTEGER PRIMARY KEY REFERENCES entries (id),
+            severity    INTEGER NOT NULL,
+            reported_at TEXT NOT NULL,
+            patient_id  TEXT NOT NULL,
+            next_at     TEXT
+        );
+        CREATE INDEX worklist_by_urgency ON worklist (severity DESC, reported_at, entry_id);
+        CREATE INDEX worklist_by_patient ON worklist (patient_id, severity DESC, reported_at);
+        CREATE INDEX worklist_waiting ON worklist (severity, reported_at) WHERE next_at IS NULL;
+        INSERT INTO worklist (entry_id, severity, reported_at, patient_id, next_at)
+            SELECT e.id,
+                   CASE e.outcome || '/' || coalesce(e.urgency, '')
+                       WHEN 'reduce_load/' THEN 1
+                       WHEN 'seek_medical_review/routine' THEN 2
+                       WHEN 'seek_medical_review/same_day' THEN 3
+                       WHEN 'seek_medical_review/urgent' THEN 4
+                       WHEN 'seek_medical_review/emergency' THEN 5
+                       ELSE 5
+                   END,
+                   e.reported_at, e.patient_id,
+                   (SELECT min(n.reported_at) FROM entries n
+                    WHERE n.patient_id = e.patient_id AND n.reported_at > e.reported_at)
+            FROM entries e
+            WHERE e.outcome <> 'continue'
+              AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.entry_id = e.id);
+        CREATE TABLE worklist_tally (
+            severity INTEGER PRIMARY KEY,
+            checks   INTEGER NOT NULL
+        );
+        INSERT INTO worklist_tally (severity, checks)
+            SELECT severity, count(*) FROM worklist GROUP BY severity
     """,
     ),
     (
@@ -204,6 +261,7 @@ class SQLiteStore:
             next_id = conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]
             rows = build(Head(seq, last, next_id))
             conn.executemany(insert, [[row[c] for c in columns] for row in rows])
+            _keep_worklist(conn, kind, rows)
             return rows
 
     def extend(self, records: Iterable[tuple[Kind, Row]]) -> int:
@@ -224,6 +282,7 @@ class SQLiteStore:
                     f"VALUES ({', '.join('?' * len(columns))})",
                     [row[c] for c in columns],
                 )
+                _keep_worklist(conn, kind, [row])
                 seq, last, count = row["seq"], row["hash"], count + 1
         return count
 
@@ -280,12 +339,102 @@ class SQLiteStore:
             with suppress(sqlite3.ProgrammingError):
                 cursor.close()
 
-    def summaries(self, filters: Filters, limit: int | None) -> list[Row]:
+    def summaries(self, filters: Filters, limit: int | None, offset: int = 0) -> list[Row]:
         where, params = _where(filters)
-        fields = ", ".join(f"e.{name}" for name in SUMMARY_FIELDS)
-        last = "SELECT verdict FROM reviews r WHERE r.entry_id = e.id ORDER BY r.id DESC LIMIT 1"
-        sql = f"SELECT {fields}, ({last}) AS last_verdict FROM entries e{where} ORDER BY e.id DESC"
-        return list(self._read(*_limited(sql, params, limit)))
+        sql = f"SELECT {_SUMMARY}, ({_LAST}) AS last_verdict FROM entries e{where}"
+        sql += " ORDER BY e.id DESC"
+        return list(self._read(*_limited(sql, params, limit, offset)))
+
+    def count(self, filters: Filters) -> int:
+        where, params = _where(filters)
+        return int(next(self._read(f"SELECT count(*) AS n FROM entries e{where}", params))["n"])
+
+    # -- the worklist --------------------------------------------------------------------------
+
+    def worklist_rows(self, filters: Filters, limit: int, offset: int) -> list[Row]:
+        where, params = _worklist_where(filters)
+        sql = (
+            f"SELECT {_SUMMARY}, NULL AS last_verdict, w.next_at FROM worklist w "
+            f"JOIN entries e ON e.id = w.entry_id{where} "
+            "ORDER BY w.severity DESC, w.reported_at, w.entry_id LIMIT ? OFFSET ?"
+        )
+        return list(self._read(sql, [*params, limit, offset]))
+
+    def worklist_count(self, filters: Filters) -> int:
+        where, params = _worklist_where(filters)
+        return int(next(self._read(f"SELECT count(*) AS n FROM worklist w{where}", params))["n"])
+
+    def worklist_counts(self) -> dict[int, int]:
+        sql = "SELECT severity, checks FROM worklist_tally"
+        return {row["severity"]: row["checks"] for row in self._read(sql)}
+
+    def worklist_waiting(self, severity: int, answered_before: str) -> int:
+        sql = (
+            "SELECT count(*) AS n FROM worklist WHERE severity = ? AND reported_at < ? "
+            "AND next_at IS NULL"
+        )
+        return int(next(self._read(sql, [severity, answered_before]))["n"])
+
+    def next_check_after(self, patient: str, after: str) -> str | None:
+        sql = (
+            "SELECT min(reported_at) AS next_at FROM entries "
+            "WHERE patient_id = ? AND reported_at > ?"
+        )
+        row = next(self._read(sql, [patient, after]), None)
+        return None if row is None else row["next_at"]
+
+    def session_rows(self, patient: str, session_id: str) -> list[Row]:
+        sql = (
+            f"SELECT {_SUMMARY}, ({_LAST}) AS last_verdict FROM entries e "
+            "WHERE e.session_id = ? AND e.patient_id = ? ORDER BY e.id"
+        )
+        return list(self._read(sql, [session_id, patient]))
+
+    def review_rows_of(self, entry_ids: list[int]) -> list[Row]:
+        if not entry_ids:
+            return []
+        marks = ", ".join("?" * len(entry_ids))
+        sql = f"SELECT {_all('review')} FROM reviews WHERE entry_id IN ({marks}) ORDER BY id"
+        return list(self._read(sql, entry_ids))
+
+    # -- accounts and tokens -------------------------------------------------------------------
+
+    def add_row(self, table: str, row: Row) -> int:
+        columns = [c for c in table_names(table) if c in row]
+        sql = (
+            f"INSERT INTO {_TABLES_BESIDE[table]} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})"
+        )
+        with self._write() as conn:
+            try:
+                cursor = conn.execute(sql, [row[c] for c in columns])
+            except sqlite3.IntegrityError as exc:
+                raise StorageError(
+                    f"{table}: {exc}", str(self.path), "choose another name"
+                ) from None
+            return int(cursor.lastrowid or 0)
+
+    def find_rows(self, table: str, column: str, value: Any) -> list[Row]:
+        if column not in table_names(table):
+            raise ValueError(f"{table} has no column {column!r}")
+        sql = (
+            f"SELECT {', '.join(table_names(table))} FROM {_TABLES_BESIDE[table]} "
+            f"WHERE {column} = ? ORDER BY id"
+        )
+        return list(self._read(sql, [value]))
+
+    def all_rows(self, table: str) -> list[Row]:
+        sql = f"SELECT {', '.join(table_names(table))} FROM {_TABLES_BESIDE[table]} ORDER BY id"
+        return list(self._read(sql))
+
+    def update_row(self, table: str, row_id: int, changes: Row) -> bool:
+        unknown = set(changes) - set(table_names(table))
+        if unknown or not changes:
+            raise ValueError(f"cannot set {sorted(unknown)} in {table}")
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        sql = f"UPDATE {_TABLES_BESIDE[table]} SET {assignments} WHERE id = ?"
+        with self._write() as conn:
+            return conn.execute(sql, [*changes.values(), row_id]).rowcount > 0
 
     def entry_rows(self, filters: Filters, limit: int | None) -> Iterator[Row]:
         where, params = _where(filters)
@@ -368,10 +517,127 @@ class SQLiteStore:
 
     def integrity(self, full: bool = True) -> str:
         if not full:
-            return NOT_CHECKED  # PRAGMA integrity_check reads the whole file
-        return "; ".join(
+            return NOT_CHECKED  # PRAGMA integrity_check and the worklist's read the whole file
+        sqlite_says = "; ".join(
             str(row["integrity_check"]) for row in self._read("PRAGMA integrity_check")
         )
+        if sqlite_says != "ok":
+            return sqlite_says
+        return self._worklist_problem() or "ok"
+
+    def _worklist_problem(self) -> str | None:
+        """Whether the worklist holds exactly the unreviewed entries that need action."""
+        expected = (
+            f"SELECT e.id, {_SEVERITY_SQL}, e.reported_at, e.patient_id, "
+            "(SELECT min(n.reported_at) FROM entries n WHERE n.patient_id = e.patient_id "
+            "AND n.reported_at > e.reported_at) FROM entries e "
+            "WHERE e.outcome <> 'continue' "
+            "AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.entry_id = e.id)"
+        )
+        held = "SELECT entry_id, severity, reported_at, patient_id, next_at FROM worklist"
+        missing = next(self._read(f"SELECT count(*) AS n FROM ({expected} EXCEPT {held})"))["n"]
+        extra = next(self._read(f"SELECT count(*) AS n FROM ({held} EXCEPT {expected})"))["n"]
+        counted = (
+            "SELECT severity, count(*) FROM worklist GROUP BY severity "
+            "EXCEPT SELECT severity, checks FROM worklist_tally WHERE checks <> 0"
+        )
+        tallied = (
+            "SELECT severity, checks FROM worklist_tally WHERE checks <> 0 "
+            "EXCEPT SELECT severity, count(*) FROM worklist GROUP BY severity"
+        )
+        wrong = sum(
+            next(self._read(f"SELECT count(*) AS n FROM ({sql})"))["n"]
+            for sql in (counted, tallied)
+        )
+        if wrong and not missing and not extra:
+            return (
+                "the worklist's counts do not match the worklist: they were edited outside triage"
+            )
+        if not missing and not extra:
+            return None
+        return (
+            f"the worklist does not match the log ({missing} unreviewed entries that need action "
+            f"missing from it, {extra} rows it should not hold): it was edited outside triage"
+        )
+
+
+_SUMMARY = ", ".join(f"e.{name}" for name in SUMMARY_FIELDS)
+_LAST = "SELECT verdict FROM reviews r WHERE r.entry_id = e.id ORDER BY r.id DESC LIMIT 1"
+_TABLES_BESIDE = {"clinicians": "clinicians", "api_tokens": "api_tokens"}
+"""The tables beside the chain that ``add_row`` and friends may touch (never a chained one)."""
+
+_SEVERITY_SQL = (
+    "CASE e.outcome || '/' || coalesce(e.urgency, '') "
+    + " ".join(f"WHEN '{lv.outcome}/{lv.urgency or ''}' THEN {n}" for n, lv in enumerate(LEVELS))
+    + f" ELSE {len(LEVELS) - 1} END"
+)
+"""An entry's severity (``outcomes.severity``) in SQL; an outcome no triage writes counts as the
+most severe, so that an edited entry is shown rather than hidden."""
+
+
+def _keep_worklist(conn: sqlite3.Connection, kind: Kind, rows: list[Row]) -> None:
+    """Keep the worklist in step with the chain, in the transaction that appends ``rows``."""
+    if kind == "entry":
+        conn.executemany(  # each new check is the next check of its patient's earlier ones
+            "UPDATE worklist SET next_at = :at WHERE patient_id = :patient "
+            "AND reported_at < :at AND (next_at IS NULL OR next_at > :at)",
+            [{"at": row["reported_at"], "patient": row["patient_id"]} for row in rows],
+        )
+        opened = [
+            (row["id"], severity(row["outcome"], row["urgency"]), row["reported_at"],
+             row["patient_id"], row["patient_id"], row["reported_at"])
+            for row in rows
+            if row["outcome"] != "continue"
+        ]  # fmt: skip
+        conn.executemany(
+            "INSERT INTO worklist (entry_id, severity, reported_at, patient_id, next_at) "
+            "VALUES (?, ?, ?, ?, (SELECT min(n.reported_at) FROM entries n "
+            "WHERE n.patient_id = ? AND n.reported_at > ?))",
+            opened,
+        )
+        _tally(conn, Counter(row[1] for row in opened))
+    elif kind == "review":
+        for row in rows:  # an entry's first review takes it off; later ones find nothing
+            found = conn.execute(
+                "SELECT severity FROM worklist WHERE entry_id = ?", (row["entry_id"],)
+            ).fetchone()
+            if found is not None:
+                conn.execute("DELETE FROM worklist WHERE entry_id = ?", (row["entry_id"],))
+                _tally(conn, {found[0]: -1})
+
+
+def _tally(conn: sqlite3.Connection, changes: Mapping[int, int]) -> None:
+    """Add ``changes`` (severity: how many more, or fewer) to the worklist's tally."""
+    conn.executemany(
+        "INSERT INTO worklist_tally (severity, checks) VALUES (?, ?) "
+        "ON CONFLICT (severity) DO UPDATE SET checks = checks + excluded.checks",
+        [(level, change) for level, change in changes.items() if change],
+    )
+
+
+def _worklist_where(filters: Filters) -> tuple[str, list[Any]]:
+    """The filters over the worklist: the outcome and urgency as severities."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters.patient is not None:
+        clauses.append("w.patient_id = ?")
+        params.append(filters.patient)
+    if filters.outcome is not None or filters.urgency is not None:
+        wanted = [
+            n
+            for n, lv in enumerate(LEVELS)
+            if filters.outcome in (None, lv.outcome) and filters.urgency in (None, lv.urgency)
+        ]
+        clauses.append(f"w.severity IN ({', '.join('?' * len(wanted))})" if wanted else "0")
+        params += wanted
+    if filters.since is not None:
+        clauses.append("w.reported_at >= ?")
+        params.append(lower_bound(filters.since))
+    end = upper_bound(filters.until) if filters.until is not None else None
+    if end is not None:
+        clauses.append("w.reported_at < ?")
+        params.append(end)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
 def _all(kind: Kind, alias: str = "") -> str:
@@ -379,8 +645,12 @@ def _all(kind: Kind, alias: str = "") -> str:
     return ", ".join(prefix + name for name in names(kind))
 
 
-def _limited(sql: str, params: list[Any], limit: int | None) -> tuple[str, list[Any]]:
-    return (sql + " LIMIT ?", [*params, limit]) if limit is not None else (sql, params)
+def _limited(
+    sql: str, params: list[Any], limit: int | None, offset: int = 0
+) -> tuple[str, list[Any]]:
+    if limit is None and not offset:
+        return sql, params
+    return sql + " LIMIT ? OFFSET ?", [*params, -1 if limit is None else limit, offset]
 
 
 def _where(filters: Filters) -> tuple[str, list[Any]]:
@@ -397,6 +667,8 @@ def _where(filters: Filters) -> tuple[str, list[Any]]:
         params.append(end)
     if filters.unreviewed:
         clauses.append("NOT EXISTS (SELECT 1 FROM reviews r WHERE r.entry_id = e.id)")
+    if filters.reviewed:
+        clauses.append("EXISTS (SELECT 1 FROM reviews r WHERE r.entry_id = e.id)")
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 

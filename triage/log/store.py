@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from .records import Filters, Kind, Row
 
@@ -60,8 +60,66 @@ class Store(Protocol):
 
     # -- read ----------------------------------------------------------------------------------
 
-    def summaries(self, filters: Filters, limit: int | None) -> list[Row]:
-        """Summary fields and ``last_verdict`` of matching entries, newest first."""
+    def summaries(self, filters: Filters, limit: int | None, offset: int = 0) -> list[Row]:
+        """Summary fields and ``last_verdict`` of matching entries, newest first, skipping the
+        first ``offset``."""
+        ...
+
+    def count(self, filters: Filters) -> int:
+        """How many entries match."""
+        ...
+
+    def session_rows(self, patient: str, session_id: str) -> list[Row]:
+        """Summary fields and ``last_verdict`` of the patient's entries of one session, oldest
+        first."""
+        ...
+
+    def review_rows_of(self, entry_ids: list[int]) -> list[Row]:
+        """The reviews of these entries, oldest first."""
+        ...
+
+    def next_check_after(self, patient: str, after: str) -> str | None:
+        """When the patient's first check answered after ``after`` was answered, or None."""
+        ...
+
+    # -- the worklist --------------------------------------------------------------------------
+    # Every entry that needs action (above continue) and has no review yet, with its severity:
+    # kept by ``append`` in the transaction that adds the entry or its first review, and read
+    # through an index, never by reading every entry.
+
+    def worklist_rows(self, filters: Filters, limit: int, offset: int) -> list[Row]:
+        """Summary fields of the matching worklist entries, and ``next_at`` (when the patient's
+        next check was answered, or None): most severe first, then oldest."""
+        ...
+
+    def worklist_count(self, filters: Filters) -> int:
+        """How many worklist entries match."""
+        ...
+
+    def worklist_counts(self) -> dict[int, int]:
+        """The number of worklist entries of each severity, over the whole log: kept as a
+        tally beside the worklist, so that reading it never counts the entries."""
+        ...
+
+    def worklist_waiting(self, severity: int, answered_before: str) -> int:
+        """How many worklist entries of ``severity``, answered before ``answered_before``, have
+        no later check of their patient (``next_at`` is None): follow-ups overdue."""
+        ...
+
+    # -- beside the chain: clinicians' accounts and API tokens ---------------------------------
+    # ``table`` is 'clinicians' or 'api_tokens' (records.TABLE_COLUMNS); rows are changed in
+    # place (a new password, a revocation): they are not records of the chain.
+
+    def add_row(self, table: str, row: Row) -> int:
+        """Insert a row; its id. A duplicate unique value is a StorageError."""
+        ...
+
+    def find_rows(self, table: str, column: str, value: Any) -> list[Row]: ...
+
+    def all_rows(self, table: str) -> list[Row]: ...
+
+    def update_row(self, table: str, row_id: int, changes: Row) -> bool:
+        """Set columns of one row; whether it exists."""
         ...
 
     def entry_rows(self, filters: Filters, limit: int | None) -> Iterator[Row]:
@@ -121,5 +179,6 @@ class Store(Protocol):
 
     def integrity(self, full: bool = True) -> str:
         """The storage's own consistency check: 'ok', or what is wrong; without ``full`` only
-        what costs no more than the newest records (``NOT_CHECKED`` if nothing does)."""
+        what costs no more than the newest records (``NOT_CHECKED`` if nothing does). The full
+        check includes the worklist's agreement with the chain."""
         ...

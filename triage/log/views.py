@@ -94,9 +94,15 @@ def _cut(text: str, width: int) -> str:
 
 
 @_shown
-def entry_table(entries: list[EntrySummary], limit: int | None, width: int = 120) -> list[Line]:
-    """The list: newest first; unreviewed emergencies and same-day entries flagged. The top
-    reason is cut to fit ``width`` columns."""
+def entry_table(
+    entries: list[EntrySummary],
+    limit: int | None,
+    width: int = 120,
+    whole_log: dict[str, int] | None = None,
+) -> list[Line]:
+    """The list: newest first (or the worklist's order); unreviewed emergencies and same-day
+    entries flagged. The top reason is cut to fit ``width`` columns. ``whole_log`` (the
+    worklist's counts) adds a line counting what needs action in the whole log."""
     if not entries:
         return [Line("note", "No entries match.")]
     entries = [_visible_summary(e) for e in entries]
@@ -121,8 +127,17 @@ def entry_table(entries: list[EntrySummary], limit: int | None, width: int = 120
         f", {urgent} urgent and unreviewed (!! emergency or urgent, ! same day)" if urgent else ""
     )
     if limit is not None and len(entries) == limit:
-        footer += f"; the newest {limit} are shown, use --limit for more"
-    return [*lines, Line("note", footer + ".")]
+        shown = "first" if whole_log is not None else "newest"
+        footer += f"; the {shown} {limit} are shown, use --limit for more"
+    lines.append(Line("note", footer + "."))
+    if whole_log is not None:
+        counts = ", ".join(f"{n} {level(*_pair(k)).words}" for k, n in whole_log.items() if n)
+        lines.append(Line("note", f"Whole log, unreviewed and needing action: {counts or 'none'}."))
+    return lines
+
+
+def _pair(key: str) -> tuple[str, str | None]:
+    return ("reduce_load", None) if key == "reduce_load" else ("seek_medical_review", key)
 
 
 def _visible_summary(entry: EntrySummary) -> EntrySummary:

@@ -1,0 +1,226 @@
+"""The JSON API, version 1, under ``/api/v1/``: the same library calls as the CLI, so that a
+decision is the same whichever way it was asked for. Every request carries an API token
+(``Authorization: Bearer ...``, made with ``triage token add APP``); errors are JSON objects
+listing every problem (``errors.as_json``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..errors import InputError, Problem, ReviewError
+from ..log import ApiToken, Filters, TriageLog
+from ..log.access import checked_name
+from ..log.records import review_problems
+from ..outcomes import OUTCOMES, URGENCIES
+from ..yamlio import MAX_BYTES, decode, parse_json
+from .app import site
+from .openapi import openapi
+
+REVIEW_KEYS = ("verdict", "reason", "note", "by")
+ENTRY_QUERY = ("patient", "outcome", "urgency", "reviewed", "since", "until", "limit", "offset")
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/check", check, methods=["POST"]),
+        Route("/entries", entries),
+        Route("/entries/{entry_id:int}", entry),
+        Route("/entries/{entry_id:int}/reviews", add_review, methods=["POST"]),
+        Route("/schema", schema),
+        Route("/questions", questions),
+        Route("/openapi.json", description),
+    ]
+
+
+def _authorised(request: Request) -> tuple[TriageLog, ApiToken]:
+    """This thread's connection to the log, and the request's token; 401 without a valid one.
+    A connection is used only by the thread that opened it: an async handler calls this again
+    inside each ``run_in_threadpool`` that touches the log."""
+    from .security import bearer
+
+    log = site(request).logs.get()
+    token = bearer(request, log)
+    if token is None:
+        raise HTTPException(401, "an API token is needed: Authorization: Bearer <token>")
+    return log, token
+
+
+async def _json_body(request: Request, source: str) -> Any:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BYTES:
+        raise HTTPException(413, f"the request body is larger than {MAX_BYTES} bytes")
+    body = await request.body()
+    return parse_json(decode(body, source), source)
+
+
+# -- checks -------------------------------------------------------------------------------------
+
+
+async def check(request: Request) -> Response:
+    await run_in_threadpool(_authorised, request)
+    answers = await _json_body(request, "request body")
+    if not isinstance(answers, dict):
+        raise InputError(
+            [Problem("is not a JSON object of answers", file="request body")], "request body"
+        )
+    from ..checking import check as run_check
+
+    def checked() -> dict[str, Any]:
+        log = site(request).logs.get()
+        return run_check(answers, log=log, pack=site(request).pack, source="request body").to_dict()
+
+    return JSONResponse(await run_in_threadpool(checked))
+
+
+# -- the log ------------------------------------------------------------------------------------
+
+
+def entries(request: Request) -> Response:
+    log, _ = _authorised(request)
+    params = request.query_params
+    problems = [
+        Problem("is not a filter of /entries", field=key, fix="one of " + ", ".join(ENTRY_QUERY))
+        for key in params
+        if key not in ENTRY_QUERY
+    ]
+    filters = _filters(params, problems)
+    limit = _integer(params, "limit", 50, 1, 500, problems)
+    offset = _integer(params, "offset", 0, 0, 10**9, problems)
+    if problems:
+        raise InputError(problems, "the query")
+    page = log.worklist(
+        filters, limit=limit, offset=offset, follow_up_hours=site(request).pack.follow_up
+    )
+    data = page.to_dict()
+    data["next"] = None
+    if page.has_more:
+        data["next"] = "/api/v1/entries?" + urlencode({**dict(params), "offset": offset + limit})
+    return JSONResponse(data)
+
+
+def _filters(params: Any, problems: list[Problem]) -> Filters:
+    given: dict[str, Any] = {}
+    if params.get("patient"):
+        given["patient"] = params["patient"]
+    for name, allowed in (("outcome", OUTCOMES), ("urgency", URGENCIES)):
+        value = params.get(name)
+        if value is None:
+            continue
+        if value in allowed:
+            given[name] = value
+        else:
+            problems.append(Problem(f"is {value!r}, not one of {', '.join(allowed)}", field=name))
+    reviewed = params.get("reviewed", "false")
+    if reviewed not in ("false", "true", "any"):
+        problems.append(Problem(f"is {reviewed!r}, not false, true or any", field="reviewed"))
+    given["unreviewed"], given["reviewed"] = reviewed == "false", reviewed == "true"
+    for name in ("since", "until"):
+        value = params.get(name)
+        if value is None:
+            continue
+        moment = _day_or_moment(value)
+        if moment is None:
+            problems.append(
+                Problem(
+                    f"is {value!r}, not a date or a date-time",
+                    field=name,
+                    fix="2026-11-21 (a whole UTC day) or 2026-11-21T14:30:00+01:00",
+                )
+            )
+        else:
+            given[name] = moment
+    return Filters(**given)
+
+
+def _day_or_moment(text: str) -> date | datetime | None:
+    for parse in (date.fromisoformat, datetime.fromisoformat):
+        try:
+            return parse(text)
+        except ValueError:
+            continue
+    return None
+
+
+def _integer(
+    params: Any, name: str, default: int, low: int, high: int, problems: list[Problem]
+) -> int:
+    text = params.get(name)
+    if text is None:
+        return default
+    if text.isdigit() and low <= int(text) <= high:
+        return int(text)
+    problems.append(Problem(f"is {text!r}, not a whole number from {low} to {high}", field=name))
+    return default
+
+
+def entry(request: Request) -> Response:
+    log, _ = _authorised(request)
+    return JSONResponse(log.entry(request.path_params["entry_id"]).to_dict())
+
+
+async def add_review(request: Request) -> Response:
+    _, token = await run_in_threadpool(_authorised, request)
+    entry_id = request.path_params["entry_id"]
+    body = await _json_body(request, "request body")
+    source = f"entry {entry_id}"
+    if not isinstance(body, dict):
+        raise ReviewError([Problem("is not a JSON object", file="request body")], source)
+    problems = [
+        Problem(
+            "is not a field of a review", field=str(key), fix="one of " + ", ".join(REVIEW_KEYS)
+        )
+        for key in body
+        if key not in REVIEW_KEYS
+    ]
+    given = {key: body.get(key, "") for key in REVIEW_KEYS}
+    texts = {key: value for key, value in given.items() if isinstance(value, str)}
+    problems += [Problem("is not a text", field=key) for key in REVIEW_KEYS if key not in texts]
+    if not problems:
+        problems += review_problems(texts["verdict"], texts["reason"], texts["note"])
+    if problems:
+        raise ReviewError(problems, source)
+    reviewer = token.app if not texts["by"] else f"{checked_name(texts['by'])} via {token.app}"
+    done = await run_in_threadpool(
+        lambda: (
+            site(request)
+            .logs.get()
+            .review(
+                entry_id,
+                by=reviewer,
+                verdict=texts["verdict"],  # type: ignore[arg-type]
+                note=texts["note"].strip(),
+                reason=texts["reason"],
+            )
+        )
+    )
+    return JSONResponse(vars(done), status_code=201)
+
+
+# -- the contract -------------------------------------------------------------------------------
+
+
+def schema(request: Request) -> Response:
+    _authorised(request)
+    from ..contract import json_schema
+
+    return JSONResponse(json_schema())
+
+
+def questions(request: Request) -> Response:
+    _authorised(request)
+    from ..questionnaire import describe
+
+    return JSONResponse(describe())
+
+
+def description(request: Request) -> Response:
+    _authorised(request)
+    return JSONResponse(openapi())

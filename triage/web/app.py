@@ -1,0 +1,151 @@
+"""The ASGI application of ``triage serve``: the clinician's pages and the JSON API over one
+triage log, with one rule pack.
+
+Each worker thread reads and writes an SQLite log through its own connection (``Logs``); a
+PostgreSQL log is opened once, its pool of connections shared by the threads. Writes queue (one
+transaction each, under the chain's lock), so checks and reviews from many clients land in the
+one chain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import threading
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..log import TriageLog
+from ..pack import RulePack, default_pack
+from .security import SESSION_HOURS, Headers, SignInLimiter
+
+HERE = Path(__file__).resolve().parent
+SECRET_ENV = "TRIAGE_SECRET_KEY"
+
+
+class Logs:
+    """One open ``TriageLog`` per worker thread, all on the same file; closed together. A log
+    that may be shared (PostgreSQL: its pool of connections) is opened once for all threads."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._opened: list[TriageLog] = []
+        self._shared: TriageLog | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> TriageLog:
+        if self._shared is not None:
+            return self._shared
+        log: TriageLog | None = getattr(self._local, "log", None)
+        if log is None:
+            with self._lock:
+                if self._shared is not None:
+                    return self._shared
+                log = TriageLog(self.path, create=False)
+                self._opened.append(log)
+                if log.shared:
+                    self._shared = log
+                    return log
+            self._local.log = log
+        return log
+
+    def close(self) -> None:
+        with self._lock:
+            for log in self._opened:
+                log.close()
+            self._opened.clear()
+            self._shared = None
+
+
+@dataclass
+class Site:
+    """What every request handler needs: the log, the rules, the templates, the limiter."""
+
+    logs: Logs
+    pack: RulePack
+    templates: Environment
+    limiter: SignInLimiter = field(default_factory=SignInLimiter)
+
+
+def site(request: Request) -> Site:
+    found: Site = request.app.state.site
+    return found
+
+
+def templates() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(("html", "svg"), default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def create_app(
+    log_path: str | Path,
+    *,
+    pack: RulePack | None = None,
+    secret_key: str | None = None,
+    cors_origins: Sequence[str] = (),
+    https_only: bool = False,
+) -> Starlette:
+    """The application over the log at ``log_path`` (which must exist: ``triage serve`` starts
+    it). ``secret_key`` signs session cookies (default: ``TRIAGE_SECRET_KEY``, else a random
+    key, so that sessions end when the server stops). CORS is off unless ``cors_origins`` names
+    the origins whose pages may call the API."""
+    from . import api, pages
+
+    logs = Logs(log_path)
+    state = Site(logs, pack or default_pack(), templates())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        logs.close()
+
+    middleware = [
+        Middleware(Headers),
+        Middleware(
+            SessionMiddleware,
+            secret_key=secret_key or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32),
+            session_cookie="triage_session",
+            max_age=SESSION_HOURS * 3600,
+            same_site="lax",
+            https_only=https_only,
+        ),
+    ]
+    if cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+            )
+        )
+    routes: list[Route | Mount] = [
+        *pages.routes(),
+        Mount("/api/v1", routes=api.routes()),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers=pages.exception_handlers(),
+    )
+    app.state.site = state
+    return app

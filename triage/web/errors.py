@@ -1,0 +1,78 @@
+"""Errors become responses in one place: JSON objects listing every problem under ``/api/``, a
+page elsewhere. A library error keeps its own words (``to_dict``, ``explain``); anything else is
+a bug: logged with its traceback, answered with a plain 500 that shows nothing of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from ..errors import (
+    EvaluationError,
+    InputError,
+    NotFoundError,
+    PackError,
+    ProblemsError,
+    ReportError,
+    ReviewError,
+    StorageError,
+    TriageError,
+    UsageError,
+)
+
+log = logging.getLogger("triage.web")
+
+STATUS: list[tuple[type[TriageError], int]] = [
+    (ReportError, 422),
+    (ReviewError, 422),
+    (InputError, 400),
+    (UsageError, 400),
+    (NotFoundError, 404),
+    (PackError, 500),
+    (EvaluationError, 500),
+    (StorageError, 503),
+]
+"""The HTTP status of each library error, most specific first."""
+
+
+def status_of(exc: TriageError) -> int:
+    return next((status for kind, status in STATUS if isinstance(exc, kind)), 500)
+
+
+def as_json(exc: TriageError) -> dict[str, Any]:
+    """The error as the CLI's --json prints it, always with a list of problems."""
+    data = exc.to_dict()
+    if not isinstance(exc, ProblemsError):
+        problem = {"message": str(exc), **({"fix": data["fix"]} if data.get("fix") else {})}
+        data["problems"] = [problem]
+    return data
+
+
+async def error_response(request: Request, exc: Exception) -> Response:
+    api = request.url.path.startswith("/api/")
+    if isinstance(exc, TriageError):
+        status, data = status_of(exc), as_json(exc)
+    elif isinstance(exc, HTTPException):
+        status = exc.status_code
+        data = {"error": "http", "message": str(exc.detail), "problems": [{"message": exc.detail}]}
+    else:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        status = 500
+        data = {
+            "error": "internal",
+            "message": "the server failed; the error is in its log",
+            "problems": [{"message": "the server failed; the error is in its log"}],
+        }
+    if api:
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(data, status_code=status, headers=headers)
+    from .app import site
+
+    page = site(request).templates.get_template("error.html")
+    html = page.render(status=status, message=data["message"], problems=data["problems"])
+    return HTMLResponse(html, status_code=status)

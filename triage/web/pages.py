@@ -1,0 +1,316 @@
+"""The clinician's pages: sign-in, the worklist, a check, a patient. Each handler reads the
+request, calls the log's functions, and renders a template; a page without a signed-in
+clinician redirects to the sign-in page, a form without this session's CSRF token is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from ..errors import NotFoundError, ReviewError, TriageError, UsageError
+from ..log import OVERRIDE_REASONS, Clinician, Filters, TriageLog
+from ..log.records import review_problems
+from ..outcomes import OUTCOMES, URGENCIES
+from . import present
+from .app import site
+from .errors import error_response
+from .security import (
+    CSRF_FIELD,
+    client_address,
+    csrf_ok,
+    csrf_token,
+    signed_in,
+    start_session,
+)
+
+PAGE_SIZE = 50
+TIMELINE = 100
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/", worklist, name="worklist"),
+        Route("/login", login_form, methods=["GET"], name="login"),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"], name="logout"),
+        Route("/checks/{entry_id:int}", check_page, name="check"),
+        Route("/checks/{entry_id:int}/review", review, methods=["POST"], name="review"),
+        Route("/patients/{patient_id}", patient_page, name="patient"),
+    ]
+
+
+def exception_handlers() -> dict[Any, Callable[..., Any]]:
+    return {TriageError: error_response, HTTPException: error_response, Exception: error_response}
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    clinician: Clinician | None = context.get("clinician")
+    tz = present.zone(request.session.get("tz") if clinician else None)
+    now = datetime.now(timezone.utc)
+    page = site(request).templates.get_template(template)
+    html = page.render(
+        request=request,
+        csrf_field=CSRF_FIELD,
+        csrf=csrf_token(request),
+        tz=tz,
+        tz_name=str(tz.key),
+        now=now,
+        shown=present.shown,
+        local=lambda stamp: present.local(stamp, tz),
+        ago=lambda stamp: present.ago(stamp, now),
+        levels=present.LEVEL_CHOICES,
+        flash=request.session.pop("flash", None),
+        **context,
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+
+
+def _who(request: Request) -> tuple[TriageLog, Clinician | None]:
+    log = site(request).logs.get()
+    return log, signed_in(request, log)
+
+
+# -- sign-in ------------------------------------------------------------------------------------
+
+
+def login_form(request: Request) -> Response:
+    return render(request, "login.html", next=_safe_next(request.query_params.get("next")))
+
+
+async def login(request: Request) -> Response:
+    form = await request.form()
+    if not csrf_ok(request, form):
+        raise HTTPException(403, "This form has expired or did not come from this site.")
+    name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
+    target = _safe_next(str(form.get("next", "")))
+    limiter, address = site(request).limiter, client_address(request)
+    wait = limiter.wait(name, address)
+    if wait > 0:
+        minutes = int(wait // 60) + 1
+        return render(
+            request,
+            "login.html",
+            429,
+            next=target,
+            name=name,
+            error=f"Too many failed sign-ins. Try again in {minutes} min.",
+        )
+    clinician = await run_in_threadpool(
+        lambda: site(request).logs.get().access.sign_in(name, password)
+    )
+    if clinician is None:
+        limiter.failed(name, address)
+        return render(
+            request, "login.html", 401, next=target, name=name, error="Wrong name or password."
+        )
+    limiter.succeeded(name)
+    zone = str(form.get("time_zone", ""))
+    start_session(request, clinician, zone if _known_zone(zone) else None)
+    return RedirectResponse(target, status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    _, clinician = await run_in_threadpool(_who, request)
+    if clinician is None:
+        return to_login(request)
+    form = await request.form()
+    if not csrf_ok(request, form):
+        raise HTTPException(403, "This form has expired or did not come from this site.")
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site ('/checks/4'), never another site ('//evil', 'https://...')."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _known_zone(name: str) -> bool:
+    return bool(name) and present.zone(name).key == name
+
+
+# -- the worklist -------------------------------------------------------------------------------
+
+
+def worklist(request: Request) -> Response:
+    log, clinician = _who(request)
+    if clinician is None:
+        return to_login(request)
+    tz = present.zone(request.session.get("tz"))
+    params = request.query_params
+    problems: list[str] = []
+    filters = _filters(params, tz, problems)
+    page = _number(params.get("page"), 1)
+    found = log.worklist(
+        filters,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+        follow_up_hours=site(request).pack.follow_up,
+    )
+    return render(
+        request,
+        "worklist.html",
+        clinician=clinician,
+        work=found,
+        page=page,
+        params=params,
+        problems=problems,
+        outcomes=OUTCOMES,
+        urgencies=URGENCIES,
+        page_link=lambda n: "/?" + urlencode({**dict(params), "page": n}),
+    )
+
+
+def _filters(params: Any, tz: Any, problems: list[str]) -> Filters:
+    """The worklist's filters from the query; each problem is said, and that filter dropped."""
+    given: dict[str, Any] = {}
+    patient = (params.get("patient") or "").strip()
+    if patient:
+        given["patient"] = patient
+    for name, allowed in (("outcome", OUTCOMES), ("urgency", URGENCIES)):
+        value = params.get(name) or ""
+        if value in allowed:
+            given[name] = value
+        elif value:
+            problems.append(f"{name} {value!r} is not one of {', '.join(allowed)}")
+    reviewed = params.get("reviewed") or "no"
+    given["unreviewed"] = reviewed == "no"
+    given["reviewed"] = reviewed == "yes"
+    for name in ("since", "until"):
+        value = params.get(name) or ""
+        if not value:
+            continue
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            problems.append(f"{name} {value!r} is not a date (YYYY-MM-DD)")
+            continue
+        if name == "until":
+            day = day + timedelta(days=1) if day < date.max else day
+        given[name] = datetime.combine(day, time(), tz)  # days in the clinician's time zone
+    try:
+        return Filters(**given).checked()
+    except UsageError as exc:
+        problems.append(str(exc))
+        return Filters(unreviewed=True)
+
+
+def _number(text: str | None, default: int) -> int:
+    return int(text) if text and text.isdigit() and 0 < int(text) < 1_000_000 else default
+
+
+# -- a check ------------------------------------------------------------------------------------
+
+
+def check_page(request: Request) -> Response:
+    log, clinician = _who(request)
+    if clinician is None:
+        return to_login(request)
+    return _check(request, log, clinician, request.path_params["entry_id"])
+
+
+def _check(
+    request: Request,
+    log: TriageLog,
+    clinician: Clinician,
+    entry_id: int,
+    problems: list[Any] | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    entry = log.entry(entry_id)
+    same_session = log.session_checks(entry.patient_id, entry.session_id)
+    return render(
+        request,
+        "check.html",
+        400 if problems else 200,
+        clinician=clinician,
+        entry=entry,
+        answers=present.answer_rows(entry, present.zone(request.session.get("tz"))),
+        matched_text=present.matched_text,
+        same_session=same_session,
+        reasons=OVERRIDE_REASONS,
+        problems=problems or [],
+        form=form or {},
+    )
+
+
+async def review(request: Request) -> Response:
+    _, clinician = await run_in_threadpool(_who, request)  # each thread its own connection
+    if clinician is None:
+        return to_login(request)
+    form = await request.form()
+    if not csrf_ok(request, form):
+        raise HTTPException(403, "This form has expired or did not come from this site.")
+    entry_id = request.path_params["entry_id"]
+    given = {key: str(form.get(key, "")) for key in ("verdict", "reason", "note")}
+    problems = review_problems(given["verdict"], given["reason"], given["note"])
+    if problems:
+        error = ReviewError(problems, f"entry {entry_id}")
+        return await run_in_threadpool(
+            lambda: _check(
+                request, site(request).logs.get(), clinician, entry_id, error.problems, given
+            )
+        )
+    done = await run_in_threadpool(
+        lambda: (
+            site(request)
+            .logs.get()
+            .review(
+                entry_id,
+                by=clinician.name,
+                verdict=given["verdict"],  # type: ignore[arg-type]
+                note=given["note"].strip(),
+                reason=given["reason"],
+            )
+        )
+    )
+    request.session["flash"] = f"Review recorded: {done.verdict} by {done.reviewer}."
+    return RedirectResponse(f"/checks/{entry_id}", status_code=303)
+
+
+# -- a patient ----------------------------------------------------------------------------------
+
+
+def patient_page(request: Request) -> Response:
+    log, clinician = _who(request)
+    if clinician is None:
+        return to_login(request)
+    patient = request.path_params["patient_id"]
+    try:
+        log.require_patient(patient)
+    except UsageError:  # not an id a report may hold
+        raise NotFoundError(f"there is no patient {patient[:64]!r} in the triage log") from None
+    tz = present.zone(request.session.get("tz"))
+    entries = log.timeline(patient, TIMELINE)
+    records = log.patient_history(patient)
+    points = log.trend(patient, TIMELINE)
+    return render(
+        request,
+        "patient.html",
+        clinician=clinician,
+        patient=patient,
+        record=records[-1] if records else None,
+        events=present.timeline(entries, records),
+        chart=present.pain_chart(points, tz),
+        total=log.count(Filters(patient=patient)),
+        shown_checks=len(entries),
+    )

@@ -1,0 +1,79 @@
+"""Running the application: one uvicorn process on one socket, bound before it starts so that a
+port in use is a clear error and the real address (port 0: any free one) can be announced.
+Ctrl-C (SIGINT) or SIGTERM stop it cleanly: requests in flight finish, the log is closed."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..errors import UsageError
+from ..log.location import shown_location
+from ..pack import RulePack
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port``; UsageError when it cannot be had."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UsageError(
+            f"cannot listen on {host}: {exc.strerror}", "give --host 127.0.0.1"
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror}",
+            "another program may use that port: give another with --port",
+        ) from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def serve(
+    log_path: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    pack: RulePack | None = None,
+    cors_origins: Sequence[str] = (),
+    https_only: bool = False,
+    announce: Callable[[str], None] = print,
+) -> None:
+    """Serve the pages and the API of the log at ``log_path`` until Ctrl-C."""
+    import uvicorn
+
+    from .app import create_app
+
+    app = create_app(log_path, pack=pack, cors_origins=cors_origins, https_only=https_only)
+    sock = bind(host, port)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    shown = shown_location(str(log_path))  # a PostgreSQL URL without its password
+    announce(f"triage serve: listening on {url_of(sock)} (log: {shown}); Ctrl-C stops.")
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shut down cleanly, then passes Ctrl-C on: it is done
+        pass
+    finally:
+        sock.close()
+    announce("triage serve: stopped.")
