@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .contract import parse_report
-from .decision import Decision, EngineInfo, build_decision
+from .decision import Decision, build_decision, engine_info
 from .engines import get_engine
 from .errors import EvaluationError, Problem, ReportError, TriageError
 from .history import Earlier, build_context
@@ -48,8 +48,9 @@ def evaluate(
         raise EvaluationError(
             f"the {backend.name} engine failed: {type(exc).__name__}: {exc}"
         ) from exc
-    info = EngineInfo(name=backend.name, version=backend.version)
-    return build_decision(rules, checked, fired, info, context)
+    return build_decision(
+        rules, checked, fired, engine_info(backend.name, backend.version), context
+    )
 
 
 def _earlier(item: Any, number: int, pack: RulePack, engine: str | None) -> Earlier:

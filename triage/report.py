@@ -7,9 +7,11 @@ JSON Schema, the rule-pack validator, the docs and the property tests all read t
 
 from __future__ import annotations
 
+import functools
 import numbers
 import re
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, TypeVar
@@ -29,7 +31,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from .logic import All, AnyOf, Condition, Test, holds
+from .logic import All, AnyOf, Condition, Test, compile_condition
 
 CONTRACT_VERSION = "2"
 """The version of the report contract this module defines; the log stores it with each entry."""
@@ -204,9 +206,17 @@ def _distinct(values: tuple[str, ...]) -> tuple[str, ...]:
 
 def _in_contract_order(values: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
     """The answers in the order the contract lists them, whatever order they were given in."""
-    annotation = Report.model_fields[str(info.field_name)].annotation
+    if len(values) < 2:
+        return values
+    return tuple(sorted(values, key=_choice_order(str(info.field_name)).__getitem__))
+
+
+@functools.cache
+def _choice_order(field_name: str) -> dict[str, int]:
+    """The position of each answer of a set field in the contract's order."""
+    annotation = Report.model_fields[field_name].annotation
     choices = typing.get_args(typing.get_args(annotation)[0])
-    return tuple(sorted(values, key=choices.index))
+    return {choice: position for position, choice in enumerate(choices)}
 
 
 Choice = TypeVar("Choice")
@@ -797,7 +807,10 @@ class Report(BaseModel):
     @model_validator(mode="wrap")
     @classmethod
     def _check_conditional_fields(cls, data: Any, handler: Any) -> Report:
-        """Add the conditional requirements to the field errors, so all are reported at once."""
+        """Add the conditional requirements to the field errors, so all are reported at once.
+        A report already made is not checked again (a decision holds one)."""
+        if isinstance(data, Report):
+            return data
         try:
             report: Report = handler(data)
         except ValidationError as exc:
@@ -811,7 +824,7 @@ class Report(BaseModel):
             raise ValidationError.from_exception_data(
                 cls.__name__, [_as_init_error(e) for e in errors] + extra
             ) from None
-        problems = _conditional_problems(report.model_dump())
+        problems = _conditional_problems(report.__dict__)
         if problems:
             raise ValidationError.from_exception_data(cls.__name__, problems)
         return report
@@ -820,8 +833,7 @@ class Report(BaseModel):
         """The normalised report: every given answer, ``reported_at`` filled, absent fields
         (and empty optional sets) left out."""
         data = self.model_dump(mode="json", exclude_none=True)
-        required = {name for name, info in type(self).model_fields.items() if info.is_required()}
-        return {k: v for k, v in data.items() if v != [] or k in required}
+        return {k: v for k, v in data.items() if v != [] or k in _REQUIRED}
 
 
 _OUR_CODES = ("moment", "number", "set_repeated")
@@ -839,13 +851,17 @@ def _as_init_error(error: Any) -> InitErrorDetails:
     return details
 
 
-def _conditional_problems(values: dict[str, Any]) -> list[InitErrorDetails]:
+_REQUIRED = frozenset(name for name, info in Report.model_fields.items() if info.is_required())
+_APPLIES = tuple(compile_condition(requirement.when) for requirement in REQUIREMENTS)
+
+
+def _conditional_problems(values: Mapping[str, Any]) -> list[InitErrorDetails]:
     """Requirements that depend on other answers (``REQUIREMENTS``). ``values`` holds only
     answers of the right type, so a wrong score is reported once, as itself, not again as a
     missing dependant."""
     problems: list[InitErrorDetails] = []
-    for requirement in REQUIREMENTS:
-        applies = holds(requirement.when, values)
+    for requirement, applies_to in zip(REQUIREMENTS, _APPLIES, strict=True):
+        applies = applies_to(values)
         given = values.get(requirement.field) not in (None, [], ())
         if requirement.required and applies and not given:
             problems.append(

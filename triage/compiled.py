@@ -1,0 +1,107 @@
+"""A rule pack compiled once into Python functions: which rules fire, which notes apply.
+
+The conditions are compiled by ``logic.compile_selection`` (every single-report rule of the pack
+in one function) and ``history.compile_when`` (each history rule), with exactly the meaning of
+``logic.holds`` and ``history.rule_holds``, which stay the definition. The reference backend
+fires rules with it, and a decision finds its notes with it.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .history import Context, ContextTest, compile_when
+from .logic import Answers, Matcher, compile_matched, compile_selection
+from .outcomes import severity
+
+if TYPE_CHECKING:
+    from .pack import Note, Rule, RulePack
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """What a decision needs of a rule that fired, worked out once."""
+
+    rule: Rule
+    position: int
+    severity: int
+    source: str
+    matched: Matcher | None
+
+
+@dataclass(frozen=True)
+class CompiledNote:
+    note: Note
+    source: str
+    matched: Matcher
+
+
+class CompiledPack:
+    """The conditions of one pack, compiled."""
+
+    def __init__(self, pack: RulePack) -> None:
+        single = [r for r in pack.rules if not r.history and r.condition is not None]
+        self._single = compile_selection([(r.id, r.condition) for r in single if r.condition])
+        self._always = tuple(r.id for r in pack.rules if not r.history and r.condition is None)
+        self._history: tuple[tuple[str, ContextTest], ...] = tuple(
+            (r.id, compile_when(r.when)) for r in pack.rules if r.history
+        )
+        self._notes = compile_selection([(n.id, n.condition) for n in pack.notes])
+        self.rules = {
+            rule.id: CompiledRule(
+                rule,
+                position,
+                severity(rule.outcome, rule.urgency),
+                f"{pack.policy} {rule.policy_row}; {rule.reference}",
+                None if rule.condition is None else compile_matched(rule.condition),
+            )
+            for position, rule in enumerate(pack.rules)
+        }
+        """Each rule by id."""
+        self.note_table = {
+            note.id: CompiledNote(
+                note,
+                f"{pack.policy} {note.policy_row}; {note.reference}",
+                compile_matched(note.condition),
+            )
+            for note in pack.notes
+        }
+
+    def notes(self, answers: Answers) -> list[CompiledNote]:
+        """The pack's notes whose condition holds for ``answers``, in pack order."""
+        return [self.note_table[key] for key in self._notes(answers)]
+
+    def ranked(self, fired: set[str]) -> list[CompiledRule]:
+        """The rules that fired, most severe first, in pack order within a tier."""
+        found = [self.rules[key] for key in fired if key in self.rules]
+        found.sort(key=lambda r: (-r.severity, r.position))
+        return found
+
+    def fired(self, context: Context) -> set[str]:
+        """The ids of the rules that fire for ``context``."""
+        fired = set(self._single(context.answers))
+        fired.update(self._always)
+        fired.update(rule_id for rule_id, holds in self._history if holds(context))
+        return fired
+
+
+_cache: dict[int, tuple[weakref.ref[RulePack], CompiledPack]] = {}
+_lock = threading.Lock()
+
+
+def compiled(pack: RulePack) -> CompiledPack:
+    """``pack`` compiled, once per pack object (kept while the pack is)."""
+    found = _cache.get(id(pack))
+    if found is not None and found[0]() is pack:
+        return found[1]
+    with _lock:
+        found = _cache.get(id(pack))
+        if found is not None and found[0]() is pack:
+            return found[1]
+        result = CompiledPack(pack)
+        key = id(pack)
+        _cache[key] = (weakref.ref(pack, lambda _: _cache.pop(key, None)), result)
+        return result
