@@ -666,7 +666,7 @@ def log_review(
 def log_export(fmt: str, output: str | None, force: bool, db: str | None, **given: Any) -> None:
     """Export entries, oldest first, streamed (any number of entries in constant memory)."""
     with _reading(db) as triage_log:
-        entries = triage_log.export(_filters(triage_log, given))
+        entries = triage_log.export_rows(_filters(triage_log, given), whole=fmt == "jsonl")
         count = write_export(entries, fmt, output, force=force)
     if output:
         click.echo(f"Exported {count} entries to {output}.", err=True)

@@ -456,8 +456,15 @@ def fill_log(path: Path, total: int, reports: list[dict[str, Any]]) -> None:
 
 
 def plain_export(path: Path, output: Path) -> int:
-    """The CSV a clinician would get from a plain script: one query, csv.writer."""
-    from triage.log.export import CSV_COLUMNS, neutralised
+    """The CSV a clinician would get from a plain script: one query, csv.writer, and text
+    cells starting like a formula quoted (as ``triage log export`` does: the files must be
+    identical)."""
+    from triage.log.export import CSV_COLUMNS
+
+    def neutralised(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+            return "'" + value
+        return "" if value is None else value
 
     columns = ", ".join(_DERIVED_SQL.get(c, f"e.{c}") for c in CSV_COLUMNS)
     conn = sqlite3.connect(path)
@@ -492,6 +499,8 @@ def triage_export(path: Path, output: Path) -> int:
 
     output.unlink(missing_ok=True)
     with triage.TriageLog(path, create=False) as log:
+        if hasattr(log, "export_rows"):  # what 'triage log export' reads
+            return write_export(log.export_rows(whole=False), "csv", output)
         return write_export(log.export(), "csv", output)
 
 

@@ -157,6 +157,18 @@ class TriageLog:
         rows = self._store.entry_rows(_checked(filters), _bounded(limit))
         return (self._full(row) for row in rows)
 
+    def export_rows(
+        self, filters: Filters | None = None, limit: int | None = None, *, whole: bool = True
+    ) -> Iterator[Row]:
+        """Every matching entry as stored, oldest first, streamed, in one query, with what the
+        exports take from its JSON and reviews (``Store.export_rows``): what
+        ``export.write_export`` writes fastest, copying the stored JSON rather than parsing it.
+        ``whole=False`` gives what a CSV export needs, without the decision and reviews."""
+        for row in self._store.export_rows(_checked(filters), _bounded(limit), whole=whole):
+            if whole and not row["json_ok"]:
+                self._json(row, "decision_json")  # says which entry is damaged
+            yield row
+
     def trend(self, patient: str, limit: int = 30) -> list[TrendPoint]:
         """The patient's last ``limit`` checks, oldest first: pain during and now, and outcome."""
         rows = self._store.newest_of_patient(_patient(patient), _bound(limit))
