@@ -11,7 +11,6 @@ engine fired the rules.
 from __future__ import annotations
 
 import itertools
-import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -158,6 +157,8 @@ class Context:
 
 def new_session_id() -> str:
     """An id for a new session: 's-' and 10 random hex digits."""
+    import secrets  # here: it loads random, which no read of the log needs
+
     return f"s-{secrets.token_hex(5)}"
 
 

@@ -12,7 +12,6 @@ import numbers
 import re
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -31,29 +30,26 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from .logic import All, AnyOf, Condition, Test, compile_condition
+from .fields import ADDING, HIGHER, REQUIREMENTS, Ask
+from .fields import (  # the contract's plain data, defined there (and importable from here)
+    MOMENT_WORDS as MOMENT_WORDS,
+)
+from .fields import (
+    PAIN as PAIN,
+)
+from .fields import (
+    PAIN_WORDS as PAIN_WORDS,
+)
+from .fields import (
+    Requirement as Requirement,
+)
+from .fields import (
+    requirement_for as requirement_for,
+)
+from .logic import compile_condition
 
 CONTRACT_VERSION = "2"
 """The version of the report contract this module defines; the log stores it with each entry."""
-
-HIGHER = "higher"  # for scores: a higher number is worse
-ADDING = "adding"  # for set fields: adding an answer is worse
-
-
-@dataclass(frozen=True)
-class Ask:
-    """How a field is asked and read: question, help, answer labels, and which answers are worse.
-
-    ``worse`` lists chains of answers from least to most worrying (``HIGHER`` for scores);
-    fields with no clinical order (where it hurts, when it started) leave it empty.
-    """
-
-    question: str
-    help: str = ""
-    labels: dict[Any, str] = field(default_factory=dict)
-    worse: tuple[tuple[Any, ...], ...] | str = ()
-    short: str = ""  # a few words for summaries; the field name in words when empty
-
 
 YES_NO = {True: "Yes", False: "No"}
 SYMPTOM = ((False, True),)
@@ -63,67 +59,6 @@ NONE_RESOLVED_ONGOING = {
     "ongoing": "Yes, and I still have it",
 }
 ORDER_RESOLVED = (("none", "resolved", "ongoing"),)
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """An answer that depends on other answers: ``field`` is needed when ``when`` holds
-    (``required``), and must be left out when it does not (``only``). ``words`` says when, for
-    people. The report's validation, the JSON Schema and the questionnaire all read these."""
-
-    field: str
-    when: Condition
-    words: str
-    required: bool = True
-    only: bool = False
-
-    def required_text(self) -> str:
-        return f"is required when {self.words}"
-
-    def only_text(self) -> str:
-        return f"must be left out unless {self.words}"
-
-
-PAIN = AnyOf((Test("pain_during", "gt", 0), Test("pain_now", "gt", 0)))
-PAIN_WORDS = "there is pain (pain_during or pain_now above 0)"
-_DESCRIBING_PAIN = (
-    "pain_spread",
-    "pain_sides",
-    "pain_character",
-    "pain_onset",
-    "eases_with_movement",
-    "night_pain",
-    "radiating_pain",
-)
-
-REQUIREMENTS: tuple[Requirement, ...] = (
-    Requirement("pain_region", PAIN, PAIN_WORDS, only=True),
-    Requirement("pain_site", PAIN, PAIN_WORDS, only=True),
-    Requirement(
-        "pain_trend",
-        All((Test("hours_since_session", "ge", 24), Test("pain_now", "gt", 0))),
-        "hours_since_session is 24 or more and pain_now is above 0",
-    ),
-    *(Requirement(name, PAIN, PAIN_WORDS, required=False, only=True) for name in _DESCRIBING_PAIN),
-    Requirement(
-        "swelling_fast",
-        Test("swelling", "ne", "none"),
-        "there is swelling (swelling is not none)",
-        required=False,
-        only=True,
-    ),
-    Requirement(
-        "chest_pain_kind",
-        Test("chest_pain", "ne", "none"),
-        "there was chest pain (chest_pain is not none)",
-        only=True,
-    ),
-)
-"""Every conditional requirement of the contract, defined once."""
-
-
-def requirement_for(field: str) -> Requirement | None:
-    return next((r for r in REQUIREMENTS if r.field == field), None)
 
 
 _ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
@@ -157,9 +92,6 @@ def _moment_in_range(moment: datetime) -> datetime:
 
 
 Moment = Annotated[AwareDatetime, BeforeValidator(_moment_text), AfterValidator(_moment_in_range)]
-MOMENT_WORDS = (
-    "an ISO-8601 date-time with its offset, in 2000-2099, such as 2026-11-21T09:30:00+00:00"
-)
 _MOMENTS: TypeAdapter[datetime] = TypeAdapter(Moment)
 
 

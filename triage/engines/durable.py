@@ -61,8 +61,9 @@ from typing import Any
 import durable_rules_engine as _core  # type: ignore[import-not-found]
 
 from ..conditions import EARLIER_FIELDS, SESSION_FIELDS
-from ..contract import FIELDS, FieldSpec
+from ..contract import FIELDS
 from ..errors import EvaluationError
+from ..fields import FieldSpec
 from ..history import Context, EarlierChecks, PreviousSession, RisingSessions, SessionFact, When
 from ..logic import All, Condition, CurrentRef, FieldRef, Not, Test, difference, fields_of
 from ..pack import Rule, RulePack
