@@ -8,6 +8,7 @@ fires rules with it, and a decision finds its notes with it.
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from dataclasses import dataclass
@@ -90,6 +91,14 @@ class CompiledPack:
 
 _cache: dict[int, tuple[weakref.ref[RulePack], CompiledPack]] = {}
 _lock = threading.Lock()
+
+
+def _fresh_lock_after_fork() -> None:  # a lock held by another thread at a fork stays held
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock_after_fork)
 
 
 def compiled(pack: RulePack) -> CompiledPack:

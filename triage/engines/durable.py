@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -474,6 +475,17 @@ class DurableEngine:
                     raise
                 raise EvaluationError(f"durable-rules failed: {exc}") from exc
 
+
+def _fresh_locks_after_fork() -> None:
+    """In a forked child (``evaluate_many``'s workers), a lock that another thread of the parent
+    held at the fork would never be released: the child starts with fresh ones. Its copy of
+    the C core's state is its own."""
+    DurableEngine._instance_lock = threading.Lock()
+    if DurableEngine._instance is not None:
+        DurableEngine._instance._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_locks_after_fork)
 
 _probe_names = itertools.count()
 
