@@ -120,6 +120,11 @@ def pack_info(name: str, version: str, sha256: str) -> PackInfo:
 
 
 @functools.cache
+def history_info(available: bool, earlier_checks: int | None) -> HistoryInfo:
+    return HistoryInfo(available=available, earlier_checks=earlier_checks)
+
+
+@functools.cache
 def engine_info(name: str, version: str) -> EngineInfo:
     return EngineInfo(name=name, version=version)
 
@@ -144,9 +149,7 @@ def build_decision(
         advice=advice,
         rule_pack=pack_info(pack.name, pack.version, pack.sha256),
         engine=engine,
-        history=HistoryInfo(
-            available=earlier is not None, earlier_checks=None if earlier is None else len(earlier)
-        ),
+        history=history_info(earlier is not None, None if earlier is None else len(earlier)),
         report=report,
         notes=tuple(_note(note, context) for note in code.notes(context.answers)),
     )

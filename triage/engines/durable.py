@@ -110,7 +110,7 @@ class _Needs:
     nothing else is put in them."""
 
     flags: set[str] = field(default_factory=set)  # presence flags
-    members: dict[str, tuple[str, ...]] = field(default_factory=dict)  # set field: its answers
+    members: dict[str, set[str]] = field(default_factory=dict)  # set field: answers tested
     minus: set[tuple[str, str]] = field(default_factory=set)  # differences within one fact
     minus_current: set[tuple[str, str]] = field(default_factory=set)  # fact minus current
     same_as_current: set[tuple[str, str]] = field(default_factory=set)  # answer == current's
@@ -143,8 +143,8 @@ class _Compiler:
     def _set_test(self, test: Test, spec: FieldSpec, negate: bool) -> dict[str, Any]:
         """``has``, ``has_any`` and ``present`` (not empty) on the flattened set: any of the
         values' fields true; negated, all of them false."""
-        self.need.members[spec.name] = spec.choices
         values = {"has": (test.value,), "has_any": test.value}.get(test.op, spec.choices)
+        self.need.members.setdefault(spec.name, set()).update(values)
         if test.op == "present" and not test.value:
             negate = not negate
         parts = [{_member(spec.name, v): not negate} for v in values]
@@ -301,7 +301,7 @@ class _FactPlan:
         self.members = tuple(
             (_member(name, v), name, v)
             for name, values in sorted(needs.members.items())
-            for v in values
+            for v in sorted(values)
         )
         self.minus = tuple((_minus(f, o), f, o) for f, o in sorted(needs.minus))
         self.minus_current = tuple(
