@@ -19,10 +19,11 @@ and the row says so.
   writes (compared byte for byte).
 - ``PRAGMA integrity_check`` for ``log verify``.
 
-Timing: in-process figures are the best of several rounds, each a mean over every vignette,
-triage and its anchor interleaved round by round; process figures are the best of N runs,
-interleaved. The best of N is the figure least disturbed by other work on the machine; the
-ratios hold across runs while absolute times move with the machine's load.
+Timing: CPU time, of this process (in-process figures) or of the child process (whole
+commands, up to their exit or their first prompt): on a shared machine, wall-clock times move
+with everyone else's work, CPU times much less. In-process figures are the best of several
+rounds, each a mean over every vignette, triage and its anchor interleaved round by round;
+process figures are the best of N runs, interleaved.
 
 Run: TRIAGE_SHARED=/work/shared python benchmarks/bench_anchors.py [--quick] [--show-plain]
 """
@@ -33,6 +34,7 @@ import contextlib
 import csv
 import itertools
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -69,12 +71,17 @@ def best_of(rounds: int, *actions: Callable[[], float]) -> list[float]:
 
 
 def per_item(function: Callable[[Any], Any], items: list[Any], repeat: int = 20) -> float:
-    """Seconds per call of ``function`` over ``items``, ``repeat`` times each."""
-    started = time.perf_counter()
+    """CPU seconds per call of ``function`` over ``items``, ``repeat`` times each."""
+    started = time.process_time()
     for _ in range(repeat):
         for item in items:
             function(item)
-    return (time.perf_counter() - started) / (repeat * len(items))
+    return (time.process_time() - started) / (repeat * len(items))
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # -- the rules as written directly for durable-rules ---------------------------------------------
@@ -365,14 +372,16 @@ def _environment(folder: Path) -> dict[str, str]:
 
 
 def _run(command: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
+    """The CPU seconds of one run of ``command``."""
+    started = _children_cpu()
     subprocess.run(command, check=True, capture_output=True, env=env)
-    return time.perf_counter() - started
+    return _children_cpu() - started
 
 
 def _first_prompt(command: list[str], env: dict[str, str]) -> float:
-    """Seconds until the interactive check prints its first prompt ('> ' on stderr)."""
-    started = time.perf_counter()
+    """The CPU seconds the interactive check takes to print its first prompt ('> ' on stderr):
+    it is stopped there, waiting for an answer."""
+    started = _children_cpu()
     process = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
     )
@@ -384,20 +393,24 @@ def _first_prompt(command: list[str], env: dict[str, str]) -> float:
             if not chunk:
                 raise RuntimeError(f"no prompt: {seen.decode(errors='replace')}")
             seen += chunk
-        return time.perf_counter() - started
     finally:
         process.kill()
         process.wait()
+    return _children_cpu() - started
+
+
+_ENTRY_POINT = "import sys\nfrom triage_cli.cli import main\nsys.exit(main())"
+"""The console script's code (on PYTHONPATH, this runs another copy of triage)."""
 
 
 def process_rows() -> list[Row]:
     python = sys.executable
-    triage_bin = str(Path(python).parent / "triage")
+    triage_command = [python, "-c", _ENTRY_POINT]  # what the 'triage' script runs
     case = str(vignette_files()[9])
     floor = [python, "-c", "import durable.lang, pydantic, yaml, click"]
     click_floor = [python, "-c", "import click"]
-    check = [triage_bin, "check", "--answers", case, "--json", "--no-log"]
-    interactive = [triage_bin, "check", "--interactive"]
+    check = [*triage_command, "check", "--answers", case, "--json", "--no-log"]
+    interactive = [*triage_command, "check", "--interactive"]
     with tempfile.TemporaryDirectory() as folder:
         env = _environment(Path(folder))
         for command in (floor, click_floor, check):  # warm up, and write the byte code
@@ -514,23 +527,23 @@ def log_rows(reports: list[dict[str, Any]]) -> list[Row]:
         same = ours.read_bytes() == plain.read_bytes()
 
         def verify() -> float:
-            started = time.perf_counter()
+            started = time.process_time()
             with triage.TriageLog(path, create=False) as log:
                 assert log.verify().ok
-            return time.perf_counter() - started
+            return time.process_time() - started
 
         def integrity() -> float:
-            started = time.perf_counter()
+            started = time.process_time()
             conn = sqlite3.connect(path)
             assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             conn.close()
-            return time.perf_counter() - started
+            return time.process_time() - started
 
         def timed(export: Callable[[Path, Path], int], output: Path) -> Callable[[], float]:
             def run() -> float:
-                started = time.perf_counter()
+                started = time.process_time()
                 export(path, output)
-                return time.perf_counter() - started
+                return time.process_time() - started
 
             return run
 

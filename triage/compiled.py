@@ -8,10 +8,13 @@ fires rules with it, and a decision finds its notes with it.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from .history import Context, ContextTest, compile_when
@@ -24,52 +27,69 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CompiledRule:
-    """What a decision needs of a rule that fired, worked out once."""
+    """What a decision needs of a rule that fired, worked out once (its answers' matcher when
+    the rule first fires)."""
 
     rule: Rule
     position: int
     severity: int
     source: str
-    matched: Matcher | None
+
+    @cached_property
+    def matched(self) -> Matcher | None:
+        condition = self.rule.condition
+        return None if condition is None else compile_matched(condition)
 
 
 @dataclass(frozen=True)
 class CompiledNote:
     note: Note
     source: str
-    matched: Matcher
+
+    @cached_property
+    def matched(self) -> Matcher:
+        return compile_matched(self.note.condition)
 
 
 class CompiledPack:
-    """The conditions of one pack, compiled."""
+    """The conditions of one pack, each part compiled when it is first needed (a check with
+    durable-rules never needs the reference backend's function of every rule)."""
 
     def __init__(self, pack: RulePack) -> None:
-        single = [r for r in pack.rules if not r.history and r.condition is not None]
-        self._single = compile_selection([(r.id, r.condition) for r in single if r.condition])
-        self._always = tuple(r.id for r in pack.rules if not r.history and r.condition is None)
-        self._history: tuple[tuple[str, ContextTest], ...] = tuple(
-            (r.id, compile_when(r.when)) for r in pack.rules if r.history
-        )
-        self._notes = compile_selection([(n.id, n.condition) for n in pack.notes])
+        self._pack = pack
         self.rules = {
             rule.id: CompiledRule(
                 rule,
                 position,
                 severity(rule.outcome, rule.urgency),
                 f"{pack.policy} {rule.policy_row}; {rule.reference}",
-                None if rule.condition is None else compile_matched(rule.condition),
             )
             for position, rule in enumerate(pack.rules)
         }
         """Each rule by id."""
         self.note_table = {
-            note.id: CompiledNote(
-                note,
-                f"{pack.policy} {note.policy_row}; {note.reference}",
-                compile_matched(note.condition),
-            )
+            note.id: CompiledNote(note, f"{pack.policy} {note.policy_row}; {note.reference}")
             for note in pack.notes
         }
+
+    @cached_property
+    def _single(self) -> Callable[[Answers], list[str]]:
+        rules = self._pack.rules
+        return compile_selection(
+            [(r.id, r.condition) for r in rules if not r.history and r.condition is not None]
+        )
+
+    @cached_property
+    def _always(self) -> tuple[str, ...]:
+        return tuple(r.id for r in self._pack.rules if not r.history and r.condition is None)
+
+    @cached_property
+    def _history(self) -> tuple[tuple[str, ContextTest], ...]:
+        return tuple((r.id, compile_when(r.when)) for r in self._pack.rules if r.history)
+
+    @cached_property
+    def _notes(self) -> Callable[[Answers], list[str]]:
+        return compile_selection([(n.id, n.condition) for n in self._pack.notes])
 
     def notes(self, answers: Answers) -> list[CompiledNote]:
         """The pack's notes whose condition holds for ``answers``, in pack order."""
@@ -112,5 +132,6 @@ def compiled(pack: RulePack) -> CompiledPack:
             return found[1]
         result = CompiledPack(pack)
         key = id(pack)
-        _cache[key] = (weakref.ref(pack, lambda _: _cache.pop(key, None)), result)
+        forget = functools.partial(_cache.pop, key, None)  # the dict itself: safe at exit
+        _cache[key] = (weakref.ref(pack, lambda _: forget()), result)
         return result

@@ -78,7 +78,7 @@ def _csv_row(entry: Exported) -> list[Any]:
     if isinstance(entry, Entry):
         stored = [entry.stored[name] for name in CSV_STORED]
         return _neutralised_all([*stored, *(cell(entry) for cell in DERIVED.values())])
-    return _neutralised_all([entry[name] for name in CSV_COLUMNS_STORED_AS])
+    return _neutralised_all(map(entry.__getitem__, CSV_COLUMNS_STORED_AS))
 
 
 def _json_line(entry: Exported) -> str:
