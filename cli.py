@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -21,27 +21,15 @@ import click
 import triage
 from triage.engines import DURABLE, REFERENCE
 from triage.errors import TriageError
-from triage.log import KEEP, OVERRIDE_REASONS, Filters, Keep, TriageLog
-from triage.log.export import write_export
-from triage.log.patients import checked_change
-from triage.log.views import (
-    entry_detail,
-    entry_table,
-    json_text,
-    no_checks_yet,
-    patient_data,
-    patient_saved,
-    patient_view,
-    trend_chart,
-    verification,
-)
-from triage.outcomes import LEVELS, OUTCOMES, URGENCIES
-from triage.render import Line, render_decision
+from triage.outcomes import LEVELS, OUTCOMES, OVERRIDE_REASONS, URGENCIES
 
-# The report contract builds its pydantic models on import (about 100 ms): the questionnaire and
-# the contract are imported inside the commands that use them, so 'triage log ...' starts fast.
+# Nothing is imported before a command needs it (tests/test_start.py): the report contract
+# builds its pydantic models on import (about 100 ms), the triage log opens SQLite, and the
+# first question of 'triage check' needs neither, nor the rules, the engine or the decision.
 if TYPE_CHECKING:
+    from triage.log import Filters, Keep, TriageLog
     from triage.questionnaire import Gate, Interview, Item
+    from triage.render import Line
 
 EXIT_CODES = {(lv.outcome, lv.urgency): lv.exit_code for lv in LEVELS}
 """Exit status of ``triage check --exit-code`` per outcome; 1 is an error, 2 a usage error."""
@@ -66,7 +54,23 @@ def use_colour(stream: Any = None) -> bool:
 
 
 def _width() -> int:
-    return min(shutil.get_terminal_size((88, 24)).columns, 88)
+    return min(terminal_columns(88), 88)
+
+
+def terminal_columns(fallback: int) -> int:
+    """``shutil.get_terminal_size(...).columns``: ``COLUMNS`` if set, else the terminal's width,
+    else ``fallback``. Written here: shutil loads the compression modules, before the first
+    question, for nothing."""
+    try:
+        columns = int(os.environ.get("COLUMNS", 0))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or fallback
 
 
 def _wrapped(line: Line, width: int) -> str:
@@ -217,14 +221,18 @@ def check(
     The patient's checks of the last weeks are read from the triage log for the history rules,
     and this check is recorded there (see 'triage log') unless --no-log is given.
     """
-    from triage.contract import read_answers
-
-    pack = _load_pack(rules)
     source = None
     if answers is not None:
+        from triage.contract import read_answers
+
+        pack = _load_pack(rules)
         data, source = read_answers(answers, _stdin_bytes() if answers == "-" else None)
     else:
+        # A pack given with --rules is checked before the first question; the bundled pack is
+        # loaded once the questions are answered, so that the first appears at once.
+        given = _load_pack(rules) if rules else None
         data = _interview(patient, interactive, db if follow_up else None)
+        pack = given or _load_pack(None)
     result = triage.check(
         data,
         log=db,
@@ -240,6 +248,8 @@ def check(
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
+        from triage.render import render_decision
+
         echo_lines(render_decision(decision))
     problems = _after_the_result(result, save_answers)
     status = EXIT_CODES[(decision.outcome, decision.urgency)] if exit_code else int(problems)
@@ -297,6 +307,7 @@ def _interview(
 ) -> dict[str, Any]:
     """Ask the questions; Ctrl-C leaves with status 130 and end of input with 1, saving nothing."""
     from triage.errors import AnswerError
+    from triage.field_table import FIELDS
     from triage.questionnaire import Interview, parse_answer
 
     if not interactive and not sys.stdin.isatty():
@@ -305,7 +316,7 @@ def _interview(
     preset = {}
     if patient is not None:
         try:
-            preset["patient_id"] = parse_answer(triage.FIELDS["patient_id"], patient)
+            preset["patient_id"] = parse_answer(FIELDS["patient_id"], patient)
         except AnswerError as exc:
             raise click.BadParameter(str(exc), param_hint="--patient") from None
     try:
@@ -573,11 +584,26 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _reading(db: str | None) -> TriageLog:
     """The log, for a command that never starts one."""
+    from triage.log import TriageLog
+
     return TriageLog(db, create=False)
+
+
+@contextmanager
+def _starting(db: str | None) -> Iterator[TriageLog]:
+    """The log, started if there is none yet, and said so."""
+    from triage.log import TriageLog
+
+    with TriageLog(db) as triage_log:
+        if triage_log.created:
+            click.echo(f"Started a new triage log at {triage_log.path}.", err=True)
+        yield triage_log
 
 
 def _filters(triage_log: TriageLog, given: dict[str, Any]) -> Filters:
     """The filters; a patient id the log does not know is an error with suggestions."""
+    from triage.log import Filters
+
     filters = Filters(**given).checked()
     if filters.patient is not None:
         triage_log.require_patient(filters.patient)
@@ -604,6 +630,8 @@ def log() -> None:
 @db_option
 def log_list(limit: int, worklist: bool, as_json: bool, db: str | None, **given: Any) -> None:
     """List checks, newest first; unreviewed urgent ones are flagged."""
+    from triage.log.views import entry_table, json_text
+
     counts = None
     with _reading(db) as triage_log:
         filters = _filters(triage_log, given)
@@ -616,8 +644,7 @@ def log_list(limit: int, worklist: bool, as_json: bool, db: str | None, **given:
     if as_json:
         click.echo(json_text([vars(e) for e in entries], indent=2))
     else:
-        width = shutil.get_terminal_size((120, 24)).columns
-        echo_lines(entry_table(entries, limit, width, counts), wrap=False)
+        echo_lines(entry_table(entries, limit, terminal_columns(120), counts), wrap=False)
 
 
 @log.command("show")
@@ -626,6 +653,8 @@ def log_list(limit: int, worklist: bool, as_json: bool, db: str | None, **given:
 @db_option
 def log_show(entry_id: int, as_json: bool, db: str | None) -> None:
     """Show one check: the answers, every reason with its source, the rules, the reviews."""
+    from triage.log.views import entry_detail, json_text
+
     with _reading(db) as triage_log:
         entry = triage_log.entry(entry_id)
     if as_json:
@@ -696,8 +725,10 @@ def log_review(
 @db_option
 def log_export(fmt: str, output: str | None, force: bool, db: str | None, **given: Any) -> None:
     """Export entries, oldest first, streamed (any number of entries in constant memory)."""
+    from triage.log.export import write_export
+
     with _reading(db) as triage_log:
-        entries = triage_log.export(_filters(triage_log, given))
+        entries = triage_log.export_rows(_filters(triage_log, given), whole=fmt == "jsonl")
         count = write_export(entries, fmt, output, force=force)
     if output:
         click.echo(f"Exported {count} entries to {output}.", err=True)
@@ -711,6 +742,8 @@ def log_export(fmt: str, output: str | None, force: bool, db: str | None, **give
 @db_option
 def log_trend(patient: str, limit: int, db: str | None) -> None:
     """A patient's pain (during and now) and outcomes over time, as a chart."""
+    from triage.log.views import trend_chart
+
     with _reading(db) as triage_log:
         triage_log.require_patient(patient)
         points = triage_log.trend(patient, limit)
@@ -723,6 +756,8 @@ def log_verify(db: str | None) -> None:
     """Check the hash chain and SQLite's integrity; exit 1 and name the first bad record
     if wrong.
     """
+    from triage.log.views import verification
+
     with _reading(db) as triage_log:
         result = triage_log.verify()
         path = str(triage_log.path)
@@ -780,6 +815,10 @@ def patient_set(
     Give only --profile to keep the conditions, only --condition to keep the profile. A new
     log is started (and said) if there is none yet.
     """
+    from triage.log import KEEP, Filters
+    from triage.log.patients import checked_change
+    from triage.log.views import no_checks_yet, patient_saved
+
     new_profile = _given_profile(profile, no_profile)
     new_conditions = _given_conditions(conditions, no_conditions)
     if new_profile is KEEP and new_conditions is KEEP:
@@ -787,9 +826,7 @@ def patient_set(
     change = checked_change(  # refused before any log is started
         patient_id, profile=new_profile, conditions=new_conditions, by=by or _login(), note=note
     )
-    with TriageLog(db) as triage_log:
-        if triage_log.created:
-            click.echo(f"Started a new triage log at {triage_log.path}.", err=True)
+    with _starting(db) as triage_log:
         record = triage_log.set_patient(
             patient_id,
             profile=change.profile,
@@ -805,6 +842,8 @@ def patient_set(
 
 
 def _given_profile(profile: str | None, no_profile: bool) -> str | Keep | None:
+    from triage.log import KEEP
+
     if profile is not None and no_profile:
         raise click.UsageError("give either --profile or --no-profile, not both")
     if no_profile:
@@ -813,6 +852,8 @@ def _given_profile(profile: str | None, no_profile: bool) -> str | Keep | None:
 
 
 def _given_conditions(conditions: tuple[str, ...], no_conditions: bool) -> list[str] | Keep:
+    from triage.log import KEEP
+
     if conditions and no_conditions:
         raise click.UsageError("give either --condition or --no-conditions, not both")
     if not conditions and not no_conditions:
@@ -836,6 +877,8 @@ def _login() -> str:
 @db_option
 def patient_show(patient_id: str, as_json: bool, db: str | None) -> None:
     """Show a patient's current profile and conditions, and every change: who, when, what."""
+    from triage.log.views import json_text, patient_data, patient_view
+
     with _reading(db) as triage_log:
         triage_log.require_patient(patient_id)
         records = triage_log.patient_history(patient_id)
@@ -885,9 +928,7 @@ def serve(
     from triage.web import serve as run
 
     pack = _load_pack(rules)
-    with TriageLog(db) as triage_log:  # started here if there is none yet, and said
-        if triage_log.created:
-            click.echo(f"Started a new triage log at {triage_log.path}.", err=True)
+    with _starting(db) as triage_log:
         path = str(triage_log.path)
         if not triage_log.access.clinicians():
             click.echo(
@@ -931,9 +972,7 @@ def user_add(name: str, time_zone: str, password_stdin: bool, db: str | None) ->
 
     Reviews made through the web pages are recorded under NAME.
     """
-    with TriageLog(db) as triage_log:
-        if triage_log.created:
-            click.echo(f"Started a new triage log at {triage_log.path}.", err=True)
+    with _starting(db) as triage_log:
         added = triage_log.access.add_clinician(
             name, _password(password_stdin), time_zone=time_zone
         )
@@ -984,9 +1023,7 @@ def token() -> None:
 @db_option
 def token_add(app: str, db: str | None) -> None:
     """Make a token for the application APP; it is shown once, and only its hash is kept."""
-    with TriageLog(db) as triage_log:
-        if triage_log.created:
-            click.echo(f"Started a new triage log at {triage_log.path}.", err=True)
+    with _starting(db) as triage_log:
         made, secret = triage_log.access.add_token(app)
     click.echo(secret)
     click.echo(

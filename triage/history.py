@@ -11,14 +11,14 @@ engine fired the rules.
 from __future__ import annotations
 
 import itertools
-import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .errors import Problem, ReportError
-from .logic import Condition, fields_of, holds
+from .logic import Condition, Predicate, compile_condition, fields_of, holds
 
 if TYPE_CHECKING:
     from .report import Report
@@ -112,6 +112,11 @@ class EarlierFact:
 
     def facts(self) -> dict[str, Any]:
         """Its answers with ``outcome``/``urgency``, ``days_ago`` and ``same_session``."""
+        return dict(self.rule_facts)
+
+    @cached_property
+    def rule_facts(self) -> Mapping[str, Any]:
+        """``facts()``, built once, for the compiled history tests (never changed)."""
         given = {k: v for k, v in self.answers.items() if v is not None}
         return {**given, "days_ago": self.days_ago, "same_session": self.same_session}
 
@@ -152,6 +157,8 @@ class Context:
 
 def new_session_id() -> str:
     """An id for a new session: 's-' and 10 random hex digits."""
+    import secrets  # here: it loads random, which no read of the log needs
+
     return f"s-{secrets.token_hex(5)}"
 
 
@@ -295,3 +302,68 @@ def history_matched(when: When, context: Context) -> dict[str, Any]:
             sessions = rising_sessions(test, context) or []
             found["sessions"] = [session.describe(test.field) for session in sessions]
     return found
+
+
+# -- the history tests, compiled ----------------------------------------------------------------
+
+ContextTest = Callable[[Context], bool]
+
+
+def compile_when(when: When) -> ContextTest:
+    """``rule_holds(when, context)`` as a function of the context, its conditions compiled once
+    (``logic.compile_condition``); tests/test_history_rules.py holds the two to each other."""
+    condition = compile_condition(when.condition) if when.condition is not None else None
+    tests = tuple(_compile_history(test) for test in when.history)
+
+    def compiled(context: Context) -> bool:
+        if tests and context.earlier is None:
+            return False
+        if condition is not None and not condition(context.answers):
+            return False
+        return all(test(context) for test in tests)
+
+    return compiled
+
+
+def _compile_history(test: HistoryTest) -> ContextTest:
+    where = (
+        compile_condition(test.where)
+        if not isinstance(test, RisingSessions) and test.where
+        else None
+    )
+    if isinstance(test, EarlierChecks):
+        return _compile_earlier(test, where)
+    if isinstance(test, PreviousSession):
+        return _compile_previous(test, where)
+    return lambda context: rising_sessions(test, context) is not None
+
+
+def _compile_earlier(test: EarlierChecks, where: Predicate | None) -> ContextTest:
+    within, same_session, at_least = test.within_days, test.same_session, test.at_least
+
+    def earlier(context: Context) -> bool:
+        found = 0
+        for fact in context.earlier or ():
+            if (
+                fact.days_ago <= within
+                and (fact.same_session or not same_session)
+                and (where is None or where(fact.rule_facts, context.answers))
+            ):
+                found += 1
+        return found >= at_least
+
+    return earlier
+
+
+def _compile_previous(test: PreviousSession, where: Predicate | None) -> ContextTest:
+    within = test.within_days
+
+    def previous(context: Context) -> bool:
+        if len(context.sessions) < 2:
+            return False
+        session = context.sessions[1]
+        if session.days_ago > within:
+            return False
+        return where is None or where(session.answers, context.answers)
+
+    return previous

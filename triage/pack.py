@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -528,6 +529,14 @@ class _PackLoader:
 
 _default: RulePack | None = None
 _default_lock = threading.Lock()
+
+
+def _fresh_lock_after_fork() -> None:  # a lock held by another thread at a fork stays held
+    global _default_lock
+    _default_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock_after_fork)
 
 
 def default_rules_dir() -> Path:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .contract import FIELDS, FieldSpec
 from .errors import AnswerError
+from .field_table import FIELDS
+from .fields import PAIN, PAIN_WORDS, FieldSpec, requirement_for
 from .logic import Condition, holds
-from .report import PAIN, PAIN_WORDS, requirement_for
 
 Answers = dict[str, Any]
 

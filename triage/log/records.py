@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Literal
 
 from ..errors import Problem, UsageError
-from ..outcomes import severity
+from ..outcomes import OVERRIDE_REASONS, severity
 
 Kind = Literal["entry", "review", "patient"]
 Verdict = Literal["accepted", "overridden"]
@@ -286,16 +286,6 @@ def _escaped(found: re.Match[str]) -> str:
 
 
 # -- records -----------------------------------------------------------------------------------
-
-
-OVERRIDE_REASONS: dict[str, str] = {
-    "less_urgent": "Less urgent than decided (assessed: not needed at this level)",
-    "more_urgent": "More urgent than decided",
-    "answers_wrong": "The answers were mistaken or misunderstood",
-    "known_cause": "Explained by a known condition or the care plan",
-    "other": "Other (say why in the note)",
-}
-"""The coded reasons a clinician gives when overriding a decision, with their words."""
 
 
 def review_problems(verdict: str, reason: str, note: str) -> list[Problem]:

@@ -113,6 +113,18 @@ class Store(Protocol):
         """Whole matching entries, oldest first, streamed (never all in memory)."""
         ...
 
+    def export_rows(self, filters: Filters, limit: int | None, *, whole: bool) -> Iterator[Row]:
+        """Matching entries, oldest first, streamed, in ONE query (no lookup per entry), for
+        the exports. With ``whole`` (JSON Lines): every column but ``report_json``, with
+        ``json_ok`` (``decision_json`` is valid JSON) and ``reviews_json`` (the entry's reviews,
+        oldest first, as a JSON array of objects with the ``Review`` fields). Without (CSV):
+        the ``CSV_STORED`` columns, with what the CSV takes from the JSON and the reviews,
+        worked out by the storage: ``rules_fired`` (the rule of each of the decision's reasons,
+        joined by ';'), ``pain_during`` and ``pain_now`` (from the report), ``review_count``,
+        and ``last_verdict``, ``last_reviewer``, ``last_reviewed_at`` and ``last_note`` (of the
+        newest review; None without one). Damaged JSON is a StorageError."""
+        ...
+
     def entry_row(self, entry_id: int) -> Row | None: ...
 
     def review_rows(self, entry_id: int) -> list[Row]:

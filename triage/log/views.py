@@ -48,10 +48,10 @@ def json_text(value: Any, indent: int | None = None) -> str:
     """JSON in which every character a terminal could act on is escaped (``\\u001b``); the C1
     controls and separators that ``ensure_ascii=False`` leaves raw included."""
     text = json.dumps(value, indent=indent, ensure_ascii=False)
-    return UNSAFE.sub(_json_escape, text)
+    return UNSAFE.sub(json_escape, text)
 
 
-def _json_escape(found: re.Match[str]) -> str:
+def json_escape(found: re.Match[str]) -> str:
     char = found.group()  # inside strings json.dumps escaped every C0 control: a new line is layout
     return char if char == "\n" else f"\\u{ord(char):04x}"
 
