@@ -520,6 +520,54 @@ def rules_list(directory: str | None, as_json: bool) -> None:
         click.echo(f"{r.policy_row:<4} {r.id:<{width}}  {level:<33} {r.title}")
 
 
+# -- testing rules: cases, coverage, replay ----------------------------------------------------
+
+
+@rules.command("test")
+@click.argument("locations", nargs=-1, metavar="[DIR|FILE]...")
+@click.option(
+    "--rules", "directory", metavar="PACK", help="The rule pack to test (default: bundled)."
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Also fail when a rule fires in no case, a policy row has no rule, or a rule can never "
+    "fire or never change a decision.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice([DURABLE, REFERENCE]),
+    default=None,
+    help="Rule engine (default: durable-rules when installed).",
+)
+@json_option("Print the results as JSON.")
+def rules_test(
+    locations: tuple[str, ...],
+    directory: str | None,
+    strict: bool,
+    engine: str | None,
+    as_json: bool,
+) -> None:
+    """Run case files against a pack, and report what its rules cover.
+
+    Each case is a report with the outcome and urgency it must get, and optionally the rules
+    that must or must not fire (the vignette format; see docs/rules.md). Without DIR, the
+    pack's own cases (its cases folder) are run. Exits 1 if any case fails, or with --strict
+    if anything is uncovered.
+    """
+    from triage.cases import run_tests
+    from triage.rule_views import case_table, coverage_lines
+
+    pack = _load_pack(directory)
+    tests = run_tests(pack, locations or None, engine)
+    if as_json:
+        click.echo(json.dumps(tests.to_dict(strict), indent=2, ensure_ascii=False))
+    else:
+        echo_lines(case_table(tests), wrap=False)
+        echo_lines(coverage_lines(tests, strict))
+    sys.exit(0 if tests.ok(strict) else 1)
+
+
 # -- the triage log ----------------------------------------------------------------------------
 
 
