@@ -198,6 +198,12 @@ def _load_pack(rules: str | None) -> triage.RulePack:
     help="A follow-up about the patient's latest session in the log "
     "(fills the session and the hours since).",
 )
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="For clinicians, with --answers: also list the more severe rules that did not fire, "
+    "and the fewest answers that kept each from firing.",
+)
 def check(
     answers: str | None,
     as_json: bool,
@@ -210,6 +216,7 @@ def check(
     db: str | None,
     no_log: bool,
     follow_up: bool,
+    explain: bool,
 ) -> None:
     """Check a session: answer the questions, or give a report with --answers.
 
@@ -218,6 +225,11 @@ def check(
     """
     from triage.contract import read_answers
 
+    if explain and answers is None:
+        raise click.UsageError(
+            "--explain is for clinicians checking a report file: give it with --answers "
+            "(the questionnaire never shows it to a patient)"
+        )
     pack = _load_pack(rules)
     source = None
     if answers is not None:
@@ -232,6 +244,7 @@ def check(
         follow_up=follow_up,
         record=not no_log,
         source=source,
+        explain=explain,
     )
     if result.session is not None and answers is not None:
         _say_follow_up(result.session, result.decision.report.hours_since_session)
@@ -240,6 +253,11 @@ def check(
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         echo_lines(render_decision(decision))
+        if decision.why_not is not None:
+            from triage.rule_views import why_not_lines
+
+            click.echo()
+            echo_lines(why_not_lines(decision.why_not))
     problems = _after_the_result(result, save_answers)
     status = EXIT_CODES[(decision.outcome, decision.urgency)] if exit_code else int(problems)
     sys.exit(status)
@@ -658,15 +676,38 @@ def log_list(limit: int, as_json: bool, db: str | None, **given: Any) -> None:
 @log.command("show")
 @click.argument("entry_id", type=int, metavar="ID")
 @json_option("Print the entry as JSON.")
+@click.option(
+    "--rules",
+    metavar="DIR",
+    help="The rule pack the check was decided by, for the rules that did not fire "
+    "(default: bundled).",
+)
 @db_option
-def log_show(entry_id: int, as_json: bool, db: str | None) -> None:
-    """Show one check: the answers, every reason with its source, the rules, the reviews."""
+def log_show(entry_id: int, as_json: bool, rules: str | None, db: str | None) -> None:
+    """Show one check: the answers, every reason with its source, the rules, the reviews, and
+    the more severe rules that did not fire (why not)."""
+    from triage.explain import entry_why_not
+    from triage.rule_views import why_not_lines
+
     with _reading(db) as triage_log:
         entry = triage_log.entry(entry_id)
+        why_not = entry_why_not(triage_log, entry, _load_pack(rules))
     if as_json:
-        click.echo(json_text(entry.to_dict(), indent=2))
+        data = entry.to_dict()
+        if isinstance(why_not, str):
+            data["why_not_unavailable"] = why_not
+        else:
+            data["why_not"] = [
+                reason.model_dump(mode="json", exclude_none=True) for reason in why_not
+            ]
+        click.echo(json_text(data, indent=2))
+        return
+    echo_lines(entry_detail(entry))
+    click.echo()
+    if isinstance(why_not, str):
+        echo_lines([Line("note", f"Rules that did not fire: not shown, {why_not}.")])
     else:
-        echo_lines(entry_detail(entry))
+        echo_lines(why_not_lines(why_not))
 
 
 @log.command("review")

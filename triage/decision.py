@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from .explain import WhyNot
 from .history import Context, history_matched
 from .logic import holds, matched
 from .outcomes import Outcome, Urgency, severity
@@ -76,6 +77,9 @@ class Decision(_Frozen):
     history: HistoryInfo
     report: Report
     notes: tuple[Note, ...] = ()
+    why_not: tuple[WhyNot, ...] | None = None
+    """Only when asked for (``evaluate(..., explain=True)``): each more severe rule that did not
+    fire, and the fewest answers that kept it from firing. For clinicians, never for patients."""
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -113,7 +113,7 @@ def coverage_lines(tests: PackTests, strict: bool) -> list[Line]:
 
 def why_not_lines(reasons: Iterable[WhyNot]) -> list[Line]:
     """The more severe rules that did not fire, the closest first: for clinicians only."""
-    from .outcomes import describe
+    from .outcomes import level
 
     found = list(reasons)
     lines = [
@@ -135,6 +135,6 @@ def why_not_lines(reasons: Iterable[WhyNot]) -> list[Line]:
                 else f"{distance} answer{'s' if distance != 1 else ''} away"
             )
             lines.append(Line("text", f"{heading}:", 2))
-        level = describe(reason.outcome, reason.urgency)
-        lines.append(Line("text", f"{reason.rule} [{level}]: {reason.words()}", 4))
+        words = level(reason.outcome, reason.urgency).words
+        lines.append(Line("text", f"{words:<14} {reason.rule}: {reason.words()}", 4))
     return lines
