@@ -14,6 +14,7 @@ from .render import Line
 if TYPE_CHECKING:
     from .cases import PackTests
     from .explain import WhyNot
+    from .replay import Replay
 
 MAX_NAME = 60
 
@@ -138,3 +139,99 @@ def why_not_lines(reasons: Iterable[WhyNot]) -> list[Line]:
         words = level(reason.outcome, reason.urgency).words
         lines.append(Line("text", f"{words:<14} {reason.rule}: {reason.words()}", 4))
     return lines
+
+
+# -- replay ------------------------------------------------------------------------------------
+
+
+def replay_lines(replay: Replay, limit: int) -> list[Line]:
+    """The transition table, the safety transitions (less urgent) first and marked, then each
+    transition's checks by the rules that fire now and no longer; ``limit`` entry ids per
+    group (0: all)."""
+    from .outcomes import LEVELS
+
+    result, pack = replay.result, replay.pack
+    since = f" answered since {replay.since[:10]}" if replay.since else ""
+    logged = "; ".join(
+        f"{name} {version} ({sha[:12]}): {count:,}"
+        for (name, version, sha), count in sorted(result.logged_under.items())
+    )
+    unchanged = sum(n for (b, a), n in result.matrix.items() if a == b)
+    lines = [
+        Line(
+            "heading",
+            f"Replayed {result.replayed:,} checks{since} of {shown_path(replay.log)} with "
+            f"{pack.name} {pack.version} (sha256 {pack.sha256[:12]}), each with the history it "
+            f"had ({replay.engine} engine, {replay.seconds:.1f} s).",
+        ),
+        Line("note", f"Logged under: {logged or 'nothing'}."),
+    ]
+    for why, count in sorted(result.skipped.items()):
+        lines.append(Line("note", f"Not replayed: {count:,} checks {why}."))
+    changed = replay.changed
+    lines.append(
+        Line(
+            "urgent" if changed else "ok",
+            f"{changed:,} decision{'s' if changed != 1 else ''} would change; "
+            f"{unchanged:,} would not.",
+        )
+    )
+    transitions = replay.transitions()
+    if transitions:
+        lines += [Line("text", ""), Line("heading", "Transitions (logged -> now: checks):")]
+        for before, after, count in transitions:
+            safety = after < before
+            text = (
+                f"{'!! ' if safety else '   '}{LEVELS[before].words:<15} -> "
+                f"{LEVELS[after].words:<15} {count:>9,}"
+                + ("   SAFETY: less urgent" if safety else "")
+            )
+            lines.append(Line("urgent" if safety else "text", text, indent=2))
+        for before, after, count in transitions:
+            lines += _transition_lines(replay, before, after, count, limit)
+    if result.other_rules:
+        total = sum(len(ids) for ids in result.other_rules.values())
+        lines += [
+            Line("text", ""),
+            Line("heading", f"Same outcome, other rules: {total:,} checks"),
+        ]
+        for key, ids in sorted(result.other_rules.items(), key=lambda item: -len(item[1])):
+            lines += _group_lines(key[2], key[3], ids, limit)
+    return lines
+
+
+def _transition_lines(
+    replay: Replay, before: int, after: int, count: int, limit: int
+) -> list[Line]:
+    from .outcomes import LEVELS
+
+    safety = after < before
+    title = (
+        f"{'!! ' if safety else ''}{LEVELS[before].words} -> {LEVELS[after].words}"
+        f"{' (less urgent)' if safety else ''}: {count:,} check{'s' if count != 1 else ''}"
+    )
+    lines = [Line("text", ""), Line("urgent" if safety else "heading", title)]
+    for key, ids in replay.changes_of(before, after):
+        lines += _group_lines(key[2], key[3], ids, limit)
+    return lines
+
+
+def _group_lines(
+    now: tuple[str, ...], gone: tuple[str, ...], ids: Iterable[int], limit: int
+) -> list[Line]:
+    listed = sorted(ids)
+    rules = []
+    if now:
+        rules.append(f"fires now: {', '.join(now)}")
+    if gone:
+        rules.append(f"no longer fires: {', '.join(gone)}")
+    shown = listed if limit == 0 else listed[:limit]
+    more = len(listed) - len(shown)
+    entries = ", ".join(str(i) for i in shown)
+    if more:
+        entries += f" and {more:,} more (--limit 0 lists them all)"
+    noun = "entry" if len(listed) == 1 else "entries"
+    return [
+        Line("text", "; ".join(rules) or "the same rules", indent=2),
+        Line("text", f"{len(listed):,} {noun}: {entries}", indent=4),
+    ]
