@@ -951,7 +951,7 @@ def rules_diff(
     each, with the rules that fire now and the rules that no longer fire.
     """
     from triage.replay import replay
-    from triage.rule_views import replay_lines
+    from triage.rule_views import replay_header, replay_lines
 
     if not from_log:
         raise click.UsageError("give --log: the checks to replay are those of the triage log")
@@ -965,6 +965,7 @@ def rules_diff(
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
+        echo_lines(replay_header(result), wrap=False)
         echo_lines(replay_lines(result, limit))
 
 

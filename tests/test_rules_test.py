@@ -321,3 +321,22 @@ def test_strict_makes_coverage_findings_errors(tmp_path: Path) -> None:
     strict = run("--rules", str(pack), "--strict")
     assert strict.exit_code == 1
     assert "error    no rule cites these rows: X2" in strict.output
+
+
+def test_the_draft_in_the_docs_is_the_bundled_pack_with_l1_raised() -> None:
+    """examples/draft-rules (docs/rules.md, "Changing a rule safely") links to every bundled
+    file but two: the rule file with L1 at 7, and pack.yaml with the next version."""
+    draft = ROOT / "examples" / "draft-rules"
+    bundled = ROOT / "rules"
+    assert (draft / "cases").resolve() == (bundled / "cases").resolve()
+    for path in bundled.glob("*.yaml"):
+        mine = draft / path.name
+        if path.name == "40-reduce-load.yaml":
+            old = "      pain_during: {at_least: 6}\n"
+            assert mine.read_text() == path.read_text().replace(old, old.replace("6", "7"))
+        elif path.name == "pack.yaml":
+            lines = [x for x in mine.read_text().splitlines() if not x.startswith("#")]
+            wanted = [x for x in path.read_text().splitlines() if not x.startswith("#")]
+            assert lines == [x.replace("2.0.0", "2.1.0") for x in wanted]
+        else:
+            assert mine.is_symlink() and mine.resolve() == path.resolve(), path.name

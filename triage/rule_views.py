@@ -144,28 +144,36 @@ def why_not_lines(reasons: Iterable[WhyNot]) -> list[Line]:
 # -- replay ------------------------------------------------------------------------------------
 
 
-def replay_lines(replay: Replay, limit: int) -> list[Line]:
-    """The transition table, the safety transitions (less urgent) first and marked, then each
-    transition's checks by the rules that fire now and no longer; ``limit`` entry ids per
-    group (0: all)."""
-    from .outcomes import LEVELS
-
+def replay_header(replay: Replay) -> list[Line]:
+    """What was replayed, with which rules, from which log (short lines, never wrapped: the
+    log's path stays whole)."""
     result, pack = replay.result, replay.pack
     since = f" answered since {replay.since[:10]}" if replay.since else ""
     logged = "; ".join(
         f"{name} {version} ({sha[:12]}): {count:,}"
         for (name, version, sha), count in sorted(result.logged_under.items())
     )
-    unchanged = sum(n for (b, a), n in result.matrix.items() if a == b)
-    lines = [
+    return [
         Line(
             "heading",
-            f"Replayed {result.replayed:,} checks{since} of {shown_path(replay.log)} with "
-            f"{pack.name} {pack.version} (sha256 {pack.sha256[:12]}), each with the history it "
-            f"had ({replay.engine} engine, {replay.seconds:.1f} s).",
+            f"Replayed {result.replayed:,} checks{since} with {pack.name} {pack.version} "
+            f"(sha256 {pack.sha256[:12]}),",
         ),
+        Line("heading", f"each with the history it had ({replay.engine} engine)."),
+        Line("note", f"Log: {shown_path(replay.log)}"),
         Line("note", f"Logged under: {logged or 'nothing'}."),
     ]
+
+
+def replay_lines(replay: Replay, limit: int) -> list[Line]:
+    """The transition table, the safety transitions (less urgent) first and marked, then each
+    transition's checks by the rules that fire now and no longer; ``limit`` entry ids per
+    group (0: all)."""
+    from .outcomes import LEVELS
+
+    result = replay.result
+    unchanged = sum(n for (b, a), n in result.matrix.items() if a == b)
+    lines: list[Line] = []
     for why, count in sorted(result.skipped.items()):
         lines.append(Line("note", f"Not replayed: {count:,} checks {why}."))
     changed = replay.changed
