@@ -963,7 +963,9 @@ def rules_diff(
     if shown:
         click.echo("\r\033[K", nl=False, err=True)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        for chunk in result.json_chunks():
+            click.echo(chunk, nl=False)
+        click.echo()
     else:
         echo_lines(replay_header(result), wrap=False)
         echo_lines(replay_lines(result, limit))

@@ -237,3 +237,10 @@ def test_diff_needs_log_and_a_log_that_exists(tmp_path: Path) -> None:
     missing = str(tmp_path / "none.db")
     result = runner.invoke(main, ["rules", "diff", "--log", "--db", missing, "--rules", "rules"])
     assert result.exit_code == 1 and "there is no triage log" in result.stderr
+
+
+def test_the_json_text_is_the_json_of_the_replay(
+    generated_log: Path, l1_at_7: triage.RulePack
+) -> None:
+    found = replay(generated_log, l1_at_7)
+    assert json.loads("".join(found.json_chunks())) == found.to_dict()

@@ -106,6 +106,29 @@ class Replay:
         return sorted(found, key=lambda item: (-len(item[1]), item[0]))
 
     def to_dict(self) -> dict[str, Any]:
+        """The replay for programs: the transition table with the entries of each change."""
+        return self._data(lambda ids: sorted(ids))
+
+    def json_chunks(self) -> Iterator[str]:
+        """``to_dict`` as JSON text, in pieces: the entry ids are written a group at a time,
+        never all held as Python numbers at once."""
+        groups: list[array[int]] = []
+
+        def later(ids: array[int]) -> str:
+            groups.append(ids)
+            return f"@@entries {len(groups) - 1}@@"
+
+        text = json.dumps(self._data(later), ensure_ascii=False)
+        pieces = re.split(r'"@@entries (\d+)@@"', text)
+        yield pieces[0]
+        for index, rest in zip(pieces[1::2], pieces[2::2], strict=True):
+            ids = sorted(groups[int(index)])
+            yield "["
+            for start in range(0, len(ids), 10_000):
+                yield ("," if start else "") + ",".join(map(str, ids[start : start + 10_000]))
+            yield "]" + rest
+
+    def _data(self, entries: Callable[[array[int]], Any]) -> dict[str, Any]:
         result = self.result
         return {
             "rule_pack": {
@@ -134,7 +157,7 @@ class Replay:
                         {
                             "fires_now": list(k[2]),
                             "no_longer_fires": list(k[3]),
-                            "entries": sorted(ids),
+                            "entries": entries(ids),
                         }
                         for k, ids in self.changes_of(before, after)
                     ],
@@ -142,7 +165,7 @@ class Replay:
                 for before, after, count in self.transitions()
             ],
             "same_outcome_other_rules": [
-                {"fires_now": list(k[2]), "no_longer_fires": list(k[3]), "entries": sorted(ids)}
+                {"fires_now": list(k[2]), "no_longer_fires": list(k[3]), "entries": entries(ids)}
                 for k, ids in sorted(result.other_rules.items(), key=lambda i: -len(i[1]))
             ],
             "seconds": round(self.seconds, 1),
