@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .engines import get_engine
-from .errors import EvaluationError, StorageError, TriageError
+from .errors import EvaluationError, StorageError, TriageError, UsageError
 from .history import Earlier, context_of
 from .outcomes import LEVELS, severity
 from .pack import RulePack, load_pack
@@ -282,19 +282,24 @@ def _days_before(stamp: str, days: float) -> str:
 
 # -- worker processes --------------------------------------------------------------------------
 
-_worker: _Replayer | None = None
+_worker: _Replayer | str | None = None
+"""The worker process's replayer, or why it could not start."""
 
 
 def _start_worker(path: str, sha256: str, engine: str | None, db: str) -> None:
     global _worker
-    pack = load_pack(path)
-    if pack.sha256 != sha256:
-        raise StorageError(f"the rule pack {path} changed while the log was replayed")
-    _worker = _Replayer(pack, engine, db)
+    try:
+        pack = load_pack(path)
+        if pack.sha256 != sha256:
+            raise UsageError(f"the rule pack {path} changed while the log was replayed")
+        _worker = _Replayer(pack, engine, db)
+    except TriageError as exc:  # said by the first range it is given, not as a broken pool
+        _worker = f"a replay worker could not start: {exc}"
 
 
 def _run_part(first: str, last: str, since: str, lookback: str) -> PartResult:
-    assert _worker is not None
+    if not isinstance(_worker, _Replayer):
+        raise UsageError(str(_worker), "run the replay again")
     return _worker.run(first, last, since, lookback)
 
 
