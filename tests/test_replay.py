@@ -244,3 +244,20 @@ def test_the_json_text_is_the_json_of_the_replay(
 ) -> None:
     found = replay(generated_log, l1_at_7)
     assert json.loads("".join(found.json_chunks())) == found.to_dict()
+
+
+def test_a_worker_that_cannot_start_says_why(l1_at_7: triage.RulePack) -> None:
+    from triage import replay as module
+
+    module._start_worker(l1_at_7.path, "0" * 64, "reference", "unused.db")
+    with pytest.raises(triage.UsageError) as error:
+        module._run_part("a", "b", "", "")
+    assert "changed while the log was replayed" in str(error.value)
+    module._worker = None
+
+
+def test_progress_is_one_line_rewritten_on_the_terminal(capsys: pytest.CaptureFixture) -> None:
+    from triage_cli.cli import _progress
+
+    _progress(420_000, 1_000_000)
+    assert capsys.readouterr().err == "\rreplayed 420,000 of 1,000,000 checks (42%)"
