@@ -203,6 +203,12 @@ def _load_pack(rules: str | None) -> triage.RulePack:
     help="A follow-up about the patient's latest session in the log "
     "(fills the session and the hours since).",
 )
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="For clinicians, with --answers: also list the more severe rules that did not fire, "
+    "and the fewest answers that kept each from firing.",
+)
 def check(
     answers: str | None,
     as_json: bool,
@@ -215,12 +221,18 @@ def check(
     db: str | None,
     no_log: bool,
     follow_up: bool,
+    explain: bool,
 ) -> None:
     """Check a session: answer the questions, or give a report with --answers.
 
     The patient's checks of the last weeks are read from the triage log for the history rules,
     and this check is recorded there (see 'triage log') unless --no-log is given.
     """
+    if explain and answers is None:
+        raise click.UsageError(
+            "--explain is for clinicians checking a report file: give it with --answers "
+            "(the questionnaire never shows it to a patient)"
+        )
     source = None
     if answers is not None:
         from triage.contract import read_answers
@@ -241,6 +253,7 @@ def check(
         follow_up=follow_up,
         record=not no_log,
         source=source,
+        explain=explain,
     )
     if result.session is not None and answers is not None:
         _say_follow_up(result.session, result.decision.report.hours_since_session)
@@ -251,6 +264,11 @@ def check(
         from triage.render import render_decision
 
         echo_lines(render_decision(decision))
+        if decision.why_not is not None:
+            from triage.rule_views import why_not_lines
+
+            click.echo()
+            echo_lines(why_not_lines(decision.why_not))
     problems = _after_the_result(result, save_answers)
     status = EXIT_CODES[(decision.outcome, decision.urgency)] if exit_code else int(problems)
     sys.exit(status)
@@ -532,6 +550,54 @@ def rules_list(directory: str | None, as_json: bool) -> None:
         click.echo(f"{r.policy_row:<4} {r.id:<{width}}  {level:<33} {r.title}")
 
 
+# -- testing rules: cases, coverage, replay ----------------------------------------------------
+
+
+@rules.command("test")
+@click.argument("locations", nargs=-1, metavar="[DIR|FILE]...")
+@click.option(
+    "--rules", "directory", metavar="PACK", help="The rule pack to test (default: bundled)."
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Also fail when a rule fires in no case, a policy row has no rule, or a rule can never "
+    "fire or never change a decision.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice([DURABLE, REFERENCE]),
+    default=None,
+    help="Rule engine (default: durable-rules when installed).",
+)
+@json_option("Print the results as JSON.")
+def rules_test(
+    locations: tuple[str, ...],
+    directory: str | None,
+    strict: bool,
+    engine: str | None,
+    as_json: bool,
+) -> None:
+    """Run case files against a pack, and report what its rules cover.
+
+    Each case is a report with the outcome and urgency it must get, and optionally the rules
+    that must or must not fire (the vignette format; see docs/rules.md). Without DIR, the
+    pack's own cases (its cases folder) are run. Exits 1 if any case fails, or with --strict
+    if anything is uncovered.
+    """
+    from triage.cases import run_tests
+    from triage.rule_views import case_table, coverage_lines
+
+    pack = _load_pack(directory)
+    tests = run_tests(pack, locations or None, engine)
+    if as_json:
+        click.echo(json.dumps(tests.to_dict(strict), indent=2, ensure_ascii=False))
+    else:
+        echo_lines(case_table(tests), wrap=False)
+        echo_lines(coverage_lines(tests, strict))
+    sys.exit(0 if tests.ok(strict) else 1)
+
+
 # -- the triage log ----------------------------------------------------------------------------
 
 
@@ -650,17 +716,40 @@ def log_list(limit: int, worklist: bool, as_json: bool, db: str | None, **given:
 @log.command("show")
 @click.argument("entry_id", type=int, metavar="ID")
 @json_option("Print the entry as JSON.")
+@click.option(
+    "--rules",
+    metavar="DIR",
+    help="The rule pack the check was decided by, for the rules that did not fire "
+    "(default: bundled).",
+)
 @db_option
-def log_show(entry_id: int, as_json: bool, db: str | None) -> None:
-    """Show one check: the answers, every reason with its source, the rules, the reviews."""
+def log_show(entry_id: int, as_json: bool, rules: str | None, db: str | None) -> None:
+    """Show one check: the answers, every reason with its source, the rules, the reviews, and
+    the more severe rules that did not fire (why not)."""
+    from triage.explain import entry_why_not
     from triage.log.views import entry_detail, json_text
+    from triage.render import Line
+    from triage.rule_views import why_not_lines
 
     with _reading(db) as triage_log:
         entry = triage_log.entry(entry_id)
+        why_not = entry_why_not(triage_log, entry, _load_pack(rules))
     if as_json:
-        click.echo(json_text(entry.to_dict(), indent=2))
+        data = entry.to_dict()
+        if isinstance(why_not, str):
+            data["why_not_unavailable"] = why_not
+        else:
+            data["why_not"] = [
+                reason.model_dump(mode="json", exclude_none=True) for reason in why_not
+            ]
+        click.echo(json_text(data, indent=2))
+        return
+    echo_lines(entry_detail(entry))
+    click.echo()
+    if isinstance(why_not, str):
+        echo_lines([Line("note", f"Rules that did not fire: not shown, {why_not}.")])
     else:
-        echo_lines(entry_detail(entry))
+        echo_lines(why_not_lines(why_not))
 
 
 @log.command("review")
@@ -1056,6 +1145,79 @@ def token_revoke(token_id: int, db: str | None) -> None:
     with _reading(db) as triage_log:
         made = triage_log.access.revoke_token(token_id)
     click.echo(f"Token {made.id} of {made.app} revoked.")
+
+
+# -- replaying the log under other rules ---------------------------------------------------------
+
+
+@rules.command("diff")
+@click.option("--log", "from_log", is_flag=True, help="Replay the checks in the triage log.")
+@click.option(
+    "--rules", "directory", required=True, metavar="PACK", help="The rule pack to replay with."
+)
+@db_option
+@click.option(
+    "--since", type=_Day(), help="Only the checks answered since this day (YYYY-MM-DD, UTC)."
+)
+@click.option(
+    "--engine",
+    type=click.Choice([DURABLE, REFERENCE]),
+    default=REFERENCE,
+    show_default=True,
+    help="Rule engine (both fire the same rules).",
+)
+@click.option(
+    "--workers", type=click.IntRange(1, 256), metavar="N", help="Processes (default: one per core)."
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="Entry ids listed per group of changes (0: all); --json lists them all.",
+)
+@json_option("Print the changes as JSON.")
+def rules_diff(
+    from_log: bool,
+    directory: str,
+    db: str | None,
+    since: date | datetime | None,
+    engine: str,
+    workers: int | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Replay the logged checks under another rule pack: which decisions would change.
+
+    Each check is evaluated again with the pack in PACK and the history it had, and compared
+    with the decision in the log: a table of transitions (logged tier -> new tier, with
+    counts; checks that would become less urgent first, marked SAFETY), then the entry ids of
+    each, with the rules that fire now and the rules that no longer fire.
+    """
+    from triage.replay import replay
+    from triage.rule_views import replay_header, replay_lines
+
+    if not from_log:
+        raise click.UsageError("give --log: the checks to replay are those of the triage log")
+    pack = triage.load_pack(directory)
+    shown = not as_json and sys.stderr.isatty()
+    result = replay(
+        db, pack, since=since, engine=engine, workers=workers, progress=_progress if shown else None
+    )
+    if shown:
+        click.echo("\r\033[K", nl=False, err=True)
+    if as_json:
+        for chunk in result.json_chunks():
+            click.echo(chunk, nl=False)
+        click.echo()
+    else:
+        echo_lines(replay_header(result), wrap=False)
+        echo_lines(replay_lines(result, limit))
+
+
+def _progress(done: int, total: int) -> None:
+    share = done / total if total else 1
+    click.echo(f"\rreplayed {done:,} of {total:,} checks ({share:.0%})", nl=False, err=True)
 
 
 if __name__ == "__main__":

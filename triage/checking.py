@@ -73,6 +73,7 @@ def check(
     follow_up: bool = False,
     record: bool = True,
     source: str | None = None,
+    explain: bool = False,
 ) -> CheckResult:
     """Check a session as ``triage check`` does, with the patient's history from the log.
 
@@ -83,7 +84,8 @@ def check(
     ``record=False`` reads the history but records nothing. A new post-session check gets a
     session id. The profile and conditions of the patient's record in the log are filled in
     where the answers do not give them (``with_patient_record``). ``source`` names the answers
-    in error messages.
+    in error messages. ``explain`` adds the decision's ``why_not`` (for clinicians; the log
+    records the decision without it: ``triage log show`` works it out again).
 
     Raises ``ReportError`` for answers that do not fit the contract, ``EvaluationError`` when
     the rules cannot be evaluated (never treat it as "continue"), and, for a follow-up only,
@@ -102,8 +104,9 @@ def check(
             answers = link_follow_up(answers, session, source=source)
         report = with_session(parse_report(answers, source))
         history, read_error = _history(opened, report, rules)
-        decision = evaluate(report, pack=rules, engine=engine, history=history)
-        entry, write_error = _record(opened, decision) if record else (None, None)
+        decision = evaluate(report, pack=rules, engine=engine, history=history, explain=explain)
+        logged = decision.model_copy(update={"why_not": None})
+        entry, write_error = _record(opened, logged) if record else (None, None)
     finally:
         if opened is not None and opened is not log:
             opened.close()

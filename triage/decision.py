@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .compiled import CompiledNote, CompiledRule, compiled
+from .explain import WhyNot
 from .history import Context, history_matched
 from .outcomes import Outcome, Urgency
 from .pack import RulePack
@@ -77,6 +78,9 @@ class Decision(_Frozen):
     history: HistoryInfo
     report: Report
     notes: tuple[Note, ...] = ()
+    why_not: tuple[WhyNot, ...] | None = None
+    """Only when asked for (``evaluate(..., explain=True)``): each more severe rule that did not
+    fire, and the fewest answers that kept it from firing. For clinicians, never for patients."""
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

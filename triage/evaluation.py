@@ -22,6 +22,7 @@ def evaluate(
     pack: RulePack | None = None,
     engine: str | None = None,
     history: Iterable[Earlier | Decision | Report | Mapping[str, Any]] | None = None,
+    explain: bool = False,
 ) -> Decision:
     """Decide what to do after a session.
 
@@ -30,7 +31,9 @@ def evaluate(
     the backend ("durable-rules" or "reference"); by default durable-rules when it is installed.
     ``history`` holds the patient's earlier checks (a ``Decision`` keeps the outcome it got; a
     report is evaluated again, without history, for its outcome); without it the history rules
-    do not fire and ``decision.history.available`` is false.
+    do not fire and ``decision.history.available`` is false. ``explain`` adds ``why_not``: for
+    each rule more severe than the outcome that did not fire, the fewest answers that kept it from
+    firing (for clinicians; the same whichever engine evaluates).
     Any failure to evaluate raises ``EvaluationError``: never treat it as "continue".
     """
     checked = parse_report(report)
@@ -50,9 +53,14 @@ def evaluate(
         raise EvaluationError(
             f"the {backend.name} engine failed: {type(exc).__name__}: {exc}"
         ) from exc
-    return build_decision(
-        rules, checked, fired, engine_info(backend.name, backend.version), context
-    )
+    info = engine_info(backend.name, backend.version)
+    decision = build_decision(rules, checked, fired, info, context)
+    if not explain:
+        return decision
+    from .explain import why_not
+
+    reasons = why_not(rules, context, fired, decision.outcome, decision.urgency)
+    return decision.model_copy(update={"why_not": reasons})
 
 
 def _earlier(item: Any, number: int, pack: RulePack, engine: str | None) -> Earlier:

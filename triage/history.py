@@ -179,12 +179,19 @@ def _session_key(check: Earlier, index: int) -> str:
 
 def build_context(report: Report, history: Iterable[Earlier] | None) -> Context:
     """The facts for one evaluation; ``history`` None means the history is not known."""
-    answers = report.answers()
+    return context_of(report.answers(), history)
+
+
+def context_of(answers: dict[str, Any], history: Iterable[Earlier] | None) -> Context:
+    """``build_context`` for a report's normalised answers (``Report.answers()``, as the log
+    stores them)."""
     if history is None:
         return Context(answers)
+    current = Earlier(answers, "")
     earlier = sorted(history, key=lambda e: e.reported_at)
+    now = current.reported_at
     for position, item in enumerate(earlier):
-        if item.patient_id != report.patient_id or item.reported_at > report.reported_at:
+        if item.patient_id != current.patient_id or item.reported_at > now:
             raise ReportError(
                 [
                     Problem(
@@ -199,17 +206,17 @@ def build_context(report: Report, history: Iterable[Earlier] | None) -> Context:
         EarlierFact(
             i,
             {**e.answers, "outcome": e.outcome, "urgency": e.urgency},
-            _days(report.reported_at, e.reported_at),
-            report.session_id is not None and e.session_id == report.session_id,
+            _days(now, e.reported_at),
+            current.session_id is not None and e.session_id == current.session_id,
         )
         for i, e in enumerate(earlier)
     )
-    return Context(answers, facts, _sessions(report, earlier))
+    return Context(answers, facts, _sessions(current, earlier))
 
 
-def _sessions(report: Report, earlier: list[Earlier]) -> tuple[SessionFact, ...]:
+def _sessions(current: Earlier, earlier: list[Earlier]) -> tuple[SessionFact, ...]:
     """Sessions up to this report's, newest first; each described by its first report."""
-    checks = [*earlier, Earlier.of_report(report)]
+    checks = [*earlier, current]
     first: dict[str, Earlier] = {}
     for index, item in enumerate(checks):
         key = _session_key(item, index)
@@ -224,10 +231,9 @@ def _sessions(report: Report, earlier: list[Earlier]) -> tuple[SessionFact, ...]
     )
     ordered.remove(current_key)
     ranked = [current_key, *ordered]
+    now = current.reported_at
     return tuple(
-        SessionFact(
-            rank, key, dict(first[key].answers), _days(report.reported_at, first[key].ended_at)
-        )
+        SessionFact(rank, key, dict(first[key].answers), _days(now, first[key].ended_at))
         for rank, key in enumerate(ranked)
     )
 

@@ -250,6 +250,38 @@ class TriageLog:
         rows = self._store.patient_window(_patient(patient), since, end, _bound(limit))
         return [self._earlier(row) for row in reversed(rows)]
 
+    def checks_since(self, since: str) -> int:
+        """How many entries were answered at or after the stamp ``since``."""
+        return sum(row["entries"] for row in self._store.patient_counts(since))
+
+    def patient_ranges(
+        self, since: str, parts: int, total: int | None = None
+    ) -> list[tuple[str, str, int]]:
+        """The patients with entries answered at or after the stamp ``since``, cut into at most
+        ``parts`` ranges of patient ids (first, last, entries) holding about as many such
+        entries each: the units of work of a replay (a patient's checks stay together, for
+        their history). ``total`` is ``checks_since(since)``, if known. Streams the patients,
+        never holding them all."""
+        total = self.checks_since(since) if total is None else total
+        share = max(1, -(-total // max(1, parts)))
+        ranges: list[tuple[str, str, int]] = []
+        first, count, last = None, 0, ""
+        for row in self._store.patient_counts(since):
+            first = row["patient_id"] if first is None else first
+            last, count = row["patient_id"], count + row["entries"]
+            if count >= share:
+                ranges.append((first, last, count))
+                first, count = None, 0
+        if first is not None:
+            ranges.append((first, last, count))
+        return ranges
+
+    def patients_checks(self, first: str, last: str, since: str) -> Iterator[Row]:
+        """The stored checks answered at or after the stamp ``since`` of the patients from
+        ``first`` to ``last``, each patient's in the order they were answered (then recorded),
+        streamed (see ``Store.patients_entries``)."""
+        return self._store.patients_entries(first, last, since)
+
     def latest_session(self, patient: str) -> SessionRef | None:
         """The session of the patient's newest check, and when it ended (from its first report)."""
         newest = self._store.newest_of_patient(_patient(patient), 1)

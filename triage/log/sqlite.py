@@ -27,6 +27,7 @@ from ..outcomes import LEVELS, severity
 from .chain import GENESIS
 from .records import (
     CSV_STORED,
+    REPLAY_COLUMNS,
     SUMMARY_FIELDS,
     TABLES,
     Filters,
@@ -433,6 +434,20 @@ class SQLiteStore:
             "ORDER BY id LIMIT 1"
         )
         return next(self._read(sql, [patient, session_id]), None)
+
+    def patient_counts(self, since: str) -> Iterator[Row]:
+        sql = (
+            "SELECT patient_id, count(*) AS entries FROM entries WHERE reported_at >= ? "
+            "GROUP BY patient_id ORDER BY patient_id"
+        )
+        return self._read(sql, [since])
+
+    def patients_entries(self, first: str, last: str, since: str) -> Iterator[Row]:
+        sql = (
+            f"SELECT {', '.join(REPLAY_COLUMNS)} FROM entries WHERE patient_id >= ? "
+            "AND patient_id <= ? AND reported_at >= ? ORDER BY patient_id, reported_at, id"
+        )
+        return self._read(sql, [first, last, since])
 
     def has_patient(self, patient: str) -> bool:
         sql = (

@@ -141,6 +141,18 @@ class Store(Protocol):
 
     def first_of_session(self, patient: str, session_id: str) -> Row | None: ...
 
+    def patient_counts(self, since: str) -> Iterator[Row]:
+        """``patient_id`` and ``entries``, the number of its entries answered at or after
+        ``since``, for every patient that has one, in order of patient id; streamed."""
+        ...
+
+    def patients_entries(self, first: str, last: str, since: str) -> Iterator[Row]:
+        """The entries answered at or after ``since`` of the patients from ``first`` to
+        ``last`` (ids in order, both included), in order of patient, then answer time, then
+        id; streamed. Columns: id, patient_id, session_id, reported_at, outcome, urgency,
+        pack_name, pack_version, pack_sha256, contract_version, report_json, decision_json."""
+        ...
+
     def has_patient(self, patient: str) -> bool:
         """Whether the log has an entry or a patient record of ``patient``."""
         ...
