@@ -46,7 +46,8 @@ def test_rules_doc_explains_the_history_conditions() -> None:
 
 
 def readme_commands() -> list[str]:
-    return re.findall(r"```\n((?:sh tests/system-packages.sh && )?python3 -m venv[^\n]*)\n```", README)
+    pattern = r"```\n((?:sh tests/system-packages.sh && )?python3 -m venv[^\n]*)\n```"
+    return re.findall(pattern, README)
 
 
 def test_readme_starts_with_two_commands_and_ci_runs_the_test_one() -> None:
