@@ -730,7 +730,7 @@ class Report(BaseModel):
         bool,
         Ask(
             "Is one calf or arm swollen, warm, red or darker than the other?",
-            "Compare both sides.",
+            "Compare both sides: one calf or arm thicker, warmer, or a different colour.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Swollen, warm calf or arm",

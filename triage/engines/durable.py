@@ -330,11 +330,12 @@ class _Ruleset:
         if context.has_history:
             newer: SessionFact | None = None
             for session in context.sessions:
-                down = {
-                    _minus_newer(f): difference(session.answers[f], newer.answers[f])
-                    for f in self.minus_newer
-                    if newer is not None
-                }
+                down: dict[str, Any] = {}
+                for f in self.minus_newer:
+                    # an answer may be absent (a check stopped early): then no difference
+                    if newer is not None:
+                        difference_ = _difference(session.answers, f, newer.answers, f)
+                        _put(down, _minus_newer(f), difference_)
                 facts.append(
                     self.fact(
                         "session",
