@@ -367,7 +367,8 @@ NOT_A_TERMINAL = (
 
 class _PackLoading:
     """The rule pack: one given with --rules is loaded (and refused) before any question; the
-    bundled one loads in the background while the patient reads the first question."""
+    bundled one loads in the background once the first question is on the screen, while the
+    patient reads it (so the first question comes sooner), or when first needed."""
 
     def __init__(self, rules: str | None) -> None:
         self._pack: triage.RulePack | None = None
@@ -376,6 +377,10 @@ class _PackLoading:
         if rules:
             self._pack = triage.load_pack(rules)
         else:
+            _WHILE_WAITING.append(self.start)
+
+    def start(self) -> None:
+        if self._pack is None and self._thread is None:
             self._thread = threading.Thread(target=self._load, daemon=True)
             self._thread.start()
 
@@ -386,12 +391,18 @@ class _PackLoading:
             self._error = exc
 
     def get(self) -> triage.RulePack:
-        if self._thread is not None:
+        if self._thread is None and self._pack is None:
+            self._load()
+        elif self._thread is not None:
             self._thread.join()
         if self._error is not None:
             raise self._error
         assert self._pack is not None
         return self._pack
+
+
+_WHILE_WAITING: list[Callable[[], None]] = []
+"""What to start once the first question waits for an answer (the bundled pack's loading)."""
 
 
 class _Interrupts:
@@ -621,6 +632,8 @@ def _say_wrapped(text: str, indent: int = 0) -> None:
 
 def _read(prompt: str = "> ") -> str:
     click.echo(prompt, nl=False, err=True)
+    while _WHILE_WAITING:
+        _WHILE_WAITING.pop()()
     line = _INTERRUPTS.readline()
     if not line:
         raise EOFError
