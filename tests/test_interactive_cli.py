@@ -279,3 +279,26 @@ def test_saved_answers_are_owner_only_and_a_bad_path_is_explained(tmp_path: Path
     result = ask([*NO_PAIN, ""], "--save-answers", str(tmp_path / "missing" / "a.yaml"))
     assert result.exit_code == 1
     assert "cannot write" in result.stderr and "--save-answers" in result.stderr
+
+
+def test_end_of_input_after_an_answer_that_needs_a_clinician_shows_and_records_it(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "log.db"
+    result = ask(["pt-1", "0.5", "", "", "", "", "yes", "1", "2"], "--db", str(db))
+    assert result.exit_code == 1
+    assert result.stdout.startswith("Contact your clinician today.")
+    assert "No more input." in result.stderr and "reference number 1" in result.stdout
+
+
+def test_a_check_stopped_early_exits_with_its_outcome_when_asked(tmp_path: Path) -> None:
+    lines = ["pt-1", "0.5", "", "", "", "", "yes", "1", "3"]  # fainted
+    result = ask(lines, "--exit-code", "--db", str(tmp_path / "log.db"))
+    assert result.exit_code == 6  # emergency
+    assert result.stdout.startswith("STOP EXERCISING")
+    no_log = ask(lines, "--no-log", "--json", "--save-answers", str(tmp_path / "a.yaml"))
+    assert no_log.exit_code == 0
+    data = json.loads(no_log.stdout)
+    assert data["stopped_early"] is True and data["logged"] is False
+    assert "STOP EXERCISING" in no_log.stderr  # the person answering sees it, --json or not
+    assert "were not written" in no_log.stderr and not (tmp_path / "a.yaml").exists()
