@@ -231,31 +231,47 @@ def check(
     """
     from triage.contract import read_answers
 
-    source = None
-    if answers is not None:
-        pack = _load_pack(rules)
-        data, source = read_answers(answers, _stdin_bytes() if answers == "-" else None)
-        if patient is not None:
-            from triage.checking import with_patient
+    options: dict[str, Any] = {
+        "db": db,
+        "engine": engine,
+        "record": not no_log,
+        "as_json": as_json,
+        "exit_code": exit_code,
+        "save_answers": save_answers,
+    }
+    if answers is None:
+        with _INTERRUPTS:  # until the result is shown: Ctrl-C never hides an answer's result
+            questions = _Questions(_PackLoading(rules), db, record=not no_log)
+            asked = questions.run(patient, interactive, follow_up)
+            if asked.stopped is not None:
+                _show_stopped(asked.stopped, as_json, exit_code, save_answers)
+            _check(asked.data, questions.pack.get(), asked.follow_up, None, **options)
+    data, source = read_answers(answers, _stdin_bytes() if answers == "-" else None)
+    if patient is not None:
+        from triage.checking import with_patient
 
-            data = with_patient(data, _patient_option(patient), source)
-    else:
-        _INTERRUPTS.__enter__()  # until the process ends: the result is always shown
-        questions = _Questions(_PackLoading(rules), db, record=not no_log)
-        asked = questions.run(patient, interactive, follow_up)
-        if asked.stopped is not None:
-            _show_stopped(asked.stopped, as_json, exit_code, save_answers)
-        data, follow_up, pack = asked.data, asked.follow_up, questions.pack.get()
+        data = with_patient(data, _patient_option(patient), source)
+    _check(data, _load_pack(rules), follow_up, source, **options)
+
+
+def _check(
+    data: Any,
+    pack: triage.RulePack,
+    follow_up: bool,
+    source: str | None,
+    *,
+    db: str | None,
+    engine: str | None,
+    record: bool,
+    as_json: bool,
+    exit_code: bool,
+    save_answers: str | None,
+) -> NoReturn:
+    """Check the answers, show the result, say whether it was saved; exit."""
     result = triage.check(
-        data,
-        log=db,
-        pack=pack,
-        engine=engine,
-        follow_up=follow_up,
-        record=not no_log,
-        source=source,
+        data, log=db, pack=pack, engine=engine, follow_up=follow_up, record=record, source=source
     )
-    if result.session is not None and answers is not None:
+    if result.session is not None and source is not None:
         _say_follow_up(result.session, result.decision.report.hours_since_session)
     decision = result.decision
     if as_json:
