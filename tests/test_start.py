@@ -121,7 +121,9 @@ def test_the_first_question_is_asked_before_anything_else_is_loaded(
     modules = imported("check", "--interactive", "--db", str(tmp_path / "log.db"), *options)
     assert "triage.questionnaire" in modules  # it asked
     assert loaded_too_early(modules) == []
-    assert "yaml" not in modules and "triage.pack" not in modules and "triage.log" not in modules
+    # the bundled rule pack (yaml, triage.pack) starts loading in the background once the first
+    # question is on the screen, so it may be there by now; the log is not opened before an answer
+    assert "triage.log" not in modules
 
 
 def test_a_pack_given_with_rules_is_checked_before_the_first_question(tmp_path: Path) -> None:

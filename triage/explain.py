@@ -268,8 +268,8 @@ def _set_words(spec: FieldSpec, works: list[Any]) -> str:
 
 def entry_why_not(log: TriageLog, entry: Entry, pack: RulePack) -> tuple[WhyNot, ...] | str:
     """``why_not`` for a check in the log, with the history it had; or, when it cannot be
-    given, why: the entry was decided by other rules than ``pack``, or under an earlier
-    report contract."""
+    given, why: the entry was decided by other rules than ``pack``, under an earlier report
+    contract, or stopped early (its answers are not a whole report)."""
     from .contract import parse_report
     from .history import build_context
     from .report import CONTRACT_VERSION
@@ -282,6 +282,8 @@ def entry_why_not(log: TriageLog, entry: Entry, pack: RulePack) -> tuple[WhyNot,
         )
     if entry.contract_version != CONTRACT_VERSION:
         return f"this check was answered under report contract v{entry.contract_version}"
+    if entry.decision.get("stopped_early"):
+        return "the questionnaire stopped at the first red flag, before every question was answered"
     report = parse_report(entry.report, f"entry {entry.id}")
     known = bool(entry.decision.get("history", {}).get("available"))
     history = None

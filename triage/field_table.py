@@ -409,7 +409,7 @@ FIELDS: dict[str, FieldSpec] = {
         name='swollen_warm_limb',
         kind='yes_no',
         required=True,
-        ask=Ask(question='Is one calf or arm swollen, warm, red or darker than the other?', help='Compare both sides.', labels={True: 'Yes', False: 'No'}, worse=((False, True),), short='Swollen, warm calf or arm'),
+        ask=Ask(question='Is one calf or arm swollen, warm, red or darker than the other?', help='Compare both sides: one calf or arm thicker, warmer, or a different colour.', labels={True: 'Yes', False: 'No'}, worse=((False, True),), short='Swollen, warm calf or arm'),
         choices=(),
         minimum=None,
         maximum=None,

@@ -13,6 +13,9 @@ from typing import Any, Literal
 
 from .logic import All, AnyOf, Condition, Test
 
+CONTRACT_VERSION = "2"
+"""The version of the report contract; the log stores it with each entry."""
+
 HIGHER = "higher"  # for scores: a higher number is worse
 ADDING = "adding"  # for set fields: adding an answer is worse
 

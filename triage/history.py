@@ -257,8 +257,10 @@ def rising_sessions(test: RisingSessions, context: Context) -> list[SessionFact]
     last = context.sessions[: test.sessions]
     if len(last) < test.sessions or any(s.days_ago > test.within_days for s in last):
         return None
-    values = [s.answers[test.field] for s in last]  # newest first
-    if all(newer > older for newer, older in itertools.pairwise(values)):
+    values = [s.answers.get(test.field) for s in last]  # newest first
+    if any(value is None for value in values):  # a check stopped early before the question
+        return None
+    if all(newer > older for newer, older in itertools.pairwise(values)):  # type: ignore[operator]
         return list(last)
     return None
 

@@ -9,12 +9,17 @@ answers by the differential tests; a decision's reasons quote ``matched``, so th
 reads never depends on which engine fired the rules.
 
 A test on an absent answer is false (``present: false`` aside), so ``not`` of it is true.
+
+``truth`` evaluates a condition over answers of which some are not known yet (a questionnaire
+half answered), in Kleene's three-valued logic: a test that reads an unknown answer is unknown,
+and all/any/not combine unknowns so that a condition is true only if it holds whatever the
+unknown answers turn out to be (and false only if it holds for none of them).
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,17 +159,39 @@ def holds(condition: Condition, answers: Answers, current: Answers | None = None
     return not holds(condition.item, answers, current)
 
 
-def matched(condition: Condition, answers: Answers) -> dict[str, Any]:
+def truth(condition: Condition, answers: Answers, unknown: Collection[str]) -> bool | None:
+    """Whether ``condition`` holds, when the answers named in ``unknown`` are not known yet:
+    True if it holds whatever they turn out to be (given or left out), False if it holds for
+    none of them, None if that depends on them. Every other field is known: its answer in
+    ``answers``, or absent. Strong Kleene logic, so True and False are sound: no completion of
+    the answers can change them."""
+    if isinstance(condition, Test):
+        if any(name in unknown for name in fields_of(condition)):
+            return None
+        return _test(condition, answers, answers)
+    if isinstance(condition, Not):
+        inner = truth(condition.item, answers, unknown)
+        return None if inner is None else not inner
+    values = [truth(item, answers, unknown) for item in condition.items]
+    decisive = isinstance(condition, AnyOf)  # any: one true branch decides; all: one false one
+    if any(value is decisive for value in values):
+        return decisive
+    return None if any(value is None for value in values) else not decisive
+
+
+def matched(
+    condition: Condition, answers: Answers, unknown: Collection[str] = ()
+) -> dict[str, Any]:
     """The answers that made a condition hold: every part of ``all``, the true branches of
-    ``any``."""
+    ``any`` (with answers still ``unknown``: the branches that are true whatever they are)."""
     if isinstance(condition, (Test, Not)):
         return {f: answers[f] for f in fields_of(condition) if answers.get(f) not in (None, (), [])}
     parts = condition.items
     if isinstance(condition, AnyOf):
-        parts = tuple(item for item in parts if holds(item, answers))
+        parts = tuple(item for item in parts if truth(item, answers, unknown) is True)
     found: dict[str, Any] = {}
     for item in parts:
-        found.update(matched(item, answers))
+        found.update(matched(item, answers, unknown))
     return found
 
 

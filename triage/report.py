@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .fields import ADDING, HIGHER, REQUIREMENTS, Ask
+from .fields import CONTRACT_VERSION as CONTRACT_VERSION
 from .fields import (  # the contract's plain data, defined there (and importable from here)
     MOMENT_WORDS as MOMENT_WORDS,
 )
@@ -47,9 +48,6 @@ from .fields import (
     requirement_for as requirement_for,
 )
 from .logic import compile_condition
-
-CONTRACT_VERSION = "2"
-"""The version of the report contract this module defines; the log stores it with each entry."""
 
 YES_NO = {True: "Yes", False: "No"}
 SYMPTOM = ((False, True),)
@@ -672,7 +670,7 @@ class Report(BaseModel):
         bool,
         Ask(
             "Is one calf or arm swollen, warm, red or darker than the other?",
-            "Compare both sides.",
+            "Compare both sides: one calf or arm thicker, warmer, or a different colour.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Swollen, warm calf or arm",

@@ -372,11 +372,11 @@ class _Ruleset:
         if context.has_history:
             newer: SessionFact | None = None
             for session in context.sessions:
-                down = {
-                    key: difference(session.answers[f], newer.answers[f])
-                    for key, f in self.plans["session"].minus_newer
-                    if newer is not None
-                }
+                down: dict[str, Any] = {}
+                if newer is not None:
+                    for key, f in self.plans["session"].minus_newer:
+                        # an answer may be absent (a check stopped early): then no difference
+                        _put(down, key, _difference(session.answers, f, newer.answers, f))
                 facts.append(
                     self.fact(
                         "session",

@@ -37,8 +37,8 @@ def _last_review(attribute: str) -> Callable[[Entry], Any]:
 
 DERIVED: dict[str, Callable[[Entry], Any]] = {
     "rules_fired": lambda e: ";".join(r["rule"] for r in e.decision["reasons"]),
-    "pain_during": lambda e: e.report["pain_during"],
-    "pain_now": lambda e: e.report["pain_now"],
+    "pain_during": lambda e: e.report.get("pain_during"),  # absent: a check stopped early
+    "pain_now": lambda e: e.report.get("pain_now"),
     "reviews": lambda e: len(e.reviews),
     "last_verdict": _last_review("verdict"),
     "last_reviewer": _last_review("reviewer"),

@@ -47,6 +47,7 @@ from .worklist import Worklist
 
 if TYPE_CHECKING:
     from ..decision import Decision
+    from ..warning import EarlyWarning
 
 
 class TriageLog:
@@ -90,6 +91,31 @@ class TriageLog:
             return rows
 
         return [EntrySummary.from_row(row) for row in self._store.append("entry", build)]
+
+    def record_stopped_early(self, warning: EarlyWarning) -> EntrySummary:
+        """Append a check the questionnaire stopped at a red flag (or the patient stopped after
+        answers that need a clinician): its report holds the answers given, its decision
+        ``"stopped_early": true`` with the rows met; no schema change, every view reads it.
+        The summary's top reason says it stopped early, so the list shows it."""
+        answers = dict(warning.answers)
+        if not isinstance(answers.get("patient_id"), str) or not isinstance(
+            answers.get("hours_since_session"), (int, float)
+        ):
+            raise UsageError(
+                "a check stopped early is recorded only once the patient and the end of the "
+                "session are known",
+                "ask the patient id and when the session ended first",
+            )
+        _patient(answers["patient_id"])
+        answers.setdefault("reported_at", now_utc())
+        data = {**warning.to_dict(), "report": answers}
+
+        def build(head: Head) -> list[Row]:
+            row = _stopped_row(warning, data, head.next_id, head.seq + 1, head.hash)
+            row["hash"] = chain.record_hash("entry", row)
+            return [row]
+
+        return EntrySummary.from_row(self._store.append("entry", build)[0])
 
     def review(
         self, entry_id: int, *, by: str, verdict: Verdict, note: str = "", reason: str = ""
@@ -230,8 +256,8 @@ class TriageLog:
             points.append(
                 TrendPoint(
                     row["reported_at"],
-                    report["pain_during"],
-                    report["pain_now"],
+                    report.get("pain_during"),  # a check stopped early may not have them
+                    report.get("pain_now"),
                     row["outcome"],
                     row["urgency"],
                     report.get("pain_before"),
@@ -459,6 +485,42 @@ def _entry_row(decision: Decision, entry_id: int, seq: int, prev: str) -> Row:
         "program_version": __version__,
         "report_json": _compact(report.answers()),
         "decision_json": _compact(decision.to_dict()),
+        "prev_hash": prev,
+        "form": chain.CURRENT_FORM,
+        "contract_version": CONTRACT_VERSION,
+    }
+
+
+STOPPED_EARLY = "Stopped early: "
+"""How the top reason of a check stopped early begins (in ``triage log list``)."""
+
+
+def _stopped_row(
+    warning: EarlyWarning, data: dict[str, Any], entry_id: int, seq: int, prev: str
+) -> Row:
+    from ..report import CONTRACT_VERSION
+
+    answers = data["report"]
+    return {
+        "id": entry_id,
+        "seq": seq,
+        "recorded_at": now_utc(),
+        "reported_at": stamp(
+            datetime.fromisoformat(str(answers["reported_at"]).replace("Z", "+00:00"))
+        ),
+        "patient_id": answers["patient_id"],
+        "session_id": answers.get("session_id") or new_session_id(),
+        "outcome": warning.outcome,
+        "urgency": warning.urgency,
+        "top_reason": STOPPED_EARLY + warning.reasons[0].title,
+        "pack_name": warning.rule_pack.name,
+        "pack_version": warning.rule_pack.version,
+        "pack_sha256": warning.rule_pack.sha256,
+        "engine_name": warning.engine["name"],
+        "engine_version": warning.engine["version"],
+        "program_version": __version__,
+        "report_json": _compact(answers),
+        "decision_json": _compact(data),
         "prev_hash": prev,
         "form": chain.CURRENT_FORM,
         "contract_version": CONTRACT_VERSION,

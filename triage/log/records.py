@@ -422,8 +422,8 @@ class Entry(EntrySummary):
 @dataclass(frozen=True)
 class TrendPoint:
     reported_at: str
-    pain_during: int
-    pain_now: int
+    pain_during: int | None  # None: a check stopped early before the pain was asked
+    pain_now: int | None
     outcome: str
     urgency: str | None
     pain_before: int | None = None

@@ -161,6 +161,7 @@ def entry_detail(entry: Entry) -> list[Line]:
             f"Outcome: {outcome_words(entry.outcome, entry.urgency)}"
             + ("  (not reviewed yet)" if flag else ""),
         ),
+        *_stopped_lines(entry),
         Line("text", ""),
         Line("heading", "Reasons:"),
         *_reason_lines(entry),
@@ -181,6 +182,22 @@ def entry_detail(entry: Entry) -> list[Line]:
         Line("text", ""),
         Line("heading", "Reviews:"),
         *_review_lines(entry),
+    ]
+
+
+def _stopped_lines(entry: Entry) -> list[Line]:
+    """For a check stopped early: why, and the questions that were not asked."""
+    if not entry.decision.get("stopped_early"):
+        return []
+    why = (
+        "the patient stopped the questionnaire after answers that need a clinician"
+        if entry.decision.get("interrupted")
+        else "the questionnaire stopped at the first red flag"
+    )
+    unanswered = entry.decision.get("unanswered", [])
+    return [
+        Line("urgent", f"Stopped early: {why}; {len(unanswered)} questions were not asked."),
+        Line("text", "Not asked: " + (", ".join(unanswered) or "-"), indent=2),
     ]
 
 
@@ -258,7 +275,10 @@ def trend_chart(patient: str, points: list[TrendPoint]) -> list[Line]:
     return lines
 
 
-def _bar(score: int) -> str:
+def _bar(score: int | None) -> str:
+    """A score as a bar; a check stopped early before it was asked shows a blank one."""
+    if score is None:
+        return f"{' ' * 10}  -  "
     return f"{'█' * score}{'·' * (10 - score)} {score:>2}  "
 
 
