@@ -261,3 +261,22 @@ def test_progress_is_one_line_rewritten_on_the_terminal(capsys: pytest.CaptureFi
 
     _progress(420_000, 1_000_000)
     assert capsys.readouterr().err == "\rreplayed 420,000 of 1,000,000 checks (42%)"
+
+
+def test_a_check_stopped_early_is_not_replayed_and_is_counted(tmp_path: Path) -> None:
+    """Its answers are those given before the red flag: evaluated again, the unanswered
+    questions would read as 'no' and could look like a safety transition."""
+    from tests.test_stopped_early import warning
+    from triage.checking import stop_early
+
+    path = tmp_path / "log.db"
+    stop_early(warning(), log=path)
+    triage.check({**report(pain_during=6, **THIGH), "patient_id": "pt-s"}, log=path)
+    found = replay(path, triage.default_pack()).to_dict()
+    assert found["replayed"] == 1 and found["changed"] == 0
+    reason = "stopped early at a red flag: not every question was answered"
+    assert found["skipped"] == {reason: 1}
+    shown = CliRunner().invoke(
+        main, ["rules", "diff", "--log", "--db", str(path), "--rules", "rules"]
+    )
+    assert f"Not replayed: 1 checks {reason}." in shown.output

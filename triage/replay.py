@@ -44,6 +44,7 @@ IN_PROCESS = 5_000
 """Logs with fewer checks to replay than this are replayed without worker processes."""
 PART_SIZE = 25_000
 _RULE = re.compile(r'"rule":"([^"]+)"')
+_STOPPED_EARLY = '{"stopped_early":true'  # how the log stores a check the questionnaire stopped
 """A reason's rule id in a stored decision (compact JSON, rule ids never hold quotes)."""
 
 Key = tuple[int, int, tuple[str, ...], tuple[str, ...]]
@@ -242,6 +243,9 @@ class _Replayer:
     ) -> None:
         if row["contract_version"] != self.contract:
             result.skipped[f"answered under report contract v{row['contract_version']}"] += 1
+            return
+        if row["decision_json"].startswith(_STOPPED_EARLY):
+            result.skipped["stopped early at a red flag: not every question was answered"] += 1
             return
         try:
             before = severity(row["outcome"], row["urgency"])

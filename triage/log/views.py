@@ -185,18 +185,26 @@ def entry_detail(entry: Entry) -> list[Line]:
     ]
 
 
-def _stopped_lines(entry: Entry) -> list[Line]:
-    """For a check stopped early: why, and the questions that were not asked."""
+def stopped_early(entry: Entry) -> tuple[str, list[str]] | None:
+    """For a check stopped early: what happened, in words, and the questions not asked."""
     if not entry.decision.get("stopped_early"):
-        return []
+        return None
     why = (
         "the patient stopped the questionnaire after answers that need a clinician"
         if entry.decision.get("interrupted")
         else "the questionnaire stopped at the first red flag"
     )
-    unanswered = entry.decision.get("unanswered", [])
+    unanswered = list(entry.decision.get("unanswered", []))
+    return f"Stopped early: {why}; {len(unanswered)} questions were not asked.", unanswered
+
+
+def _stopped_lines(entry: Entry) -> list[Line]:
+    stopped = stopped_early(entry)
+    if stopped is None:
+        return []
+    headline, unanswered = stopped
     return [
-        Line("urgent", f"Stopped early: {why}; {len(unanswered)} questions were not asked."),
+        Line("urgent", headline),
         Line("text", "Not asked: " + (", ".join(unanswered) or "-"), indent=2),
     ]
 
