@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import select
+import signal
 import sys
 import textwrap
-from collections.abc import Callable
-from dataclasses import replace
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -21,27 +24,17 @@ import click
 import triage
 from triage.engines import DURABLE, REFERENCE
 from triage.errors import TriageError
-from triage.log import KEEP, OVERRIDE_REASONS, Filters, Keep, TriageLog
-from triage.log.export import write_export
-from triage.log.patients import checked_change
-from triage.log.views import (
-    entry_detail,
-    entry_table,
-    json_text,
-    no_checks_yet,
-    patient_data,
-    patient_saved,
-    patient_view,
-    trend_chart,
-    verification,
-)
-from triage.outcomes import LEVELS, OUTCOMES, URGENCIES
-from triage.render import Line, render_decision
+from triage.outcomes import LEVELS, OUTCOMES, OVERRIDE_REASONS, URGENCIES
+from triage.render import IF_STOPPED, Line, render_early_warning
 
-# The report contract builds its pydantic models on import (about 100 ms): the questionnaire and
-# the contract are imported inside the commands that use them, so 'triage log ...' starts fast.
+# Nothing is imported before a command needs it (tests/test_start.py): the report contract
+# builds its pydantic models on import (about 100 ms), the triage log opens SQLite, and the
+# first question of 'triage check' needs neither, nor the rules, the engine or the decision.
 if TYPE_CHECKING:
+    from triage.checking import StoppedCheck
+    from triage.log import Filters, Keep, TriageLog
     from triage.questionnaire import Gate, Interview, Item
+    from triage.warning import EarlyWarning
 
 EXIT_CODES = {(lv.outcome, lv.urgency): lv.exit_code for lv in LEVELS}
 """Exit status of ``triage check --exit-code`` per outcome; 1 is an error, 2 a usage error."""
@@ -66,15 +59,36 @@ def use_colour(stream: Any = None) -> bool:
 
 
 def _width() -> int:
-    return min(shutil.get_terminal_size((88, 24)).columns, 88)
+    return min(terminal_columns(88), 88)
 
 
-def _wrapped(line: Line, width: int) -> str:
-    """The line filled to ``width``; the emergency banner is never broken."""
-    if not line.text or line.style == "emergency":
-        return line.text
+def terminal_columns(fallback: int) -> int:
+    """``shutil.get_terminal_size(...).columns``: ``COLUMNS`` if set, else the terminal's width,
+    else ``fallback``. Written here: shutil loads the compression modules, before the first
+    question, for nothing."""
+    try:
+        columns = int(os.environ.get("COLUMNS", 0))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or fallback
+
+
+def _wrapped(line: Line, width: int) -> list[str]:
+    """The line filled to ``width``, broken between words only. The emergency banner breaks
+    before its bracket when it must, so that its first line keeps the whole instruction."""
+    if not line.text:
+        return [line.text]
+    if line.style == "emergency" and len(line.text) > width and " (" in line.text:
+        head, tail = line.text.split(" (", 1)
+        if len(head) <= width:
+            return [head, *textwrap.wrap("(" + tail, width, break_long_words=False)]
     indent = " " * line.indent
-    return textwrap.fill(
+    return textwrap.wrap(
         line.text,
         width,
         initial_indent=indent,
@@ -88,10 +102,9 @@ def echo_lines(lines: list[Line], *, err: bool = False, wrap: bool = True) -> No
     colour = use_colour(sys.stderr if err else sys.stdout)
     width = _width()
     for line in lines:
-        text = _wrapped(line, width) if wrap else line.text
-        click.echo(
-            click.style(text, **_STYLES[line.style]) if colour else text, err=err, color=colour
-        )
+        for text in _wrapped(line, width) if wrap else [line.text]:
+            styled = click.style(text, **_STYLES[line.style]) if colour else text
+            click.echo(styled, err=err, color=colour)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -158,6 +171,7 @@ def main() -> None:
 
 
 def _load_pack(rules: str | None) -> triage.RulePack:
+    """The pack of --rules, or the bundled one."""
     return triage.load_pack(rules) if rules else triage.default_pack()
 
 
@@ -199,6 +213,12 @@ def _load_pack(rules: str | None) -> triage.RulePack:
     help="A follow-up about the patient's latest session in the log "
     "(fills the session and the hours since).",
 )
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="For clinicians, with --answers: also list the more severe rules that did not fire, "
+    "and the fewest answers that kept each from firing.",
+)
 def check(
     answers: str | None,
     as_json: bool,
@@ -211,55 +231,114 @@ def check(
     db: str | None,
     no_log: bool,
     follow_up: bool,
+    explain: bool,
 ) -> None:
     """Check a session: answer the questions, or give a report with --answers.
 
-    The patient's checks of the last weeks are read from the triage log for the history rules,
-    and this check is recorded there (see 'triage log') unless --no-log is given.
+    The questions stop at the first answer that needs an emergency department or an ambulance,
+    whatever the other answers would be, and that check is recorded as stopped early. The
+    patient's checks of the last weeks are read from the triage log for the history rules, and
+    this check is recorded there (see 'triage log') unless --no-log is given.
     """
+    if explain and answers is None:
+        raise click.UsageError(
+            "--explain is for clinicians checking a report file: give it with --answers "
+            "(the questionnaire never shows it to a patient)"
+        )
+    options: dict[str, Any] = {
+        "db": db,
+        "engine": engine,
+        "record": not no_log,
+        "as_json": as_json,
+        "exit_code": exit_code,
+        "save_answers": save_answers,
+        "explain": explain,
+    }
+    if answers is None:
+        with _INTERRUPTS:  # until the result is shown: Ctrl-C never hides an answer's result
+            questions = _Questions(_PackLoading(rules), db, record=not no_log)
+            asked = questions.run(patient, interactive, follow_up)
+            if asked.stopped is not None:
+                _show_stopped(asked.stopped, as_json, exit_code, save_answers)
+            _check(asked.data, questions.pack.get(), asked.follow_up, None, **options)
     from triage.contract import read_answers
 
-    pack = _load_pack(rules)
-    source = None
-    if answers is not None:
-        data, source = read_answers(answers, _stdin_bytes() if answers == "-" else None)
-    else:
-        data = _interview(patient, interactive, db if follow_up else None)
+    data, source = read_answers(answers, _stdin_bytes() if answers == "-" else None)
+    if patient is not None:
+        from triage.checking import with_patient
+
+        data = with_patient(data, _patient_option(patient), source)
+    _check(data, _load_pack(rules), follow_up, source, **options)
+
+
+def _check(
+    data: Any,
+    pack: triage.RulePack,
+    follow_up: bool,
+    source: str | None,
+    *,
+    db: str | None,
+    engine: str | None,
+    record: bool,
+    as_json: bool,
+    exit_code: bool,
+    save_answers: str | None,
+    explain: bool,
+) -> NoReturn:
+    """Check the answers, show the result, say whether it was saved; exit."""
     result = triage.check(
         data,
         log=db,
         pack=pack,
         engine=engine,
         follow_up=follow_up,
-        record=not no_log,
+        record=record,
         source=source,
+        explain=explain,
     )
-    if result.session is not None and answers is not None:
+    if result.session is not None and source is not None:
         _say_follow_up(result.session, result.decision.report.hours_since_session)
     decision = result.decision
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
+        from triage.render import render_decision
+
         echo_lines(render_decision(decision))
-    problems = _after_the_result(result, save_answers)
+        if decision.why_not is not None:
+            from triage.rule_views import why_not_lines
+
+            click.echo()
+            echo_lines(why_not_lines(decision.why_not))
+    problems = _after_the_result(result, save_answers, as_json)
     status = EXIT_CODES[(decision.outcome, decision.urgency)] if exit_code else int(problems)
     sys.exit(status)
 
 
-def _after_the_result(result: triage.CheckResult, save_answers: str | None) -> bool:
-    """Save the answers and say what went wrong with the log, once the patient has the result.
-    Whether anything went wrong."""
+def _after_the_result(
+    result: triage.CheckResult | StoppedCheck, save_answers: str | None, as_json: bool
+) -> bool:
+    """Say whether the check was saved (and its reference number), save the answers, and say
+    what went wrong with the log, once the patient has the result. Whether anything went
+    wrong."""
     from triage.contract import save_answers_file
 
     problems = False
+    if not as_json and result.log_error is None:
+        echo_lines([Line("text", ""), _saved_line(result)])
     if result.started_log:
         click.echo(f"Started a new triage log at {result.started_log}.", err=True)
-    if save_answers:
+    if save_answers and isinstance(result, triage.CheckResult):
         try:
             save_answers_file(save_answers, result.decision.report)
         except TriageError as exc:
             click.echo(exc.explain(), err=True)
             problems = True
+    elif save_answers:
+        click.echo(
+            f"The answers were not written to {save_answers}: the questions were not finished.",
+            err=True,
+        )
     if result.log_error is not None:
         click.echo(result.log_error.explain(), err=True)
         click.echo(
@@ -269,6 +348,37 @@ def _after_the_result(result: triage.CheckResult, save_answers: str | None) -> b
         )
         problems = True
     return problems
+
+
+def _saved_line(result: triage.CheckResult | StoppedCheck) -> Line:
+    if result.entry is not None:
+        return Line(
+            "heading",
+            f"Saved for your clinician in the triage log (reference number {result.entry.id}).",
+        )
+    return Line("heading", f"Not saved in the triage log: {result.not_logged}.")
+
+
+def _show_stopped(
+    stopped: _Stopping, as_json: bool, exit_code: bool, save_answers: str | None
+) -> NoReturn:
+    """A questionnaire stopped early: the screen at once (on stderr too with --json, since a
+    person is answering), then the record in the log, then whether it was saved."""
+    from triage.checking import stop_early
+
+    warning = stopped.warning
+    _say()
+    echo_lines(render_early_warning(warning), err=as_json)
+    if stopped.interrupted:
+        echo_lines([Line("text", ""), Line("urgent", IF_STOPPED)], err=as_json)
+    result = stop_early(warning, log=stopped.db, record=stopped.record)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    problems = _after_the_result(result, save_answers, as_json)
+    if stopped.interrupted:
+        sys.exit(stopped.status)
+    level = (warning.outcome, warning.urgency)
+    sys.exit(EXIT_CODES[level] if exit_code else int(problems))
 
 
 def _stdin_bytes() -> bytes:
@@ -282,6 +392,18 @@ def _say_follow_up(session: Any, hours: float) -> None:
     _say(f"Follow-up of session {session.session_id}, which ended {ended} ({hours:g} hours ago).")
 
 
+def _patient_option(patient: str) -> str:
+    """--patient, checked as the patient id question checks it (a usage error otherwise)."""
+    from triage.errors import AnswerError
+    from triage.field_table import FIELDS
+    from triage.questionnaire import parse_answer
+
+    try:
+        return str(parse_answer(FIELDS["patient_id"], patient))
+    except AnswerError as exc:
+        raise click.BadParameter(str(exc), param_hint="--patient") from None
+
+
 # -- the questionnaire ---------------------------------------------------------------------------
 
 NOT_A_TERMINAL = (
@@ -292,35 +414,258 @@ NOT_A_TERMINAL = (
 )
 
 
-def _interview(
-    patient: str | None, interactive: bool, follow_up_db: str | None = None
-) -> dict[str, Any]:
-    """Ask the questions; Ctrl-C leaves with status 130 and end of input with 1, saving nothing."""
-    from triage.errors import AnswerError
-    from triage.questionnaire import Interview, parse_answer
+class _PackLoading:
+    """The rule pack: one given with --rules is loaded (and refused) before any question; the
+    bundled one loads in the background once the first question is on the screen, while the
+    patient reads it (so the first question comes sooner), or when first needed."""
 
-    if not interactive and not sys.stdin.isatty():
-        click.echo(NOT_A_TERMINAL, err=True)
-        sys.exit(1)
-    preset = {}
-    if patient is not None:
+    def __init__(self, rules: str | None) -> None:
+        self._pack: triage.RulePack | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if rules:
+            self._pack = triage.load_pack(rules)
+        else:
+            _WHILE_WAITING.append(self.start)
+
+    def start(self) -> None:
+        if self._pack is None and self._thread is None:
+            self._thread = threading.Thread(target=self._load, daemon=True)
+            self._thread.start()
+
+    def _load(self) -> None:
         try:
-            preset["patient_id"] = parse_answer(triage.FIELDS["patient_id"], patient)
-        except AnswerError as exc:
-            raise click.BadParameter(str(exc), param_hint="--patient") from None
+            self._pack = triage.default_pack()
+        except BaseException as exc:  # handed to the main thread by get()
+            self._error = exc
+
+    def get(self) -> triage.RulePack:
+        if self._thread is None and self._pack is None:
+            self._load()
+        elif self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._pack is not None
+        return self._pack
+
+
+_WHILE_WAITING: list[Callable[[], None]] = []
+"""What to start once the first question waits for an answer (the bundled pack's loading)."""
+
+
+class _Interrupts:
+    """Ctrl-C stops the questions, but never before an answer typed ahead of it has been acted
+    on: a red-flag answer followed at once by Ctrl-C still gets its warning shown and recorded.
+
+    In a terminal, Ctrl-C only raises a flag, the terminal keeps the line typed before it
+    (NOFLSH), and the next read takes that line first; the flag stops the questions once no
+    answer is waiting. Without a terminal (a pipe), Ctrl-C stops a read at once, and is held
+    while an answer is being acted on.
+    """
+
+    def __init__(self) -> None:
+        self.reading = False
+        self.pending = False
+
+    def __enter__(self) -> _Interrupts:
+        self.previous: Any = None
+        self.terminal: list[Any] | None = None
+        self.pending = False
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        self.fd = _terminal_fd()
+        if self.fd is not None:
+            self.terminal = _keep_typed_ahead(self.fd)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        if self.terminal is not None and self.fd is not None:
+            _restore_terminal(self.fd, self.terminal)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.pending = True
+        if self.reading:  # a blocking read from a pipe: stop it now
+            raise KeyboardInterrupt
+
+    def readline(self) -> str:
+        """The next line typed; KeyboardInterrupt after Ctrl-C once no line is waiting."""
+        if self.fd is None:
+            self.reading = True
+            try:
+                if self.pending:
+                    raise KeyboardInterrupt
+                return sys.stdin.readline()
+            finally:
+                self.reading = False
+        while True:
+            if select.select([self.fd], [], [], 0.2)[0]:  # a line typed before Ctrl-C first
+                return sys.stdin.readline()
+            if self.pending:
+                self.pending = False
+                raise KeyboardInterrupt
+
+
+def _terminal_fd() -> int | None:
     try:
-        interview = Interview(preset)
-        _say("Follow-up check" if follow_up_db else "Post-session check", bold=True, fg="cyan")
-        _say("Answer each question; type ? for help. Ctrl-C stops without saving.")
-        if follow_up_db is not None:
-            _start_follow_up(interview, follow_up_db)
-        return _ask_all(interview)
-    except KeyboardInterrupt:
-        click.echo("\nStopped. Nothing was saved.", err=True)
-        sys.exit(130)
-    except EOFError:
-        click.echo("\nNo more input. Nothing was saved.", err=True)
-        sys.exit(1)
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # CliRunner's input, a closed stdin
+        return None
+    return fd if os.isatty(fd) else None
+
+
+def _keep_typed_ahead(fd: int) -> list[Any] | None:
+    """Ask the terminal to keep the typed-ahead line on Ctrl-C; the settings before."""
+    try:
+        import termios
+
+        before = termios.tcgetattr(fd)
+        keeping = termios.tcgetattr(fd)
+        keeping[3] |= termios.NOFLSH  # and no '^C' echoed into the screen that follows
+        keeping[3] &= ~getattr(termios, "ECHOCTL", 0)
+        termios.tcsetattr(fd, termios.TCSANOW, keeping)
+        return before
+    except (ImportError, OSError):  # termios.error is an OSError
+        return None
+
+
+def _restore_terminal(fd: int, settings: list[Any]) -> None:
+    try:
+        import termios
+
+        termios.tcsetattr(fd, termios.TCSANOW, settings)
+    except (ImportError, OSError):
+        pass
+
+
+_INTERRUPTS = _Interrupts()
+
+
+@dataclass
+class _Stopping:
+    """Why and how the questions stopped before the end."""
+
+    warning: EarlyWarning
+    db: str | None
+    record: bool
+    interrupted: bool = False
+    status: int = 0
+
+
+@dataclass
+class _Asked:
+    data: dict[str, Any]
+    follow_up: bool
+    stopped: _Stopping | None = None
+
+
+_NOT_READ = object()
+
+
+class _Questions:
+    """Asks the questions in the terminal, one at a time, and after each answer looks for an
+    early warning; the questionnaire itself (``triage.questionnaire.Interview``) and the warning
+    (``triage.warning``) are the library's."""
+
+    def __init__(self, pack: _PackLoading, db: str | None, *, record: bool) -> None:
+        self.pack = pack
+        self.db = db
+        self.record = record
+        self.clinician: Any = _NOT_READ  # the profile and conditions of the patient's record
+        self.interview: Interview | None = None
+
+    def run(self, patient: str | None, interactive: bool, follow_up: bool) -> _Asked:
+        """The answers; or, stopped early, the warning. Ctrl-C leaves with status 130 and end
+        of input with 1; with answers that already need a clinician, these are shown and
+        recorded first."""
+        if not interactive and not sys.stdin.isatty():
+            click.echo(NOT_A_TERMINAL, err=True)
+            sys.exit(1)
+        preset = {} if patient is None else {"patient_id": _patient_option(patient)}
+        try:
+            _say("Follow-up check" if follow_up else "Post-session check", bold=True, fg="cyan")
+            _say("Answer each question; type ? for help. Ctrl-C stops.")
+            if follow_up:
+                preset, follow_up = self._follow_up(preset)
+            return self._ask_all(preset, follow_up)
+        except KeyboardInterrupt:
+            return self._stopped(130, "\nStopped.")
+        except EOFError:
+            return self._stopped(1, "\nNo more input.")
+
+    def _follow_up(self, preset: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Who the patient is, their latest session (confirmed by them), and what the log knows
+        about it. A patient who means another session gets a check of a new session."""
+        from datetime import datetime, timezone
+
+        from triage.checking import follow_up_preset
+        from triage.prompts import session_question
+        from triage.questionnaire import ITEMS
+
+        if "patient_id" not in preset:
+            step = ITEMS["patient_id"][1]
+            preset = {"patient_id": _ask(step)}
+        session, known = follow_up_preset(preset["patient_id"], self.db)
+        if _ask(session_question(session.ended_at, datetime.now(timezone.utc))):
+            return known, True
+        _say("Then this is a check of a new session.")
+        return preset, False
+
+    def _ask_all(self, preset: dict[str, Any], follow_up: bool) -> _Asked:
+        from triage.prompts import UNSET
+        from triage.questionnaire import Interview
+
+        interview = Interview.follow_up(preset) if follow_up else Interview(preset)
+        self.interview = interview
+        while True:
+            step = interview.next_step()
+            keep = UNSET
+            if step is None:
+                key = _confirm(interview)
+                if key is None:
+                    return _Asked(interview.report_data(), follow_up)
+                step, keep = interview.step(key), interview.value(key)
+            interview.answer(step, _ask(step, keep))
+            warning = self._warning()
+            if warning is not None:
+                return _Asked({}, follow_up, _Stopping(warning, self.db, self.record))
+
+    def _warning(self, at_least: str = "urgent", interrupted: bool = False) -> EarlyWarning | None:
+        """The early warning for the answers so far, with the patient's profile and conditions
+        from their record (not known, while the log cannot say)."""
+        from triage.checking import record_answers
+        from triage.warning import early_warning
+
+        if self.interview is None:
+            return None
+        answers, pending = self.interview.partial()
+        if "patient_id" not in answers:
+            return None
+        if self.clinician is _NOT_READ:
+            self.clinician = record_answers(answers["patient_id"], self.db)
+        if self.clinician is None:
+            pending |= {"profile", "conditions"}
+        else:
+            answers = {**answers, **self.clinician}
+        return early_warning(
+            answers, pending, self.pack.get(), at_least=at_least, interrupted=interrupted
+        )
+
+    def _stopped(self, status: int, said: str) -> _Asked:
+        """Stopped by the patient: answers that already need a clinician are shown and recorded;
+        otherwise nothing is saved."""
+        answers = self.interview.partial()[0] if self.interview is not None else {}
+        warning = None
+        if {"patient_id", "hours_since_session"} <= set(answers):
+            warning = self._warning("routine", interrupted=True)
+        if warning is None:
+            _say(f"{said} Nothing was saved.")
+            _say_wrapped(IF_STOPPED)
+            sys.exit(status)
+        _say(said)
+        return _Asked({}, False, _Stopping(warning, self.db, self.record, True, status))
 
 
 def _say(text: str = "", **style: Any) -> None:
@@ -328,117 +673,67 @@ def _say(text: str = "", **style: Any) -> None:
     click.echo(click.style(text, **style) if style and use_colour(sys.stderr) else text, err=True)
 
 
-def _start_follow_up(interview: Interview, db: str) -> None:
-    """Ask who the patient is, then take the session and the hours since it from the log."""
-    from triage.checking import find_session, link_follow_up
+def _say_wrapped(text: str, indent: int = 0) -> None:
+    from triage.prompts import fill
 
-    step = interview.next_step()
-    if step is not None and getattr(step, "field", None) == "patient_id":
-        interview.answer(step, _ask(step))
-    session = find_session(interview.answers["patient_id"], db)
-    linked = link_follow_up({}, session)
-    interview.answers.update(
-        session_id=linked["session_id"], hours_since_session=linked["hours_since_session"]
-    )
-    _say_follow_up(session, linked["hours_since_session"])
-
-
-def _ask_all(interview: Interview) -> dict[str, Any]:
-    while True:
-        step = interview.next_step()
-        if step is None:
-            change = _confirm(interview)
-            if change is None:
-                return interview.report_data()
-            interview.change(change)
-            continue
-        interview.answer(step, _ask(step))
+    echo_lines(fill(text, _width(), indent), err=True, wrap=False)
 
 
 def _read(prompt: str = "> ") -> str:
     click.echo(prompt, nl=False, err=True)
-    line = sys.stdin.readline()
+    while _WHILE_WAITING:
+        _WHILE_WAITING.pop()()
+    line = _INTERRUPTS.readline()
     if not line:
         raise EOFError
     return line
 
 
-def _ask(step: Gate | Item) -> Any:
-    """Ask one question until it gets a valid answer; None when an optional one is skipped."""
+_FIRST_TIME: Any = object()
+
+
+def _ask(step: Gate | Item, keep: Any = _FIRST_TIME) -> Any:
+    """Ask one question until it gets a valid answer; None when an optional one is skipped.
+    ``keep`` (when changing an answer) is the answer Enter keeps; ``prompts.UNSET`` for none."""
     from triage.errors import AnswerError
+    from triage.prompts import UNSET, help_text, is_optional, options, question_lines
     from triage.questionnaire import Gate, parse_answer, parse_choice
 
-    options, optional, help_text = _step_details(step)
-    _say()
-    _say(textwrap.fill(_question(step), _width()), bold=True)
-    for number, (_, label) in enumerate(options, 1):
-        _say(f"  {number}) {label}")
-    _say(f"  ({_hint(step, optional)})")
+    keep = UNSET if keep is _FIRST_TIME else keep
+    echo_lines(question_lines(step, _width(), keep), err=True, wrap=False)
     while True:
         text = _read().strip()
         if text == "?":
-            _say(textwrap.fill(help_text, _width(), initial_indent="  ", subsequent_indent="  "))
-        elif not text and optional:
+            _say_wrapped(help_text(step), indent=2)
+        elif not text and keep is not UNSET:
+            return keep
+        elif not text and is_optional(step):
             return None
         elif not text:
             _say("  This question needs an answer.")
         else:
             try:
                 if isinstance(step, Gate):
-                    return parse_choice(options, text)
+                    return parse_choice(options(step), text)
                 return parse_answer(step.spec, text)
             except AnswerError as exc:
-                _say(f"  {exc}")
-
-
-def _question(step: Gate | Item) -> str:
-    from triage.questionnaire import Gate
-
-    return step.question if isinstance(step, Gate) else step.spec.ask.question
-
-
-def _step_details(step: Gate | Item) -> tuple[list[tuple[Any, str]], bool, str]:
-    from triage.questionnaire import CHOICE_KINDS, Gate, choices
-
-    if isinstance(step, Gate):
-        return [(True, "Yes"), (False, "No")], False, step.help
-    spec = step.spec
-    options = choices(spec) if spec.kind in CHOICE_KINDS else []
-    return options, step.optional, spec.ask.help or spec.expected()
-
-
-def _hint(step: Gate | Item, optional: bool) -> str:
-    from triage.questionnaire import Gate
-
-    if isinstance(step, Gate) or step.spec.kind in ("choice", "yes_no", "yes_no_unsure"):
-        hint = "type a number or the first letters"
-    elif step.spec.kind == "set":
-        hint = "type every number that applies, separated by spaces or commas, or 'none'"
-    elif step.field == "hours_since_session":
-        hint = "for example: just now, 3 hours ago, this morning, yesterday, 2 days ago"
-    elif step.spec.numeric:
-        hint = f"{step.spec.minimum:g} to {step.spec.maximum:g}"
-    else:
-        hint = "letters, digits, '.', '_' or '-'"
-    return hint + ("; Enter to skip" if optional else "") + "; ? for help"
+                _say_wrapped(str(exc), indent=2)
 
 
 def _confirm(interview: Interview) -> str | None:
     """Show every answer on one screen; Enter confirms, a number changes that answer."""
+    from triage.prompts import changeable, summary_lines
+
     rows = interview.summary()
-    _say()
-    _say("Your answers", bold=True)
-    width = max(len(label) for _, label, _ in rows)
-    for number, (_, label, answer) in enumerate(rows, 1):
-        _say(f"{number:>3}. {label:<{width}}  {answer}")
-    _say("Press Enter to check these answers, or type the number of an answer to change it.")
+    keys = changeable(rows)
+    echo_lines(summary_lines(rows, _width()), err=True, wrap=False)
     while True:
         text = _read().strip()
         if not text:
             return None
-        if text.isdigit() and 1 <= int(text) <= len(rows):
-            return rows[int(text) - 1][0]
-        _say(f"  Type a number from 1 to {len(rows)}, or press Enter to check.")
+        if text.isdigit() and 1 <= int(text) <= len(keys):
+            return keys[int(text) - 1]
+        _say(f"  Type a number from 1 to {len(keys)}, or press Enter to check.")
 
 
 @main.command()
@@ -451,17 +746,23 @@ def questions(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(flow, indent=2, ensure_ascii=False))
         return
+    click.echo(f"Report contract v{flow['contract_version']}.")
     for step in flow["steps"]:
-        if "gate" in step:
-            click.echo(f"\n[{step['gate']}] {step['question']}")
-            click.echo(
-                "    If no: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in step["if_no"].items())
-            )
-            click.echo("    If yes, ask:")
-            for item in step["if_yes"]:
-                click.echo("      " + _describe_item(item))
-        else:
-            click.echo(_describe_item(step))
+        _describe_step(step, 0)
+
+
+def _describe_step(step: dict[str, Any], depth: int) -> None:
+    pad = "      " * depth
+    if "gate" not in step:
+        click.echo(pad + _describe_item(step))
+        return
+    click.echo(f"\n{pad}[{step['gate']}] {step['question']}")
+    click.echo(
+        f"{pad}    If no: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in step["if_no"].items())
+    )
+    click.echo(f"{pad}    If yes, ask:")
+    for item in step["if_yes"]:
+        _describe_step(item, depth + 1)
 
 
 def _describe_item(item: dict[str, Any]) -> str:
@@ -521,6 +822,54 @@ def rules_list(directory: str | None, as_json: bool) -> None:
         click.echo(f"{r.policy_row:<4} {r.id:<{width}}  {level:<33} {r.title}")
 
 
+# -- testing rules: cases, coverage, replay ----------------------------------------------------
+
+
+@rules.command("test")
+@click.argument("locations", nargs=-1, metavar="[DIR|FILE]...")
+@click.option(
+    "--rules", "directory", metavar="PACK", help="The rule pack to test (default: bundled)."
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Also fail when a rule fires in no case, a policy row has no rule, or a rule can never "
+    "fire or never change a decision.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice([DURABLE, REFERENCE]),
+    default=None,
+    help="Rule engine (default: durable-rules when installed).",
+)
+@json_option("Print the results as JSON.")
+def rules_test(
+    locations: tuple[str, ...],
+    directory: str | None,
+    strict: bool,
+    engine: str | None,
+    as_json: bool,
+) -> None:
+    """Run case files against a pack, and report what its rules cover.
+
+    Each case is a report with the outcome and urgency it must get, and optionally the rules
+    that must or must not fire (the vignette format; see docs/rules.md). Without DIR, the
+    pack's own cases (its cases folder) are run. Exits 1 if any case fails, or with --strict
+    if anything is uncovered.
+    """
+    from triage.cases import run_tests
+    from triage.rule_views import case_table, coverage_lines
+
+    pack = _load_pack(directory)
+    tests = run_tests(pack, locations or None, engine)
+    if as_json:
+        click.echo(json.dumps(tests.to_dict(strict), indent=2, ensure_ascii=False))
+    else:
+        echo_lines(case_table(tests), wrap=False)
+        echo_lines(coverage_lines(tests, strict))
+    sys.exit(0 if tests.ok(strict) else 1)
+
+
 # -- the triage log ----------------------------------------------------------------------------
 
 
@@ -573,11 +922,26 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _reading(db: str | None) -> TriageLog:
     """The log, for a command that never starts one."""
+    from triage.log import TriageLog
+
     return TriageLog(db, create=False)
+
+
+@contextmanager
+def _starting(db: str | None) -> Iterator[TriageLog]:
+    """The log, started if there is none yet, and said so."""
+    from triage.log import TriageLog
+
+    with TriageLog(db) as triage_log:
+        if triage_log.created:
+            click.echo(f"Started a new triage log at {triage_log.location}.", err=True)
+        yield triage_log
 
 
 def _filters(triage_log: TriageLog, given: dict[str, Any]) -> Filters:
     """The filters; a patient id the log does not know is an error with suggestions."""
+    from triage.log import Filters
+
     filters = Filters(**given).checked()
     if filters.patient is not None:
         triage_log.require_patient(filters.patient)
@@ -604,6 +968,8 @@ def log() -> None:
 @db_option
 def log_list(limit: int, worklist: bool, as_json: bool, db: str | None, **given: Any) -> None:
     """List checks, newest first; unreviewed urgent ones are flagged."""
+    from triage.log.views import entry_table, json_text
+
     counts = None
     with _reading(db) as triage_log:
         filters = _filters(triage_log, given)
@@ -616,22 +982,46 @@ def log_list(limit: int, worklist: bool, as_json: bool, db: str | None, **given:
     if as_json:
         click.echo(json_text([vars(e) for e in entries], indent=2))
     else:
-        width = shutil.get_terminal_size((120, 24)).columns
-        echo_lines(entry_table(entries, limit, width, counts), wrap=False)
+        echo_lines(entry_table(entries, limit, terminal_columns(120), counts), wrap=False)
 
 
 @log.command("show")
 @click.argument("entry_id", type=int, metavar="ID")
 @json_option("Print the entry as JSON.")
+@click.option(
+    "--rules",
+    metavar="DIR",
+    help="The rule pack the check was decided by, for the rules that did not fire "
+    "(default: bundled).",
+)
 @db_option
-def log_show(entry_id: int, as_json: bool, db: str | None) -> None:
-    """Show one check: the answers, every reason with its source, the rules, the reviews."""
+def log_show(entry_id: int, as_json: bool, rules: str | None, db: str | None) -> None:
+    """Show one check: the answers, every reason with its source, the rules, the reviews, and
+    the more severe rules that did not fire (why not)."""
+    from triage.explain import entry_why_not
+    from triage.log.views import entry_detail, json_text
+    from triage.render import Line
+    from triage.rule_views import why_not_lines
+
     with _reading(db) as triage_log:
         entry = triage_log.entry(entry_id)
+        why_not = entry_why_not(triage_log, entry, _load_pack(rules))
     if as_json:
-        click.echo(json_text(entry.to_dict(), indent=2))
+        data = entry.to_dict()
+        if isinstance(why_not, str):
+            data["why_not_unavailable"] = why_not
+        else:
+            data["why_not"] = [
+                reason.model_dump(mode="json", exclude_none=True) for reason in why_not
+            ]
+        click.echo(json_text(data, indent=2))
+        return
+    echo_lines(entry_detail(entry))
+    click.echo()
+    if isinstance(why_not, str):
+        echo_lines([Line("note", f"Rules that did not fire: not shown, {why_not}.")])
     else:
-        echo_lines(entry_detail(entry))
+        echo_lines(why_not_lines(why_not))
 
 
 @log.command("review")
@@ -696,8 +1086,10 @@ def log_review(
 @db_option
 def log_export(fmt: str, output: str | None, force: bool, db: str | None, **given: Any) -> None:
     """Export entries, oldest first, streamed (any number of entries in constant memory)."""
+    from triage.log.export import write_export
+
     with _reading(db) as triage_log:
-        entries = triage_log.export(_filters(triage_log, given))
+        entries = triage_log.export_rows(_filters(triage_log, given), whole=fmt == "jsonl")
         count = write_export(entries, fmt, output, force=force)
     if output:
         click.echo(f"Exported {count} entries to {output}.", err=True)
@@ -711,6 +1103,8 @@ def log_export(fmt: str, output: str | None, force: bool, db: str | None, **give
 @db_option
 def log_trend(patient: str, limit: int, db: str | None) -> None:
     """A patient's pain (during and now) and outcomes over time, as a chart."""
+    from triage.log.views import trend_chart
+
     with _reading(db) as triage_log:
         triage_log.require_patient(patient)
         points = triage_log.trend(patient, limit)
@@ -755,6 +1149,7 @@ def log_verify(
     from pathlib import Path
 
     from triage.log import checkpoints as signed
+    from triage.log.views import json_text, verification
 
     key = signed.load_public_key(Path(public_key)) if public_key else None
     kept = signed.read_file(Path(checkpoint_file)) if checkpoint_file else []
@@ -836,6 +1231,8 @@ def log_init(db: str | None) -> None:
     For PostgreSQL, run it once as the database's owner; the app servers then log in as members
     of the role triage_writer, which may only read and append.
     """
+    from triage.log import TriageLog
+
     with TriageLog(db) as triage_log:
         location, created = triage_log.location, triage_log.created
     click.echo(f"{'Started a new' if created else 'Up to date:'} triage log {location}.")
@@ -850,6 +1247,8 @@ def log_copy(source: str, target: str) -> None:
     """Copy a whole log (every entry, review, patient record and checkpoint, and the clinicians'
     accounts and API tokens) into a new one, for example from SQLite to PostgreSQL; both then
     verify with the same head hash."""
+    from triage.log import TriageLog
+
     with _reading(source) as from_log, TriageLog(target) as to_log:
         result = from_log.copy_to(to_log)
         locations = (from_log.location, to_log.location)
@@ -922,6 +1321,10 @@ def patient_set(
     Give only --profile to keep the conditions, only --condition to keep the profile. A new
     log is started (and said) if there is none yet.
     """
+    from triage.log import KEEP, Filters
+    from triage.log.patients import checked_change
+    from triage.log.views import no_checks_yet, patient_saved
+
     new_profile = _given_profile(profile, no_profile)
     new_conditions = _given_conditions(conditions, no_conditions)
     if new_profile is KEEP and new_conditions is KEEP:
@@ -929,9 +1332,7 @@ def patient_set(
     change = checked_change(  # refused before any log is started
         patient_id, profile=new_profile, conditions=new_conditions, by=by or _login(), note=note
     )
-    with TriageLog(db) as triage_log:
-        if triage_log.created:
-            click.echo(f"Started a new triage log at {triage_log.location}.", err=True)
+    with _starting(db) as triage_log:
         record = triage_log.set_patient(
             patient_id,
             profile=change.profile,
@@ -947,6 +1348,8 @@ def patient_set(
 
 
 def _given_profile(profile: str | None, no_profile: bool) -> str | Keep | None:
+    from triage.log import KEEP
+
     if profile is not None and no_profile:
         raise click.UsageError("give either --profile or --no-profile, not both")
     if no_profile:
@@ -955,6 +1358,8 @@ def _given_profile(profile: str | None, no_profile: bool) -> str | Keep | None:
 
 
 def _given_conditions(conditions: tuple[str, ...], no_conditions: bool) -> list[str] | Keep:
+    from triage.log import KEEP
+
     if conditions and no_conditions:
         raise click.UsageError("give either --condition or --no-conditions, not both")
     if not conditions and not no_conditions:
@@ -978,6 +1383,8 @@ def _login() -> str:
 @db_option
 def patient_show(patient_id: str, as_json: bool, db: str | None) -> None:
     """Show a patient's current profile and conditions, and every change: who, when, what."""
+    from triage.log.views import json_text, patient_data, patient_view
+
     with _reading(db) as triage_log:
         triage_log.require_patient(patient_id)
         records = triage_log.patient_history(patient_id)
@@ -1027,9 +1434,7 @@ def serve(
     from triage.web import serve as run
 
     pack = _load_pack(rules)
-    with TriageLog(db) as triage_log:  # started here if there is none yet, and said
-        if triage_log.created:
-            click.echo(f"Started a new triage log at {triage_log.location}.", err=True)
+    with _starting(db) as triage_log:
         target = triage_log.target  # a PostgreSQL URL keeps its password for the server
         if not triage_log.access.clinicians():
             click.echo(
@@ -1073,9 +1478,7 @@ def user_add(name: str, time_zone: str, password_stdin: bool, db: str | None) ->
 
     Reviews made through the web pages are recorded under NAME.
     """
-    with TriageLog(db) as triage_log:
-        if triage_log.created:
-            click.echo(f"Started a new triage log at {triage_log.location}.", err=True)
+    with _starting(db) as triage_log:
         added = triage_log.access.add_clinician(
             name, _password(password_stdin), time_zone=time_zone
         )
@@ -1126,9 +1529,7 @@ def token() -> None:
 @db_option
 def token_add(app: str, db: str | None) -> None:
     """Make a token for the application APP; it is shown once, and only its hash is kept."""
-    with TriageLog(db) as triage_log:
-        if triage_log.created:
-            click.echo(f"Started a new triage log at {triage_log.location}.", err=True)
+    with _starting(db) as triage_log:
         made, secret = triage_log.access.add_token(app)
     click.echo(secret)
     click.echo(
@@ -1161,6 +1562,79 @@ def token_revoke(token_id: int, db: str | None) -> None:
     with _reading(db) as triage_log:
         made = triage_log.access.revoke_token(token_id)
     click.echo(f"Token {made.id} of {made.app} revoked.")
+
+
+# -- replaying the log under other rules ---------------------------------------------------------
+
+
+@rules.command("diff")
+@click.option("--log", "from_log", is_flag=True, help="Replay the checks in the triage log.")
+@click.option(
+    "--rules", "directory", required=True, metavar="PACK", help="The rule pack to replay with."
+)
+@db_option
+@click.option(
+    "--since", type=_Day(), help="Only the checks answered since this day (YYYY-MM-DD, UTC)."
+)
+@click.option(
+    "--engine",
+    type=click.Choice([DURABLE, REFERENCE]),
+    default=REFERENCE,
+    show_default=True,
+    help="Rule engine (both fire the same rules).",
+)
+@click.option(
+    "--workers", type=click.IntRange(1, 256), metavar="N", help="Processes (default: one per core)."
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="Entry ids listed per group of changes (0: all); --json lists them all.",
+)
+@json_option("Print the changes as JSON.")
+def rules_diff(
+    from_log: bool,
+    directory: str,
+    db: str | None,
+    since: date | datetime | None,
+    engine: str,
+    workers: int | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Replay the logged checks under another rule pack: which decisions would change.
+
+    Each check is evaluated again with the pack in PACK and the history it had, and compared
+    with the decision in the log: a table of transitions (logged tier -> new tier, with
+    counts; checks that would become less urgent first, marked SAFETY), then the entry ids of
+    each, with the rules that fire now and the rules that no longer fire.
+    """
+    from triage.replay import replay
+    from triage.rule_views import replay_header, replay_lines
+
+    if not from_log:
+        raise click.UsageError("give --log: the checks to replay are those of the triage log")
+    pack = triage.load_pack(directory)
+    shown = not as_json and sys.stderr.isatty()
+    result = replay(
+        db, pack, since=since, engine=engine, workers=workers, progress=_progress if shown else None
+    )
+    if shown:
+        click.echo("\r\033[K", nl=False, err=True)
+    if as_json:
+        for chunk in result.json_chunks():
+            click.echo(chunk, nl=False)
+        click.echo()
+    else:
+        echo_lines(replay_header(result), wrap=False)
+        echo_lines(replay_lines(result, limit))
+
+
+def _progress(done: int, total: int) -> None:
+    share = done / total if total else 1
+    click.echo(f"\rreplayed {done:,} of {total:,} checks ({share:.0%})", nl=False, err=True)
 
 
 if __name__ == "__main__":

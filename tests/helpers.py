@@ -137,12 +137,13 @@ def complete(draw: st.DrawFn, data: dict[str, Any]) -> dict[str, Any]:
 # -- typing a report into the questionnaire ----------------------------------------------------
 
 
+_ABSENT = object()
+
+
 def gate_answer(gate: Any, data: dict[str, Any]) -> bool:
-    """Yes when the report says anything in the group other than what "no" would imply."""
-    return any(
-        item.field in data and data[item.field] != gate.if_no.get(item.field, object())
-        for item in gate.items
-    )
+    """Yes when the report says anything in the group (nested groups included) other than what
+    "no" would imply, leaving out an answer that "no" would give included."""
+    return any(data.get(name, _ABSENT) != gate.if_no.get(name, _ABSENT) for name in gate.fields())
 
 
 def typed(spec: FieldSpec, value: Any) -> str:

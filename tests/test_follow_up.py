@@ -76,15 +76,34 @@ def test_follow_up_with_answers_fills_the_session_and_hours(tmp_path: Path, sess
 
 
 def test_follow_up_interactive_skips_the_session_question(tmp_path: Path, session: str) -> None:
+    """The patient confirms the session; what cannot have changed about it (the pain during
+    it, here) is taken from its first check, not asked again."""
     thigh = {"pain_during": 5, "pain_now": 5, "pain_region": "thigh", "pain_site": "muscle"}
     answers = {**BASE, **thigh, "pain_trend": "better"}
-    known = {"patient_id": "pt-f", "hours_since_session": 50.5}  # the CLI asks the patient first
-    lines = ["pt-f", *keystrokes(answers, preset=known)]
+    known = {"patient_id": "pt-f", "hours_since_session": 50.5, "pain_during": 5}
+    lines = ["pt-f", "yes", *keystrokes(answers, preset=known)]
     result = run("check", "--interactive", "--follow-up", "--json", input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.stderr[-1500:]
     assert "Follow-up check" in result.stderr and "When did the session end?" not in result.stderr
+    assert "This follow-up is about your session that ended " in result.stderr
+    for not_again in ("Which week", "How hard did the session", "repetitions", "worst pain"):
+        assert not_again not in result.stderr
     decision = json.loads(result.stdout)
     assert decision["report"]["session_id"] == session and decision["urgency"] == "routine"
+    assert decision["report"]["pain_during"] == 5
+
+
+def test_follow_up_of_another_session_becomes_a_new_check(tmp_path: Path, session: str) -> None:
+    lines = [
+        "pt-f",
+        "no",
+        *keystrokes({**BASE, "patient_id": "pt-f"}, preset={"patient_id": "pt-f"}),
+    ]
+    result = run("check", "--interactive", "--follow-up", "--json", input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.stderr[-1500:]
+    assert "Then this is a check of a new session." in result.stderr
+    assert "When did the session end?" in result.stderr
+    assert json.loads(result.stdout)["report"]["session_id"] != session
 
 
 def test_follow_up_refuses_answers_that_contradict_the_log(tmp_path: Path, session: str) -> None:

@@ -11,7 +11,7 @@ from hypothesis import given
 import triage
 from tests.helpers import ROOT, at, examples, histories, report
 from triage.engines import get_engine
-from triage.history import Earlier, build_context
+from triage.history import Earlier, build_context, compile_when, rule_holds
 
 H1, H2, H3 = (
     "history.no-improvement-48h",
@@ -203,3 +203,19 @@ def test_backends_agree_on_generated_histories(case: tuple[dict, list[Earlier]])
     context = build_context(triage.parse_report(current), earlier)
     for pack in PACKS:
         assert DURABLE.fired(pack, context) == REFERENCE.fired(pack, context), pack.name
+
+
+@examples(3_000)
+@given(histories())
+def test_compiled_history_rules_mean_what_rule_holds_says(
+    case: tuple[dict, list[Earlier]],
+) -> None:
+    """The reference backend compiles each rule once (``history.compile_when``): it fires
+    exactly the rules that interpreting them with ``rule_holds`` fires, with and without the
+    history known."""
+    current, earlier = case
+    report = triage.parse_report(current)
+    for context in (build_context(report, earlier), build_context(report, None)):
+        for pack in PACKS:
+            for rule in pack.rules:
+                assert compile_when(rule.when)(context) == rule_holds(rule.when, context), rule.id

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import triage
+from tests.backends import tamper
 from tests.helpers import load_case
 from tests.test_log_cli import P03, P10, P17, check_golden, run
 from triage.log import Entry, TriageLog
@@ -185,3 +188,74 @@ def test_something_appearing_at_the_output_meanwhile_is_not_replaced(
         write_export(racing(), "jsonl", target)
     assert target.read_text() == "written meanwhile"
     assert [p.name for p in outdir.iterdir()] == ["out.jsonl"]
+
+
+# -- one query, nothing parsed ------------------------------------------------------------------
+
+
+@pytest.fixture
+def reviewed(filled: Path) -> Path:
+    """Entries with no review, one, and two, whose texts hold what a spreadsheet or a terminal
+    would act on (as an edit outside triage could leave them)."""
+    with TriageLog(filled) as log:
+        log.review(1, by="=Dr Ada", verdict="accepted", note="-2+3 seen")
+        log.review(1, by="Dr Bo", verdict="overridden", note="+1 cleared")
+        log.review(3, by="Dr Cy", verdict="accepted", note="placeholder")
+    tamper(filled, "UPDATE reviews SET note = ? WHERE id = 3", "\x1b[2J\t\x9b0m \u202eevil")
+    tamper(filled, "UPDATE entries SET top_reason = ? WHERE id = 2", "@Fever\x1b]8;;x\x07")
+    return filled
+
+
+def written(entries: Iterator[Any], fmt: str, folder: Path, name: str) -> bytes:
+    target = folder / name
+    write_export(entries, fmt, target)
+    return target.read_bytes()
+
+
+def test_the_one_query_export_writes_what_the_entries_give(reviewed: Path, outdir: Path) -> None:
+    """``TriageLog.export_rows`` (what 'triage log export' writes from) gives the CSV file that
+    the entries in full give, byte for byte, and the same JSON Lines, as data."""
+    with TriageLog(reviewed) as log:
+        for fmt in ("csv", "jsonl"):
+            full = written(log.export(), fmt, outdir, f"full.{fmt}")
+            fast = written(log.export_rows(whole=fmt == "jsonl"), fmt, outdir, f"fast.{fmt}")
+            if fmt == "csv":
+                assert fast == full
+            else:
+                lines = fast.decode().splitlines()
+                assert [json.loads(x) for x in lines] == [
+                    json.loads(x) for x in full.decode().splitlines()
+                ]
+                assert not any(c in fast.decode() for c in "\x1b\x07\x9b\u202e\t")
+                assert len(lines) == 3
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_an_export_reads_the_log_in_one_query(reviewed: Path, fmt: str) -> None:
+    with TriageLog(reviewed) as log:
+        statements: list[str] = []
+        store: Any = log._store
+        if log.backend == "PostgreSQL":  # every query of the store is one _all or _stream
+            for method in ("_all", "_stream"):
+                setattr(store, method, _recording(getattr(store, method), statements))
+        else:
+            store.conn.set_trace_callback(statements.append)
+        assert sum(1 for _ in log.export_rows(whole=fmt == "jsonl")) == 3
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def _recording(method: Any, statements: list[str]) -> Any:
+    def recorded(sql: str, *args: Any) -> Any:
+        statements.append(sql)
+        return method(sql, *args)
+
+    return recorded
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_an_export_of_damaged_json_is_a_storage_error(reviewed: Path, fmt: str) -> None:
+    tamper(reviewed, "UPDATE entries SET decision_json = '{\"reasons\": [' WHERE id = 2")
+    with TriageLog(reviewed) as log, pytest.raises(triage.StorageError, match="damaged") as info:
+        list(log.export_rows(whole=fmt == "jsonl"))
+    if log.backend == "PostgreSQL" or fmt == "jsonl":
+        assert "entry 2 " in str(info.value) and "decision_json" in str(info.value)

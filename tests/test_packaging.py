@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -142,3 +143,18 @@ def test_the_public_names_are_defined_once() -> None:
     assert triage.__all__ == ["__version__", *triage._EXPORTS]
     for name in triage.__all__:
         assert getattr(triage, name) is not None
+
+
+def test_the_wheel_ships_the_packs_cases_and_passes_them_strictly(
+    installed: Path, tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [installed / "bin" / "triage", "rules", "test", "--strict"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"(\d+) cases: \1 passed, 0 failed\.", result.stdout), result.stdout
+    assert str(installed) in result.stdout.replace("\n", "")

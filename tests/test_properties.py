@@ -1,6 +1,7 @@
 """Properties that must always hold (clinical.md section 5), checked with hypothesis.
 
 - The two backends fire exactly the same rules (default pack and a pack using every construct).
+- The compiled conditions mean what ``holds`` says (the same packs).
 - Monotonicity: making one answer worse never lowers the outcome or the urgency.
 - Red flags are never diluted: a report meeting an emergency row is an emergency.
 - No input, however malformed, produces anything but a decision or a ReportError.
@@ -19,8 +20,10 @@ import triage
 from tests.helpers import ROOT, complete, examples, load_case, reports, vignette_files
 from triage.contract import FIELDS, worse_chains
 from triage.engines import get_engine
-from triage.history import build_context
+from triage.history import build_context, rule_holds
+from triage.logic import compile_condition, compile_matched, holds, matched
 from triage.outcomes import severity
+from triage.report import REQUIREMENTS
 
 DURABLE = get_engine("durable-rules")
 REFERENCE = get_engine("reference")
@@ -51,6 +54,31 @@ def test_backends_agree_on_generated_reports(data: dict[str, Any]) -> None:
 def test_backends_agree_on_every_construct(data: dict[str, Any]) -> None:
     durable, reference = fired_by_both(COVERAGE, data)
     assert durable == reference
+
+
+def interpreted(pack: triage.RulePack, context: Any) -> set[str]:
+    """The rules that fire by the definition: each rule's condition interpreted by ``holds``."""
+    return {rule.id for rule in pack.rules if rule_holds(rule.when, context)}
+
+
+@examples(3_000)
+@given(reports())
+def test_compiled_conditions_mean_what_holds_says(data: dict[str, Any]) -> None:
+    """The reference backend's compiled conditions, a decision's compiled notes and reasons, and
+    the contract's compiled requirements give what interpreting the conditions gives."""
+    answers = triage.parse_report(data).answers()
+    context = build_context(triage.parse_report(data), None)
+    for pack in (DEFAULT, COVERAGE):
+        assert REFERENCE.fired(pack, context) == interpreted(pack, context), pack.name
+        conditions = [r.condition for r in pack.rules if r.condition is not None]
+        for condition in [*conditions, *(n.condition for n in pack.notes)]:
+            holds_here = holds(condition, answers)
+            assert compile_condition(condition)(answers) == holds_here, condition
+            if holds_here:
+                assert compile_matched(condition)(answers) == matched(condition, answers)
+    for requirement in REQUIREMENTS:
+        want = holds(requirement.when, answers)
+        assert compile_condition(requirement.when)(answers) == want
 
 
 ORDERED = [name for name, spec in FIELDS.items() if spec.ordered]

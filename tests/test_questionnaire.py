@@ -9,14 +9,19 @@ import pytest
 from tests.helpers import BASE, report
 from triage.contract import FIELDS
 from triage.errors import AnswerError
+from triage.logic import to_data
 from triage.questionnaire import (
     FLOW,
+    GATES,
+    ITEMS,
+    NOT_ANSWERED,
     Gate,
     Interview,
     describe,
     parse_answer,
     parse_session_end,
 )
+from triage.report import requirement_for
 
 NOW = datetime(2026, 11, 21, 15, 0)
 
@@ -32,11 +37,8 @@ def walk(interview: Interview, answers: dict) -> list[str]:
 
 
 def test_every_report_field_is_asked_somewhere_except_the_technical_ones() -> None:
-    asked = {s.field for s in FLOW if not isinstance(s, Gate)} | {
-        i.field for s in FLOW if isinstance(s, Gate) for i in s.items
-    }
     # the profile and known conditions are the clinician's: set once on the patient's record
-    assert set(FIELDS) - asked == {"session_id", "reported_at", "profile", "conditions"}
+    assert set(FIELDS) - set(ITEMS) == {"session_id", "reported_at", "profile", "conditions"}
 
 
 def test_no_pain_and_no_red_flags_is_short() -> None:
@@ -50,11 +52,25 @@ def test_no_pain_and_no_red_flags_is_short() -> None:
         "new_load",
         "session_rpe",
         "reps_in_reserve",
-        "pain",
         "heart",
         "since",
+        "pain",
     ]
+    assert len(["patient_id", *asked]) <= 9  # with the patient id: at most 9 questions
     assert interview.report_data() == {**BASE, "patient_id": "pt-1"}
+
+
+def test_the_warning_signs_are_asked_before_pain() -> None:
+    """The questionnaire stops at the first red flag: the groups that can reveal an emergency
+    come first, and within a group what can only be urgent comes after (clinical.md 6.4)."""
+    assert [s.key for s in FLOW if isinstance(s, Gate)] == ["heart", "since", "pain"]
+    assert GATES["heart"].fields()[-1] == "vision_change"  # alone urgent, with a headache E18
+    since = GATES["since"].fields()
+    assert since.index("numbness") > since.index("bladder_bowel_change")
+
+
+HEART = ("chest_pain", "fainting", "palpitations", "breathless", "dizziness", "confusion",
+         "headache", "vision_change")  # fmt: skip
 
 
 def test_gate_yes_asks_each_item_of_its_group_only() -> None:
@@ -64,34 +80,11 @@ def test_gate_yes_asks_each_item_of_its_group_only() -> None:
         "pain": False,
         "heart": True,
         "since": False,
-        **{
-            k: v
-            for k, v in BASE.items()
-            if k
-            in (
-                "chest_pain",
-                "fainting",
-                "palpitations",
-                "breathless",
-                "dizziness",
-                "confusion",
-                "vision_change",
-                "headache",
-            )
-        },
+        **{k: v for k, v in BASE.items() if k in HEART},
     }
     asked = walk(Interview(), answers)
-    assert asked[asked.index("heart") + 1 : asked.index("since")] == [
-        "chest_pain",  # chest_pain_kind only with chest pain
-        "fainting",
-        "palpitations",
-        "breathless",
-        "dizziness",
-        "confusion",
-        "vision_change",
-        "headache",
-    ]
-    assert "pain_during" not in asked and "dark_urine" not in asked
+    assert asked[asked.index("heart") + 1 : asked.index("since")] == list(HEART)
+    assert "pain_during" not in asked and "dark_urine" not in asked  # chest_pain_kind neither
 
 
 def test_pain_questions_follow_the_pain_and_trend_only_when_needed() -> None:
@@ -126,6 +119,7 @@ def test_painless_injury_skips_pain_details_but_asks_injury_questions() -> None:
             "patient_id": "p",
             "hours_since_session": 1,
             "pain": True,
+            "injury": True,
             "pain_during": 0,
             "pain_now": 0,
             "snap_or_tear": True,
@@ -280,22 +274,113 @@ def test_bad_answers_are_explained(field: str, text: str, message: str) -> None:
 def test_description_for_embedders_comes_from_the_contract() -> None:
     steps = describe()["steps"]
     gates = [s for s in steps if "gate" in s]
-    assert [g["gate"] for g in gates] == ["pain", "heart", "since"]
-    chest = next(i for i in gates[1]["if_yes"] if i["field"] == "chest_pain")
+    assert [g["gate"] for g in gates] == ["heart", "since", "pain"]
+    chest = next(i for i in gates[0]["if_yes"] if i["field"] == "chest_pain")
     assert chest["question"] == FIELDS["chest_pain"].ask.question
     assert [a["label"] for a in chest["answers"]] == [
         "No",
         "Yes, but it has gone",
         "Yes, and I still have it",
     ]
-    trend = next(i for i in gates[0]["if_yes"] if i["field"] == "pain_trend")
+    trend = next(i for i in gates[2]["if_yes"] if i.get("field") == "pain_trend")
     assert trend["required"] is True and trend["asked"].startswith(
         "when hours_since_session is 24 or more"
     )
-    assert gates[2]["if_no"]["numbness"] == []
-    numbness = next(i for i in gates[2]["if_yes"] if i["field"] == "numbness")
+    assert gates[1]["if_no"]["numbness"] == []
+    numbness = next(i for i in gates[1]["if_yes"] if i["field"] == "numbness")
     assert numbness["several"] is True and len(numbness["answers"]) == 5
+
+
+def test_the_description_gives_when_each_question_is_asked_as_data() -> None:
+    """An app renders the form from it: the conditions come from the same definition as the
+    questionnaire's (the contract's requirements), with the contract version."""
+    data = describe()
+    assert data["contract_version"] == "2"
+    pain = next(s for s in data["steps"] if s.get("gate") == "pain")
+    injury = next(i for i in pain["if_yes"] if i.get("gate") == "injury")
+    fast = next(i for i in injury["if_yes"] if i["field"] == "swelling_fast")
+    assert fast["asked_when"] == to_data(requirement_for("swelling_fast").when)  # type: ignore[union-attr]
+    kind = next(i for s in data["steps"] if s.get("gate") == "heart" for i in s["if_yes"]
+                if i["field"] == "chest_pain_kind")  # fmt: skip
+    assert kind["asked_when"] == {"chest_pain": {"ne": "none"}}
+    assert next(s for s in data["steps"] if s.get("field") == "patient_id")["asked_when"] is None
+    assert set(data["not_asked"]) == {"session_id", "reported_at", "profile", "conditions"}
 
 
 def test_no_pain_report_matches_the_base_report() -> None:
     assert report() == BASE
+
+
+# -- the injury group, presets, changes, pending answers ------------------------------------------
+
+PAINFUL = {
+    "patient_id": "p", "hours_since_session": 2, "heart": False, "since": False, "pain": True,
+    "pain_during": 3, "pain_now": 2, "pain_region": "thigh", "pain_site": "muscle",
+}  # fmt: skip
+
+
+def test_no_sign_of_injury_answers_the_injury_questions_at_once() -> None:
+    interview = Interview()
+    asked = walk(interview, {**PAINFUL, "injury": False})
+    assert "deformity" not in asked and "snap_or_tear" not in asked
+    data = interview.report_data()
+    assert {k: data[k] for k in GATES["injury"].if_no} == GATES["injury"].if_no
+    assert "weakness" not in data  # "a part much weaker" is asked; a little weaker is not a sign
+    rows = {label: answer for _, label, answer in interview.summary()}
+    assert rows["Signs of injury"] == "None of these"
+
+
+def test_a_preset_answer_is_never_asked_nor_changed_and_opens_its_group() -> None:
+    """A follow-up: the pain during the session is known, so the pain group is open."""
+    interview = Interview.follow_up(
+        {"patient_id": "p", "hours_since_session": 50, "session_id": "s-1", "pain_during": 4}
+    )
+    asked = walk(interview, {**PAINFUL, "pain_trend": "better", "injury": False})
+    assert "pain" not in asked and "pain_during" not in asked
+    for fact in ("program_week", "new_load", "session_rpe", "reps_in_reserve"):
+        assert fact not in asked  # the session's, left unanswered then: not asked again
+    assert asked[:3] == ["heart", "since", "pain_now"]
+    data = interview.report_data()
+    assert data["pain_during"] == 4 and data["session_id"] == "s-1"
+    fixed = [label for key, label, _ in interview.summary() if key is None]
+    assert fixed == ["Patient ID", "Session ended", "Worst pain during the session"]
+    with pytest.raises(ValueError, match="preset"):
+        interview.answer(interview.step("pain_during"), 0)
+
+
+def test_answering_again_replaces_and_a_gate_answered_no_forgets_its_group() -> None:
+    interview = Interview()
+    walk(interview, {**PAINFUL, "injury": False})
+    interview.answer(interview.step("pain_now"), 5)
+    assert interview.report_data()["pain_now"] == 5
+    interview.answer(interview.step("pain"), True)  # kept: nothing forgotten
+    assert interview.report_data()["pain_region"] == "thigh"
+    interview.answer(interview.step("pain"), False)
+    data = interview.report_data()
+    assert data["pain_during"] == 0 and "pain_region" not in data
+    interview.answer(interview.step("pain"), True)
+    step = interview.next_step()
+    assert step is not None and step.key == "pain_during"  # asked again from the start
+
+
+def test_a_skipped_question_shows_in_the_summary_and_can_be_answered() -> None:
+    interview = Interview({"patient_id": "p"})
+    walk(interview, {"hours_since_session": 1, "heart": False, "since": False, "pain": False})
+    rows = {key: answer for key, _, answer in interview.summary()}
+    assert rows["program_week"] == NOT_ANSWERED and interview.value("program_week") is None
+    interview.answer(interview.step("program_week"), 3)
+    assert interview.report_data()["program_week"] == 3
+
+
+def test_pending_answers_are_those_that_may_still_come() -> None:
+    interview = Interview({"patient_id": "p", "hours_since_session": 1})
+    skipped = ("program_week", "new_load", "session_rpe", "reps_in_reserve")
+    for key, value in [*((k, None) for k in skipped), ("heart", True), ("chest_pain", "none")]:
+        interview.answer(interview.step(key), value)
+    answers, pending = interview.partial()
+    assert answers["chest_pain"] == "none" and "program_week" not in pending
+    assert "chest_pain_kind" not in pending  # no chest pain: it will not be asked
+    assert {"fainting", "dark_urine", "pain_during", "pain_region", "deformity"} <= pending
+    interview.answer(interview.step("since"), False)
+    assert "dark_urine" not in interview.pending()
+    assert interview.partial()[0]["dark_urine"] is False

@@ -35,6 +35,7 @@ _EXPORTS = {
     "UsageError": "errors",
     "TriageError": "errors",
     "evaluate": "evaluation",
+    "evaluate_many": "evaluation",
     "TriageLog": "log",
     "Rule": "pack",
     "RulePack": "pack",
@@ -110,6 +111,9 @@ if TYPE_CHECKING:  # the names of _EXPORTS, for type checkers (tests/test_packag
     )
     from .evaluation import (
         evaluate as evaluate,
+    )
+    from .evaluation import (
+        evaluate_many as evaluate_many,
     )
     from .log import (
         TriageLog as TriageLog,

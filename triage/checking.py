@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .contract import parse_report
+from .contract import parse_report, show
 from .errors import Problem, ReportError, StorageError, UsageError
 from .evaluation import evaluate
 from .history import Earlier, with_session
@@ -26,6 +26,7 @@ from .report import Report, parse_moment
 if TYPE_CHECKING:
     from .decision import Decision
     from .log import EntrySummary, PatientRecord, SessionRef, TriageLog
+    from .warning import EarlyWarning
 
 FOLLOW_UP_LIMIT_HOURS = 336
 LogLocation = str | os.PathLike[str] | None
@@ -73,6 +74,7 @@ def check(
     follow_up: bool = False,
     record: bool = True,
     source: str | None = None,
+    explain: bool = False,
 ) -> CheckResult:
     """Check a session as ``triage check`` does, with the patient's history from the log.
 
@@ -83,7 +85,8 @@ def check(
     ``record=False`` reads the history but records nothing. A new post-session check gets a
     session id. The profile and conditions of the patient's record in the log are filled in
     where the answers do not give them (``with_patient_record``). ``source`` names the answers
-    in error messages.
+    in error messages. ``explain`` adds the decision's ``why_not`` (for clinicians; the log
+    records the decision without it: ``triage log show`` works it out again).
 
     Raises ``ReportError`` for answers that do not fit the contract, ``EvaluationError`` when
     the rules cannot be evaluated (never treat it as "continue"), and, for a follow-up only,
@@ -102,8 +105,9 @@ def check(
             answers = link_follow_up(answers, session, source=source)
         report = with_session(parse_report(answers, source))
         history, read_error = _history(opened, report, rules)
-        decision = evaluate(report, pack=rules, engine=engine, history=history)
-        entry, write_error = _record(opened, decision) if record else (None, None)
+        decision = evaluate(report, pack=rules, engine=engine, history=history, explain=explain)
+        logged = decision.model_copy(update={"why_not": None})
+        entry, write_error = _record(opened, logged) if record else (None, None)
     finally:
         if opened is not None and opened is not log:
             opened.close()
@@ -119,6 +123,132 @@ def check(
         patient_record,
         opened.location if started and opened is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class StoppedCheck:
+    """A check the questionnaire stopped early (``triage.warning``), and whether it was
+    recorded: ``entry`` in the log, or why not."""
+
+    warning: EarlyWarning
+    entry: EntrySummary | None = None
+    not_logged: str | None = None
+    log_error: StorageError | None = None
+    started_log: str | None = None
+
+    @property
+    def logged(self) -> bool:
+        return self.entry is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.warning.to_dict()
+        if self.entry is not None:
+            return {**data, "logged": True, "log_entry": self.entry.id}
+        return {**data, "logged": False, "not_logged": self.not_logged}
+
+
+def stop_early(
+    warning: EarlyWarning,
+    *,
+    log: TriageLog | LogLocation = None,
+    record: bool = True,
+    now: datetime | None = None,
+) -> StoppedCheck:
+    """Record a check stopped early in the log, so that the clinician sees it: the answers
+    given (with ``reported_at``, now, when they have none) and the rows met. Like ``check``,
+    a log that cannot be written comes back in the result, never instead of it."""
+    from dataclasses import replace
+
+    answers = dict(warning.answers)
+    answers.setdefault("reported_at", (now or datetime.now(timezone.utc)).isoformat())
+    warning = replace(warning, answers=answers)
+    if not record:
+        return StoppedCheck(warning, not_logged=_why_not(False, None))
+    opened, error = _open(log, create=True)
+    entry = None
+    if opened is not None:
+        try:
+            entry = opened.record_stopped_early(warning)
+        except StorageError as exc:
+            error = exc
+        finally:
+            if opened is not log:
+                opened.close()
+    started = opened is not None and opened is not log and opened.created
+    return StoppedCheck(
+        warning,
+        entry,
+        None if entry else _why_not(True, error),
+        error,
+        opened.location if started and opened is not None else None,
+    )
+
+
+def with_patient(
+    answers: Mapping[str, Any], patient: str, source: str | None = None
+) -> dict[str, Any]:
+    """The answers for ``patient``: their ``patient_id`` filled in when they have none; answers
+    that name another patient are refused, naming both (never silently re-assigned)."""
+    data = dict(answers)
+    given = data.get("patient_id")
+    if given is None:
+        return {**data, "patient_id": patient}
+    if given != patient:
+        raise ReportError(
+            [
+                Problem(
+                    f"is {show(given)} in the answers, but the check is for patient "
+                    f"{show(patient)}",
+                    field="patient_id",
+                    file=source,
+                    fix="check that these are the right answers; correct the patient id in "
+                    "them, or leave it out",
+                )
+            ],
+            source,
+        )
+    return data
+
+
+def record_answers(patient: str, log: TriageLog | LogLocation = None) -> dict[str, Any] | None:
+    """The profile and conditions that ``check`` fills in from the patient's record ({} when
+    the log has no record of the patient); None when there is no log or it cannot be read, so
+    that a caller treats them as not known (an early warning then does not count on them)."""
+    opened, _ = _open(log, create=False)
+    if opened is None:  # no log yet, or one that cannot be read: not known
+        return None
+    try:
+        record, error = _patient_record(opened, {"patient_id": patient})
+    finally:
+        if opened is not log:
+            opened.close()
+    if error is not None:
+        return None
+    return {} if record is None else record.answers()
+
+
+def follow_up_preset(
+    patient: str, log: TriageLog | LogLocation = None, now: datetime | None = None
+) -> tuple[SessionRef, dict[str, Any]]:
+    """A follow-up's answers known before any question: the patient, their latest session and
+    the hours since it ended, and what cannot have changed about that session
+    (``questionnaire.SESSION_FACTS``), from its first check."""
+    from .contract import readable_answers
+    from .questionnaire import SESSION_FACTS
+
+    opened, error = _open(log, create=False)
+    if opened is None:
+        raise error or StorageError("the triage log cannot be opened")
+    try:
+        session = find_session(patient, opened)
+        first = opened.entry(session.entry_id)
+    finally:
+        if opened is not log:
+            opened.close()
+    stored = readable_answers(first.report, first.contract_version)
+    facts = {name: stored[name] for name in SESSION_FACTS if name in stored}
+    linked = link_follow_up({"patient_id": patient}, session, now)
+    return session, {**linked, **facts}
 
 
 def _open(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from .compiled import CompiledNote, CompiledRule, compiled
+from .explain import WhyNot
 from .history import Context, history_matched
-from .logic import holds, matched
-from .outcomes import Outcome, Urgency, severity
-from .pack import Rule, RulePack
+from .outcomes import Outcome, Urgency
+from .pack import RulePack
 from .report import Report
 
 
@@ -76,6 +78,9 @@ class Decision(_Frozen):
     history: HistoryInfo
     report: Report
     notes: tuple[Note, ...] = ()
+    why_not: tuple[WhyNot, ...] | None = None
+    """Only when asked for (``evaluate(..., explain=True)``): each more severe rule that did not
+    fire, and the fewest answers that kept it from firing. For clinicians, never for patients."""
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -84,8 +89,11 @@ class Decision(_Frozen):
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
 
-def _reason(pack: RulePack, rule: Rule, context: Context) -> Reason:
-    found = matched(rule.condition, context.answers) if rule.condition is not None else {}
+def _reason(compiled_rule: CompiledRule, context: Context) -> Reason:
+    rule, matched = compiled_rule.rule, compiled_rule.matched
+    found = matched(context.answers) if matched is not None else {}
+    if rule.history:
+        found.update(history_matched(rule.when, context))
     return Reason(
         rule=rule.id,
         title=rule.title,
@@ -93,45 +101,59 @@ def _reason(pack: RulePack, rule: Rule, context: Context) -> Reason:
         urgency=rule.urgency,
         patient=rule.patient,
         clinician=rule.clinician,
-        source=f"{pack.policy} {rule.policy_row}; {rule.reference}",
-        matched={**found, **history_matched(rule.when, context)},
+        source=compiled_rule.source,
+        matched=found,
     )
+
+
+def _note(compiled_note: CompiledNote, context: Context) -> Note:
+    note = compiled_note.note
+    return Note(
+        note=note.id,
+        title=note.title,
+        patient=note.patient,
+        clinician=note.clinician,
+        source=compiled_note.source,
+        matched=compiled_note.matched(context.answers),
+    )
+
+
+@functools.cache
+def pack_info(name: str, version: str, sha256: str) -> PackInfo:
+    return PackInfo(name=name, version=version, sha256=sha256)
+
+
+@functools.cache
+def history_info(available: bool, earlier_checks: int | None) -> HistoryInfo:
+    return HistoryInfo(available=available, earlier_checks=earlier_checks)
+
+
+@functools.cache
+def engine_info(name: str, version: str) -> EngineInfo:
+    return EngineInfo(name=name, version=version)
 
 
 def build_decision(
     pack: RulePack, report: Report, fired: set[str], engine: EngineInfo, context: Context
 ) -> Decision:
     """Combine the fired rules: the most severe outcome wins, most severe reasons first."""
-    rules = [rule for rule in pack.rules if rule.id in fired]
-    rules.sort(key=lambda r: -severity(r.outcome, r.urgency))  # stable: pack order within a tier
-    top = rules[0] if rules else None
+    code = compiled(pack)
+    ranked = code.ranked(fired)
+    top = ranked[0].rule if ranked else None
     outcome = top.outcome if top else "continue"
     urgency = top.urgency if top and outcome == "seek_medical_review" else None
     advice: tuple[str, ...] = ()
     if outcome == "continue":  # the no-alert sentence only when no continue row has advice
-        advice = tuple(r.advice for r in rules if r.advice) or (pack.no_alert,)
+        advice = tuple(r.rule.advice for r in ranked if r.rule.advice) or (pack.no_alert,)
     earlier = context.earlier
     return Decision(
         outcome=outcome,
         urgency=urgency,
-        reasons=tuple(_reason(pack, r, context) for r in rules),
+        reasons=tuple(_reason(r, context) for r in ranked),
         advice=advice,
-        rule_pack=PackInfo(name=pack.name, version=pack.version, sha256=pack.sha256),
+        rule_pack=pack_info(pack.name, pack.version, pack.sha256),
         engine=engine,
-        history=HistoryInfo(
-            available=earlier is not None, earlier_checks=None if earlier is None else len(earlier)
-        ),
+        history=history_info(earlier is not None, None if earlier is None else len(earlier)),
         report=report,
-        notes=tuple(
-            Note(
-                note=note.id,
-                title=note.title,
-                patient=note.patient,
-                clinician=note.clinician,
-                source=f"{pack.policy} {note.policy_row}; {note.reference}",
-                matched=matched(note.condition, context.answers),
-            )
-            for note in pack.notes
-            if holds(note.condition, context.answers)
-        ),
+        notes=tuple(_note(note, context) for note in code.notes(context.answers)),
     )

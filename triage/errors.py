@@ -80,6 +80,10 @@ class ProblemsError(TriageError):
         where = f" in {source}" if source else ""
         super().__init__(f"{count} {noun}{where}:\n" + "\n".join(f"  {p}" for p in self.problems))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its problems (``evaluate_many``'s workers send errors back)."""
+        return (type(self), (self.problems, self.source))
+
     def title(self) -> str:
         count = len(self.problems)
         plural = "s" if count != 1 else ""

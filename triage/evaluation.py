@@ -1,12 +1,14 @@
-"""``evaluate``: a report in, a decision out. Pure: no I/O besides loading the bundled pack once."""
+"""``evaluate``: a report in, a decision out. Pure: no I/O besides loading the bundled pack once.
+``evaluate_many``: many reports, on every core when there are many."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .contract import parse_report
-from .decision import Decision, EngineInfo, build_decision
+from .decision import Decision, build_decision, engine_info
 from .engines import get_engine
 from .errors import EvaluationError, Problem, ReportError, TriageError
 from .history import Earlier, build_context
@@ -20,6 +22,7 @@ def evaluate(
     pack: RulePack | None = None,
     engine: str | None = None,
     history: Iterable[Earlier | Decision | Report | Mapping[str, Any]] | None = None,
+    explain: bool = False,
 ) -> Decision:
     """Decide what to do after a session.
 
@@ -28,7 +31,9 @@ def evaluate(
     the backend ("durable-rules" or "reference"); by default durable-rules when it is installed.
     ``history`` holds the patient's earlier checks (a ``Decision`` keeps the outcome it got; a
     report is evaluated again, without history, for its outcome); without it the history rules
-    do not fire and ``decision.history.available`` is false.
+    do not fire and ``decision.history.available`` is false. ``explain`` adds ``why_not``: for
+    each rule more severe than the outcome that did not fire, the fewest answers that kept it from
+    firing (for clinicians; the same whichever engine evaluates).
     Any failure to evaluate raises ``EvaluationError``: never treat it as "continue".
     """
     checked = parse_report(report)
@@ -48,8 +53,14 @@ def evaluate(
         raise EvaluationError(
             f"the {backend.name} engine failed: {type(exc).__name__}: {exc}"
         ) from exc
-    info = EngineInfo(name=backend.name, version=backend.version)
-    return build_decision(rules, checked, fired, info, context)
+    info = engine_info(backend.name, backend.version)
+    decision = build_decision(rules, checked, fired, info, context)
+    if not explain:
+        return decision
+    from .explain import why_not
+
+    reasons = why_not(rules, context, fired, decision.outcome, decision.urgency)
+    return decision.model_copy(update={"why_not": reasons})
 
 
 def _earlier(item: Any, number: int, pack: RulePack, engine: str | None) -> Earlier:
@@ -73,3 +84,61 @@ def _earlier(item: Any, number: int, pack: RulePack, engine: str | None) -> Earl
     report = parse_report(item, source)
     decision = evaluate(report, pack=pack, engine=engine)
     return Earlier.of_report(report, decision.outcome, decision.urgency)
+
+
+PARALLEL_FROM = 2_000
+"""``evaluate_many`` uses worker processes from this many reports on (below, starting them
+costs more than it saves)."""
+_CHUNK = 500
+
+
+def evaluate_many(
+    reports: Iterable[Mapping[str, Any] | Report],
+    *,
+    pack: RulePack | None = None,
+    engine: str | None = None,
+    workers: int | None = None,
+) -> list[Decision]:
+    """Decide many reports alone (without history), in order: ``[evaluate(r) for r in
+    reports]``, for replaying a log or checking a file of reports.
+
+    From ``PARALLEL_FROM`` reports on, they are evaluated in ``workers`` processes (default:
+    one per core; 1 keeps them in this one). As with any use of ``multiprocessing``, a script
+    that calls it at its top level needs the ``if __name__ == "__main__":`` guard on platforms
+    that start processes afresh (Windows, macOS). A report that does not fit the contract
+    raises ``ReportError`` naming it ("report 7"); any failure to evaluate raises
+    ``EvaluationError``: never treat it as "continue".
+    """
+    items = list(reports)
+    rules = pack if pack is not None else default_pack()
+    count = workers if workers is not None else os.cpu_count() or 1
+    if count <= 1 or len(items) < PARALLEL_FROM:
+        return _numbered(items, 1, rules, engine)
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunks = [(start + 1, items[start : start + _CHUNK]) for start in range(0, len(items), _CHUNK)]
+    with ProcessPoolExecutor(
+        max_workers=min(count, len(chunks)), initializer=_start_worker, initargs=(rules, engine)
+    ) as pool:  # each worker validates and evaluates its reports: all in parallel
+        return [decision for part in pool.map(_evaluate_chunk, chunks) for decision in part]
+
+
+def _numbered(
+    reports: Sequence[Mapping[str, Any] | Report], first: int, pack: RulePack, engine: str | None
+) -> list[Decision]:
+    return [
+        evaluate(parse_report(report, f"report {number}"), pack=pack, engine=engine)
+        for number, report in enumerate(reports, first)
+    ]
+
+
+_worker: dict[str, Any] = {}
+
+
+def _start_worker(pack: RulePack, engine: str | None) -> None:
+    _worker.update(pack=pack, engine=engine)
+
+
+def _evaluate_chunk(chunk: tuple[int, Sequence[Mapping[str, Any] | Report]]) -> list[Decision]:
+    first, reports = chunk
+    return _numbered(reports, first, _worker["pack"], _worker["engine"])

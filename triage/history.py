@@ -11,14 +11,14 @@ engine fired the rules.
 from __future__ import annotations
 
 import itertools
-import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .errors import Problem, ReportError
-from .logic import Condition, fields_of, holds
+from .logic import Condition, Predicate, compile_condition, fields_of, holds
 
 if TYPE_CHECKING:
     from .report import Report
@@ -112,6 +112,11 @@ class EarlierFact:
 
     def facts(self) -> dict[str, Any]:
         """Its answers with ``outcome``/``urgency``, ``days_ago`` and ``same_session``."""
+        return dict(self.rule_facts)
+
+    @cached_property
+    def rule_facts(self) -> Mapping[str, Any]:
+        """``facts()``, built once, for the compiled history tests (never changed)."""
         given = {k: v for k, v in self.answers.items() if v is not None}
         return {**given, "days_ago": self.days_ago, "same_session": self.same_session}
 
@@ -152,6 +157,8 @@ class Context:
 
 def new_session_id() -> str:
     """An id for a new session: 's-' and 10 random hex digits."""
+    import secrets  # here: it loads random, which no read of the log needs
+
     return f"s-{secrets.token_hex(5)}"
 
 
@@ -172,12 +179,19 @@ def _session_key(check: Earlier, index: int) -> str:
 
 def build_context(report: Report, history: Iterable[Earlier] | None) -> Context:
     """The facts for one evaluation; ``history`` None means the history is not known."""
-    answers = report.answers()
+    return context_of(report.answers(), history)
+
+
+def context_of(answers: dict[str, Any], history: Iterable[Earlier] | None) -> Context:
+    """``build_context`` for a report's normalised answers (``Report.answers()``, as the log
+    stores them)."""
     if history is None:
         return Context(answers)
+    current = Earlier(answers, "")
     earlier = sorted(history, key=lambda e: e.reported_at)
+    now = current.reported_at
     for position, item in enumerate(earlier):
-        if item.patient_id != report.patient_id or item.reported_at > report.reported_at:
+        if item.patient_id != current.patient_id or item.reported_at > now:
             raise ReportError(
                 [
                     Problem(
@@ -192,17 +206,17 @@ def build_context(report: Report, history: Iterable[Earlier] | None) -> Context:
         EarlierFact(
             i,
             {**e.answers, "outcome": e.outcome, "urgency": e.urgency},
-            _days(report.reported_at, e.reported_at),
-            report.session_id is not None and e.session_id == report.session_id,
+            _days(now, e.reported_at),
+            current.session_id is not None and e.session_id == current.session_id,
         )
         for i, e in enumerate(earlier)
     )
-    return Context(answers, facts, _sessions(report, earlier))
+    return Context(answers, facts, _sessions(current, earlier))
 
 
-def _sessions(report: Report, earlier: list[Earlier]) -> tuple[SessionFact, ...]:
+def _sessions(current: Earlier, earlier: list[Earlier]) -> tuple[SessionFact, ...]:
     """Sessions up to this report's, newest first; each described by its first report."""
-    checks = [*earlier, Earlier.of_report(report)]
+    checks = [*earlier, current]
     first: dict[str, Earlier] = {}
     for index, item in enumerate(checks):
         key = _session_key(item, index)
@@ -217,10 +231,9 @@ def _sessions(report: Report, earlier: list[Earlier]) -> tuple[SessionFact, ...]
     )
     ordered.remove(current_key)
     ranked = [current_key, *ordered]
+    now = current.reported_at
     return tuple(
-        SessionFact(
-            rank, key, dict(first[key].answers), _days(report.reported_at, first[key].ended_at)
-        )
+        SessionFact(rank, key, dict(first[key].answers), _days(now, first[key].ended_at))
         for rank, key in enumerate(ranked)
     )
 
@@ -244,8 +257,10 @@ def rising_sessions(test: RisingSessions, context: Context) -> list[SessionFact]
     last = context.sessions[: test.sessions]
     if len(last) < test.sessions or any(s.days_ago > test.within_days for s in last):
         return None
-    values = [s.answers[test.field] for s in last]  # newest first
-    if all(newer > older for newer, older in itertools.pairwise(values)):
+    values = [s.answers.get(test.field) for s in last]  # newest first
+    if any(value is None for value in values):  # a check stopped early before the question
+        return None
+    if all(newer > older for newer, older in itertools.pairwise(values)):  # type: ignore[operator]
         return list(last)
     return None
 
@@ -295,3 +310,68 @@ def history_matched(when: When, context: Context) -> dict[str, Any]:
             sessions = rising_sessions(test, context) or []
             found["sessions"] = [session.describe(test.field) for session in sessions]
     return found
+
+
+# -- the history tests, compiled ----------------------------------------------------------------
+
+ContextTest = Callable[[Context], bool]
+
+
+def compile_when(when: When) -> ContextTest:
+    """``rule_holds(when, context)`` as a function of the context, its conditions compiled once
+    (``logic.compile_condition``); tests/test_history_rules.py holds the two to each other."""
+    condition = compile_condition(when.condition) if when.condition is not None else None
+    tests = tuple(_compile_history(test) for test in when.history)
+
+    def compiled(context: Context) -> bool:
+        if tests and context.earlier is None:
+            return False
+        if condition is not None and not condition(context.answers):
+            return False
+        return all(test(context) for test in tests)
+
+    return compiled
+
+
+def _compile_history(test: HistoryTest) -> ContextTest:
+    where = (
+        compile_condition(test.where)
+        if not isinstance(test, RisingSessions) and test.where
+        else None
+    )
+    if isinstance(test, EarlierChecks):
+        return _compile_earlier(test, where)
+    if isinstance(test, PreviousSession):
+        return _compile_previous(test, where)
+    return lambda context: rising_sessions(test, context) is not None
+
+
+def _compile_earlier(test: EarlierChecks, where: Predicate | None) -> ContextTest:
+    within, same_session, at_least = test.within_days, test.same_session, test.at_least
+
+    def earlier(context: Context) -> bool:
+        found = 0
+        for fact in context.earlier or ():
+            if (
+                fact.days_ago <= within
+                and (fact.same_session or not same_session)
+                and (where is None or where(fact.rule_facts, context.answers))
+            ):
+                found += 1
+        return found >= at_least
+
+    return earlier
+
+
+def _compile_previous(test: PreviousSession, where: Predicate | None) -> ContextTest:
+    within = test.within_days
+
+    def previous(context: Context) -> bool:
+        if len(context.sessions) < 2:
+            return False
+        session = context.sessions[1]
+        if session.days_ago > within:
+            return False
+        return where is None or where(session.answers, context.answers)
+
+    return previous

@@ -9,12 +9,17 @@ answers by the differential tests; a decision's reasons quote ``matched``, so th
 reads never depends on which engine fired the rules.
 
 A test on an absent answer is false (``present: false`` aside), so ``not`` of it is true.
+
+``truth`` evaluates a condition over answers of which some are not known yet (a questionnaire
+half answered), in Kleene's three-valued logic: a test that reads an unknown answer is unknown,
+and all/any/not combine unknowns so that a condition is true only if it holds whatever the
+unknown answers turn out to be (and false only if it holds for none of them).
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,16 +125,21 @@ def _test(test: Test, answers: Answers, current: Answers) -> bool:
     target = test.value
     if isinstance(target, (CurrentRef, FieldRef)):
         other = (current if isinstance(target, CurrentRef) else answers).get(target.field)
-        if other is None:
-            return False
-        if not isinstance(other, (int, float)) or isinstance(other, bool):
-            return _same(value, other) is (test.op == "eq")  # same answer, or not
-        # A comparison with another answer compares the difference with the offset, to 4
-        # decimals (every answer and offset has at most 4): exact, and what durable-rules is given.
-        return _COMPARE[test.op](difference(value, other), target.plus)
+        return _with_other(test.op, value, other, target.plus)
     if test.op in ("eq", "ne"):
         return _same(value, target) is (test.op == "eq")
     return _COMPARE[test.op](value, target)
+
+
+def _with_other(op: str, value: Any, other: Any, plus: float) -> bool:
+    """A test comparing an answer with another answer (``other``, None when absent)."""
+    if other is None:
+        return False
+    if not isinstance(other, (int, float)) or isinstance(other, bool):
+        return _same(value, other) is (op == "eq")  # same answer, or not
+    # A comparison with another answer compares the difference with the offset, to 4
+    # decimals (every answer and offset has at most 4): exact, and what durable-rules is given.
+    return _COMPARE[op](difference(value, other), plus)
 
 
 def difference(value: float, other: float) -> float:
@@ -149,15 +159,182 @@ def holds(condition: Condition, answers: Answers, current: Answers | None = None
     return not holds(condition.item, answers, current)
 
 
-def matched(condition: Condition, answers: Answers) -> dict[str, Any]:
+def truth(condition: Condition, answers: Answers, unknown: Collection[str]) -> bool | None:
+    """Whether ``condition`` holds, when the answers named in ``unknown`` are not known yet:
+    True if it holds whatever they turn out to be (given or left out), False if it holds for
+    none of them, None if that depends on them. Every other field is known: its answer in
+    ``answers``, or absent. Strong Kleene logic, so True and False are sound: no completion of
+    the answers can change them."""
+    if isinstance(condition, Test):
+        if any(name in unknown for name in fields_of(condition)):
+            return None
+        return _test(condition, answers, answers)
+    if isinstance(condition, Not):
+        inner = truth(condition.item, answers, unknown)
+        return None if inner is None else not inner
+    values = [truth(item, answers, unknown) for item in condition.items]
+    decisive = isinstance(condition, AnyOf)  # any: one true branch decides; all: one false one
+    if any(value is decisive for value in values):
+        return decisive
+    return None if any(value is None for value in values) else not decisive
+
+
+def matched(
+    condition: Condition, answers: Answers, unknown: Collection[str] = ()
+) -> dict[str, Any]:
     """The answers that made a condition hold: every part of ``all``, the true branches of
-    ``any``."""
+    ``any`` (with answers still ``unknown``: the branches that are true whatever they are)."""
     if isinstance(condition, (Test, Not)):
         return {f: answers[f] for f in fields_of(condition) if answers.get(f) not in (None, (), [])}
     parts = condition.items
     if isinstance(condition, AnyOf):
-        parts = tuple(item for item in parts if holds(item, answers))
+        parts = tuple(item for item in parts if truth(item, answers, unknown) is True)
     found: dict[str, Any] = {}
     for item in parts:
-        found.update(matched(item, answers))
+        found.update(matched(item, answers, unknown))
     return found
+
+
+# -- compiled conditions ---------------------------------------------------------------------------
+
+Predicate = Callable[..., bool]
+"""A compiled condition: ``predicate(answers, current=None)``, the same as ``holds``."""
+
+_EMPTY: tuple[Any, ...] = (None, (), [])
+_SYMBOLS = {"ge": ">=", "le": "<=", "gt": ">", "lt": "<"}
+
+
+class _Source:
+    """Python source for conditions, with every value of the rules bound as a name (never
+    written out as text), so that the source means exactly what the condition says."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, Any] = {"_EMPTY": _EMPTY, "_with_other": _with_other}
+        self._count = 0
+
+    def name(self, value: Any, prefix: str = "k") -> str:
+        self._count += 1
+        name = f"{prefix}{self._count}"
+        self.names[name] = value
+        return name
+
+    def variable(self) -> str:
+        self._count += 1
+        return f"v{self._count}"
+
+    def condition(self, node: Condition) -> str:
+        if isinstance(node, Test):
+            return self.test(node)
+        if isinstance(node, Not):
+            return f"(not {self.condition(node.item)})"
+        if not node.items:
+            return "True" if isinstance(node, All) else "False"
+        join = " and " if isinstance(node, All) else " or "
+        return "(" + join.join(self.condition(item) for item in node.items) + ")"
+
+    def test(self, test: Test) -> str:
+        """``_test``, written out for one test."""
+        field = self.name(test.field, "f")
+        if test.op == "present":
+            return f"((a.get({field}) not in _EMPTY) is {self.name(test.value)})"
+        if test.op == "eq" and isinstance(test.value, (bool, str)):
+            return self._same(f"a.get({field})", test.value)  # an absent answer is never it
+        if test.op == "in" and all(isinstance(v, str) for v in test.value):
+            return f"(a.get({field}) in {self.name(tuple(test.value))})"  # nor one of these
+        v = self.variable()
+        return f"(({v} := a.get({field})) not in _EMPTY and {self._on_value(test, v)})"
+
+    def _on_value(self, test: Test, v: str) -> str:
+        target = test.value
+        if test.op == "has":
+            return f"{self.name(target)} in {v}"
+        if test.op == "has_any":
+            return self._either([f"{self.name(choice)} in {v}" for choice in target])
+        if test.op == "in":
+            return self._either([self._same(v, choice) for choice in target])
+        if isinstance(target, (CurrentRef, FieldRef)):
+            other = (
+                f"{'c' if isinstance(target, CurrentRef) else 'a'}.get({self.name(target.field)})"
+            )
+            return f"_with_other({self.name(test.op)}, {v}, {other}, {self.name(target.plus)})"
+        if test.op in ("eq", "ne"):
+            same = self._same(v, target)
+            return same if test.op == "eq" else f"(not {same})"
+        return f"{v} {_SYMBOLS[test.op]} {self.name(target)}"
+
+    def _same(self, v: str, value: Any) -> str:
+        """``_same(v, value)``: true is never 1, and a word is never true."""
+        if isinstance(value, bool):
+            return f"({v} is {self.name(value)})"
+        if isinstance(value, str):
+            return f"({v} == {self.name(value)})"
+        return f"({v} == {self.name(value)} and not isinstance({v}, bool))"
+
+    @staticmethod
+    def _either(parts: list[str]) -> str:
+        return "(" + " or ".join(parts) + ")" if parts else "False"
+
+    def function(self, body: list[str], name: str) -> Callable[..., Any]:
+        source = "\n".join(body) + "\n"
+        exec(compile(source, f"<compiled {name}>", "exec"), self.names)
+        function: Callable[..., Any] = self.names[name]
+        return function
+
+
+def compile_condition(condition: Condition) -> Predicate:
+    """``condition`` compiled once into a Python function: ``compile_condition(c)(answers,
+    current)`` is ``holds(c, answers, current)`` for any answers, without walking the condition
+    per report (tests/test_properties.py holds the two to each other)."""
+    source = _Source()
+    body = [
+        "def holds(a, c=None):",
+        "    c = c or a",
+        f"    return bool({source.condition(condition)})",
+    ]
+    return source.function(body, "holds")
+
+
+def compile_selection(
+    conditions: Sequence[tuple[str, Condition]],
+) -> Callable[[Answers], list[str]]:
+    """One function that returns the keys, in order, of the ``(key, condition)`` pairs whose
+    condition holds for ``answers``: a pack's single-report rules in one call."""
+    source = _Source()
+    body = ["def selected(a):", "    c = a", "    found = []"]
+    for key, condition in conditions:
+        body.append(f"    if {source.condition(condition)}:")
+        body.append(f"        found.append({source.name(key)})")
+    body.append("    return found")
+    return source.function(body, "selected")
+
+
+Matcher = Callable[[Answers], dict[str, Any]]
+"""A compiled ``matched``: the answers that made a condition hold."""
+
+
+def compile_matched(condition: Condition) -> Matcher:
+    """``matched(condition, answers)`` as a function of the answers, built once (the same
+    answers, in the same order)."""
+    if isinstance(condition, (Test, Not)):
+        fields = tuple(fields_of(condition))
+        return lambda a: {f: a[f] for f in fields if a.get(f) not in _EMPTY}
+    parts = tuple(compile_matched(item) for item in condition.items)
+    if isinstance(condition, AnyOf):
+        tests = tuple(compile_condition(item) for item in condition.items)
+
+        def matched_any(a: Answers) -> dict[str, Any]:
+            found: dict[str, Any] = {}
+            for test, part in zip(tests, parts, strict=True):
+                if test(a):
+                    found.update(part(a))
+            return found
+
+        return matched_any
+
+    def matched_all(a: Answers) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for part in parts:
+            found.update(part(a))
+        return found
+
+    return matched_all

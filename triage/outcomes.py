@@ -65,3 +65,13 @@ def severity(outcome: str, urgency: str | None = None) -> int:
 def describe(outcome: str, urgency: str | None = None) -> str:
     """'seek_medical_review (same_day)' or just the outcome."""
     return f"{outcome} ({urgency})" if urgency else outcome
+
+
+OVERRIDE_REASONS: dict[str, str] = {
+    "less_urgent": "Less urgent than decided (assessed: not needed at this level)",
+    "more_urgent": "More urgent than decided",
+    "answers_wrong": "The answers were mistaken or misunderstood",
+    "known_cause": "Explained by a known condition or the care plan",
+    "other": "Other (say why in the note)",
+}
+"""The coded reasons a clinician gives when overriding a decision, with their words."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -27,6 +28,9 @@ PACK_FILE = "pack.yaml"
 _PACK_KEYS = ("name", "version", "policy", "no_alert")
 _FOLLOW_UP = "follow_up"
 _MAX_FOLLOW_UP_HOURS = 336
+_ROWS = "rows"
+"""Optional in pack.yaml: every row of the policy, so that a row no rule cites is found
+(``triage rules test``) and a rule citing a row the policy does not have is refused."""
 _RULE_KEYS = {
     "id",
     "title",
@@ -126,6 +130,9 @@ class RulePack:
     follow_up: dict[str, float] = field(default_factory=dict)
     """Hours within which an outcome expects a later check of the patient, by level key
     ('same_day', 'routine'): the clinician's worklist shows a follow-up due but not received."""
+    rows: tuple[str, ...] = ()
+    """The policy's rows as pack.yaml lists them (empty when it does not). Not in the hash: the
+    list changes no decision."""
 
     def rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
@@ -163,7 +170,7 @@ def load_pack(path: str | Path) -> RulePack:
     if loader.problems:
         loader.problems.sort(key=lambda p: (p.file or "", p.line or 0))
         raise PackError(loader.problems, str(folder))
-    pack = _build(meta, rules, notes, folder)
+    pack = _build(meta, rules, notes, folder, loader.rows)
     _refuse_what_the_engine_cannot_compile(pack)
     return pack
 
@@ -190,7 +197,13 @@ def _refuse_what_the_engine_cannot_compile(pack: RulePack) -> None:
         raise PackError(problems, pack.path)
 
 
-def _build(meta: dict[str, Any], rules: list[Rule], notes: list[Note], folder: Path) -> RulePack:
+def _build(
+    meta: dict[str, Any],
+    rules: list[Rule],
+    notes: list[Note],
+    folder: Path,
+    rows: tuple[str, ...] = (),
+) -> RulePack:
     follow_up = meta.pop(_FOLLOW_UP, {})
     canonical: dict[str, Any] = {**meta, "rules": [r.to_data() for r in rules]}
     if notes:  # a pack without notes keeps the hash it had before notes existed
@@ -210,6 +223,7 @@ def _build(meta: dict[str, Any], rules: list[Rule], notes: list[Note], folder: P
         str(folder),
         tuple(notes),
         follow_up,
+        rows,
     )
 
 
@@ -218,6 +232,7 @@ class _PackLoader:
         self.folder = folder
         self.problems: list[Problem] = []
         self.seen_ids: dict[str, str] = {}
+        self.rows: tuple[str, ...] = ()
 
     def _read(self, path: Path) -> Any:
         try:
@@ -240,10 +255,12 @@ class _PackLoader:
         if not isinstance(data, LocatedDict):
             self._add("must be a mapping of name, version, policy and no_alert", file=file, line=1)
             return {}
-        self._unknown_keys(data, {*_PACK_KEYS, _FOLLOW_UP}, file, None)
+        self._unknown_keys(data, {*_PACK_KEYS, _FOLLOW_UP, _ROWS}, file, None)
         meta: dict[str, Any] = {key: self._text(data, key, file, None) for key in _PACK_KEYS}
         if _FOLLOW_UP in data:
             meta[_FOLLOW_UP] = self._follow_up(data, file)
+        if _ROWS in data:
+            self.rows = self._rows(data[_ROWS], file, data.key_lines[_ROWS])
         version = meta.get("version")
         if version and not _VERSION.match(version):
             self._add(
@@ -285,6 +302,31 @@ class _PackLoader:
             else:
                 windows[key] = hours
         return windows
+
+    def _rows(self, value: Any, file: str, line: int) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value:
+            self._add(
+                "'rows' must be a list of the policy's rows",
+                file=file,
+                line=line,
+                fix="for example 'rows: [E1, E2, S1]'",
+            )
+            return ()
+        lines = getattr(value, "item_lines", [line] * len(value))
+        rows: list[str] = []
+        for row, at in zip(value, lines, strict=True):
+            if not isinstance(row, str) or not row.strip() or row != row.strip():
+                self._add(
+                    f"row {show(row)} must be a name such as E1",
+                    file=file,
+                    line=at,
+                    fix="put quotes around a row that looks like a number",
+                )
+            elif row in rows:
+                self._add(f"row {row} is listed twice", file=file, line=at, fix="list it once")
+            else:
+                rows.append(row)
+        return tuple(rows)
 
     def rules(self) -> tuple[list[Rule], list[Note]]:
         files = sorted(p for p in self.folder.glob("*.yaml") if p.name != PACK_FILE)
@@ -337,7 +379,7 @@ class _PackLoader:
         note_id = self._rule_id(data, file, line)
         self._unknown_keys(data, _NOTE_KEYS, file, note_id)
         texts = {k: self._text(data, k, file, note_id) for k in ("title", "patient", "clinician")}
-        source = self._source(data, file, note_id, line)
+        source = self._source(data, file, note_id, line, cites_row=False)
         parser = ConditionParser(file, note_id)
         condition = None
         if "when" not in data:
@@ -443,7 +485,11 @@ class _PackLoader:
             )
         return None
 
-    def _source(self, data: Any, file: str, rule_id: str | None, line: int) -> tuple[str, str]:
+    def _source(
+        self, data: Any, file: str, rule_id: str | None, line: int, *, cites_row: bool = True
+    ) -> tuple[str, str]:
+        """A rule's source cites a row of the policy (one pack.yaml lists, if it does); a
+        note's may cite a section."""
         source = data.get("source")
         if source is None:
             self._missing("source", file, rule_id, line, "policy (the policy row) and reference")
@@ -459,6 +505,16 @@ class _PackLoader:
         self._unknown_keys(source, _SOURCE_KEYS, file, rule_id)
         policy = self._text(source, "policy", file, rule_id)
         reference = self._text(source, "reference", file, rule_id)
+        if cites_row and policy and self.rows and policy not in self.rows:
+            near = suggest(policy, self.rows)
+            self._add(
+                f"source policy {show(policy)} is not a row of the policy "
+                f"(pack.yaml lists its rows)" + (f" (did you mean '{near}'?)" if near else ""),
+                file=file,
+                line=getattr(source, "key_lines", {}).get("policy"),
+                rule_id=rule_id,
+                fix="cite a row listed under 'rows' in pack.yaml, or add the row there",
+            )
         return policy or "", reference or ""
 
     def _text(self, data: Any, key: str, file: str, rule_id: str | None) -> str | None:
@@ -528,6 +584,14 @@ class _PackLoader:
 
 _default: RulePack | None = None
 _default_lock = threading.Lock()
+
+
+def _fresh_lock_after_fork() -> None:  # a lock held by another thread at a fork stays held
+    global _default_lock
+    _default_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_lock_after_fork)
 
 
 def default_rules_dir() -> Path:

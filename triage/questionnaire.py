@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .contract import FIELDS, FieldSpec
 from .errors import AnswerError
-from .logic import Condition, holds
-from .report import PAIN, PAIN_WORDS, requirement_for
+from .field_table import FIELDS
+from .fields import CONTRACT_VERSION, PAIN, PAIN_WORDS, FieldSpec, requirement_for
+from .logic import Condition, holds, to_data, truth
 
 Answers = dict[str, Any]
 
@@ -34,6 +34,10 @@ class Item:
     @property
     def spec(self) -> FieldSpec:
         return FIELDS[self.field]
+
+    @property
+    def key(self) -> str:
+        return self.field
 
     def applies(self, answers: Answers) -> bool:
         return self.when is None or holds(self.when, answers)
@@ -53,14 +57,19 @@ def _required(field: str) -> Item:
 
 @dataclass(frozen=True)
 class Gate:
-    """A yes/no question standing for a group: "no" answers every item of the group at once."""
+    """A yes/no question standing for a group: "no" answers every item of the group at once.
+    A group may hold another gate (the signs of injury, inside pain)."""
 
     key: str
     title: str
     question: str
     help: str
-    items: tuple[Item, ...]
+    items: tuple[Step, ...]
     if_no: dict[str, Any] = field(default_factory=dict)
+
+    def fields(self) -> list[str]:
+        """Every field of the group, nested groups included, in asking order."""
+        return [item.field for _, item in _items(self.items)]
 
 
 Step = Item | Gate
@@ -74,6 +83,39 @@ def _only(field: str) -> Item:
     return Item(field, requirement.when, f"when {requirement.words}")
 
 
+INJURY = Gate(
+    "injury",
+    "Signs of injury",
+    "Any sign of an injury: a pop, snap or tearing; swelling or bruising; a joint or limb "
+    "out of shape, out of place, giving way or stuck; a part much weaker than usual or "
+    "something new you cannot do; or a new lump in your groin or belly?",
+    "Answer yes if you are not sure: the next questions ask about each one. Soreness and "
+    "feeling a little weaker after a hard session are not signs of injury.",
+    (
+        Item("snap_or_tear"),
+        Item("swelling"),
+        _only("swelling_fast"),
+        Item("bruising"),
+        Item("deformity"),
+        Item("weakness"),
+        Item("functional_loss"),
+        Item("joint_giving_way"),
+        Item("joint_locked"),
+        Item("groin_lump"),
+    ),
+    {
+        "snap_or_tear": False,
+        "swelling": "none",
+        "bruising": False,
+        "deformity": False,
+        "functional_loss": False,
+        "joint_giving_way": False,
+        "joint_locked": False,
+        "groin_lump": False,
+    },
+)
+"""Inside the pain group: most sessions with pain are sore muscles, with none of these."""
+
 FLOW: tuple[Step, ...] = (
     Item("patient_id"),
     Item("hours_since_session"),
@@ -81,55 +123,17 @@ FLOW: tuple[Step, ...] = (
     Item("new_load"),
     Item("session_rpe"),
     Item("reps_in_reserve"),
-    Gate(
-        "pain",
-        "Pain or injury",
-        "Any pain or injury during or since the session, including a headache, a pop or snap, "
-        "swelling, a joint out of place, a new lump in the groin, or something you suddenly "
-        "cannot do?",
-        "Answer yes for any pain at all, even mild muscle soreness or a headache.",
-        (
-            Item("pain_during"),
-            Item("pain_now"),
-            _required("pain_region"),
-            _required("pain_site"),
-            _only("pain_onset"),
-            _only("pain_spread"),
-            _only("pain_sides"),
-            _only("pain_character"),
-            _only("eases_with_movement"),
-            _only("night_pain"),
-            _only("radiating_pain"),
-            Item("pain_before", PAIN, PAIN_ONLY),
-            _required("pain_trend"),
-            Item("snap_or_tear"),
-            Item("swelling"),
-            _only("swelling_fast"),
-            Item("bruising"),
-            Item("deformity"),
-            Item("weakness"),
-            Item("functional_loss"),
-            Item("joint_giving_way"),
-            Item("joint_locked"),
-            Item("groin_lump"),
-        ),
-        {
-            "pain_during": 0,
-            "pain_now": 0,
-            "snap_or_tear": False,
-            "swelling": "none",
-            "deformity": False,
-            "functional_loss": False,
-            "groin_lump": False,
-        },
-    ),
+    # The warning signs come first: the questionnaire stops at the first red flag (clinical.md
+    # section 6.4), so the questions that can reveal an emergency are asked before the others,
+    # and within a group before those that can only reveal an urgent row.
     Gate(
         "heart",
         "Chest, heart, breathing or head symptoms",
         "During or after the session, did you have any chest pain or tightness, "
         "fainting or nearly fainting, a racing or irregular heartbeat, unusual breathlessness, "
         "dizziness, confusion, a change in your vision, or a headache?",
-        "Answer yes even if it has passed.",
+        "Answer yes even if it has passed, or if you are not sure: the next questions ask "
+        "about each one.",
         (
             Item("chest_pain"),
             _required("chest_pain_kind"),
@@ -138,8 +142,8 @@ FLOW: tuple[Step, ...] = (
             Item("breathless"),
             Item("dizziness"),
             Item("confusion"),
-            Item("vision_change"),
             Item("headache"),
+            Item("vision_change"),  # last: alone it is urgent, with a headache an emergency
         ),
         {
             "chest_pain": "none",
@@ -158,16 +162,17 @@ FLOW: tuple[Step, ...] = (
         "Since the session, have you had any dark or much less urine, a tense swollen "
         "arm or leg, a swollen warm calf or arm, numbness or tingling, a change in bladder or "
         "bowel control, overheating, or a fever or feeling ill?",
-        "Answer yes even if you are not sure it is related to the session.",
+        "Answer yes even if you are not sure it is related to the session: the next questions "
+        "ask about each one.",
         tuple(
             Item(f)
             for f in (
                 "dark_urine",
                 "tense_swollen_limb",
                 "swollen_warm_limb",
-                "numbness",
                 "bladder_bowel_change",
                 "heat_illness",
+                "numbness",  # after the emergency-only ones: in both arms it is urgent
                 "unwell",
             )
         ),
@@ -181,7 +186,41 @@ FLOW: tuple[Step, ...] = (
             "unwell": False,
         },
     ),
+    Gate(
+        "pain",
+        "Pain or injury",
+        "Any pain or injury during or since the session, including a headache, a pop or snap, "
+        "swelling, a joint out of place, a new lump in the groin, or something you suddenly "
+        "cannot do?",
+        "Answer yes for any pain at all, even mild muscle soreness or a headache.",
+        (
+            Item("pain_during"),
+            Item("pain_now"),
+            _required("pain_region"),
+            _required("pain_site"),
+            _only("pain_onset"),
+            _only("radiating_pain"),
+            INJURY,  # after the answers that can make an emergency (a dislocation is urgent)
+            _only("pain_spread"),
+            _only("pain_sides"),
+            _only("pain_character"),
+            _only("eases_with_movement"),
+            _only("night_pain"),
+            Item("pain_before", PAIN, PAIN_ONLY),
+            _required("pain_trend"),
+        ),
+        {
+            "pain_during": 0,
+            "pain_now": 0,
+            **{k: v for k, v in INJURY.if_no.items() if FIELDS[k].required},
+        },
+    ),
 )
+"""The questionnaire: the session, then three groups behind a yes/no question each."""
+
+SESSION_FACTS = ("program_week", "new_load", "session_rpe", "reps_in_reserve", "pain_during")
+"""What cannot have changed about a session since it ended: a follow-up takes them from the
+session's first check instead of asking them again."""
 
 
 # -- reading typed answers -----------------------------------------------------------------------
@@ -350,151 +389,277 @@ def show_answer(spec: FieldSpec, value: Any) -> str:
 # -- the interview ------------------------------------------------------------------------------
 
 
-def _items(flow: tuple[Step, ...]) -> list[tuple[Gate | None, Item]]:
-    found: list[tuple[Gate | None, Item]] = []
+def _items(
+    flow: tuple[Step, ...], path: tuple[Gate, ...] = ()
+) -> list[tuple[tuple[Gate, ...], Item]]:
+    """Every item with the gates it is behind, outermost first."""
+    found: list[tuple[tuple[Gate, ...], Item]] = []
     for step in flow:
         if isinstance(step, Gate):
-            found += [(step, item) for item in step.items]
+            found += _items(step.items, (*path, step))
         else:
-            found.append((None, step))
+            found.append((path, step))
     return found
+
+
+def _gates(flow: tuple[Step, ...]) -> list[Gate]:
+    """Every gate, nested ones included, in asking order."""
+    found: list[Gate] = []
+    for step in flow:
+        if isinstance(step, Gate):
+            found += [step, *_gates(step.items)]
+    return found
+
+
+ITEMS = {item.field: (path, item) for path, item in _items(FLOW)}
+GATES = {gate.key: gate for gate in _gates(FLOW)}
+NOT_ASKED = tuple(name for name in FIELDS if name not in ITEMS)
+"""The report fields the questionnaire never asks: the session id and time of the report (set
+by the program), the profile and the conditions (set by the clinician on the patient's record)."""
 
 
 class Interview:
     """The state of one questionnaire: answers so far, and which question comes next.
 
-    Skipped optional questions are remembered so they are not asked again. Changing an answer
-    (``change``) forgets it; questions that no longer apply are dropped from the report, and
-    questions that now apply are asked.
+    ``preset`` answers are fixed: never asked, never changed (the patient given with
+    ``--patient``, a follow-up's session). A gate whose group holds a preset answer other than
+    what "no" would imply is open. Skipped optional questions are remembered so they are not
+    asked again. Answering a question again (``answer``) replaces its answer; a gate answered
+    "no" forgets what was answered behind it. Questions that no longer apply are dropped from
+    the report, and questions that now apply are asked.
     """
 
     def __init__(self, preset: Answers | None = None) -> None:
-        self.answers: Answers = dict(preset or {})
+        self.preset: Answers = dict(preset or {})
+        self.answers: Answers = {}
         self.gates: dict[str, bool] = {}
         self.skipped: set[str] = set()
+        self.not_asked: set[str] = set()  # left unanswered on purpose: not asked, not shown
+        self.opened = {
+            gate.key
+            for gate in GATES.values()
+            if any(
+                name in self.preset and self.preset[name] != gate.if_no.get(name, object())
+                for name in gate.fields()
+            )
+        }
+        self.gates.update(dict.fromkeys(self.opened, True))
+
+    @classmethod
+    def follow_up(cls, preset: Answers) -> Interview:
+        """A follow-up's questionnaire: ``preset`` holds what the log knows about the session
+        (``checking.follow_up_preset``); the session's facts it lacks (skipped then) are not
+        asked again, unless the contract requires them."""
+        interview = cls(preset)
+        interview.not_asked = {
+            name for name in SESSION_FACTS if name not in preset and not FIELDS[name].required
+        }
+        return interview
 
     def _implied(self) -> Answers:
         implied: Answers = {}
-        for step in FLOW:
-            if isinstance(step, Gate) and self.gates.get(step.key) is False:
-                implied.update(step.if_no)
+        for gate in GATES.values():
+            if self.gates.get(gate.key) is False:
+                implied.update(gate.if_no)
         return implied
 
     def current(self) -> Answers:
-        """Every answer in force: typed ones, and those implied by a gate answered no."""
-        return {**self.answers, **self._implied()}
+        """Every answer in force: typed ones, preset ones, and those implied by a gate answered
+        no."""
+        return {**self._implied(), **self.answers, **self.preset}
 
     def next_step(self) -> Step | None:
         """The next question to ask, or None when the report is complete."""
-        for step in FLOW:
+        return self._next(FLOW)
+
+    def _next(self, steps: tuple[Step, ...]) -> Step | None:
+        for step in steps:
             if isinstance(step, Item):
                 if self._unanswered(step):
                     return step
-                continue
-            if step.key not in self.gates:
+            elif step.key not in self.gates:
                 return step
-            if self.gates[step.key]:
-                pending = next((item for item in step.items if self._unanswered(item)), None)
+            elif self.gates[step.key]:
+                pending = self._next(step.items)
                 if pending is not None:
                     return pending
         return None
 
+    def _given(self, name: str) -> bool:
+        known = (self.answers, self.preset, self.skipped, self.not_asked)
+        return any(name in where for where in known)
+
     def _unanswered(self, item: Item) -> bool:
-        known = item.field in self.answers or item.field in self.skipped
-        return not known and item.applies(self.current())
+        return not self._given(item.field) and item.applies(self.current())
+
+    def step(self, key: str) -> Step:
+        """The question behind a key of ``summary``: a field or a gate."""
+        return GATES[key] if key in GATES else ITEMS[key][1]
+
+    def value(self, key: str) -> Any:
+        """The answer in force for a field or a gate; None when there is none (skipped)."""
+        if key in GATES:
+            return self.gates.get(key)
+        return self.current().get(key)
 
     def answer(self, step: Step, value: Any) -> None:
-        """Record an answer; ``None`` skips an optional question."""
+        """Record an answer (again, when changing one); ``None`` skips an optional question."""
+        if step.key in self.preset or step.key in self.opened:
+            raise ValueError(f"{step.key} is preset: it cannot be answered")
         if isinstance(step, Gate):
             self.gates[step.key] = bool(value)
-            return
-        if value is None:
+            if not value:
+                self._forget(step)
+        elif value is None:
             self.skipped.add(step.field)
+            self.answers.pop(step.field, None)
         else:
             self.answers[step.field] = value
+            self.skipped.discard(step.field)
+
+    def _forget(self, gate: Gate) -> None:
+        """A gate answered no: what was answered behind it no longer stands."""
+        for name in gate.fields():
+            self.answers.pop(name, None)
+            self.skipped.discard(name)
+        for inner in _gates(gate.items):
+            self.gates.pop(inner.key, None)
 
     def change(self, key: str) -> None:
         """Forget one answer (a field or a gate) so that it is asked again."""
-        gate = next((s for s in FLOW if isinstance(s, Gate) and s.key == key), None)
-        if gate is not None:
+        if key in GATES:
             self.gates.pop(key, None)
-            for item in gate.items:
-                self.answers.pop(item.field, None)
-                self.skipped.discard(item.field)
+            self._forget(GATES[key])
         else:
             self.answers.pop(key, None)
             self.skipped.discard(key)
 
-    def report_data(self) -> Answers:
-        """The report: the answers in force whose questions still apply, and any preset answer
-        the questionnaire does not ask (a follow-up's ``session_id``)."""
-        current = self.current()
-        asked = {item.field for _, item in _items(FLOW)}
-        data = {
-            item.field: current[item.field]
-            for gate, item in _items(FLOW)
-            if item.field in current
-            and item.applies(current)
-            and (gate is None or gate.key in self.gates)
-        }
-        return {**data, **{k: v for k, v in self.answers.items() if k not in asked}}
+    def _in_force(self, path: tuple[Gate, ...]) -> bool:
+        """Whether the answers behind these gates count: every gate answered, up to the first
+        "no" (whose implied answers count)."""
+        for gate in path:
+            if gate.key not in self.gates:
+                return False
+            if not self.gates[gate.key]:
+                return True
+        return True
 
-    def summary(self) -> list[tuple[str, str, str]]:
-        """(key to change, label, answer) for the confirmation screen, in asking order."""
+    def report_data(self) -> Answers:
+        """The report: the answers in force whose questions still apply, and the preset
+        answers the questionnaire does not ask (a follow-up's ``session_id``)."""
+        current = self.current()
+        data = {
+            name: current[name]
+            for name, (path, item) in ITEMS.items()
+            if name in current
+            and (name in self.preset or (item.applies(current) and self._in_force(path)))
+        }
+        return {**data, **{k: v for k, v in self.preset.items() if k not in ITEMS}}
+
+    def pending(self) -> set[str]:
+        """The report fields that may still get an answer: not answered, not skipped, not
+        implied by a gate, behind no gate answered no, and whose question may still apply.
+        The fields the questionnaire does not ask are not pending: they are preset or absent."""
+        current = self.current()
+        open_fields = {
+            name
+            for name, (path, _) in ITEMS.items()
+            if not self._given(name)
+            and name not in current
+            and not any(self.gates.get(gate.key) is False for gate in path)
+        }
+        return {
+            name
+            for name in open_fields
+            if ITEMS[name][1].when is None
+            or truth(ITEMS[name][1].when, current, open_fields) is not False  # type: ignore[arg-type]
+        }
+
+    def partial(self) -> tuple[Answers, set[str]]:
+        """The answers so far as the report would hold them, and the fields still pending:
+        what ``triage.warning.early_warning`` needs."""
+        pending = self.pending()
+        data = {k: v for k, v in self.report_data().items() if k not in pending}
+        return data, pending
+
+    def summary(self) -> list[tuple[str | None, str, str]]:
+        """(key to change, label, answer) for the confirmation screen, in asking order; the
+        key is None for a preset answer, which cannot be changed. A skipped question is shown,
+        so that it can still be answered."""
         data = self.report_data()
-        rows: list[tuple[str, str, str]] = []
-        for step in FLOW:
-            if isinstance(step, Gate) and self.gates.get(step.key) is False:
-                rows.append((step.key, step.title, "None of these"))
+        return self._rows(FLOW, data, ())
+
+    def _rows(
+        self, steps: tuple[Step, ...], data: Answers, path: tuple[Gate, ...]
+    ) -> list[tuple[str | None, str, str]]:
+        rows: list[tuple[str | None, str, str]] = []
+        for step in steps:
+            if isinstance(step, Gate):
+                if self.gates.get(step.key) is False:
+                    rows.append((step.key, step.title, "None of these"))
+                elif self.gates.get(step.key):
+                    rows += self._rows(step.items, data, (*path, step))
                 continue
-            items = step.items if isinstance(step, Gate) else (step,)
-            for item in items:
-                if item.field in data:
-                    rows.append(
-                        (item.field, item.spec.label, show_answer(item.spec, data[item.field]))
-                    )
+            name = step.field
+            if name in data:
+                key = None if name in self.preset else name
+                rows.append((key, step.spec.label, show_answer(step.spec, data[name])))
+            elif name in self.skipped and step.applies(self.current()) and self._in_force(path):
+                rows.append((name, step.spec.label, NOT_ANSWERED))
         return rows
+
+
+NOT_ANSWERED = "Not answered"
 
 
 def describe() -> dict[str, Any]:
     """The questionnaire as data (``triage questions --json``), for apps that render their own
-    form."""
+    form: every step in asking order, and when each question is asked as a condition in the
+    rule language's data form (``asked_when``; null: always), from ``FLOW``, the definition the
+    questionnaire itself walks. A gate's ``if_yes`` may hold another gate."""
+    return {
+        "contract_version": CONTRACT_VERSION,
+        "steps": [_describe(step) for step in FLOW],
+        "not_asked": list(NOT_ASKED),
+        "follow_up_keeps": list(SESSION_FACTS),
+        "stops_early": {
+            "outcome": "seek_medical_review",
+            "urgency": ["urgent", "emergency"],
+            "when": "after each answer, the answers given meet a single-report rule of one of "
+            "these urgencies whatever the answers still to come (three-valued evaluation: "
+            "triage.warning.early_warning)",
+        },
+    }
 
-    def question(item: Item) -> dict[str, Any]:
-        spec = item.spec
-        entry: dict[str, Any] = {
-            "field": spec.name,
-            "question": spec.ask.question,
-            "help": spec.ask.help,
-            "label": spec.label,
-            "required": not item.optional,
-            "asked": item.when_text,
+
+def _describe(step: Step) -> dict[str, Any]:
+    if isinstance(step, Gate):
+        return {
+            "gate": step.key,
+            "title": step.title,
+            "question": step.question,
+            "help": step.help,
+            "answers": [{"value": True, "label": "Yes"}, {"value": False, "label": "No"}],
+            "if_yes": [_describe(inner) for inner in step.items],
+            "if_no": step.if_no,
         }
-        if spec.kind in CHOICE_KINDS:
-            entry["answers"] = [{"value": v, "label": label} for v, label in choices(spec)]
-            entry["several"] = spec.kind == "set"
-        elif spec.numeric:
-            entry["answers"] = {
-                "minimum": spec.minimum,
-                "maximum": spec.maximum,
-                "whole_number": spec.kind == "integer",
-            }
-        return entry
-
-    steps: list[dict[str, Any]] = []
-    for step in FLOW:
-        if isinstance(step, Gate):
-            steps.append(
-                {
-                    "gate": step.key,
-                    "title": step.title,
-                    "question": step.question,
-                    "help": step.help,
-                    "answers": [{"value": True, "label": "Yes"}, {"value": False, "label": "No"}],
-                    "if_yes": [question(i) for i in step.items],
-                    "if_no": step.if_no,
-                }
-            )
-        else:
-            steps.append(question(step))
-    return {"steps": steps}
+    spec = step.spec
+    entry: dict[str, Any] = {
+        "field": spec.name,
+        "question": spec.ask.question,
+        "help": spec.ask.help,
+        "label": spec.label,
+        "required": not step.optional,
+        "asked": step.when_text,
+        "asked_when": None if step.when is None else to_data(step.when),
+    }
+    if spec.kind in CHOICE_KINDS:
+        entry["answers"] = [{"value": v, "label": label} for v, label in choices(spec)]
+        entry["several"] = spec.kind == "set"
+    elif spec.numeric:
+        entry["answers"] = {
+            "minimum": spec.minimum,
+            "maximum": spec.maximum,
+            "whole_number": spec.kind == "integer",
+        }
+    return entry

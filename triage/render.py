@@ -6,11 +6,13 @@ what to do; for an emergency it says to stop and call the emergency number now.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from .decision import Decision
+    from .decision import Decision, Note, Reason
+    from .warning import EarlyWarning
 
 Style = Literal["emergency", "urgent", "caution", "ok", "heading", "text", "note"]
 
@@ -60,13 +62,25 @@ class Line:
     indent: int = 0
 
 
-def headline(decision: Decision) -> tuple[Style, str, str]:
+def headline(decision: Decision | EarlyWarning) -> tuple[Style, str, str]:
     """The style, the first line and the instruction that goes with the outcome."""
     return _HEADLINES[(decision.outcome, decision.urgency)]
 
 
-def render_decision(decision: Decision, *, show_source: bool = True) -> list[Line]:
-    """The result screen: what to do first, then why, then the advice."""
+RED_FLAG_ADVICE = (
+    "If you develop chest pain, fainting, severe breathlessness or confusion, call your "
+    "emergency number."
+)
+IF_STOPPED = (
+    "If you have chest pain or pressure now, have fainted, are breathless at rest or confused, "
+    "or have numbness around your groin or bottom, call your emergency number now."
+)
+"""What a patient who stopped the questions is told, whatever they had answered."""
+
+
+def render_decision(decision: Decision) -> list[Line]:
+    """The result screen: what to do first, then why, then the advice. No rule ids, hashes or
+    engine names: they are in the JSON, the log and the clinician's views."""
     style, first, instruction = headline(decision)
     lines = [Line(style, first)]
     if instruction:
@@ -74,33 +88,45 @@ def render_decision(decision: Decision, *, show_source: bool = True) -> list[Lin
     alerts = [r for r in decision.reasons if r.outcome != "continue"]
     explanations = [r for r in decision.reasons if r.outcome == "continue"]
     shown = alerts if decision.outcome != "continue" else explanations
-    if shown:
-        lines += [Line("text", ""), Line("heading", "Why:")]
-        lines += [Line("text", f"- {r.patient}", indent=2) for r in shown]
-    if decision.notes:
-        lines += [Line("text", ""), Line("heading", "Also:")]
-        lines += [Line("text", f"- {n.patient}", indent=2) for n in decision.notes]
+    lines += _why(shown, decision.notes)
     if decision.advice:
         lines += [Line("text", ""), Line("heading", "Advice:")]
         lines += [Line("text", f"- {a}", indent=2) for a in decision.advice]
     if decision.outcome != "seek_medical_review":
-        lines += [
-            Line("text", ""),
-            Line(
-                "note",
-                (
-                    "If you develop chest pain, fainting, severe "
-                    "breathlessness or confusion, call your emergency number."
-                ),
-            ),
-        ]
-    if show_source:
-        pack, engine = decision.rule_pack, decision.engine
+        lines += [Line("text", ""), Line("note", RED_FLAG_ADVICE)]
+    return lines
+
+
+def _why(reasons: Sequence[Reason], notes: Sequence[Note]) -> list[Line]:
+    lines: list[Line] = []
+    if reasons:
+        lines += [Line("text", ""), Line("heading", "Why:")]
+        lines += [Line("text", f"- {r.patient}", indent=2) for r in reasons]
+    if notes:
+        lines += [Line("text", ""), Line("heading", "Also:")]
+        lines += [Line("text", f"- {n.patient}", indent=2) for n in notes]
+    return lines
+
+
+def render_early_warning(warning: EarlyWarning) -> list[Line]:
+    """The screen of a questionnaire stopped early: the emergency or urgent instruction first,
+    at once, then why, and that the other questions are not needed now."""
+    style, first, instruction = headline(warning)
+    lines = [Line(style, first), Line("text", instruction)]
+    if warning.interrupted:
+        lines.append(Line("text", "You stopped the questions, but your answers so far need this."))
+    elif warning.urgency == "urgent":
         lines.append(
             Line(
-                "note",
-                f"Rules: {pack.name} {pack.version} ({pack.sha256[:12]}), "
-                f"engine {engine.name} {engine.version}.",
+                "text",
+                "If you also have chest pain, have fainted, are very breathless or confused, "
+                "call your emergency number instead.",
             )
         )
+    lines += _why(warning.reasons, warning.notes)
+    if not warning.interrupted:
+        lines += [
+            Line("text", ""),
+            Line("note", "The other questions are not needed now: your answers so far are enough."),
+        ]
     return lines

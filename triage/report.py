@@ -7,10 +7,11 @@ JSON Schema, the rule-pack validator, the docs and the property tests all read t
 
 from __future__ import annotations
 
+import functools
 import numbers
 import re
 import typing
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -29,29 +30,24 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from .logic import All, AnyOf, Condition, Test, holds
-
-CONTRACT_VERSION = "2"
-"""The version of the report contract this module defines; the log stores it with each entry."""
-
-HIGHER = "higher"  # for scores: a higher number is worse
-ADDING = "adding"  # for set fields: adding an answer is worse
-
-
-@dataclass(frozen=True)
-class Ask:
-    """How a field is asked and read: question, help, answer labels, and which answers are worse.
-
-    ``worse`` lists chains of answers from least to most worrying (``HIGHER`` for scores);
-    fields with no clinical order (where it hurts, when it started) leave it empty.
-    """
-
-    question: str
-    help: str = ""
-    labels: dict[Any, str] = field(default_factory=dict)
-    worse: tuple[tuple[Any, ...], ...] | str = ()
-    short: str = ""  # a few words for summaries; the field name in words when empty
-
+from .fields import ADDING, HIGHER, REQUIREMENTS, Ask
+from .fields import CONTRACT_VERSION as CONTRACT_VERSION
+from .fields import (  # the contract's plain data, defined there (and importable from here)
+    MOMENT_WORDS as MOMENT_WORDS,
+)
+from .fields import (
+    PAIN as PAIN,
+)
+from .fields import (
+    PAIN_WORDS as PAIN_WORDS,
+)
+from .fields import (
+    Requirement as Requirement,
+)
+from .fields import (
+    requirement_for as requirement_for,
+)
+from .logic import compile_condition
 
 YES_NO = {True: "Yes", False: "No"}
 SYMPTOM = ((False, True),)
@@ -61,67 +57,6 @@ NONE_RESOLVED_ONGOING = {
     "ongoing": "Yes, and I still have it",
 }
 ORDER_RESOLVED = (("none", "resolved", "ongoing"),)
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """An answer that depends on other answers: ``field`` is needed when ``when`` holds
-    (``required``), and must be left out when it does not (``only``). ``words`` says when, for
-    people. The report's validation, the JSON Schema and the questionnaire all read these."""
-
-    field: str
-    when: Condition
-    words: str
-    required: bool = True
-    only: bool = False
-
-    def required_text(self) -> str:
-        return f"is required when {self.words}"
-
-    def only_text(self) -> str:
-        return f"must be left out unless {self.words}"
-
-
-PAIN = AnyOf((Test("pain_during", "gt", 0), Test("pain_now", "gt", 0)))
-PAIN_WORDS = "there is pain (pain_during or pain_now above 0)"
-_DESCRIBING_PAIN = (
-    "pain_spread",
-    "pain_sides",
-    "pain_character",
-    "pain_onset",
-    "eases_with_movement",
-    "night_pain",
-    "radiating_pain",
-)
-
-REQUIREMENTS: tuple[Requirement, ...] = (
-    Requirement("pain_region", PAIN, PAIN_WORDS, only=True),
-    Requirement("pain_site", PAIN, PAIN_WORDS, only=True),
-    Requirement(
-        "pain_trend",
-        All((Test("hours_since_session", "ge", 24), Test("pain_now", "gt", 0))),
-        "hours_since_session is 24 or more and pain_now is above 0",
-    ),
-    *(Requirement(name, PAIN, PAIN_WORDS, required=False, only=True) for name in _DESCRIBING_PAIN),
-    Requirement(
-        "swelling_fast",
-        Test("swelling", "ne", "none"),
-        "there is swelling (swelling is not none)",
-        required=False,
-        only=True,
-    ),
-    Requirement(
-        "chest_pain_kind",
-        Test("chest_pain", "ne", "none"),
-        "there was chest pain (chest_pain is not none)",
-        only=True,
-    ),
-)
-"""Every conditional requirement of the contract, defined once."""
-
-
-def requirement_for(field: str) -> Requirement | None:
-    return next((r for r in REQUIREMENTS if r.field == field), None)
 
 
 _ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
@@ -155,9 +90,6 @@ def _moment_in_range(moment: datetime) -> datetime:
 
 
 Moment = Annotated[AwareDatetime, BeforeValidator(_moment_text), AfterValidator(_moment_in_range)]
-MOMENT_WORDS = (
-    "an ISO-8601 date-time with its offset, in 2000-2099, such as 2026-11-21T09:30:00+00:00"
-)
 _MOMENTS: TypeAdapter[datetime] = TypeAdapter(Moment)
 
 
@@ -204,9 +136,17 @@ def _distinct(values: tuple[str, ...]) -> tuple[str, ...]:
 
 def _in_contract_order(values: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
     """The answers in the order the contract lists them, whatever order they were given in."""
-    annotation = Report.model_fields[str(info.field_name)].annotation
+    if len(values) < 2:
+        return values
+    return tuple(sorted(values, key=_choice_order(str(info.field_name)).__getitem__))
+
+
+@functools.cache
+def _choice_order(field_name: str) -> dict[str, int]:
+    """The position of each answer of a set field in the contract's order."""
+    annotation = Report.model_fields[field_name].annotation
     choices = typing.get_args(typing.get_args(annotation)[0])
-    return tuple(sorted(values, key=choices.index))
+    return {choice: position for position, choice in enumerate(choices)}
 
 
 Choice = TypeVar("Choice")
@@ -730,7 +670,7 @@ class Report(BaseModel):
         bool,
         Ask(
             "Is one calf or arm swollen, warm, red or darker than the other?",
-            "Compare both sides.",
+            "Compare both sides: one calf or arm thicker, warmer, or a different colour.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Swollen, warm calf or arm",
@@ -797,7 +737,10 @@ class Report(BaseModel):
     @model_validator(mode="wrap")
     @classmethod
     def _check_conditional_fields(cls, data: Any, handler: Any) -> Report:
-        """Add the conditional requirements to the field errors, so all are reported at once."""
+        """Add the conditional requirements to the field errors, so all are reported at once.
+        A report already made is not checked again (a decision holds one)."""
+        if isinstance(data, Report):
+            return data
         try:
             report: Report = handler(data)
         except ValidationError as exc:
@@ -811,7 +754,7 @@ class Report(BaseModel):
             raise ValidationError.from_exception_data(
                 cls.__name__, [_as_init_error(e) for e in errors] + extra
             ) from None
-        problems = _conditional_problems(report.model_dump())
+        problems = _conditional_problems(report.__dict__)
         if problems:
             raise ValidationError.from_exception_data(cls.__name__, problems)
         return report
@@ -820,8 +763,7 @@ class Report(BaseModel):
         """The normalised report: every given answer, ``reported_at`` filled, absent fields
         (and empty optional sets) left out."""
         data = self.model_dump(mode="json", exclude_none=True)
-        required = {name for name, info in type(self).model_fields.items() if info.is_required()}
-        return {k: v for k, v in data.items() if v != [] or k in required}
+        return {k: v for k, v in data.items() if v != [] or k in _REQUIRED}
 
 
 _OUR_CODES = ("moment", "number", "set_repeated")
@@ -839,13 +781,17 @@ def _as_init_error(error: Any) -> InitErrorDetails:
     return details
 
 
-def _conditional_problems(values: dict[str, Any]) -> list[InitErrorDetails]:
+_REQUIRED = frozenset(name for name, info in Report.model_fields.items() if info.is_required())
+_APPLIES = tuple(compile_condition(requirement.when) for requirement in REQUIREMENTS)
+
+
+def _conditional_problems(values: Mapping[str, Any]) -> list[InitErrorDetails]:
     """Requirements that depend on other answers (``REQUIREMENTS``). ``values`` holds only
     answers of the right type, so a wrong score is reported once, as itself, not again as a
     missing dependant."""
     problems: list[InitErrorDetails] = []
-    for requirement in REQUIREMENTS:
-        applies = holds(requirement.when, values)
+    for requirement, applies_to in zip(REQUIREMENTS, _APPLIES, strict=True):
+        applies = applies_to(values)
         given = values.get(requirement.field) not in (None, [], ())
         if requirement.required and applies and not given:
             problems.append(

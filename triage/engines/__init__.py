@@ -27,8 +27,18 @@ class Engine(Protocol):
     def fired(self, pack: RulePack, context: Context) -> set[str]: ...
 
 
+_engines: dict[str | None, Engine] = {}
+
+
 def get_engine(name: str | None = None) -> Engine:
     """The named backend, or durable-rules when it is installed and the reference one otherwise."""
+    engine = _engines.get(name)
+    if engine is None:
+        engine = _engines[name] = _find_engine(name)
+    return engine
+
+
+def _find_engine(name: str | None) -> Engine:
     if name in (None, DURABLE):
         try:
             from .durable import DurableEngine

@@ -52,16 +52,19 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from importlib.metadata import version as _dist_version
 from typing import Any
 
 import durable_rules_engine as _core  # type: ignore[import-not-found]
 
 from ..conditions import EARLIER_FIELDS, SESSION_FIELDS
-from ..contract import FIELDS, FieldSpec
+from ..contract import FIELDS
 from ..errors import EvaluationError
+from ..fields import FieldSpec
 from ..history import Context, EarlierChecks, PreviousSession, RisingSessions, SessionFact, When
 from ..logic import All, Condition, CurrentRef, FieldRef, Not, Test, difference, fields_of
 from ..pack import Rule, RulePack
@@ -101,16 +104,26 @@ def _member(field: str, value: str) -> str:
     return f"{field}__{value}"
 
 
+@dataclass
+class _Needs:
+    """What the facts of one kind (current, earlier, session) must hold for the rules compiled:
+    nothing else is put in them."""
+
+    flags: set[str] = field(default_factory=set)  # presence flags
+    members: dict[str, set[str]] = field(default_factory=dict)  # set field: answers tested
+    minus: set[tuple[str, str]] = field(default_factory=set)  # differences within one fact
+    minus_current: set[tuple[str, str]] = field(default_factory=set)  # fact minus current
+    same_as_current: set[tuple[str, str]] = field(default_factory=set)  # answer == current's
+    minus_newer: set[str] = field(default_factory=set)  # session minus the newer session
+    compared: set[str] = field(default_factory=set)  # answers compared as they are
+
+
 class _Compiler:
     """Turns validated conditions into durable-rules JSON, pushing ``not`` down to the tests."""
 
     def __init__(self) -> None:
-        self.flags: set[str] = set()
-        self.members: dict[str, tuple[str, ...]] = {}  # set field: its answers
-        self.minus: set[tuple[str, str]] = set()  # differences within one fact
-        self.minus_current: set[tuple[str, str]] = set()  # earlier fact minus current
-        self.same_as_current: set[tuple[str, str]] = set()  # earlier answer == current answer
-        self.minus_newer: set[str] = set()  # session minus the newer session
+        self.needs = {kind: _Needs() for kind in ("current", "earlier", "session")}
+        self.need = self.needs["current"]  # of the pattern being compiled
 
     def condition(
         self, node: Condition, specs: Mapping[str, FieldSpec], negate: bool = False
@@ -124,14 +137,14 @@ class _Compiler:
         return parts[0] if len(parts) == 1 else {"$and" if conjunction else "$or": parts}
 
     def _present(self, field: str, present: bool) -> dict[str, Any]:
-        self.flags.add(field)
+        self.need.flags.add(field)
         return {_flag(field): present}
 
     def _set_test(self, test: Test, spec: FieldSpec, negate: bool) -> dict[str, Any]:
         """``has``, ``has_any`` and ``present`` (not empty) on the flattened set: any of the
         values' fields true; negated, all of them false."""
-        self.members[spec.name] = spec.choices
         values = {"has": (test.value,), "has_any": test.value}.get(test.op, spec.choices)
+        self.need.members.setdefault(spec.name, set()).update(values)
         if test.op == "present" and not test.value:
             negate = not negate
         parts = [{_member(spec.name, v): not negate} for v in values]
@@ -167,20 +180,23 @@ class _Compiler:
         durable-rules evaluates references between answers (its beta expressions) with reads of
         uninitialised memory, which valgrind shows and which crashed the process."""
         if isinstance(value, FieldRef):
-            self.minus.add((field, value.field))
+            self.need.minus.add((field, value.field))
             field, value = _minus(field, value.field), value.plus
         elif isinstance(value, CurrentRef) and FIELDS[value.field].numeric:
-            self.minus_current.add((field, value.field))
+            self.need.minus_current.add((field, value.field))
             field, value = _minus_current(field, value.field), value.plus
         elif isinstance(value, CurrentRef):
-            self.same_as_current.add((field, value.field))
+            self.need.same_as_current.add((field, value.field))
             field, value, op = _same_as_current(field, value.field), op == "eq", "eq"
+        else:
+            self.need.compared.add(field)
         if op == "eq":
             return {field: value}
         return {_OPERATOR[op]: {field: value}}
 
     def rule(self, when: When) -> dict[str, Any]:
         """The patterns of one rule: the current report, then one or more per history test."""
+        self.need = self.needs["current"]
         current: list[dict[str, Any]] = [{_KIND: "current"}]
         if when.condition is not None:
             current.append(self.condition(when.condition, FIELDS))
@@ -198,6 +214,7 @@ class _Compiler:
         return {"all": patterns, **compiled}
 
     def _previous(self, test: PreviousSession) -> dict[str, Any]:
+        self.need = self.needs["session"]
         parts: list[dict[str, Any]] = [
             {_KIND: "session"},
             {"rank": 1},
@@ -208,6 +225,8 @@ class _Compiler:
         return _all(parts)
 
     def _earlier(self, test: EarlierChecks) -> dict[str, Any]:
+        self.need = self.needs["earlier"]
+        self.need.compared.update(("days_ago", "same_session"))
         parts: list[dict[str, Any]] = [{_KIND: "earlier"}, {"$lte": {"days_ago": test.within_days}}]
         if test.same_session:
             parts.append({"same_session": True})
@@ -216,7 +235,8 @@ class _Compiler:
         return _all(parts)
 
     def _rising(self, test: RisingSessions, number: int) -> list[dict[str, Any]]:
-        self.minus_newer.add(test.field)
+        self.need = self.needs["session"]
+        self.need.minus_newer.add(test.field)
         patterns = []
         for rank in range(test.sessions):
             parts: list[dict[str, Any]] = [
@@ -266,17 +286,56 @@ def _create(name: str, definition: dict[str, Any]) -> int:
     return handle
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+"""One encoder for every evaluation (``json.dumps`` with options builds one per call)."""
+
+
+class _FactPlan:
+    """How the facts of one kind are built: only what the rules read of them (the answers they
+    compare, the presence flags, the flattened set fields, the differences they test). An
+    answer no rule reads is left out: durable-rules parses and indexes every field it is given."""
+
+    def __init__(self, needs: _Needs) -> None:
+        self.compared = tuple(sorted(needs.compared))
+        self.flags = tuple((_flag(f), f) for f in sorted(needs.flags))
+        self.members = tuple(
+            (_member(name, v), name, v)
+            for name, values in sorted(needs.members.items())
+            for v in sorted(values)
+        )
+        self.minus = tuple((_minus(f, o), f, o) for f, o in sorted(needs.minus))
+        self.minus_current = tuple(
+            (_minus_current(f, o), f, o) for f, o in sorted(needs.minus_current)
+        )
+        self.same_as_current = tuple(
+            (_same_as_current(f, o), f, o) for f, o in sorted(needs.same_as_current)
+        )
+        self.minus_newer = tuple((_minus_newer(f), f) for f in sorted(needs.minus_newer))
+
+    def fact(self, answers: Mapping[str, Any], current: Mapping[str, Any] | None) -> dict[str, Any]:
+        get = answers.get
+        fact = {f: v for f in self.compared if (v := get(f)) is not None}
+        for key, f in self.flags:
+            fact[key] = get(f) is not None
+        for key, f, value in self.members:
+            fact[key] = value in (get(f) or ())
+        for key, f, other in self.minus:
+            _put(fact, key, _difference(answers, f, answers, other))
+        if current is not None:
+            for key, f, other in self.minus_current:
+                _put(fact, key, _difference(answers, f, current, other))
+            for key, f, other in self.same_as_current:
+                if get(f) is not None:
+                    fact[key] = answers[f] == current[other]
+        return fact
+
+
 class _Ruleset:
-    """One compiled pack in the C core, with its one fixed session."""
+    """One compiled pack in the C core, and how its facts are built."""
 
     def __init__(self, pack: RulePack, generation: int) -> None:
         definition, compiler = _definition(pack.rules)
-        self.flags = frozenset(compiler.flags)
-        self.members = dict(compiler.members)
-        self.minus = frozenset(compiler.minus)
-        self.minus_current = frozenset(compiler.minus_current)
-        self.same_as_current = frozenset(compiler.same_as_current)
-        self.minus_newer = frozenset(compiler.minus_newer)
+        self.plans = {kind: _FactPlan(needs) for kind, needs in compiler.needs.items()}
         self.name = f"triage_{pack.sha256[:20]}_{generation}"
         self.handle = _create(self.name, {**definition, _SENTINEL: _SENTINEL_RULE})
 
@@ -288,32 +347,15 @@ class _Ruleset:
         current: Mapping[str, Any] | None = None,
         **derived: Any,
     ) -> dict[str, Any]:
-        """One fact: the answers, their presence flags, the flattened sets, and the comparisons
-        with other answers computed here (``current``: the report an earlier check is compared
+        """One fact of ``kind``: what the rules read of the answers, with the comparisons with
+        other answers computed here (``current``: the report an earlier check is compared
         with). A derived value whose answers are absent is left out, as the answers are."""
-        fact = {f: v for f, v in answers.items() if v is not None and not isinstance(v, list)}
-        fact.update({_flag(f): answers.get(f) is not None for f in self.flags})
-        for name, values in self.members.items():
-            held = answers.get(name) or ()
-            fact.update({_member(name, v): v in held for v in values})
-        for field, other in self.minus:
-            _put(fact, _minus(field, other), _difference(answers, field, answers, other))
-        if current is not None:
-            self._compare_with_current(fact, answers, current)
+        fact = self.plans[kind].fact(answers, current)
         fact.update(derived)
         fact[_KIND] = kind
         fact["id"] = fact_id  # ours, set last: report data can never be the fact identity
         fact["sid"] = fact_id.split("-")[0]  # the session of this evaluation
         return fact
-
-    def _compare_with_current(
-        self, fact: dict[str, Any], answers: Mapping[str, Any], current: Mapping[str, Any]
-    ) -> None:
-        for field, other in self.minus_current:
-            _put(fact, _minus_current(field, other), _difference(answers, field, current, other))
-        for field, other in self.same_as_current:
-            if answers.get(field) is not None:
-                fact[_same_as_current(field, other)] = answers[field] == current[other]
 
     def facts(self, context: Context, ids: Iterator[int]) -> list[dict[str, Any]]:
         """The current report (first), the earlier checks and the sessions, as facts."""
@@ -330,11 +372,11 @@ class _Ruleset:
         if context.has_history:
             newer: SessionFact | None = None
             for session in context.sessions:
-                down = {
-                    _minus_newer(f): difference(session.answers[f], newer.answers[f])
-                    for f in self.minus_newer
-                    if newer is not None
-                }
+                down: dict[str, Any] = {}
+                if newer is not None:
+                    for key, f in self.plans["session"].minus_newer:
+                        # an answer may be absent (a check stopped early): then no difference
+                        _put(down, key, _difference(session.answers, f, newer.answers, f))
                 facts.append(
                     self.fact(
                         "session",
@@ -352,7 +394,7 @@ class _Ruleset:
     def evaluate(self, facts: list[dict[str, Any]]) -> set[str]:
         """Assert the facts in a session of their own, take every result, delete the session;
         check the proof of evaluation."""
-        text = json.dumps(facts, ensure_ascii=False, separators=(",", ":"))
+        text = _ENCODER.encode(facts)
         marker = f'"id":"{facts[0]["id"]}"'  # every rule's first pattern is the current report
         started = False
         try:
@@ -433,6 +475,17 @@ class DurableEngine:
                     raise
                 raise EvaluationError(f"durable-rules failed: {exc}") from exc
 
+
+def _fresh_locks_after_fork() -> None:
+    """In a forked child (``evaluate_many``'s workers), a lock that another thread of the parent
+    held at the fork would never be released: the child starts with fresh ones. Its copy of
+    the C core's state is its own."""
+    DurableEngine._instance_lock = threading.Lock()
+    if DurableEngine._instance is not None:
+        DurableEngine._instance._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_locks_after_fork)
 
 _probe_names = itertools.count()
 

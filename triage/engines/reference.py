@@ -1,14 +1,16 @@
-"""The reference backend: the condition language interpreted in plain Python.
+"""The reference backend: the condition language in plain Python.
 
 Its semantics are those of ``triage.logic`` (a condition on this report) and ``triage.history``
-(the history tests); the durable-rules compiler follows the same semantics, and the differential
-tests hold it to them.
+(the history tests); the pack's conditions are compiled once into Python functions with exactly
+those semantics (``triage.compiled``). The durable-rules compiler follows the same semantics,
+and the differential tests hold it to them.
 """
 
 from __future__ import annotations
 
 from .._version import __version__
-from ..history import Context, rule_holds
+from ..compiled import compiled
+from ..history import Context
 from ..pack import RulePack
 
 
@@ -17,4 +19,4 @@ class ReferenceEngine:
     version = __version__
 
     def fired(self, pack: RulePack, context: Context) -> set[str]:
-        return {rule.id for rule in pack.rules if rule_holds(rule.when, context)}
+        return compiled(pack).fired(context)

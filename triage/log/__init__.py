@@ -18,11 +18,11 @@ chain. Inside the package:
 
 from __future__ import annotations
 
+from ..outcomes import OVERRIDE_REASONS
 from .access import ApiToken, Clinician
 from .facade import TriageLog
 from .patients import KEEP, Keep
 from .records import (
-    OVERRIDE_REASONS,
     VERDICTS,
     Entry,
     EntrySummary,

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import StorageError
-from .records import CSV_STORED, Entry
-from .views import json_text
+from .records import CSV_STORED, UNSAFE, Entry, Row
+from .views import json_escape, json_text
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What a spreadsheet may read as the start of a formula (OWASP)."""
@@ -37,17 +37,25 @@ def _last_review(attribute: str) -> Callable[[Entry], Any]:
 
 DERIVED: dict[str, Callable[[Entry], Any]] = {
     "rules_fired": lambda e: ";".join(r["rule"] for r in e.decision["reasons"]),
-    "pain_during": lambda e: e.report["pain_during"],
-    "pain_now": lambda e: e.report["pain_now"],
+    "pain_during": lambda e: e.report.get("pain_during"),  # absent: a check stopped early
+    "pain_now": lambda e: e.report.get("pain_now"),
     "reviews": lambda e: len(e.reviews),
     "last_verdict": _last_review("verdict"),
     "last_reviewer": _last_review("reviewer"),
     "last_reviewed_at": _last_review("reviewed_at"),
     "last_note": _last_review("note"),
 }
-"""The CSV columns computed from an entry, after its stored columns (``CSV_STORED``)."""
+"""The CSV columns computed from an entry, after its stored columns (``CSV_STORED``). An entry
+as ``TriageLog.export_rows`` gives it has them worked out by the storage (``_row_cells``; the
+tests hold the two to the same file)."""
 
 CSV_COLUMNS = (*CSV_STORED, *DERIVED)
+CSV_COLUMNS_STORED_AS = (*CSV_STORED, *(n if n != "reviews" else "review_count" for n in DERIVED))
+"""The CSV columns in a row of ``TriageLog.export_rows``."""
+
+Exported = Entry | Row
+"""An entry to export: an ``Entry`` (``TriageLog.export``), or a row of
+``TriageLog.export_rows``, whose JSON is copied rather than parsed."""
 
 
 def neutralised(value: Any) -> Any:
@@ -57,12 +65,59 @@ def neutralised(value: Any) -> Any:
     return "" if value is None else value
 
 
-def _csv_row(entry: Entry) -> list[Any]:
-    stored = [entry.stored[name] for name in CSV_STORED]
-    return [neutralised(v) for v in [*stored, *(cell(entry) for cell in DERIVED.values())]]
+def _neutralised_all(values: Iterable[Any]) -> list[Any]:
+    """``neutralised`` of each value (written out: it runs for every cell of an export)."""
+    starts = FORMULA_STARTS
+    return [
+        "'" + v if isinstance(v, str) and v.startswith(starts) else "" if v is None else v
+        for v in values
+    ]
 
 
-def _write(entries: Iterable[Entry], fmt: str, out: IO[str]) -> int:
+def _csv_row(entry: Exported) -> list[Any]:
+    if isinstance(entry, Entry):
+        stored = [entry.stored[name] for name in CSV_STORED]
+        return _neutralised_all([*stored, *(cell(entry) for cell in DERIVED.values())])
+    return _neutralised_all(map(entry.__getitem__, CSV_COLUMNS_STORED_AS))
+
+
+def _json_line(entry: Exported) -> str:
+    if isinstance(entry, Entry):
+        return json_text(entry.to_dict())
+    head = {
+        "id": entry["id"],
+        "recorded_at": entry["recorded_at"],
+        "reported_at": entry["reported_at"],
+        "patient_id": entry["patient_id"],
+        "session_id": entry["session_id"],
+        "outcome": entry["outcome"],
+        "urgency": entry["urgency"],
+        "top_reason": entry["top_reason"],
+        "rule_pack": {
+            "name": entry["pack_name"],
+            "version": entry["pack_version"],
+            "sha256": entry["pack_sha256"],
+        },
+        "engine": {"name": entry["engine_name"], "version": entry["engine_version"]},
+        "program_version": entry["program_version"],
+        "contract_version": entry["contract_version"],
+    }
+    decision, reviews = _copied(entry["decision_json"]), _copied(entry["reviews_json"])
+    tail = json_text({"form": entry["form"], "hash": entry["hash"]})
+    return f'{json_text(head)[:-1]}, "decision": {decision}, "reviews": {reviews}, {tail[1:]}'
+
+
+_BLANKS = str.maketrans("\t\n\r", "   ")
+
+
+def _copied(text: str) -> str:
+    """Valid JSON text as stored, copied into a JSON line: the white space between its values
+    kept on the line, every character a terminal could act on escaped (inside strings, where
+    valid JSON holds them)."""
+    return UNSAFE.sub(json_escape, text.translate(_BLANKS))
+
+
+def _write(entries: Iterable[Exported], fmt: str, out: IO[str]) -> int:
     count = 0
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
@@ -72,13 +127,13 @@ def _write(entries: Iterable[Entry], fmt: str, out: IO[str]) -> int:
             count += 1
     else:
         for entry in entries:
-            out.write(json_text(entry.to_dict()) + "\n")
+            out.write(_json_line(entry) + "\n")
             count += 1
     return count
 
 
 def write_export(
-    entries: Iterable[Entry], fmt: str, output: str | Path | None, *, force: bool = False
+    entries: Iterable[Exported], fmt: str, output: str | Path | None, *, force: bool = False
 ) -> int:
     """Write every entry; returns how many. ``output`` None means standard output. An existing
     ``output`` is refused unless ``force``, and replaced only if it is a regular file."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .._version import __version__
 from ..errors import NotFoundError, StorageError, UsageError
 from ..history import Earlier, new_session_id
+from ..outcomes import OVERRIDE_REASONS
 from . import chain, worklist
 from .access import Access
 from .location import Server, locate, open_store
@@ -26,7 +27,6 @@ from .patients import KEEP, Keep, checked_change, record_from
 from .records import (
     MAX_ID,
     MIN_STAMP,
-    OVERRIDE_REASONS,
     VERDICTS,
     Entry,
     EntrySummary,
@@ -49,6 +49,7 @@ from .worklist import Worklist
 
 if TYPE_CHECKING:
     from ..decision import Decision
+    from ..warning import EarlyWarning
     from .checkpoints import Checkpoint
 
 
@@ -108,6 +109,31 @@ class TriageLog:
             return rows
 
         return [EntrySummary.from_row(row) for row in self._store.append("entry", build)]
+
+    def record_stopped_early(self, warning: EarlyWarning) -> EntrySummary:
+        """Append a check the questionnaire stopped at a red flag (or the patient stopped after
+        answers that need a clinician): its report holds the answers given, its decision
+        ``"stopped_early": true`` with the rows met; no schema change, every view reads it.
+        The summary's top reason says it stopped early, so the list shows it."""
+        answers = dict(warning.answers)
+        if not isinstance(answers.get("patient_id"), str) or not isinstance(
+            answers.get("hours_since_session"), (int, float)
+        ):
+            raise UsageError(
+                "a check stopped early is recorded only once the patient and the end of the "
+                "session are known",
+                "ask the patient id and when the session ended first",
+            )
+        _patient(answers["patient_id"])
+        answers.setdefault("reported_at", now_utc())
+        data = {**warning.to_dict(), "report": answers}
+
+        def build(head: Head) -> list[Row]:
+            row = _stopped_row(warning, data, head.next_id, head.seq + 1, head.hash)
+            row["hash"] = chain.record_hash("entry", row)
+            return [row]
+
+        return EntrySummary.from_row(self._store.append("entry", build)[0])
 
     def review(
         self, entry_id: int, *, by: str, verdict: Verdict, note: str = "", reason: str = ""
@@ -227,6 +253,18 @@ class TriageLog:
         rows = self._store.entry_rows(_checked(filters), _bounded(limit))
         return (self._full(row) for row in rows)
 
+    def export_rows(
+        self, filters: Filters | None = None, limit: int | None = None, *, whole: bool = True
+    ) -> Iterator[Row]:
+        """Every matching entry as stored, oldest first, streamed, in one query, with what the
+        exports take from its JSON and reviews (``Store.export_rows``): what
+        ``export.write_export`` writes fastest, copying the stored JSON rather than parsing it.
+        ``whole=False`` gives what a CSV export needs, without the decision and reviews."""
+        for row in self._store.export_rows(_checked(filters), _bounded(limit), whole=whole):
+            if whole and not row["json_ok"]:
+                self._json(row, "decision_json")  # says which entry is damaged
+            yield row
+
     def trend(self, patient: str, limit: int = 30) -> list[TrendPoint]:
         """The patient's last ``limit`` checks, oldest first: pain during and now, and outcome."""
         rows = self._store.newest_of_patient(_patient(patient), _bound(limit))
@@ -236,8 +274,8 @@ class TriageLog:
             points.append(
                 TrendPoint(
                     row["reported_at"],
-                    report["pain_during"],
-                    report["pain_now"],
+                    report.get("pain_during"),  # a check stopped early may not have them
+                    report.get("pain_now"),
                     row["outcome"],
                     row["urgency"],
                     report.get("pain_before"),
@@ -255,6 +293,38 @@ class TriageLog:
         since, end = days_before(before, days), stamp(before)
         rows = self._store.patient_window(_patient(patient), since, end, _bound(limit))
         return [self._earlier(row) for row in reversed(rows)]
+
+    def checks_since(self, since: str) -> int:
+        """How many entries were answered at or after the stamp ``since``."""
+        return sum(row["entries"] for row in self._store.patient_counts(since))
+
+    def patient_ranges(
+        self, since: str, parts: int, total: int | None = None
+    ) -> list[tuple[str, str, int]]:
+        """The patients with entries answered at or after the stamp ``since``, cut into at most
+        ``parts`` ranges of patient ids (first, last, entries) holding about as many such
+        entries each: the units of work of a replay (a patient's checks stay together, for
+        their history). ``total`` is ``checks_since(since)``, if known. Streams the patients,
+        never holding them all."""
+        total = self.checks_since(since) if total is None else total
+        share = max(1, -(-total // max(1, parts)))
+        ranges: list[tuple[str, str, int]] = []
+        first, count, last = None, 0, ""
+        for row in self._store.patient_counts(since):
+            first = row["patient_id"] if first is None else first
+            last, count = row["patient_id"], count + row["entries"]
+            if count >= share:
+                ranges.append((first, last, count))
+                first, count = None, 0
+        if first is not None:
+            ranges.append((first, last, count))
+        return ranges
+
+    def patients_checks(self, first: str, last: str, since: str) -> Iterator[Row]:
+        """The stored checks answered at or after the stamp ``since`` of the patients from
+        ``first`` to ``last``, each patient's in the order they were answered (then recorded),
+        streamed (see ``Store.patients_entries``)."""
+        return self._store.patients_entries(first, last, since)
 
     def latest_session(self, patient: str) -> SessionRef | None:
         """The session of the patient's newest check, and when it ended (from its first report)."""
@@ -538,6 +608,42 @@ def _entry_row(decision: Decision, entry_id: int, seq: int, prev: str) -> Row:
         "program_version": __version__,
         "report_json": _compact(report.answers()),
         "decision_json": _compact(decision.to_dict()),
+        "prev_hash": prev,
+        "form": chain.CURRENT_FORM,
+        "contract_version": CONTRACT_VERSION,
+    }
+
+
+STOPPED_EARLY = "Stopped early: "
+"""How the top reason of a check stopped early begins (in ``triage log list``)."""
+
+
+def _stopped_row(
+    warning: EarlyWarning, data: dict[str, Any], entry_id: int, seq: int, prev: str
+) -> Row:
+    from ..report import CONTRACT_VERSION
+
+    answers = data["report"]
+    return {
+        "id": entry_id,
+        "seq": seq,
+        "recorded_at": now_utc(),
+        "reported_at": stamp(
+            datetime.fromisoformat(str(answers["reported_at"]).replace("Z", "+00:00"))
+        ),
+        "patient_id": answers["patient_id"],
+        "session_id": answers.get("session_id") or new_session_id(),
+        "outcome": warning.outcome,
+        "urgency": warning.urgency,
+        "top_reason": STOPPED_EARLY + warning.reasons[0].title,
+        "pack_name": warning.rule_pack.name,
+        "pack_version": warning.rule_pack.version,
+        "pack_sha256": warning.rule_pack.sha256,
+        "engine_name": warning.engine["name"],
+        "engine_version": warning.engine["version"],
+        "program_version": __version__,
+        "report_json": _compact(answers),
+        "decision_json": _compact(data),
         "prev_hash": prev,
         "form": chain.CURRENT_FORM,
         "contract_version": CONTRACT_VERSION,

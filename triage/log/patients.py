@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any
 
 from ..errors import StorageError, UsageError
+from ..field_table import FIELDS  # the contract's fields, without building its models
 from . import chain
 from .records import PatientRecord, Row, now_utc, plain_text
 from .store import Head
@@ -93,7 +94,7 @@ def checked_change(
 
 def checked_patient_id(patient_id: Any) -> str:
     """A patient id as the report contract accepts it."""
-    from ..contract import FIELDS, show
+    from ..contract import show
     from ..report import Report
 
     info = Report.model_fields["patient_id"]
@@ -108,11 +109,11 @@ def checked_patient_id(patient_id: Any) -> str:
 
 def checked_profile(profile: Any) -> str | None:
     """A profile the contract accepts, or None (no profile)."""
-    from ..contract import FIELDS, show
-
     spec = FIELDS["profile"]
     if profile is None or spec.accepts(profile):
         return profile  # type: ignore[no-any-return]
+    from ..contract import show
+
     raise UsageError(
         f"field 'profile': got {show(profile)}, expected {spec.expected()}",
         _near("profile", profile) or "give one of the profiles listed, or None for none",
@@ -121,10 +122,10 @@ def checked_profile(profile: Any) -> str | None:
 
 def checked_conditions(conditions: Any) -> tuple[str, ...]:
     """Distinct conditions the contract accepts, in the contract's order."""
-    from ..contract import FIELDS, show
-
     spec = FIELDS["conditions"]
     if not isinstance(conditions, LISTS):
+        from ..contract import show
+
         one = conditions in spec.choices
         raise UsageError(
             f"field 'conditions': got {show(conditions)}, expected {spec.expected()}",
@@ -144,7 +145,7 @@ def checked_conditions(conditions: Any) -> tuple[str, ...]:
 
 
 def _unknown_conditions(unknown: list[Any]) -> UsageError:
-    from ..contract import FIELDS, show
+    from ..contract import show
 
     spec = FIELDS["conditions"]
     shown = " and ".join(show(value) for value in unknown)
@@ -160,7 +161,7 @@ def _unknown_conditions(unknown: list[Any]) -> UsageError:
 def _near(field: str, value: Any) -> str | None:
     """The contract's did-you-mean for a misspelt value, or the one answer that contains it
     ('older' for older_adult)."""
-    from ..contract import FIELDS, hint
+    from ..contract import hint
 
     spec = FIELDS[field]
     near = hint(spec, value)

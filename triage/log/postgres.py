@@ -26,7 +26,9 @@ password, a revocation), so the app's role may insert and update them, never del
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
+import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -38,11 +40,14 @@ from ..errors import StorageError
 from ..outcomes import LEVELS
 from .chain import GENESIS
 from .records import (
+    CSV_STORED,
     MAX_ID,
+    REPLAY_COLUMNS,
     SUMMARY_FIELDS,
     TABLES,
     Filters,
     Kind,
+    Review,
     Row,
     lower_bound,
     names,
@@ -345,11 +350,15 @@ class PostgresStore:
     # -- errors --------------------------------------------------------------------------------
 
     @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
+    def _errors(self, action: str, passed: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+        """Failures of the server or the database as StorageErrors (those of ``passed`` as
+        they are, for the caller to say more)."""
         import psycopg
 
         try:
             yield
+        except passed:
+            raise
         except psycopg.Error as exc:
             raise _storage_error(self.url, exc, action) from None
         except _pool_errors() as exc:
@@ -437,14 +446,16 @@ class PostgresStore:
             cursor = conn.cursor(row_factory=dict_row)
             return list(cursor.execute(sql, list(params)).fetchall())
 
-    def _stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
+    def _stream(
+        self, sql: str, params: Sequence[Any] = (), passed: tuple[type[BaseException], ...] = ()
+    ) -> Iterator[Row]:
         """The rows of one query, fetched in batches by a server-side cursor."""
         if _has_nul(params):
             return
         from psycopg.rows import dict_row
 
         with (
-            self._errors("read"),
+            self._errors("read", passed),
             self.pool.connection() as conn,
             conn.cursor(name="triage_stream", row_factory=dict_row) as cursor,
         ):
@@ -576,6 +587,50 @@ class PostgresStore:
         sql = f"SELECT {_columns('entry', 'e')} FROM triage.entries e{where} ORDER BY e.id"
         return self._stream(*_limited(sql, params, limit))
 
+    def export_rows(self, filters: Filters, limit: int | None, *, whole: bool) -> Iterator[Row]:
+        """As SQLite gives them (``Store.export_rows``), in one query: PostgreSQL's JSON
+        functions read the stored JSON text (a cast to ``json`` checks it; nothing is parsed in
+        Python). Damaged JSON stops the query: the entry that holds it is then looked for."""
+        where, params = _where(filters)
+        if whole:
+            columns = [f"e.{c}" for c in names("entry") if c != "report_json"]
+            extras, joins = _WHOLE_EXTRAS, ""
+        else:
+            columns, extras, joins = [f"e.{c}" for c in CSV_STORED], _CSV_EXTRAS, _CSV_JOINS
+        sql = (
+            f"SELECT {', '.join(columns)}, {extras} FROM triage.entries e{joins}{where} "
+            "ORDER BY e.id"
+        )
+        return self._exported(*_limited(sql, params, limit), where, params)
+
+    def _exported(
+        self, sql: str, params: list[Any], where: str, where_params: list[Any]
+    ) -> Iterator[Row]:
+        import psycopg
+
+        try:
+            yield from self._stream(sql, params, (psycopg.DataError,))
+        except psycopg.DataError as exc:
+            raise self._damaged(where, where_params, exc) from None
+
+    def _damaged(self, where: str, params: list[Any], exc: BaseException) -> StorageError:
+        """The first matching entry whose JSON cannot be read, named (or what the server said,
+        if every one parses here)."""
+        fix = "run 'triage log verify' to see whether it was edited; restore it from a backup"
+        sql = f"SELECT e.id, e.report_json, e.decision_json FROM triage.entries e{where}"
+        sql += " ORDER BY e.id"
+        for row in self._stream(sql, params):
+            for column in ("report_json", "decision_json"):
+                try:
+                    json.loads(row[column])
+                except ValueError:
+                    message = f"entry {row['id']} in {self.location} holds damaged JSON in {column}"
+                    return StorageError(message, self.location, fix)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return StorageError(
+            f"the triage log {self.location} holds damaged JSON ({reason})", self.location, fix
+        )
+
     def entry_row(self, entry_id: int) -> Row | None:
         sql = f"SELECT {_columns('entry')} FROM triage.entries WHERE id = %s"
         return next(iter(self._all(sql, [entry_id])), None)
@@ -604,6 +659,20 @@ class PostgresStore:
             "AND session_id = %s ORDER BY id LIMIT 1"
         )
         return next(iter(self._all(sql, [patient, session_id])), None)
+
+    def patient_counts(self, since: str) -> Iterator[Row]:
+        sql = (
+            "SELECT patient_id, count(*) AS entries FROM triage.entries WHERE reported_at >= %s "
+            "GROUP BY patient_id ORDER BY patient_id"
+        )
+        return self._stream(sql, [since])
+
+    def patients_entries(self, first: str, last: str, since: str) -> Iterator[Row]:
+        sql = (
+            f"SELECT {', '.join(REPLAY_COLUMNS)} FROM triage.entries WHERE patient_id >= %s "
+            "AND patient_id <= %s AND reported_at >= %s ORDER BY patient_id, reported_at, id"
+        )
+        return self._stream(sql, [first, last, since])
 
     def has_patient(self, patient: str) -> bool:
         sql = (
@@ -750,6 +819,29 @@ _SUMMARY = ", ".join(f"e.{name}" for name in SUMMARY_FIELDS)
 _LAST_VERDICT = (
     "SELECT verdict FROM triage.reviews r WHERE r.entry_id = e.id ORDER BY r.id DESC LIMIT 1"
 )
+_REVIEW_OBJECT = ", ".join(f"'{f.name}', r.{f.name}" for f in dataclasses.fields(Review))
+_WHOLE_EXTRAS = f"""
+    (e.decision_json::json IS NOT NULL) AS json_ok,
+    (SELECT coalesce(json_agg(json_build_object({_REVIEW_OBJECT}) ORDER BY r.id), '[]')::text
+        FROM triage.reviews r WHERE r.entry_id = e.id) AS reviews_json"""
+_CSV_EXTRAS = """
+    (SELECT coalesce(string_agg(x.reason ->> 'rule', ';' ORDER BY x.n), '')
+        FROM json_array_elements(e.decision_json::json -> 'reasons') WITH ORDINALITY
+        AS x (reason, n)) AS rules_fired,
+    e.report_json::json -> 'pain_during' AS pain_during,
+    e.report_json::json -> 'pain_now' AS pain_now,
+    (SELECT count(*) FROM triage.reviews r WHERE r.entry_id = e.id) AS review_count,
+    last.verdict AS last_verdict,
+    last.reviewer AS last_reviewer,
+    last.reviewed_at AS last_reviewed_at,
+    last.note AS last_note"""
+_CSV_JOINS = """
+    LEFT JOIN LATERAL (SELECT r.verdict, r.reviewer, r.reviewed_at, r.note FROM triage.reviews r
+        WHERE r.entry_id = e.id ORDER BY r.id DESC LIMIT 1) AS last ON true"""
+"""What ``export_rows`` adds to the entries, as the SQLite backend does with its JSON functions:
+the reviews as a JSON array (JSON Lines), or the rules fired, the pains (JSON values: psycopg
+reads them as numbers, or None) and the last review (CSV)."""
+
 _LOCKS = {"clinicians": 1, "api_tokens": 2}
 """The tables beside the chain that ``add_row`` and friends may touch (never a chained one),
 with the second key of the advisory lock under which rows are added to each."""

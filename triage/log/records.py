@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Literal
 
 from ..errors import Problem, UsageError
-from ..outcomes import severity
+from ..outcomes import OVERRIDE_REASONS, severity
 
 Kind = Literal["entry", "review", "patient"]
 Verdict = Literal["accepted", "overridden"]
@@ -187,6 +187,13 @@ def names(kind: Kind) -> tuple[str, ...]:
 
 
 SUMMARY_FIELDS = tuple(c.name for c in ENTRY_COLUMNS if c.summary)
+REPLAY_COLUMNS = tuple(
+    name
+    for name in names("entry")
+    if name not in ("seq", "recorded_at", "top_reason", "engine_name", "engine_version",
+                    "program_version", "prev_hash", "hash", "form")
+)  # fmt: skip
+"""What a replay of the log reads of each entry (``Store.patients_entries``)."""
 CSV_STORED = tuple(c.name for c in ENTRY_COLUMNS if c.csv)
 
 
@@ -286,16 +293,6 @@ def _escaped(found: re.Match[str]) -> str:
 
 
 # -- records -----------------------------------------------------------------------------------
-
-
-OVERRIDE_REASONS: dict[str, str] = {
-    "less_urgent": "Less urgent than decided (assessed: not needed at this level)",
-    "more_urgent": "More urgent than decided",
-    "answers_wrong": "The answers were mistaken or misunderstood",
-    "known_cause": "Explained by a known condition or the care plan",
-    "other": "Other (say why in the note)",
-}
-"""The coded reasons a clinician gives when overriding a decision, with their words."""
 
 
 def review_problems(verdict: str, reason: str, note: str) -> list[Problem]:
@@ -425,8 +422,8 @@ class Entry(EntrySummary):
 @dataclass(frozen=True)
 class TrendPoint:
     reported_at: str
-    pain_during: int
-    pain_now: int
+    pain_during: int | None  # None: a check stopped early before the pain was asked
+    pain_now: int | None
     outcome: str
     urgency: str | None
     pain_before: int | None = None

@@ -10,6 +10,7 @@ that is not a triage log.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import os
 import sqlite3
@@ -25,11 +26,14 @@ from ..errors import StorageError
 from ..outcomes import LEVELS, severity
 from .chain import GENESIS
 from .records import (
+    CSV_STORED,
     NOT_CHECKED,
+    REPLAY_COLUMNS,
     SUMMARY_FIELDS,
     TABLES,
     Filters,
     Kind,
+    Review,
     Row,
     lower_bound,
     names,
@@ -328,10 +332,12 @@ class SQLiteStore:
     def _read(self, sql: str, params: Iterable[Any] = ()) -> Iterator[Row]:
         """The rows of one query, streamed, by column name."""
         cursor = self.conn.cursor()
+        cursor.row_factory = None  # plain tuples, named here: a third cheaper than sqlite3.Row
         try:
             cursor.execute(sql, list(params))
+            names = [column[0] for column in cursor.description]
             while batch := cursor.fetchmany(FETCH_BATCH):
-                yield from (dict(row) for row in batch)
+                yield from (dict(zip(names, row, strict=True)) for row in batch)
         except sqlite3.Error as exc:
             raise storage_error(self.path, exc, "read") from None
         finally:
@@ -441,6 +447,16 @@ class SQLiteStore:
         sql = f"SELECT {_all('entry', 'e')} FROM entries e{where} ORDER BY e.id"
         return self._read(*_limited(sql, params, limit))
 
+    def export_rows(self, filters: Filters, limit: int | None, *, whole: bool) -> Iterator[Row]:
+        where, params = _where(filters)
+        if whole:
+            columns = [f"e.{c}" for c in names("entry") if c != "report_json"]
+            extras = _WHOLE_EXTRAS
+        else:
+            columns, extras = [f"e.{c}" for c in CSV_STORED], _CSV_EXTRAS
+        sql = f"SELECT {', '.join(columns)}, {extras} FROM entries e{where} ORDER BY e.id"
+        return self._read(*_limited(sql, params, limit))
+
     def entry_row(self, entry_id: int) -> Row | None:
         sql = f"SELECT {_all('entry')} FROM entries WHERE id = ?"
         return next(self._read(sql, [entry_id]), None)
@@ -466,6 +482,20 @@ class SQLiteStore:
             "ORDER BY id LIMIT 1"
         )
         return next(self._read(sql, [patient, session_id]), None)
+
+    def patient_counts(self, since: str) -> Iterator[Row]:
+        sql = (
+            "SELECT patient_id, count(*) AS entries FROM entries WHERE reported_at >= ? "
+            "GROUP BY patient_id ORDER BY patient_id"
+        )
+        return self._read(sql, [since])
+
+    def patients_entries(self, first: str, last: str, since: str) -> Iterator[Row]:
+        sql = (
+            f"SELECT {', '.join(REPLAY_COLUMNS)} FROM entries WHERE patient_id >= ? "
+            "AND patient_id <= ? AND reported_at >= ? ORDER BY patient_id, reported_at, id"
+        )
+        return self._read(sql, [first, last, since])
 
     def has_patient(self, patient: str) -> bool:
         sql = (
@@ -638,6 +668,27 @@ def _worklist_where(filters: Filters) -> tuple[str, list[Any]]:
         clauses.append("w.reported_at < ?")
         params.append(end)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+_LAST_REVIEW = "(SELECT r.{0} FROM reviews r WHERE r.entry_id = e.id ORDER BY r.id DESC LIMIT 1)"
+_REVIEW_OBJECT = ", ".join(f"'{f.name}', r.{f.name}" for f in dataclasses.fields(Review))
+_CSV_EXTRAS = f"""
+    (SELECT coalesce(group_concat(rule, ';'), '') FROM (SELECT json_extract(value, '$.rule')
+        AS rule FROM json_each(e.decision_json, '$.reasons') ORDER BY key)) AS rules_fired,
+    json_extract(e.report_json, '$.pain_during') AS pain_during,
+    json_extract(e.report_json, '$.pain_now') AS pain_now,
+    (SELECT count(*) FROM reviews r WHERE r.entry_id = e.id) AS review_count,
+    {_LAST_REVIEW.format("verdict")} AS last_verdict,
+    {_LAST_REVIEW.format("reviewer")} AS last_reviewer,
+    {_LAST_REVIEW.format("reviewed_at")} AS last_reviewed_at,
+    {_LAST_REVIEW.format("note")} AS last_note"""
+_WHOLE_EXTRAS = f"""
+    json_valid(e.decision_json) AS json_ok,
+    (SELECT json_group_array(json_object({_REVIEW_OBJECT}))
+        FROM (SELECT * FROM reviews r WHERE r.entry_id = e.id ORDER BY r.id) r) AS reviews_json"""
+"""What ``export_rows`` adds to the entries (``Store.export_rows``): SQLite's JSON functions do
+in C, in the one query, what would otherwise take a query per entry and a parse of every row's
+JSON in Python."""
 
 
 def _all(kind: Kind, alias: str = "") -> str:

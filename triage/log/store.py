@@ -126,6 +126,18 @@ class Store(Protocol):
         """Whole matching entries, oldest first, streamed (never all in memory)."""
         ...
 
+    def export_rows(self, filters: Filters, limit: int | None, *, whole: bool) -> Iterator[Row]:
+        """Matching entries, oldest first, streamed, in ONE query (no lookup per entry), for
+        the exports. With ``whole`` (JSON Lines): every column but ``report_json``, with
+        ``json_ok`` (``decision_json`` is valid JSON) and ``reviews_json`` (the entry's reviews,
+        oldest first, as a JSON array of objects with the ``Review`` fields). Without (CSV):
+        the ``CSV_STORED`` columns, with what the CSV takes from the JSON and the reviews,
+        worked out by the storage: ``rules_fired`` (the rule of each of the decision's reasons,
+        joined by ';'), ``pain_during`` and ``pain_now`` (from the report), ``review_count``,
+        and ``last_verdict``, ``last_reviewer``, ``last_reviewed_at`` and ``last_note`` (of the
+        newest review; None without one). Damaged JSON is a StorageError."""
+        ...
+
     def entry_row(self, entry_id: int) -> Row | None: ...
 
     def review_rows(self, entry_id: int) -> list[Row]:
@@ -141,6 +153,18 @@ class Store(Protocol):
         ...
 
     def first_of_session(self, patient: str, session_id: str) -> Row | None: ...
+
+    def patient_counts(self, since: str) -> Iterator[Row]:
+        """``patient_id`` and ``entries``, the number of its entries answered at or after
+        ``since``, for every patient that has one, in order of patient id; streamed."""
+        ...
+
+    def patients_entries(self, first: str, last: str, since: str) -> Iterator[Row]:
+        """The entries answered at or after ``since`` of the patients from ``first`` to
+        ``last`` (ids in order, both included), in order of patient, then answer time, then
+        id; streamed. Columns: id, patient_id, session_id, reported_at, outcome, urgency,
+        pack_name, pack_version, pack_sha256, contract_version, report_json, decision_json."""
+        ...
 
     def has_patient(self, patient: str) -> bool:
         """Whether the log has an entry or a patient record of ``patient``."""

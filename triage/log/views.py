@@ -49,10 +49,10 @@ def json_text(value: Any, indent: int | None = None) -> str:
     """JSON in which every character a terminal could act on is escaped (``\\u001b``); the C1
     controls and separators that ``ensure_ascii=False`` leaves raw included."""
     text = json.dumps(value, indent=indent, ensure_ascii=False)
-    return UNSAFE.sub(_json_escape, text)
+    return UNSAFE.sub(json_escape, text)
 
 
-def _json_escape(found: re.Match[str]) -> str:
+def json_escape(found: re.Match[str]) -> str:
     char = found.group()  # inside strings json.dumps escaped every C0 control: a new line is layout
     return char if char == "\n" else f"\\u{ord(char):04x}"
 
@@ -162,6 +162,7 @@ def entry_detail(entry: Entry) -> list[Line]:
             f"Outcome: {outcome_words(entry.outcome, entry.urgency)}"
             + ("  (not reviewed yet)" if flag else ""),
         ),
+        *_stopped_lines(entry),
         Line("text", ""),
         Line("heading", "Reasons:"),
         *_reason_lines(entry),
@@ -182,6 +183,30 @@ def entry_detail(entry: Entry) -> list[Line]:
         Line("text", ""),
         Line("heading", "Reviews:"),
         *_review_lines(entry),
+    ]
+
+
+def stopped_early(entry: Entry) -> tuple[str, list[str]] | None:
+    """For a check stopped early: what happened, in words, and the questions not asked."""
+    if not entry.decision.get("stopped_early"):
+        return None
+    why = (
+        "the patient stopped the questionnaire after answers that need a clinician"
+        if entry.decision.get("interrupted")
+        else "the questionnaire stopped at the first red flag"
+    )
+    unanswered = list(entry.decision.get("unanswered", []))
+    return f"Stopped early: {why}; {len(unanswered)} questions were not asked.", unanswered
+
+
+def _stopped_lines(entry: Entry) -> list[Line]:
+    stopped = stopped_early(entry)
+    if stopped is None:
+        return []
+    headline, unanswered = stopped
+    return [
+        Line("urgent", headline),
+        Line("text", "Not asked: " + (", ".join(unanswered) or "-"), indent=2),
     ]
 
 
@@ -259,7 +284,10 @@ def trend_chart(patient: str, points: list[TrendPoint]) -> list[Line]:
     return lines
 
 
-def _bar(score: int) -> str:
+def _bar(score: int | None) -> str:
+    """A score as a bar; a check stopped early before it was asked shows a blank one."""
+    if score is None:
+        return f"{' ' * 10}  -  "
     return f"{'█' * score}{'·' * (10 - score)} {score:>2}  "
 
 

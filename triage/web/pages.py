@@ -19,6 +19,7 @@ from starlette.routing import Route
 from ..errors import NotFoundError, ReviewError, TriageError, UsageError
 from ..log import OVERRIDE_REASONS, Clinician, Filters, TriageLog
 from ..log.records import review_problems
+from ..log.views import stopped_early
 from ..outcomes import OUTCOMES, URGENCIES
 from . import present
 from .app import site
@@ -247,6 +248,7 @@ def _check(
         answers=present.answer_rows(entry, present.zone(request.session.get("tz"))),
         matched_text=present.matched_text,
         same_session=same_session,
+        stopped=stopped_early(entry),
         reasons=OVERRIDE_REASONS,
         problems=problems or [],
         form=form or {},
