@@ -799,6 +799,8 @@ def _create_private(path: Path) -> None:
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         os.chmod(path, 0o600)
+    except FileExistsError:  # another process started it at the same moment: one of the two
+        _refuse_non_file(path, path.lstat().st_mode)  # migrates it, the other waits for that
     except OSError as exc:
         raise storage_error(path, exc, "start") from None
 
