@@ -19,6 +19,12 @@ Measured on the 2-core development machine while other work ran (load average 3 
     SQLite                      156 s (156 us/entry)  61 ms
     PostgreSQL                   67 s  (67 us/entry) 129 ms
 
+These figures predate the worklist of ``triage serve``, which every append of a check that needs
+action now keeps in the same transaction (SQLite: in Python; PostgreSQL: its triggers). Rerun
+after the merge at a small size (``bench_postgres.py 2000 200``) on a quieter moment of the same
+machine, against the code before it: 1 writer SQLite 2,029 vs 2,423, PostgreSQL 993 vs 1,260
+appends/s; 16 writers 976 vs 1,377 and 429 vs 466 (one run each, load average 1 to 7).
+
 Every append takes the chain's one lock and commits durably before the next can start, on both
 backends, so throughput is bounded by one commit at a time; on PostgreSQL each hand-off of the
 head row's lock is a wake-up of another process and four round trips, which two cores shared by
@@ -61,8 +67,8 @@ def _writer(target: str, appends: int, ready: Any, go: Any, done: Any) -> None:
 def appends_per_second(target: str, writers: int, appends: int) -> float:
     context = multiprocessing.get_context("spawn")
     ready, done, go = context.Queue(), context.Queue(), context.Event()
-    procs = [
-        context.Process(target=_writer, args=(target, appends, ready, go, done))
+    procs = [  # daemons: a writer that fails to start must not leave the others waiting
+        context.Process(target=_writer, args=(target, appends, ready, go, done), daemon=True)
         for _ in range(writers)
     ]
     for proc in procs:
