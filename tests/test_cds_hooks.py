@@ -351,8 +351,10 @@ def test_an_accepted_card_is_an_acceptance(ehr: tuple[Ehr, Path, dict[str, int]]
         client, {"card": card["uuid"], "outcome": "accepted", "acceptedSuggestions": []}
     )
     assert response.status_code == 200, response.text
+    again = _feedback(client, {"card": card["uuid"], "outcome": "accepted"})
+    assert again.json()["recorded"][0]["repeated"] is True
     with TriageLog(db, create=False) as log:
-        (review,) = log.entry(ids["reduce_load"]).reviews
+        (review,) = log.entry(ids["reduce_load"]).reviews  # sent twice, recorded once
     assert review.verdict == "accepted"
 
 

@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import triage
 from tests.fhir_support import assert_valid, library_model, schema_errors
-from tests.helpers import ROOT, load_case, report, vignette_files
+from tests.helpers import ROOT, examples, load_case, report, vignette_files
 from triage.fhir import (
     QUESTIONNAIRE_URL,
     answers_from_response,
@@ -359,6 +361,51 @@ def test_malformed_responses_are_refused_with_a_message(change: dict, message: s
     assert result.exit_code == 1
     assert message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _places(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _places(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _places(value, (*path, index))
+    return found
+
+
+@examples(2000)
+@given(st.data())
+def test_any_damaged_response_is_read_or_refused_with_a_message(data: st.DataObject) -> None:
+    """Whatever replaces any part of a valid response, reading it either gives answers that fit
+    the contract or raises ReportError: never another exception."""
+    response = questionnaire_response(
+        report(
+            patient_id="pt-1", headache="usual", pain_now=2, pain_region="knee", pain_site="joint"
+        )
+    )
+    place = data.draw(st.sampled_from(_places(response)[1:]))
+    target = response
+    for key in place[:-1]:
+        target = target[key]
+    target[place[-1]] = data.draw(JSON)
+    try:
+        answers = answers_from_response(response)
+    except triage.ReportError as error:
+        problems = error.problems
+    else:
+        problems = []
+        triage.parse_report(answers)
+    assert all(p.message for p in problems)
 
 
 # -- the decision --------------------------------------------------------------------------------

@@ -166,7 +166,7 @@ def _read_items(items: list[Any], parent: str | None, reading: _Reading, seen: s
             reading.problem("an item without a 'linkId'", fix="give each item its linkId")
             continue
         if link_id not in layout():
-            near = suggest(link_id, layout())
+            near = suggest(link_id, layout()) if len(link_id) <= 80 else None
             hint = f" (did you mean '{near}'?)" if near else ""
             reading.problem(
                 f"is not an item of the questionnaire{hint}",
@@ -199,7 +199,10 @@ def _read_question(entry: Mapping[str, Any], item: dict[str, Any], reading: _Rea
         reading.problem("takes no nested items", link_id, "remove its 'item'")
         return
     answers = entry.get("answer", [])
-    if not isinstance(answers, list) or not answers:
+    if not isinstance(answers, list):
+        reading.problem("'answer' must be a list of answers", link_id)
+        return
+    if not answers:
         return  # not answered: the report's validation says whether it had to be
     if len(answers) > 1 and not item.get("repeats"):
         reading.problem(
@@ -280,7 +283,7 @@ def _coded(coding: Any, item: dict[str, Any], reading: _Reading) -> Any:
         return None
     code = coding["code"]
     if code not in options:
-        near = suggest(code, options)
+        near = suggest(code, options) if len(code) <= 80 else None
         reading.problem(
             f"code {code[:40]!r} is not one of the item's options",
             link_id,

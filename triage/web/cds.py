@@ -9,7 +9,7 @@ the EHR asks for cards, and gets one per unreviewed check of the patient that ne
   the decision as its ``source`` and links to the check's page.
 - ``POST /cds-services/triage-patient-view/feedback``: a card accepted or overridden in the EHR
   is recorded as a review of its check (``TriageLog.review``), under the user the card was
-  shown to.
+  shown to; the same feedback sent again is recorded once.
 
 The patient's triage id is the prefetched Patient's identifier of system
 ``triage.fhir.codes.PATIENT_ID_SYSTEM``, or else its ``id``. Every call must carry a JWT signed
@@ -214,6 +214,8 @@ class CdsState:
     trust: EhrTrust | None = None
     seen: _Seen = field(default_factory=_Seen)
     shown: OrderedDict[str, _Shown] = field(default_factory=OrderedDict)
+    answered: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """The feedback recorded for a card: its outcome and the review's id."""
     keep: int = 100_000
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -221,7 +223,8 @@ class CdsState:
         with self.lock:
             self.shown[card] = shown
             while len(self.shown) > self.keep:
-                self.shown.popitem(last=False)
+                forgotten, _ = self.shown.popitem(last=False)
+                self.answered.pop(forgotten, None)
 
     def card(self, card: str) -> _Shown | None:
         with self.lock:
@@ -384,8 +387,14 @@ async def feedback(request: Request) -> Response:
         from .app import site
 
         log = site(request).logs.get()
-        done = []
+        cds = _state(request)
+        done: list[dict[str, Any]] = []
         for card, shown, verdict, reason, note in planned:
+            earlier = cds.answered.get(card)
+            if earlier is not None and earlier[0] == verdict:  # sent again: recorded once
+                done.append({"card": card, "entry_id": shown.entry_id, "review": earlier[1],
+                             "repeated": True})  # fmt: skip
+                continue
             review = log.review(
                 shown.entry_id,
                 by=f"{shown.user} via CDS Hooks ({claims['iss']})"[:200],
@@ -393,6 +402,7 @@ async def feedback(request: Request) -> Response:
                 note=note,
                 reason=reason,
             )
+            cds.answered[card] = (verdict, review.id)
             done.append({"card": card, "entry_id": shown.entry_id, "review": review.id})
         return done
 
