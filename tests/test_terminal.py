@@ -361,6 +361,9 @@ def test_ctrl_c_with_nothing_alarming_saves_nothing(tmp_path: Path) -> None:
     patient.child.sendintr()
     result, status = patient.end()
     assert "Stopped. Nothing was saved." in result
+    assert "or have numbness around your groin or bottom, call your emergency number now." in (
+        " ".join(result.split())
+    )  # the red-flag advice, whatever was answered
     assert status == 130 and not saved.exists()
 
 
