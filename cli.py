@@ -25,7 +25,7 @@ import triage
 from triage.engines import DURABLE, REFERENCE
 from triage.errors import TriageError
 from triage.outcomes import LEVELS, OUTCOMES, OVERRIDE_REASONS, URGENCIES
-from triage.render import IF_STOPPED, Line, render_early_warning
+from triage.render import IF_STOPPED, Line, Style, render_early_warning
 
 # Nothing is imported before a command needs it (tests/test_start.py): the report contract
 # builds its pydantic models on import (about 100 ms), the triage log opens SQLite, and the
@@ -803,35 +803,70 @@ def questions(as_json: bool, fhir: bool, code_systems: bool) -> None:
     if as_json:
         click.echo(json.dumps(flow, indent=2, ensure_ascii=False))
         return
-    click.echo(f"Report contract v{flow['contract_version']}.")
+    lines = [
+        Line("text", part)
+        for part in textwrap.wrap(
+            f"The questions of 'triage check', in the order asked (report contract "
+            f'v{flow["contract_version"]}). A [gate] is a yes/no question: "no" stands for '
+            "the answers after 'If no', \"yes\" asks the questions under it.",
+            _width(),
+        )
+    ]
     for step in flow["steps"]:
-        _describe_step(step, 0)
+        lines += _describe_step(step, ())
+    echo_lines(lines, wrap=False)
 
 
-def _describe_step(step: dict[str, Any], depth: int) -> None:
-    pad = "      " * depth
+def _hanging(text: str, indent: int, style: Style = "text") -> list[Line]:
+    """``text`` broken between words to the width, its continuation lines indented by two."""
+    return [
+        Line(style, part)
+        for part in textwrap.wrap(
+            text,
+            _width(),
+            initial_indent=" " * indent,
+            subsequent_indent=" " * (indent + 2),
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    ]
+
+
+def _describe_step(step: dict[str, Any], gates: tuple[str, ...]) -> list[Line]:
+    """A question, or a gate with the questions behind it; each says when it is asked, the
+    gates it is behind included (a question may be behind two)."""
+    indent = 4 * len(gates)
     if "gate" not in step:
-        click.echo(pad + _describe_item(step))
-        return
-    click.echo(f"\n{pad}[{step['gate']}] {step['question']}")
-    click.echo(
-        f"{pad}    If no: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in step["if_no"].items())
-    )
-    click.echo(f"{pad}    If yes, ask:")
+        return _hanging(_describe_item(step, gates), indent)
+    if_no = ", ".join(f"{k}={json.dumps(v)}" for k, v in step["if_no"].items())
+    lines = [Line("text", "")]
+    lines += _hanging(f"[{step['gate']}]{_asked(gates, 'always')} {step['question']}", indent)
+    lines += _hanging(f"If no: {if_no}", indent + 2)
+    lines += _hanging("If yes, ask:", indent + 2)
     for item in step["if_yes"]:
-        _describe_step(item, depth + 1)
+        lines += _describe_step(item, (*gates, step["gate"]))
+    return lines
 
 
-def _describe_item(item: dict[str, Any]) -> str:
+def _asked(gates: tuple[str, ...], when: str) -> str:
+    """When a step is asked, in brackets: after yes to each gate it is behind, and when its own
+    condition holds; nothing for a step asked always."""
+    parts = [f"after yes to {' and '.join(f'[{g}]' for g in gates)}"] if gates else []
+    parts += [] if when == "always" else [when]
+    return f" [{'; '.join(parts)}]" if parts else ""
+
+
+def _describe_item(item: dict[str, Any], gates: tuple[str, ...]) -> str:
     answers = item.get("answers")
     if isinstance(answers, list):
         shown = " | ".join(f"{json.dumps(a['value'])}: {a['label']}" for a in answers)
+        shown = f"any of: {shown}" if item.get("several") else shown
     elif answers:
         shown = f"{answers['minimum']:g}-{answers['maximum']:g}"
     else:
         shown = "text"
-    when = "" if item["asked"] == "always" else f" [{item['asked']}]"
     optional = "" if item["required"] else " (optional)"
+    when = _asked(gates, item["asked"])
     return f"{item['field']}{optional}{when}: {item['question']}  <{shown}>"
 
 
