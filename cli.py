@@ -25,7 +25,7 @@ import triage
 from triage.engines import DURABLE, REFERENCE
 from triage.errors import TriageError
 from triage.outcomes import LEVELS, OUTCOMES, OVERRIDE_REASONS, URGENCIES
-from triage.render import IF_STOPPED, Line, render_early_warning
+from triage.render import IF_STOPPED, Line, Style, render_early_warning
 
 # Nothing is imported before a command needs it (tests/test_start.py): the report contract
 # builds its pydantic models on import (about 100 ms), the triage log opens SQLite, and the
@@ -115,7 +115,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 def fail(exc: TriageError) -> NoReturn:
     """A library error, worded by the error itself; with --json, also as a JSON object on stdout."""
     context = click.get_current_context(silent=True)
-    if context is not None and context.meta.get("json_errors"):
+    if context is not None and context.meta.get("fhir_errors"):
+        from triage.fhir.outcome import operation_outcome
+
+        click.echo(json.dumps(operation_outcome(exc), indent=2, ensure_ascii=False))
+    elif context is not None and context.meta.get("json_errors"):
         click.echo(json.dumps(exc.to_dict(), indent=2, ensure_ascii=False))
     first, *rest = exc.explain().split("\n")
     colour = use_colour(sys.stderr)
@@ -140,6 +144,15 @@ def _json_errors(ctx: click.Context, param: click.Parameter, value: bool) -> boo
     """--json also asks for errors as JSON (on stdout, with the same exit status)."""
     if value:
         ctx.meta["json_errors"] = True
+    return value
+
+
+def _format_errors(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--format json or fhir also asks for errors in that form (on stdout)."""
+    if value == "json":
+        ctx.meta["json_errors"] = True
+    elif value == "fhir":
+        ctx.meta["fhir_errors"] = True
     return value
 
 
@@ -180,6 +193,16 @@ def _load_pack(rules: str | None) -> triage.RulePack:
     "--answers", metavar="FILE|-", help="A YAML or JSON report; '-' reads standard input."
 )
 @json_option("Print the decision as JSON (and any error as a JSON object).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "fhir"]),
+    default=None,
+    is_eager=True,
+    callback=_format_errors,
+    help="text (the default), json (as --json), or fhir: the decision as a FHIR R4 "
+    "RiskAssessment (any error as an OperationOutcome); fhir needs --answers.",
+)
 @click.option("--rules", metavar="DIR", help="Use the rule pack in DIR instead of the bundled one.")
 @click.option(
     "--exit-code",
@@ -222,6 +245,7 @@ def _load_pack(rules: str | None) -> triage.RulePack:
 def check(
     answers: str | None,
     as_json: bool,
+    output_format: str | None,
     rules: str | None,
     exit_code: bool,
     engine: str | None,
@@ -240,6 +264,12 @@ def check(
     patient's checks of the last weeks are read from the triage log for the history rules, and
     this check is recorded there (see 'triage log') unless --no-log is given.
     """
+    if output_format == "fhir" and (answers is None or explain or as_json):
+        raise click.UsageError(
+            "--format fhir prints the RiskAssessment of a report or QuestionnaireResponse given "
+            "with --answers (without --json or --explain)"
+        )
+    as_json = as_json or output_format == "json"
     if explain and answers is None:
         raise click.UsageError(
             "--explain is for clinicians checking a report file: give it with --answers "
@@ -253,6 +283,7 @@ def check(
         "exit_code": exit_code,
         "save_answers": save_answers,
         "explain": explain,
+        "fhir": output_format == "fhir",
     }
     if answers is None:
         with _INTERRUPTS:  # until the result is shown: Ctrl-C never hides an answer's result
@@ -284,6 +315,7 @@ def _check(
     exit_code: bool,
     save_answers: str | None,
     explain: bool,
+    fhir: bool = False,
 ) -> NoReturn:
     """Check the answers, show the result, say whether it was saved; exit."""
     result = triage.check(
@@ -299,7 +331,12 @@ def _check(
     if result.session is not None and source is not None:
         _say_follow_up(result.session, result.decision.report.hours_since_session)
     decision = result.decision
-    if as_json:
+    if fhir:
+        from triage.fhir import risk_assessment
+
+        entry_id = result.entry.id if result.entry is not None else None
+        click.echo(json.dumps(risk_assessment(decision, entry_id), indent=2, ensure_ascii=False))
+    elif as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         from triage.render import render_decision
@@ -310,7 +347,7 @@ def _check(
 
             click.echo()
             echo_lines(why_not_lines(decision.why_not))
-    problems = _after_the_result(result, save_answers, as_json)
+    problems = _after_the_result(result, save_answers, as_json or fhir)
     status = EXIT_CODES[(decision.outcome, decision.urgency)] if exit_code else int(problems)
     sys.exit(status)
 
@@ -738,43 +775,98 @@ def _confirm(interview: Interview) -> str | None:
 
 @main.command()
 @json_option("Print the questionnaire as JSON.")
-def questions(as_json: bool) -> None:
+@click.option(
+    "--fhir",
+    is_flag=True,
+    help="Print it as a FHIR R4 Questionnaire (--code-systems: the code systems of its answers).",
+)
+@click.option(
+    "--code-systems",
+    is_flag=True,
+    help="With --fhir: print the FHIR CodeSystems of the answers and the decision, as a Bundle.",
+)
+def questions(as_json: bool, fhir: bool, code_systems: bool) -> None:
     """Print the questionnaire: questions, help, answers, gates, and when each is asked."""
     from triage.questionnaire import describe
 
+    if code_systems and not fhir:
+        raise click.UsageError("--code-systems goes with --fhir")
+    if fhir:
+        import triage.fhir
+
+        resource = triage.fhir.questionnaire()
+        if code_systems:
+            resource = triage.fhir.collection(triage.fhir.code_systems())
+        click.echo(json.dumps(resource, indent=2, ensure_ascii=False))
+        return
     flow = describe()
     if as_json:
         click.echo(json.dumps(flow, indent=2, ensure_ascii=False))
         return
-    click.echo(f"Report contract v{flow['contract_version']}.")
+    lines = [
+        Line("text", part)
+        for part in textwrap.wrap(
+            f"The questions of 'triage check', in the order asked (report contract "
+            f'v{flow["contract_version"]}). A [gate] is a yes/no question: "no" stands for '
+            "the answers after 'If no', \"yes\" asks the questions under it.",
+            _width(),
+        )
+    ]
     for step in flow["steps"]:
-        _describe_step(step, 0)
+        lines += _describe_step(step, ())
+    echo_lines(lines, wrap=False)
 
 
-def _describe_step(step: dict[str, Any], depth: int) -> None:
-    pad = "      " * depth
+def _hanging(text: str, indent: int, style: Style = "text") -> list[Line]:
+    """``text`` broken between words to the width, its continuation lines indented by two."""
+    return [
+        Line(style, part)
+        for part in textwrap.wrap(
+            text,
+            _width(),
+            initial_indent=" " * indent,
+            subsequent_indent=" " * (indent + 2),
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    ]
+
+
+def _describe_step(step: dict[str, Any], gates: tuple[str, ...]) -> list[Line]:
+    """A question, or a gate with the questions behind it; each says when it is asked, the
+    gates it is behind included (a question may be behind two)."""
+    indent = 4 * len(gates)
     if "gate" not in step:
-        click.echo(pad + _describe_item(step))
-        return
-    click.echo(f"\n{pad}[{step['gate']}] {step['question']}")
-    click.echo(
-        f"{pad}    If no: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in step["if_no"].items())
-    )
-    click.echo(f"{pad}    If yes, ask:")
+        return _hanging(_describe_item(step, gates), indent)
+    if_no = ", ".join(f"{k}={json.dumps(v)}" for k, v in step["if_no"].items())
+    lines = [Line("text", "")]
+    lines += _hanging(f"[{step['gate']}]{_asked(gates, 'always')} {step['question']}", indent)
+    lines += _hanging(f"If no: {if_no}", indent + 2)
+    lines += _hanging("If yes, ask:", indent + 2)
     for item in step["if_yes"]:
-        _describe_step(item, depth + 1)
+        lines += _describe_step(item, (*gates, step["gate"]))
+    return lines
 
 
-def _describe_item(item: dict[str, Any]) -> str:
+def _asked(gates: tuple[str, ...], when: str) -> str:
+    """When a step is asked, in brackets: after yes to each gate it is behind, and when its own
+    condition holds; nothing for a step asked always."""
+    parts = [f"after yes to {' and '.join(f'[{g}]' for g in gates)}"] if gates else []
+    parts += [] if when == "always" else [when]
+    return f" [{'; '.join(parts)}]" if parts else ""
+
+
+def _describe_item(item: dict[str, Any], gates: tuple[str, ...]) -> str:
     answers = item.get("answers")
     if isinstance(answers, list):
         shown = " | ".join(f"{json.dumps(a['value'])}: {a['label']}" for a in answers)
+        shown = f"any of: {shown}" if item.get("several") else shown
     elif answers:
         shown = f"{answers['minimum']:g}-{answers['maximum']:g}"
     else:
         shown = "text"
-    when = "" if item["asked"] == "always" else f" [{item['asked']}]"
     optional = "" if item["required"] else " (optional)"
+    when = _asked(gates, item["asked"])
     return f"{item['field']}{optional}{when}: {item['question']}  <{shown}>"
 
 
@@ -1416,6 +1508,30 @@ def patient_show(patient_id: str, as_json: bool, db: str | None) -> None:
     is_flag=True,
     help="Behind an HTTPS proxy: session cookies are sent over HTTPS only.",
 )
+@click.option(
+    "--cds-ehr-key",
+    metavar="FILE",
+    envvar="TRIAGE_CDS_EHR_KEY",
+    show_envvar=True,
+    help="The EHR's public key(s) for the CDS Hooks service: a JWK Set, a JWK or a PEM file. "
+    "Without it, every CDS Hooks call is refused.",
+)
+@click.option(
+    "--cds-ehr-issuer",
+    metavar="URL",
+    envvar="TRIAGE_CDS_EHR_ISSUER",
+    show_envvar=True,
+    help="The iss of the EHR's JWTs (with --cds-ehr-key).",
+)
+@click.option(
+    "--public-url",
+    metavar="URL",
+    envvar="TRIAGE_PUBLIC_URL",
+    show_envvar=True,
+    help="This server's address as the EHR calls it (https://triage.clinic.example): the "
+    "audience of the CDS Hooks JWTs and the base of the cards' links. Default: the address "
+    "each request came to.",
+)
 def serve(
     host: str,
     port: int,
@@ -1423,6 +1539,9 @@ def serve(
     rules: str | None,
     cors_origins: tuple[str, ...],
     https_only: bool,
+    cds_ehr_key: str | None,
+    cds_ehr_issuer: str | None,
+    public_url: str | None,
 ) -> None:
     """Serve the clinician's worklist in a web browser, and the JSON API under /api/v1/.
 
@@ -1432,7 +1551,13 @@ def serve(
     with a new key each start, so that everyone signs in again). Ctrl-C stops it.
     """
     from triage.web import serve as run
+    from triage.web.cds import load_trust
 
+    if bool(cds_ehr_key) != bool(cds_ehr_issuer):
+        raise click.UsageError("--cds-ehr-key and --cds-ehr-issuer go together")
+    trust = None
+    if cds_ehr_key and cds_ehr_issuer:
+        trust = load_trust(cds_ehr_key, cds_ehr_issuer, public_url)
     pack = _load_pack(rules)
     with _starting(db) as triage_log:
         target = triage_log.target  # a PostgreSQL URL keeps its password for the server
@@ -1447,6 +1572,7 @@ def serve(
         pack=pack,
         cors_origins=cors_origins,
         https_only=https_only,
+        cds_trust=trust,
         announce=lambda text: click.echo(text, err=True),
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import click
+import pytest
 
 from tests.helpers import ROOT
 from triage.conditions import OPERATORS
@@ -78,11 +79,13 @@ def docs_example(doc: str, name: str) -> str:
     return text.split(marker, 1)[1].split("```", 1)[0]
 
 
-def test_the_check_example_in_the_embedding_guide_prints_what_it_says(
-    tmp_path, monkeypatch, capsys
+@pytest.mark.parametrize("name", ["check-with-history", "fhir-round-trip"])
+def test_the_python_examples_in_the_embedding_guide_print_what_they_say(
+    name, tmp_path, monkeypatch, capsys
 ) -> None:
-    code = docs_example("embedding.md", "check-with-history")
-    monkeypatch.chdir(tmp_path)
+    code = docs_example("embedding.md", name)
+    monkeypatch.chdir(tmp_path)  # the examples read the repository's examples/ folder
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
     exec(compile(code, "embedding.md", "exec"), {})
     printed = capsys.readouterr().out.splitlines()
     promised = [line.split("# ", 1)[1] for line in code.splitlines() if line.startswith("print(")]

@@ -21,14 +21,14 @@ from triage.history import build_context
 from triage_cli.cli import main
 
 CLEAN = (triage.InputError, triage.ReportError)
-SECONDS = 5  # far above any real input: the bounds make every case take milliseconds
+SECONDS = 5  # CPU seconds, far above any real input: the bounds make every case take milliseconds
 
 
 @examples(1_500)
 @given(report_texts())
 def test_a_malformed_report_gives_a_decision_or_a_clean_error(case: tuple[str, bytes]) -> None:
     name, raw = case
-    start = time.perf_counter()
+    start = time.process_time()
     message = "error: (a decision)"
     try:
         data, source = read_answers("-", raw)
@@ -36,7 +36,7 @@ def test_a_malformed_report_gives_a_decision_or_a_clean_error(case: tuple[str, b
     except CLEAN as error:
         message = error.explain()  # every value quoted in it is cut short
     assert message.startswith("error: ") and len(message) < 20_000
-    assert time.perf_counter() - start < SECONDS, name
+    assert time.process_time() - start < SECONDS, name
 
 
 @examples(300)
@@ -61,14 +61,14 @@ def test_a_mutated_pack_is_refused_or_runs_the_same_on_both_engines(
     tmp_path: Path, seed: int
 ) -> None:
     what = mutate_pack(Path(triage.default_pack().path), tmp_path / "pack", seed)
-    start = time.perf_counter()
+    start = time.process_time()
     try:
         pack = triage.load_pack(tmp_path / "pack")
     except (triage.PackError, triage.InputError) as error:
         refused = error.problems
     else:
         refused = []
-    assert time.perf_counter() - start < SECONDS, what
+    assert time.process_time() - start < SECONDS, what
     if refused:
         assert all(p.file for p in refused), what
         return

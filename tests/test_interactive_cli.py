@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from click.testing import CliRunner, Result
 import triage_cli.cli as cli
 from tests.helpers import keystrokes, load_case, vignette_files
 from triage.contract import read_report
+from triage.questionnaire import ITEMS
 from triage_cli.cli import main
 
 PUBLIC = [p for p in vignette_files() if p.parent.name == "vignettes-v2"]
@@ -244,10 +246,25 @@ def test_saved_answers_replay_to_the_same_decision(tmp_path: Path) -> None:
 
 
 def test_questions_command_lists_the_flow() -> None:
-    text = CliRunner().invoke(main, ["questions"]).stdout
+    screen = CliRunner().invoke(main, ["questions"], env={"COLUMNS": "80"}).stdout
+    assert all(len(line) <= 80 for line in screen.splitlines())  # broken between words
+    text = " ".join(screen.split())
     assert "[pain] Any pain or injury" in text and "If no: pain_during=0" in text
-    assert "[injury] Any sign of an injury" in text
-    assert "pain_trend [when hours_since_session is 24 or more and pain_now is above 0]" in text
+    assert "[injury] [after yes to [pain]] Any sign of an injury" in text
+    assert (
+        "pain_trend [after yes to [pain]; when hours_since_session is 24 or more and pain_now "
+        "is above 0]: Compared with about a day ago" in text
+    )
+    # nested behind two gates: both named, then the question's own condition
+    assert (
+        "swelling_fast (optional) [after yes to [pain] and [injury]; when there is swelling "
+        "(swelling is not none)]: Did the swelling come up within 2 hours?" in text
+    )
+    assert "groin_lump [after yes to [pain] and [injury]]: Have you noticed" in text
+    assert "patient_id: Your patient ID" in text  # asked always: no condition
+    assert "numbness [after yes to [since]]: Any numbness" in text and "<any of: " in text
+    for field in ITEMS:  # every question the questionnaire asks, each at the start of a line
+        assert re.search(rf"^ *{field}( \(optional\))?( \[|:)", screen, re.M), field
     data = json.loads(CliRunner().invoke(main, ["questions", "--json"]).stdout)
     assert data["contract_version"] == "2"
     assert [s.get("gate") for s in data["steps"] if "gate" in s] == ["heart", "since", "pain"]

@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from tests.helpers import BASE, report
+from triage.conditions import ConditionParser
 from triage.contract import FIELDS
 from triage.errors import AnswerError
 from triage.logic import to_data
@@ -131,6 +132,7 @@ def test_painless_injury_skips_pain_details_but_asks_injury_questions() -> None:
     )
     assert "pain_site" not in asked and "pain_onset" not in asked
     assert {"snap_or_tear", "swelling", "functional_loss"} <= set(asked)
+    assert "swelling_fast" not in asked  # no swelling: not asked how fast it came
 
 
 def test_changing_an_answer_asks_what_now_applies_and_drops_what_does_not() -> None:
@@ -305,6 +307,40 @@ def test_the_description_gives_when_each_question_is_asked_as_data() -> None:
     assert kind["asked_when"] == {"chest_pain": {"ne": "none"}}
     assert next(s for s in data["steps"] if s.get("field") == "patient_id")["asked_when"] is None
     assert set(data["not_asked"]) == {"session_id", "reported_at", "profile", "conditions"}
+
+
+def _in_rule_words(data: dict, tests: dict[str, str]) -> dict:
+    """A condition of ``asked_when`` with its tests named as the rule language names them."""
+    (key, value), *others = data.items()
+    assert not others
+    if key in ("all", "any"):
+        return {key: [_in_rule_words(item, tests) for item in value]}
+    if key == "not":
+        return {key: _in_rule_words(value, tests)}
+    return {key: {tests[op]: operand for op, operand in value.items()}}  # a field's test
+
+
+def _questions(steps: list[dict]) -> list[dict]:
+    found = []
+    for step in steps:
+        found += _questions(step["if_yes"]) if "gate" in step else [step]
+    return found
+
+
+def test_every_asked_when_is_the_questionnaires_own_condition() -> None:
+    """An app that reads asked_when (with ``tests`` for the names of the tests) gets exactly the
+    conditions the questionnaire walks: each parses back, as a rule's condition, to its item's."""
+    data = describe()
+    entries = _questions(data["steps"])
+    assert [e["field"] for e in entries] == list(ITEMS)
+    for entry in entries:
+        item = ITEMS[entry["field"]][1]
+        if entry["asked_when"] is None:
+            assert item.when is None, entry["field"]
+            continue
+        parser = ConditionParser("questions --json", None)
+        parsed = parser.parse(_in_rule_words(entry["asked_when"], data["tests"]), 0)
+        assert not parser.problems and parsed == item.when, entry["field"]
 
 
 def test_no_pain_report_matches_the_base_report() -> None:

@@ -10,12 +10,14 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pexpect
 import pytest
 
+import triage
 from tests.helpers import BASE
 
 TRIAGE = str(Path(sys.executable).parent / "triage")
@@ -24,9 +26,12 @@ COLUMNS = 80
 EMERGENCY = "STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW"
 URGENT = "GO TO AN EMERGENCY DEPARTMENT NOW."
 TECHNICAL = re.compile(
-    r"\b(emergency|urgent|same-day|routine|reduce-load|continue|history)\.[a-z0-9-]+|sha256|"
-    r"durable|reference engine|\bRules:|post-session-safety"
+    r"\b(emergency|urgent|same-day|routine|reduce-load|continue|history|note)\.[a-z0-9-]+|"
+    r"sha256|\b[0-9a-f]{12,}\b|durable|reference engine|compiled|early-warning|\bRules:|"
+    r"post-session-safety"
 )
+PACK = triage.default_pack()
+NAMES = {rule.id for rule in PACK.rules} | {note.id for note in PACK.notes} | {PACK.name}
 
 
 class Patient:
@@ -57,16 +62,20 @@ class Patient:
         self.typed = ""
         self.tmp_path = str(tmp_path)
 
-    def answer(self, question: str, reply: str) -> None:
+    def answer(self, question: str, reply: str | Callable[[str], str]) -> None:
+        """Wait for ``question`` and its prompt, then type ``reply`` (or what ``reply`` makes
+        of the screen so far)."""
         self.child.expect_exact(question)
         self.seen.append(self.child.before + self.child.after)
         self.child.expect_exact("> ")
         self.seen.append(self.child.before)
         self.prompts += 1
+        if callable(reply):
+            reply = reply(self.screen)
         self.typed = reply
         self.child.sendline(reply)
 
-    def answers(self, pairs: list[tuple[str, str]]) -> None:
+    def answers(self, pairs: list[tuple[str, str | Callable[[str], str]]]) -> None:
         for question, reply in pairs:
             self.answer(question, reply)
 
@@ -98,6 +107,7 @@ def well_laid_out(patient: Patient, result: str) -> None:
     for line in screen.replace("\r", "").splitlines():
         assert len(line) <= COLUMNS or patient.tmp_path in line, line
     assert not TECHNICAL.search(screen), TECHNICAL.search(screen)
+    assert not [name for name in NAMES if name in screen]  # no rule, note or pack name
 
 
 def first_lines(result: str) -> list[str]:
@@ -317,6 +327,7 @@ def test_ctrl_c_right_after_answering_fainted(tmp_path: Path) -> None:
     patient.answer("Did you faint", "3")
     patient.child.sendintr()
     result, status = patient.end()
+    assert "What was the chest pain like?" not in patient.screen  # no chest pain: not asked
     assert first_lines(result)[0] == EMERGENCY
     assert "Fainting during or after exercise" in result
     assert status == 0 and "reference number 1" in result
@@ -350,6 +361,9 @@ def test_ctrl_c_with_nothing_alarming_saves_nothing(tmp_path: Path) -> None:
     patient.child.sendintr()
     result, status = patient.end()
     assert "Stopped. Nothing was saved." in result
+    assert "or have numbness around your groin or bottom, call your emergency number now." in (
+        " ".join(result.split())
+    )  # the red-flag advice, whatever was answered
     assert status == 130 and not saved.exists()
 
 
@@ -402,7 +416,8 @@ def test_a_follow_up_two_days_later(tmp_path: Path) -> None:
     result, status = patient.end()
     assert status == 0 and patient.prompts == 18
     screen = patient.screen
-    asked_before = ("When did the session end?", "Which week", "How hard did", "worst pain")
+    asked_before = ("When did the session end?", "Which week", "add a new exercise", "How hard did",
+                    "how many more repetitions", "worst pain")  # fmt: skip
     for not_again in asked_before:
         assert not_again not in screen
     assert "Worst pain during the session" in screen  # shown in the summary, from the log
@@ -412,6 +427,96 @@ def test_a_follow_up_two_days_later(tmp_path: Path) -> None:
         json.loads(patient.log("show", "2", "--json"))["session_id"]
         == json.loads(patient.log("show", "1", "--json"))["session_id"]
     )
+    well_laid_out(patient, result)
+
+
+def row(label: str) -> Callable[[str], str]:
+    """The number of ``label``'s row in the last summary on the screen, typed to change it."""
+
+    def number(screen: str) -> str:
+        rows = screen.rsplit("Your answers", 1)[1].splitlines()
+        return next(line.split(".")[0].strip() for line in rows if label in line)
+
+    return number
+
+
+def test_changing_answers_at_the_summary(tmp_path: Path) -> None:
+    """Each change shows the answer in force, Enter keeps it; a skipped question can be
+    answered; a group opened at the summary asks the questions it now needs."""
+    patient = Patient(tmp_path)
+    patient.answers(
+        [*SESSION[:2], (SESSION[2][0], "3"), *SESSION[3:], *NO_HEART, *NO_SINCE, *NO_PAIN]
+    )
+    patient.answers([(CONFIRM[0][0], row("Programme week")), ("Which week", "")])
+    assert "(1 to 520; Enter keeps: 3; ? for help)" in patient.screen
+    patient.answers([(CONFIRM[0][0], row("How hard the session felt")), ("How hard", "6")])
+    assert "Enter keeps: Not answered" in patient.screen
+    patient.answers(
+        [
+            (CONFIRM[0][0], row("Pain or injury")),
+            ("Any pain or injury", "yes"),
+            ("What was your worst pain during the session?", "2"),
+            ("How bad is the pain right now?", "0"),
+            ("Where does it hurt most?", "lower back"),  # pain during the session: now needed
+            ("What does the pain feel like it is in?", "muscle"),
+            ("When did the pain start?", ""),
+            ("Does pain shoot down", "none"),
+            ("Any sign of an injury", "no"),
+            ("spread over an area", ""),
+            ("both sides of the body", ""),
+            ("What does the pain feel like?", ""),
+            ("Does gentle movement ease the pain?", ""),
+            ("wake you at night?", ""),
+            ("What is your usual pain", ""),
+            *CONFIRM,
+        ]
+    )
+    assert "Enter keeps: No" in patient.screen  # the gate's answer in force, before "yes"
+    summary = " ".join(patient.screen.rsplit("Your answers", 1)[1].split())
+    assert "Programme week 3" in summary and "How hard the session felt 6/10" not in summary
+    assert "How hard the session felt 6" in summary and "Signs of injury None of these" in summary
+    result, status = patient.end()
+    assert status == 0 and "reference number 1" in result
+    report = json.loads(patient.log("show", "1", "--json"))["decision"]["report"]
+    assert (report["program_week"], report["session_rpe"], report["pain_during"]) == (3, 6, 2)
+    assert report["pain_region"] == "lower_back" and "reps_in_reserve" not in report
+    well_laid_out(patient, result)
+
+
+def test_help_at_the_questions_and_a_check_not_saved(tmp_path: Path) -> None:
+    """'?' gives help written for a patient (a gate, a time, a set); with --no-log, the result
+    says clearly that the check was not saved."""
+    patient = Patient(tmp_path, "--no-log")
+    patient.answers(
+        [
+            ("Your patient ID", "pt-7"),
+            ("When did the session end?", "?"),
+            ("For example: just now, this morning", "3 hours ago"),
+            *SESSION[2:],
+            *NO_HEART,
+            ("Since the session", "?"),
+            ("Answer yes even if you are not sure it is related", "yes"),
+            ("Is your urine dark", "n"),
+            ("tense, hard and swollen", "n"),
+            ("calf or arm swollen", "n"),
+            ("bladder or bowel", "n"),
+            ("Did you overheat", "1"),
+            ("Any numbness or tingling?", "?"),
+            ("The saddle area is around the groin", "1 none"),
+            ("'none' is an answer of its own", "none"),
+            ("Do you have a fever", "n"),
+            *NO_PAIN,
+            *CONFIRM,
+        ]
+    )
+    screen = patient.screen
+    assert "type every number that applies, separated by spaces or commas, or 'none'" in screen
+    assert not re.search(r"\btrue or false\b|\bone of \w+, |\[\]|[a-z]_[a-z]", screen)  # no tokens
+    assert "Recovered means you felt normal" not in screen  # help only when asked for
+    result, status = patient.end()
+    assert status == 0 and first_lines(result)[0] == "Carry on with your programme."
+    assert "Not saved in the triage log: recording was not asked for (--no-log)." in result
+    assert not (tmp_path / "log.db").exists()
     well_laid_out(patient, result)
 
 

@@ -38,6 +38,10 @@ def every_route() -> list[tuple[str, str]]:
             if path in PUBLIC:
                 continue
             path = path.replace("{entry_id:int}", "1").replace("{patient_id}", "pt-chest")
+            path = path.replace("Questionnaire/{id}", "Questionnaire/post-session-check")
+            path = path.replace("{id}", "pain-region").replace(
+                "{service_id}", "triage-patient-view"
+            )
             found.extend((m, path) for m in sorted(route.methods or ()) if m != "HEAD")
 
     walk(app.routes, "")  # type: ignore[arg-type]
@@ -50,6 +54,8 @@ ROUTES = every_route()
 def test_every_route_is_listed() -> None:
     paths = {path for _, path in ROUTES}
     assert {"/", "/checks/1", "/patients/pt-chest", "/api/v1/check", "/api/v1/entries"} <= paths
+    assert {"/fhir/Questionnaire", "/cds-services",
+            "/cds-services/triage-patient-view/feedback"} <= paths  # fmt: skip
     assert len(ROUTES) >= 12
 
 
@@ -57,10 +63,14 @@ def test_every_route_is_listed() -> None:
 def test_without_a_credential_nothing_is_readable(server: Server, method: str, path: str) -> None:
     with server.client() as client:
         response = client.request(method, path, json={} if method == "POST" else None)
-    if path.startswith("/api/"):
+    if path.startswith(("/api/", "/cds-services")):  # an API token; the EHR's signed JWT
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
         assert set(response.json()) >= {"error", "message", "problems"}
+    elif path.startswith("/fhir/"):
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.json()["resourceType"] == "OperationOutcome"
     else:
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login?next=")

@@ -92,6 +92,9 @@ def check(
     the rules cannot be evaluated (never treat it as "continue"), and, for a follow-up only,
     ``StorageError``/``UsageError`` when the log or the session cannot be found.
     """
+    from .fhir.response import answers_of
+
+    answers = answers_of(answers, source or "the QuestionnaireResponse")
     rules = pack if pack is not None else default_pack()
     opened, log_error = _open(log, create=record and not follow_up)
     try:

@@ -40,6 +40,20 @@ class CompiledRule:
         condition = self.rule.condition
         return None if condition is None else compile_matched(condition)
 
+    @cached_property
+    def reason(self) -> dict[str, object]:
+        """What a decision's reason says of this rule, whatever the answers."""
+        rule = self.rule
+        return {
+            "rule": rule.id,
+            "title": rule.title,
+            "outcome": rule.outcome,
+            "urgency": rule.urgency,
+            "patient": rule.patient,
+            "clinician": rule.clinician,
+            "source": self.source,
+        }
+
 
 @dataclass(frozen=True)
 class CompiledNote:
@@ -105,7 +119,8 @@ class CompiledPack:
         """The ids of the rules that fire for ``context``."""
         fired = set(self._single(context.answers))
         fired.update(self._always)
-        fired.update(rule_id for rule_id, holds in self._history if holds(context))
+        if context.earlier is not None:  # a history rule never fires without the history
+            fired.update(rule_id for rule_id, holds in self._history if holds(context))
         return fired
 
 

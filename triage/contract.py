@@ -221,11 +221,14 @@ def parse_report(data: Any, source: str | None = None) -> Report:
 def read_answers(path: str, stdin: bytes | str | None = None) -> tuple[Any, str]:
     """The answers in a YAML or JSON file (or ``stdin`` when ``path`` is '-'), not yet
     checked, and the name of their source. A case file (a vignette) holding the report under
-    ``report:`` is accepted too."""
+    ``report:`` is accepted too, and so is a FHIR ``QuestionnaireResponse`` (its answers, read
+    and checked by ``triage.fhir.response``)."""
+    from .fhir.response import answers_of
+
     if path == "-":
         text = decode(stdin, "<stdin>") if isinstance(stdin, bytes) else stdin or ""
-        return _unwrap_case(parse_document(text, "<stdin>")), "<stdin>"
-    return _unwrap_case(read_document(path)), path
+        return answers_of(_unwrap_case(parse_document(text, "<stdin>")), "<stdin>"), "<stdin>"
+    return answers_of(_unwrap_case(read_document(path)), path), path
 
 
 def save_answers_file(path: str, report: Report) -> None:

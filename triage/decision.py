@@ -89,21 +89,14 @@ class Decision(_Frozen):
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
 
-def _reason(compiled_rule: CompiledRule, context: Context) -> Reason:
+def _reason(compiled_rule: CompiledRule, context: Context) -> dict[str, Any]:
+    """A reason as data: ``Decision`` validates it into a ``Reason`` with the rest of the
+    decision, in one call."""
     rule, matched = compiled_rule.rule, compiled_rule.matched
     found = matched(context.answers) if matched is not None else {}
     if rule.history:
         found.update(history_matched(rule.when, context))
-    return Reason(
-        rule=rule.id,
-        title=rule.title,
-        outcome=rule.outcome,
-        urgency=rule.urgency,
-        patient=rule.patient,
-        clinician=rule.clinician,
-        source=compiled_rule.source,
-        matched=found,
-    )
+    return {**compiled_rule.reason, "matched": found}
 
 
 def _note(compiled_note: CompiledNote, context: Context) -> Note:
@@ -149,7 +142,7 @@ def build_decision(
     return Decision(
         outcome=outcome,
         urgency=urgency,
-        reasons=tuple(_reason(r, context) for r in ranked),
+        reasons=[_reason(r, context) for r in ranked],  # validated into Reasons here
         advice=advice,
         rule_pack=pack_info(pack.name, pack.version, pack.sha256),
         engine=engine,

@@ -43,6 +43,8 @@ class Problem:
     line: int | None = None
     rule_id: str | None = None
     fix: str | None = None
+    item: str | None = None
+    """The ``linkId`` of a FHIR QuestionnaireResponse item the problem is about."""
 
     def location(self) -> str:
         place = ""
@@ -55,6 +57,8 @@ class Problem:
             parts.append(f"rule '{self.rule_id}'")
         if self.field is not None:
             parts.append(f"field '{self.field}'")
+        if self.item is not None:
+            parts.append(f"item '{self.item}'")
         return ": ".join(parts)
 
     def __str__(self) -> str:

@@ -314,27 +314,29 @@ Matcher = Callable[[Answers], dict[str, Any]]
 
 def compile_matched(condition: Condition) -> Matcher:
     """``matched(condition, answers)`` as a function of the answers, built once (the same
-    answers, in the same order)."""
+    answers, in the same order): one generated function, each value bound by name."""
+    source = _Source()
+    body = ["def matched(a):", "    c = a", "    found = {}"]
+    _matched_lines(source, condition, body, "    ")
+    body.append("    return found")
+    return source.function(body, "matched")
+
+
+def _matched_lines(source: _Source, condition: Condition, body: list[str], indent: str) -> None:
+    """``matched``, written out: a test (or a negation) adds each answer it reads that is given;
+    ``all`` adds each part's; ``any`` each true branch's (nesting is bounded by the pack's
+    ``MAX_NESTING``)."""
     if isinstance(condition, (Test, Not)):
-        fields = tuple(fields_of(condition))
-        return lambda a: {f: a[f] for f in fields if a.get(f) not in _EMPTY}
-    parts = tuple(compile_matched(item) for item in condition.items)
-    if isinstance(condition, AnyOf):
-        tests = tuple(compile_condition(item) for item in condition.items)
-
-        def matched_any(a: Answers) -> dict[str, Any]:
-            found: dict[str, Any] = {}
-            for test, part in zip(tests, parts, strict=True):
-                if test(a):
-                    found.update(part(a))
-            return found
-
-        return matched_any
-
-    def matched_all(a: Answers) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for part in parts:
-            found.update(part(a))
-        return found
-
-    return matched_all
+        for name in fields_of(condition):
+            field = source.name(name, "f")
+            body.append(f"{indent}x = a.get({field})")
+            body.append(f"{indent}if x not in _EMPTY:")
+            body.append(f"{indent}    found[{field}] = x")
+        return
+    for item in condition.items:
+        if isinstance(condition, AnyOf):
+            body.append(f"{indent}if {source.condition(item)}:")
+            _matched_lines(source, item, body, indent + "    ")
+            body.append(f"{indent}    pass")
+        else:
+            _matched_lines(source, item, body, indent)

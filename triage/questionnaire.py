@@ -615,10 +615,14 @@ NOT_ANSWERED = "Not answered"
 def describe() -> dict[str, Any]:
     """The questionnaire as data (``triage questions --json``), for apps that render their own
     form: every step in asking order, and when each question is asked as a condition in the
-    rule language's data form (``asked_when``; null: always), from ``FLOW``, the definition the
-    questionnaire itself walks. A gate's ``if_yes`` may hold another gate."""
+    canonical data form of ``rules list --json`` (``asked_when``; null: always), from ``FLOW``,
+    the definition the questionnaire itself walks; ``tests`` names each test of that form as
+    the rule language writes it (docs/rules.md). A gate's ``if_yes`` may hold another gate."""
+    from .conditions import OPERATORS  # here: it loads the contract's models (not at the start)
+
     return {
         "contract_version": CONTRACT_VERSION,
+        "tests": {code: word for word, code in OPERATORS.items()},
         "steps": [_describe(step) for step in FLOW],
         "not_asked": list(NOT_ASKED),
         "follow_up_keeps": list(SESSION_FACTS),

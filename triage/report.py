@@ -47,7 +47,7 @@ from .fields import (
 from .fields import (
     requirement_for as requirement_for,
 )
-from .logic import compile_condition
+from .logic import All, AnyOf, Condition, Not, Test, compile_condition
 
 YES_NO = {True: "Yes", False: "No"}
 SYMPTOM = ((False, True),)
@@ -754,16 +754,20 @@ class Report(BaseModel):
             raise ValidationError.from_exception_data(
                 cls.__name__, [_as_init_error(e) for e in errors] + extra
             ) from None
-        problems = _conditional_problems(report.__dict__)
-        if problems:
-            raise ValidationError.from_exception_data(cls.__name__, problems)
+        if _any_conditional_problem(report.__dict__):
+            raise ValidationError.from_exception_data(
+                cls.__name__, _conditional_problems(report.__dict__)
+            )
         return report
 
     def answers(self) -> dict[str, Any]:
         """The normalised report: every given answer, ``reported_at`` filled, absent fields
         (and empty optional sets) left out."""
         data = self.model_dump(mode="json", exclude_none=True)
-        return {k: v for k, v in data.items() if v != [] or k in _REQUIRED}
+        for name in _OPTIONAL_SETS:  # the only answers that can be an empty list
+            if data.get(name) == []:
+                del data[name]
+        return data
 
 
 _OUR_CODES = ("moment", "number", "set_repeated")
@@ -782,7 +786,29 @@ def _as_init_error(error: Any) -> InitErrorDetails:
 
 
 _REQUIRED = frozenset(name for name, info in Report.model_fields.items() if info.is_required())
+_OPTIONAL_SETS = tuple(
+    name
+    for name, info in Report.model_fields.items()
+    if typing.get_origin(info.annotation) is tuple and not info.is_required()
+)
 _APPLIES = tuple(compile_condition(requirement.when) for requirement in REQUIREMENTS)
+
+
+def _violated(requirement: Requirement) -> Condition:
+    """When ``requirement`` is not met, as one condition: ``_conditional_problems`` finds a
+    problem for it exactly when this holds (an answer is given when it is present)."""
+    given = Test(requirement.field, "present", True)
+    cases: list[Condition] = []
+    if requirement.required:
+        cases.append(All((requirement.when, Not(given))))
+    if requirement.only:
+        cases.append(All((given, Not(requirement.when))))
+    return AnyOf(tuple(cases))
+
+
+_any_conditional_problem = compile_condition(AnyOf(tuple(map(_violated, REQUIREMENTS))))
+"""Whether ``_conditional_problems`` finds any problem, in one call (a valid report, the usual
+case, needs no list of them; tests/test_report.py holds the two to each other)."""
 
 
 def _conditional_problems(values: Mapping[str, Any]) -> list[InitErrorDetails]:

@@ -112,22 +112,19 @@ def coverage_lines(tests: PackTests, strict: bool) -> list[Line]:
 # -- why not -----------------------------------------------------------------------------------
 
 
-def why_not_lines(reasons: Iterable[WhyNot]) -> list[Line]:
-    """The more severe rules that did not fire, the closest first: for clinicians only."""
-    from .outcomes import level
+WHY_NOT_HEADING = (
+    "For clinicians: the more severe rules that did not fire, and the fewest answers that kept "
+    "each from firing (never advice for the patient):"
+)
+NO_MORE_SEVERE = "none: no rule is more severe than this outcome"
 
-    found = list(reasons)
-    lines = [
-        Line(
-            "heading",
-            "For clinicians: the more severe rules that did not fire, and the fewest answers "
-            "that kept each from firing (never advice for the patient):",
-        )
-    ]
-    if not found:
-        return [*lines, Line("text", "none: no rule is more severe than this outcome", 2)]
-    distance = None
-    for reason in found:
+
+def why_not_groups(reasons: Iterable[WhyNot]) -> list[tuple[str, list[WhyNot]]]:
+    """The rules that did not fire, grouped by how many answers away they were, closest first
+    (as given); the rules kept off by the earlier checks under their own heading."""
+    groups: list[tuple[str, list[WhyNot]]] = []
+    distance: int | bool | None = False
+    for reason in reasons:
         if reason.answers_away != distance:
             distance = reason.answers_away
             heading = (
@@ -135,9 +132,24 @@ def why_not_lines(reasons: Iterable[WhyNot]) -> list[Line]:
                 if distance is None
                 else f"{distance} answer{'s' if distance != 1 else ''} away"
             )
-            lines.append(Line("text", f"{heading}:", 2))
-        words = level(reason.outcome, reason.urgency).words
-        lines.append(Line("text", f"{words:<14} {reason.rule}: {reason.words()}", 4))
+            groups.append((heading, []))
+        groups[-1][1].append(reason)
+    return groups
+
+
+def why_not_lines(reasons: Iterable[WhyNot]) -> list[Line]:
+    """The more severe rules that did not fire, the closest first: for clinicians only."""
+    from .outcomes import level
+
+    lines = [Line("heading", WHY_NOT_HEADING)]
+    groups = why_not_groups(reasons)
+    if not groups:
+        return [*lines, Line("text", NO_MORE_SEVERE, 2)]
+    for heading, group in groups:
+        lines.append(Line("text", f"{heading}:", 2))
+        for reason in group:
+            words = level(reason.outcome, reason.urgency).words
+            lines.append(Line("text", f"{words:<14} {reason.rule}: {reason.words()}", 4))
     return lines
 
 

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..errors import InputError, Problem, ReviewError
+from ..errors import InputError, Problem, ReviewError, TriageError
 from ..log import ApiToken, Filters, TriageLog
 from ..log.access import checked_name
 from ..log.records import review_problems
@@ -65,7 +65,25 @@ async def _json_body(request: Request, source: str) -> Any:
 
 
 async def check(request: Request) -> Response:
+    """A report or a FHIR ``QuestionnaireResponse``; the decision as JSON, or as a FHIR
+    ``RiskAssessment`` on request (``?format=fhir`` or ``Accept: application/fhir+json``), with
+    errors as an ``OperationOutcome`` then."""
+    from .fhir import wants_fhir
+
     await run_in_threadpool(_authorised, request)
+    if wants_fhir(request):
+        try:
+            return await _check(request, fhir=True)
+        except TriageError as error:
+            from ..fhir.outcome import operation_outcome
+            from .errors import status_of
+            from .fhir import fhir_response
+
+            return fhir_response(operation_outcome(error), status_of(error))
+    return await _check(request, fhir=False)
+
+
+async def _check(request: Request, *, fhir: bool) -> Response:
     answers = await _json_body(request, "request body")
     if not isinstance(answers, dict):
         raise InputError(
@@ -75,9 +93,20 @@ async def check(request: Request) -> Response:
 
     def checked() -> dict[str, Any]:
         log = site(request).logs.get()
-        return run_check(answers, log=log, pack=site(request).pack, source="request body").to_dict()
+        result = run_check(answers, log=log, pack=site(request).pack, source="request body")
+        if not fhir:
+            return result.to_dict()
+        from ..fhir import risk_assessment
 
-    return JSONResponse(await run_in_threadpool(checked))
+        entry_id = result.entry.id if result.entry is not None else None
+        return risk_assessment(result.decision, entry_id)
+
+    data = await run_in_threadpool(checked)
+    if fhir:
+        from .fhir import fhir_response
+
+        return fhir_response(data)
+    return JSONResponse(data)
 
 
 # -- the log ------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import threading
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
@@ -29,6 +30,9 @@ from starlette.staticfiles import StaticFiles
 from ..log import TriageLog
 from ..pack import RulePack, default_pack
 from .security import SESSION_HOURS, Headers, SignInLimiter
+
+if TYPE_CHECKING:
+    from .cds import EhrTrust
 
 HERE = Path(__file__).resolve().parent
 SECRET_ENV = "TRIAGE_SECRET_KEY"
@@ -101,12 +105,14 @@ def create_app(
     secret_key: str | None = None,
     cors_origins: Sequence[str] = (),
     https_only: bool = False,
+    cds_trust: EhrTrust | None = None,
 ) -> Starlette:
     """The application over the log at ``log_path`` (which must exist: ``triage serve`` starts
     it). ``secret_key`` signs session cookies (default: ``TRIAGE_SECRET_KEY``, else a random
     key, so that sessions end when the server stops). CORS is off unless ``cors_origins`` names
-    the origins whose pages may call the API."""
-    from . import api, pages
+    the origins whose pages may call the API. ``cds_trust`` is the EHR whose signed JWTs the
+    CDS Hooks service accepts (None: every CDS Hooks call is refused, 401)."""
+    from . import api, cds, fhir, pages
 
     logs = Logs(log_path)
     state = Site(logs, pack or default_pack(), templates())
@@ -139,6 +145,8 @@ def create_app(
     routes: list[Route | Mount] = [
         *pages.routes(),
         Mount("/api/v1", routes=api.routes()),
+        Mount("/fhir", routes=fhir.routes()),
+        *cds.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(
@@ -148,4 +156,5 @@ def create_app(
         exception_handlers=pages.exception_handlers(),
     )
     app.state.site = state
+    app.state.cds = cds.CdsState(cds_trust)
     return app

@@ -54,7 +54,7 @@ def as_json(exc: TriageError) -> dict[str, Any]:
 
 
 async def error_response(request: Request, exc: Exception) -> Response:
-    api = request.url.path.startswith("/api/")
+    api = request.url.path.startswith(("/api/", "/cds-services"))
     if isinstance(exc, TriageError):
         status, data = status_of(exc), as_json(exc)
     elif isinstance(exc, HTTPException):
@@ -68,6 +68,8 @@ async def error_response(request: Request, exc: Exception) -> Response:
             "message": "the server failed; the error is in its log",
             "problems": [{"message": "the server failed; the error is in its log"}],
         }
+    if request.url.path.startswith("/fhir/"):
+        return _operation_outcome(status, data)
     if api:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(data, status_code=status, headers=headers)
@@ -76,3 +78,25 @@ async def error_response(request: Request, exc: Exception) -> Response:
     page = site(request).templates.get_template("error.html")
     html = page.render(status=status, message=data["message"], problems=data["problems"])
     return HTMLResponse(html, status_code=status)
+
+
+_ISSUE_CODES = {400: "invalid", 401: "login", 404: "not-found", 422: "invalid"}
+
+
+def _operation_outcome(status: int, data: dict[str, Any]) -> Response:
+    """An error under ``/fhir/``, as FHIR says it: an ``OperationOutcome``."""
+    issues = [
+        {
+            "severity": "error",
+            "code": _ISSUE_CODES.get(status, "exception" if status >= 500 else "processing"),
+            "diagnostics": str(problem.get("message", "")),
+        }
+        for problem in data["problems"]
+    ]
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        {"resourceType": "OperationOutcome", "issue": issues},
+        status_code=status,
+        headers=headers,
+        media_type="application/fhir+json",
+    )

@@ -26,6 +26,19 @@ def _ok(description: str, schema: str) -> dict[str, Any]:
 
 
 UNAUTHORISED = _error("no API token, or an unknown or revoked one")
+FHIR_RESOURCE = {
+    "type": "object",
+    "required": ["resourceType"],
+    "description": "a FHIR R4 resource (QuestionnaireResponse in, RiskAssessment or "
+    "OperationOutcome out): see docs/embedding.md",
+}
+FORMAT = {
+    "name": "format",
+    "in": "query",
+    "required": False,
+    "description": "json (the default) or fhir: the decision as a FHIR R4 RiskAssessment",
+    "schema": {"enum": ["json", "fhir"], "default": "json"},
+}
 
 _QUERY: list[tuple[str, str | dict[str, Any], str]] = [
     ("patient", "string", "only this patient (ids are case-sensitive)"),
@@ -73,16 +86,33 @@ def openapi() -> dict[str, Any]:
             "/check": {
                 "post": {
                     "summary": "Check a report: the decision, recorded in the triage log",
+                    "description": "The body is a report, or a FHIR R4 QuestionnaireResponse to "
+                    "the questionnaire of GET /fhir/Questionnaire. With ?format=fhir or "
+                    "'Accept: application/fhir+json' the decision is a FHIR RiskAssessment and "
+                    "an error an OperationOutcome.",
+                    "parameters": [FORMAT],
                     "requestBody": {
                         "required": True,
                         "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Report"}}
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [
+                                        {"$ref": "#/components/schemas/Report"},
+                                        FHIR_RESOURCE,
+                                    ]
+                                }
+                            },
+                            "application/fhir+json": {"schema": FHIR_RESOURCE},
                         },
                     },
                     "responses": {
-                        "200": _ok(
-                            "the decision; logged, with its entry id, or why not", "Checked"
-                        ),
+                        "200": {
+                            **_ok("the decision; logged, with its entry id, or why not", "Checked"),
+                            "content": {
+                                **_ok("", "Checked")["content"],
+                                "application/fhir+json": {"schema": FHIR_RESOURCE},
+                            },
+                        },
                         "400": _error("the body is not JSON"),
                         "401": UNAUTHORISED,
                         "422": _error("the answers do not fit the report contract"),

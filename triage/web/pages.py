@@ -17,10 +17,13 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..errors import NotFoundError, ReviewError, TriageError, UsageError
-from ..log import OVERRIDE_REASONS, Clinician, Filters, TriageLog
+from ..explain import WhyNot, entry_why_not
+from ..log import OVERRIDE_REASONS, Clinician, Entry, Filters, TriageLog
 from ..log.records import review_problems
 from ..log.views import stopped_early
 from ..outcomes import OUTCOMES, URGENCIES
+from ..pack import RulePack
+from ..rule_views import NO_MORE_SEVERE, WHY_NOT_HEADING, why_not_groups
 from . import present
 from .app import site
 from .errors import error_response
@@ -229,6 +232,12 @@ def check_page(request: Request) -> Response:
     return _check(request, log, clinician, request.path_params["entry_id"])
 
 
+def _why_not(log: TriageLog, entry: Entry, pack: RulePack) -> list[tuple[str, list[WhyNot]]] | str:
+    """The more severe rules that did not fire, grouped; or why they are not shown."""
+    found = entry_why_not(log, entry, pack)
+    return found if isinstance(found, str) else why_not_groups(found)
+
+
 def _check(
     request: Request,
     log: TriageLog,
@@ -249,6 +258,9 @@ def _check(
         matched_text=present.matched_text,
         same_session=same_session,
         stopped=stopped_early(entry),
+        why_not=_why_not(log, entry, site(request).pack),
+        why_not_heading=WHY_NOT_HEADING,
+        no_more_severe=NO_MORE_SEVERE,
         reasons=OVERRIDE_REASONS,
         problems=problems or [],
         form=form or {},

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..log.location import shown_location
 from ..pack import RulePack
+from .cds import EhrTrust
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -51,6 +52,7 @@ def serve(
     pack: RulePack | None = None,
     cors_origins: Sequence[str] = (),
     https_only: bool = False,
+    cds_trust: EhrTrust | None = None,
     announce: Callable[[str], None] = print,
 ) -> None:
     """Serve the pages and the API of the log at ``log_path`` until Ctrl-C."""
@@ -58,7 +60,13 @@ def serve(
 
     from .app import create_app
 
-    app = create_app(log_path, pack=pack, cors_origins=cors_origins, https_only=https_only)
+    app = create_app(
+        log_path,
+        pack=pack,
+        cors_origins=cors_origins,
+        https_only=https_only,
+        cds_trust=cds_trust,
+    )
     sock = bind(host, port)
     config = uvicorn.Config(
         app,
