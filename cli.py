@@ -166,10 +166,10 @@ def json_option(help_text: str) -> Callable[[F], F]:
 
 db_option = click.option(
     "--db",
-    metavar="PATH",
+    metavar="PATH|URL",
     envvar="TRIAGE_DB",
     show_envvar=True,
-    help="The triage log (default: triage.db in your data folder).",
+    help="The triage log: a file, or a postgresql:// URL (default: triage.db in your data folder).",
 )
 
 
@@ -1026,7 +1026,7 @@ def _starting(db: str | None) -> Iterator[TriageLog]:
 
     with TriageLog(db) as triage_log:
         if triage_log.created:
-            click.echo(f"Started a new triage log at {triage_log.path}.", err=True)
+            click.echo(f"Started a new triage log at {triage_log.location}.", err=True)
         yield triage_log
 
 
@@ -1204,18 +1204,163 @@ def log_trend(patient: str, limit: int, db: str | None) -> None:
 
 
 @log.command("verify")
+@click.option(
+    "--full", is_flag=True, help="Check every record from the first, and the storage's integrity."
+)
+@click.option(
+    "--public-key",
+    metavar="FILE",
+    envvar="TRIAGE_PUBLIC_KEY",
+    show_envvar=True,
+    help="The auditor's public key (the .pub of 'triage log keygen'): checkpoints signed by any "
+    "other key are forged.",
+)
+@click.option(
+    "--checkpoints",
+    "checkpoint_file",
+    metavar="FILE",
+    envvar="TRIAGE_CHECKPOINTS",
+    show_envvar=True,
+    help="The auditor's copies of the checkpoints (JSON Lines): each must still be in the log, "
+    "and the log must still agree with it.",
+)
+@json_option("Print the verification as JSON.")
 @db_option
-def log_verify(db: str | None) -> None:
-    """Check the hash chain and SQLite's integrity; exit 1 and name the first bad record
-    if wrong.
-    """
-    from triage.log.views import verification
+def log_verify(
+    full: bool,
+    public_key: str | None,
+    checkpoint_file: str | None,
+    as_json: bool,
+    db: str | None,
+) -> None:
+    """Check the hash chain and the signed checkpoints; exit 1 and say what is wrong if so.
 
+    Without --full, only the records after the latest signed checkpoint the log agrees with are
+    walked (every checkpoint is still checked).
+    """
+    from pathlib import Path
+
+    from triage.log import checkpoints as signed
+    from triage.log.views import json_text, verification
+
+    key = signed.load_public_key(Path(public_key)) if public_key else None
+    kept = signed.read_file(Path(checkpoint_file)) if checkpoint_file else []
     with _reading(db) as triage_log:
-        result = triage_log.verify()
-        path = str(triage_log.path)
-    echo_lines(verification(result, path), wrap=False)
+        result = triage_log.verify(full=full, public_key=key, checkpoints=kept)
+        location = triage_log.location
+    if as_json:
+        click.echo(json_text({"ok": result.ok, **vars(result)}, indent=2))
+    else:
+        echo_lines(verification(result, location), wrap=False)
     sys.exit(0 if result.ok else 1)
+
+
+@log.command("checkpoint")
+@click.option(
+    "--key",
+    required=True,
+    metavar="FILE",
+    envvar="TRIAGE_CHECKPOINT_KEY",
+    show_envvar=True,
+    help="The Ed25519 signing key (from 'triage log keygen'), kept outside the database.",
+)
+@click.option(
+    "--checkpoints",
+    "checkpoint_file",
+    metavar="FILE",
+    envvar="TRIAGE_CHECKPOINTS",
+    show_envvar=True,
+    help="Also append the checkpoint to this file, the auditor's copy.",
+)
+@json_option("Print the checkpoint as one JSON line (what a checkpoint file holds).")
+@db_option
+def log_checkpoint(key: str, checkpoint_file: str | None, as_json: bool, db: str | None) -> None:
+    """Sign the log's head (its size, newest hash and the time) once the records since the
+    latest checkpoint verify, and store the checkpoint in the log.
+
+    Keep a copy of each checkpoint, and the public key, where the database's administrators
+    cannot change them: 'triage log verify --checkpoints FILE --public-key KEY.pub' then catches
+    a rewrite, and the removal of the newest records.
+    """
+    with _reading(db) as triage_log:
+        checkpoint = triage_log.checkpoint(key, append_to=checkpoint_file)
+    if as_json:
+        click.echo(checkpoint.line())
+        return
+    click.echo(
+        f"Checkpoint signed: record {checkpoint.size}, head {checkpoint.head}, "
+        f"at {checkpoint.time}, key {checkpoint.key_id}."
+    )
+    if checkpoint_file:
+        click.echo(f"Appended to {checkpoint_file}.")
+
+
+@log.command("keygen")
+@click.option(
+    "--key",
+    required=True,
+    metavar="FILE",
+    help="Where to write the new signing key (FILE.pub too).",
+)
+def log_keygen(key: str) -> None:
+    """Make an Ed25519 key for signing checkpoints: FILE (private, owner-only) and FILE.pub.
+
+    Keep FILE on the machine that signs, never in the database; give FILE.pub to the auditor.
+    """
+    from pathlib import Path
+
+    from triage.log import checkpoints as signed
+
+    public = signed.new_key(Path(key))
+    click.echo(f"Wrote {key} (keep it private) and {key}.pub (key {signed.key_id(public)}).")
+
+
+@log.command("init")
+@db_option
+def log_init(db: str | None) -> None:
+    """Start a triage log, or bring an existing one's schema up to date.
+
+    For PostgreSQL, run it once as the database's owner; the app servers then log in as members
+    of the role triage_writer, which may only read and append.
+    """
+    from triage.log import TriageLog
+
+    with TriageLog(db) as triage_log:
+        location, created = triage_log.location, triage_log.created
+    click.echo(f"{'Started a new' if created else 'Up to date:'} triage log {location}.")
+
+
+@log.command("copy")
+@click.option("--from", "source", required=True, metavar="PATH|URL", help="The log to copy.")
+@click.option(
+    "--to", "target", required=True, metavar="PATH|URL", help="A new log, or an empty one."
+)
+def log_copy(source: str, target: str) -> None:
+    """Copy a whole log (every entry, review, patient record and checkpoint, and the clinicians'
+    accounts and API tokens) into a new one, for example from SQLite to PostgreSQL; both then
+    verify with the same head hash."""
+    from triage.log import TriageLog
+
+    with _reading(source) as from_log, TriageLog(target) as to_log:
+        result = from_log.copy_to(to_log)
+        locations = (from_log.location, to_log.location)
+        accounts, tokens = len(to_log.access.clinicians()), len(to_log.access.tokens())
+    beside = ""
+    if accounts or tokens:
+        beside = f", with {_counted(accounts, 'clinician account')} and "
+        beside += _counted(tokens, "API token")
+    click.echo(
+        f"Copied {result.entries} entries, {result.reviews} reviews and {_records_word(result)}"
+        f"{beside} from {locations[0]} to {locations[1]}; both end at {result.head}."
+    )
+
+
+def _counted(number: int, thing: str) -> str:
+    return f"{number} {thing}" + ("" if number == 1 else "s")
+
+
+def _records_word(result: Any) -> str:
+    return f"{result.patients} patient record" + ("" if result.patients == 1 else "s")
 
 
 # -- patient records ---------------------------------------------------------------------------
@@ -1415,13 +1560,13 @@ def serve(
         trust = load_trust(cds_ehr_key, cds_ehr_issuer, public_url)
     pack = _load_pack(rules)
     with _starting(db) as triage_log:
-        path = str(triage_log.path)
+        target = triage_log.target  # a PostgreSQL URL keeps its password for the server
         if not triage_log.access.clinicians():
             click.echo(
                 "No clinician can sign in yet: add one with 'triage user add NAME'.", err=True
             )
     run(
-        path,
+        target,
         host=host,
         port=port,
         pack=pack,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import triage
+from tests.backends import rows, tamper
 from tests.helpers import load_case, report, vignette_files
 from triage.errors import UsageError
 from triage.log import Filters, TriageLog
@@ -18,12 +19,14 @@ from triage.log.location import default_log_path
 from triage.log.records import names
 from triage.log.sqlite import MIGRATIONS, storage_error
 
+BACKENDS = True  # every test runs on an SQLite file and a PostgreSQL database (conftest.py)
+
 DECISIONS = [triage.evaluate(load_case(p)["report"]) for p in vignette_files()]
 
 
 @pytest.fixture
-def log(tmp_path: Path) -> TriageLog:
-    with TriageLog(tmp_path / "log.db") as opened:
+def log(private_log: Path | str) -> TriageLog:
+    with TriageLog(private_log) as opened:
         opened.record_many(DECISIONS)
         yield opened
 
@@ -45,8 +48,8 @@ def test_every_check_is_recorded_in_full(log: TriageLog) -> None:
     assert entry.top_reason == decision.reasons[0].title
 
 
-def test_a_given_session_id_is_kept(tmp_path: Path) -> None:
-    with TriageLog(tmp_path / "log.db") as log:
+def test_a_given_session_id_is_kept(private_log: Path | str) -> None:
+    with TriageLog(private_log) as log:
         stored = log.record(triage.evaluate(report(session_id="sess-42")))
     assert stored.session_id == "sess-42"
 
@@ -93,8 +96,8 @@ def test_review_of_a_missing_entry_is_refused(log: TriageLog) -> None:
         log.review(1, by="  ", verdict="accepted")
 
 
-def test_trend_is_oldest_first(tmp_path: Path) -> None:
-    with TriageLog(tmp_path / "log.db") as log:
+def test_trend_is_oldest_first(private_log: Path | str) -> None:
+    with TriageLog(private_log) as log:
         for pain in (2, 5, 7):
             log.record(
                 triage.evaluate(
@@ -112,6 +115,7 @@ def test_trend_is_oldest_first(tmp_path: Path) -> None:
     assert points[-1].outcome == "reduce_load"
 
 
+@pytest.mark.sqlite_only
 def test_created_owner_only_in_the_data_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -124,6 +128,7 @@ def test_created_owner_only_in_the_data_folder(
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
 
 
+@pytest.mark.sqlite_only
 def test_triage_db_overrides_the_data_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -131,6 +136,7 @@ def test_triage_db_overrides_the_data_folder(
     assert default_log_path() == tmp_path / "elsewhere.db"
 
 
+@pytest.mark.sqlite_only
 def test_wal_mode_busy_timeout_and_migrations_recorded(log: TriageLog) -> None:
     conn = sqlite3.connect(log.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -141,6 +147,7 @@ def test_wal_mode_busy_timeout_and_migrations_recorded(log: TriageLog) -> None:
     assert log._store.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
 
 
+@pytest.mark.sqlite_only
 def test_a_log_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "log.db"
     TriageLog(path).close()
@@ -150,12 +157,14 @@ def test_a_log_from_a_newer_version_is_refused(tmp_path: Path) -> None:
         TriageLog(path)
 
 
+@pytest.mark.sqlite_only
 def test_reading_a_missing_log_does_not_create_it(tmp_path: Path) -> None:
     with pytest.raises(triage.StorageError, match="there is no triage log"):
         TriageLog(tmp_path / "none.db", create=False)
     assert not (tmp_path / "none.db").exists()
 
 
+@pytest.mark.sqlite_only
 def test_a_corrupt_file_gives_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "log.db"
     path.write_bytes(b"this is not sqlite" * 100)
@@ -164,6 +173,7 @@ def test_a_corrupt_file_gives_a_clear_error(tmp_path: Path) -> None:
     assert "restore it from a backup" in info.value.fix
 
 
+@pytest.mark.sqlite_only
 def test_an_unwritable_file_gives_a_clear_error(tmp_path: Path) -> None:
     """SQLite refusing to write (a read-only file, or as here, a read-only connection, which
     also holds when the tests run as root) is worded as such."""
@@ -174,6 +184,7 @@ def test_an_unwritable_file_gives_a_clear_error(tmp_path: Path) -> None:
     assert "check the file's permissions" in str(info.value.fix)
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("action", ["open", "read", "write", "start"])
 def test_a_permission_problem_names_what_the_command_was_doing(tmp_path: Path, action: str) -> None:
     """A reading command is never told it 'cannot write'."""
@@ -181,6 +192,7 @@ def test_a_permission_problem_names_what_the_command_was_doing(tmp_path: Path, a
     assert str(error).startswith(f"cannot {action} the triage log {tmp_path / 'log.db'}:")
 
 
+@pytest.mark.sqlite_only
 def test_a_file_in_place_of_the_folder_gives_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -197,20 +209,15 @@ def test_a_fresh_log_verifies(log: TriageLog) -> None:
     assert result.ok and (result.entries, result.reviews) == (len(DECISIONS), 1)
 
 
-def tamper(path: Path, sql: str, *params: object) -> None:
-    with sqlite3.connect(path) as conn:
-        conn.execute(sql, params)
-
-
 EDITABLE_ENTRY = [f for f in names("entry") if f not in ("id", "seq")]
 
 
 @pytest.mark.parametrize("column", EDITABLE_ENTRY)
 def test_editing_any_entry_field_fails_verify_and_names_the_entry(
-    log: TriageLog, column: str
+    log: TriageLog, private_log: Path | str, column: str
 ) -> None:
-    value = "x" if column != "urgency" else "same_day"  # entry 7 is routine
-    tamper(log.path, f"UPDATE entries SET {column} = ? WHERE id = 7", value)
+    value = {"urgency": "same_day", "form": 9}.get(column, "x")  # entry 7 is routine
+    tamper(private_log, f"UPDATE entries SET {column} = ? WHERE id = 7", value)
     result = log.verify()
     assert not result.ok
     assert result.first_bad.startswith("entry 7 ")
@@ -219,34 +226,38 @@ def test_editing_any_entry_field_fails_verify_and_names_the_entry(
 @pytest.mark.parametrize(
     "column", [f for f in names("review") if f not in ("id", "seq", "entry_id")]
 )
-def test_editing_any_review_field_fails_verify(log: TriageLog, column: str) -> None:
+def test_editing_any_review_field_fails_verify(
+    log: TriageLog, private_log: Path | str, column: str
+) -> None:
     log.review(3, by="Dr Ada", verdict="accepted", note="fine")
     log.record(DECISIONS[0])
-    value = "overridden" if column == "verdict" else "x"
-    tamper(log.path, f"UPDATE reviews SET {column} = ? WHERE id = 1", value)
+    value = {"verdict": "overridden", "form": 9}.get(column, "x")
+    tamper(private_log, f"UPDATE reviews SET {column} = ? WHERE id = 1", value)
     assert log.verify().first_bad.startswith("review 1 ")
 
 
-def test_moving_a_review_to_another_entry_fails_verify(log: TriageLog) -> None:
+def test_moving_a_review_to_another_entry_fails_verify(
+    log: TriageLog, private_log: Path | str
+) -> None:
     log.review(3, by="Dr Ada", verdict="accepted")
-    tamper(log.path, "UPDATE reviews SET entry_id = 4 WHERE id = 1")
+    tamper(private_log, "UPDATE reviews SET entry_id = 4 WHERE id = 1")
     assert log.verify().first_bad.startswith("review 1 ")
 
 
-def test_deleting_an_entry_fails_verify(log: TriageLog) -> None:
-    tamper(log.path, "DELETE FROM entries WHERE id = 20")
+def test_deleting_an_entry_fails_verify(log: TriageLog, private_log: Path | str) -> None:
+    tamper(private_log, "DELETE FROM entries WHERE id = 20")
     assert "record 20 is missing" in log.verify().first_bad
 
 
-def test_rewriting_one_entry_with_its_own_hash_is_caught_by_the_next(log: TriageLog) -> None:
+def test_rewriting_one_entry_with_its_own_hash_is_caught_by_the_next(
+    log: TriageLog, private_log: Path | str
+) -> None:
     from triage.log.chain import record_hash
 
-    conn = sqlite3.connect(log.path)
-    conn.row_factory = sqlite3.Row
-    row = dict(conn.execute("SELECT * FROM entries WHERE id = 10").fetchone())  # an emergency
+    [row] = rows(private_log, "SELECT * FROM entries WHERE id = 10")  # an emergency
     row["outcome"], row["urgency"] = "continue", None
     tamper(
-        log.path,
+        private_log,
         "UPDATE entries SET outcome = 'continue', urgency = NULL, hash = ? WHERE id = 10",
         record_hash("entry", row),
     )
@@ -263,8 +274,8 @@ def export_peak(log: TriageLog, limit: int) -> tuple[int, int]:
     return count, peak
 
 
-def test_export_streams_in_constant_memory(tmp_path: Path) -> None:
-    with TriageLog(tmp_path / "log.db") as log:
+def test_export_streams_in_constant_memory(private_log: Path | str) -> None:
+    with TriageLog(private_log) as log:
         for _ in range(60):
             log.record_many(DECISIONS)
         small = export_peak(log, 20 * len(DECISIONS))
@@ -273,6 +284,7 @@ def test_export_streams_in_constant_memory(tmp_path: Path) -> None:
     assert large[1] < 1.5 * small[1], f"3x the entries took {large[1]} bytes, against {small[1]}"
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("create", [True, False], ids=["writing", "reading"])
 def test_a_folder_in_place_of_the_log_gives_a_clear_error(tmp_path: Path, create: bool) -> None:
     (tmp_path / "log.db").mkdir()

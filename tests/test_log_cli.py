@@ -15,9 +15,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 import triage
+from tests.backends import tamper
 from tests.helpers import BASE, ROOT, VIGNETTE_DIR
 from triage.log import TriageLog
 from triage_cli.cli import main
+
+BACKENDS = True  # every test runs on an SQLite file and a PostgreSQL database (conftest.py)
 
 P10 = str(VIGNETTE_DIR / "p10-chest-pain-ongoing.yaml")
 P17 = str(VIGNETTE_DIR / "p17-fever.yaml")
@@ -42,12 +45,14 @@ def test_check_records_every_check_unless_no_log(private_log: Path) -> None:
         assert [e.patient_id for e in log.entries()] == ["pt-p10-chest-pain-ongoing"]
 
 
+@pytest.mark.sqlite_only
 def test_db_option_chooses_the_file(tmp_path: Path, private_log: Path) -> None:
     other = tmp_path / "other.db"
     run("check", "--answers", P10, "--db", str(other))
     assert other.exists() and not private_log.exists()
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("as_json", [False, True], ids=["screen", "json"])
 def test_the_result_is_shown_even_when_logging_fails(private_log: Path, as_json: bool) -> None:
     private_log.write_bytes(b"not a database" * 200)
@@ -178,8 +183,7 @@ def test_verify_ok_then_tampered(filled: Path) -> None:
         and ok.stdout.startswith("ok: ")
         and "3 entries and 0 reviews" in ok.stdout
     )
-    with sqlite3.connect(filled) as conn:
-        conn.execute("UPDATE entries SET outcome = 'continue' WHERE id = 3")
+    tamper(filled, "UPDATE entries SET outcome = 'continue' WHERE id = 3")
     bad = run("log", "verify")
     assert bad.exit_code == 1
     assert "First bad record: entry 3 (record 3) does not match its hash" in bad.stdout
@@ -196,6 +200,7 @@ def check_golden(name: str, text: str) -> None:
     assert text == golden.read_text()
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("case", ["missing", "newer-schema", "corrupt"])
 def test_log_errors_golden(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "log.db"

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import os
-import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +15,13 @@ from typing import Any
 import pytest
 
 import triage
+from tests.backends import tamper
 from tests.helpers import load_case
 from tests.test_log_cli import P03, P10, P17, check_golden, run
 from triage.log import Entry, TriageLog
 from triage.log.export import CSV_COLUMNS, neutralised, write_export
+
+BACKENDS = True  # every test runs on an SQLite file and a PostgreSQL database (conftest.py)
 
 
 @pytest.fixture
@@ -199,9 +201,8 @@ def reviewed(filled: Path) -> Path:
         log.review(1, by="=Dr Ada", verdict="accepted", note="-2+3 seen")
         log.review(1, by="Dr Bo", verdict="overridden", note="+1 cleared")
         log.review(3, by="Dr Cy", verdict="accepted", note="placeholder")
-    with sqlite3.connect(filled) as conn:
-        conn.execute("UPDATE reviews SET note = ? WHERE id = 3", ("\x1b[2J\t\x9b0m \u202eevil",))
-        conn.execute("UPDATE entries SET top_reason = ? WHERE id = 2", ("@Fever\x1b]8;;x\x07",))
+    tamper(filled, "UPDATE reviews SET note = ? WHERE id = 3", "\x1b[2J\t\x9b0m \u202eevil")
+    tamper(filled, "UPDATE entries SET top_reason = ? WHERE id = 2", "@Fever\x1b]8;;x\x07")
     return filled
 
 
@@ -233,14 +234,28 @@ def test_the_one_query_export_writes_what_the_entries_give(reviewed: Path, outdi
 def test_an_export_reads_the_log_in_one_query(reviewed: Path, fmt: str) -> None:
     with TriageLog(reviewed) as log:
         statements: list[str] = []
-        log._store.conn.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+        store: Any = log._store
+        if log.backend == "PostgreSQL":  # every query of the store is one _all or _stream
+            for method in ("_all", "_stream"):
+                setattr(store, method, _recording(getattr(store, method), statements))
+        else:
+            store.conn.set_trace_callback(statements.append)
         assert sum(1 for _ in log.export_rows(whole=fmt == "jsonl")) == 3
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
 
 
+def _recording(method: Any, statements: list[str]) -> Any:
+    def recorded(sql: str, *args: Any) -> Any:
+        statements.append(sql)
+        return method(sql, *args)
+
+    return recorded
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_an_export_of_damaged_json_is_a_storage_error(reviewed: Path, fmt: str) -> None:
-    with sqlite3.connect(reviewed) as conn:
-        conn.execute("UPDATE entries SET decision_json = '{\"reasons\": [' WHERE id = 2")
-    with TriageLog(reviewed) as log, pytest.raises(triage.StorageError, match="damaged"):
+    tamper(reviewed, "UPDATE entries SET decision_json = '{\"reasons\": [' WHERE id = 2")
+    with TriageLog(reviewed) as log, pytest.raises(triage.StorageError, match="damaged") as info:
         list(log.export_rows(whole=fmt == "jsonl"))
+    if log.backend == "PostgreSQL" or fmt == "jsonl":
+        assert "entry 2 " in str(info.value) and "decision_json" in str(info.value)

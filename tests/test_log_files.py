@@ -1,5 +1,5 @@
 """Where the log is: owner-only when triage starts it, a new log only where one was meant to be,
-URLs that name a backend this build lacks refused, and a clear word for what is not a log."""
+URLs that name a backend triage lacks refused, and a clear word for what is not a log."""
 
 from __future__ import annotations
 
@@ -117,28 +117,42 @@ def test_log_commands_never_start_a_log(tmp_path: Path, command: list[str]) -> N
 # -- what is not a log -------------------------------------------------------------------------
 
 
-def test_a_url_of_a_backend_this_build_lacks_is_refused_naming_the_scheme(
+def test_a_url_of_a_backend_triage_lacks_is_refused_naming_the_scheme(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = run("log", "list", "--db", "postgresql://clinic@db.example/triage")
+    result = run("log", "list", "--db", "mysql://clinic@db.example/triage")
     assert result.exit_code == 1 and "Traceback" not in result.output
     check_golden("url-scheme", result.stderr)
-    with pytest.raises(triage.StorageError, match="postgresql:// logs are not supported yet"):
-        TriageLog("postgresql://clinic@db.example/triage")
     with pytest.raises(triage.StorageError, match=r"mysql:// logs are not supported$"):
         TriageLog("mysql://clinic@db.example/triage")
-    assert list(tmp_path.iterdir()) == []  # no folder named 'postgresql:'
+    monkeypatch.setenv("TRIAGE_DB", "mysql://db.example/triage")
+    with pytest.raises(triage.StorageError, match=r"mysql:// logs are not supported$"):
+        TriageLog()
+    assert list(tmp_path.iterdir()) == []  # no folder named 'mysql:'
 
 
-def test_triage_db_as_a_url_is_refused_the_same_way(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://clinic:s3cret-pw@127.0.0.1:1/triage",
+        "postgres://clinic@127.0.0.1:1/triage?password=s3cret-pw&connect_timeout=5",
+    ],
+    ids=["in-netloc", "in-options"],
+)
+def test_an_unreachable_server_is_named_without_its_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TRIAGE_DB", "postgres://db.example/triage")
-    with pytest.raises(triage.StorageError, match="postgres:// logs are not supported yet"):
+    result = run("log", "list", "--db", url)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "cannot reach the triage log postgres" in result.stderr
+    assert "clinic@127.0.0.1:1/triage" in result.stderr and "s3cret" not in result.output
+    monkeypatch.setenv("TRIAGE_DB", url)
+    with pytest.raises(triage.StorageError) as info:
         TriageLog()
-    assert list(tmp_path.iterdir()) == []
+    assert "s3cret" not in str(info.value) + str(info.value.to_dict())
+    assert list(tmp_path.iterdir()) == []  # no folder named 'postgresql:'
 
 
 def test_a_sqlite_url_names_the_file(tmp_path: Path) -> None:

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 import triage
+from tests.backends import rows, tamper
 from tests.helpers import load_case
 from tests.test_log_cli import P03, P10, P17, check_golden, run
 from triage.errors import UsageError
 from triage.log import Filters, TriageLog
+
+BACKENDS = True  # every test runs on an SQLite file and a PostgreSQL database (conftest.py)
 
 BIG = str(2**64)
 HUGE = "9" * 40
@@ -30,9 +32,8 @@ def filled(private_log: Path) -> Path:
     return private_log
 
 
-def reviews(path: Path) -> int:
-    with sqlite3.connect(path) as conn:
-        return int(conn.execute("SELECT count(*) FROM reviews").fetchone()[0])
+def reviews(path: Path | str) -> int:
+    return len(rows(path, "SELECT id FROM reviews"))
 
 
 # -- reviews ---------------------------------------------------------------------------------------
@@ -199,8 +200,7 @@ def test_history_never_raises_at_the_ends_of_the_calendar(
 
 
 def test_history_of_a_log_entry_answered_in_year_1_is_read(filled: Path) -> None:
-    with sqlite3.connect(filled) as conn:
-        conn.execute("UPDATE entries SET reported_at = '0001-01-01T00:00:00.000000Z' WHERE id = 3")
+    tamper(filled, "UPDATE entries SET reported_at = '0001-01-01T00:00:00.000000Z' WHERE id = 3")
     with TriageLog(filled) as log:
         assert (
             len(
@@ -259,15 +259,18 @@ def hostile(filled: Path) -> Path:
     """Texts with escape sequences, as an older triage or an edit outside triage left them."""
     with TriageLog(filled) as log:
         log.review(3, by="Dr Ada", verdict="overridden", note="placeholder")
-    with sqlite3.connect(filled) as conn:
-        conn.execute(
-            "UPDATE reviews SET reviewer = ?, note = ? WHERE id = 1",
-            ("Dr \x1b]0;pwned\x07Ada", "Seen \x1b[2J\x1b[31mcleared\x9b0m \u202eevil"),
-        )
-        conn.execute(
-            "UPDATE entries SET top_reason = ?, patient_id = ? WHERE id = 2",
-            ("Fever\x1b]8;;http://x\x07 link", "pt-\x1b[8mhidden"),
-        )
+    tamper(
+        filled,
+        "UPDATE reviews SET reviewer = ?, note = ? WHERE id = 1",
+        "Dr \x1b]0;pwned\x07Ada",
+        "Seen \x1b[2J\x1b[31mcleared\x9b0m \u202eevil",
+    )
+    tamper(
+        filled,
+        "UPDATE entries SET top_reason = ?, patient_id = ? WHERE id = 2",
+        "Fever\x1b]8;;http://x\x07 link",
+        "pt-\x1b[8mhidden",
+    )
     return filled
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import sqlite3
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import triage
 from tests.helpers import ROOT, report
@@ -49,6 +51,43 @@ def test_four_processes_append_500_each_and_nothing_is_lost(tmp_path: Path) -> N
         assert result.entries == 2000
         for i in range(4):
             assert len(log.entries(Filters(patient=f"pt-{i}"), limit=None)) == 500
+
+
+def start_and_record(path: str, go: Any, results: Any) -> None:
+    """One app process's first check, on a log that may not exist yet (a spawned process)."""
+    decision = triage.evaluate(report(patient_id=f"pt-{os.getpid()}"))
+    go.wait()
+    try:
+        with TriageLog(path) as log:
+            log.record(decision)
+        results.put("ok")
+    except Exception as exc:  # reported to the test
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_starting_the_same_new_log_at_once_all_get_it(tmp_path: Path) -> None:
+    """The first check of several app processes at the same moment: one creates the file, the
+    others find it (never 'File exists'), one migrates it, and every check is recorded."""
+    context = multiprocessing.get_context("spawn")
+    for attempt in range(3):
+        path = tmp_path / f"new-{attempt}.db"
+        go, results = context.Event(), context.Queue()
+        procs = [
+            context.Process(target=start_and_record, args=(str(path), go, results))
+            for _ in range(16)
+        ]
+        for proc in procs:
+            proc.start()
+        time.sleep(3)  # they import triage and wait
+        go.set()
+        found = [results.get(timeout=300) for _ in procs]
+        for proc in procs:
+            proc.join(timeout=60)
+        assert found == ["ok"] * 16, found
+        with TriageLog(path, create=False) as log:
+            result = log.verify()
+            assert result.ok and result.entries == 16
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
 def count_entries(path: Path) -> int:

@@ -113,6 +113,17 @@ def test_the_migrations_of_the_release_are_the_ones_that_shipped() -> None:
     )
 
 
+def test_the_migrations_of_main_are_the_ones_that_shipped() -> None:
+    """Patient records (3) and triage serve (4) shipped on main before signed checkpoints came
+    (5): logs were made by exactly these, so they are never edited."""
+    shipped = [(name, hashlib.sha256(sql.encode()).hexdigest()) for name, sql in MIGRATIONS[2:4]]
+    assert [(name.split(":")[0], digest) for name, digest in shipped] == [
+        ("patient records", "111552359d546184063d88cc8bfaea28f3beaf75be3bdb63c099dd1d97130938"),
+        ("triage serve", "576af173d04a2fe2330b4f65978a168dc4ec96821517afee66d39056329a92cb"),
+    ]
+    assert MIGRATIONS[4][0].startswith("signed checkpoints")
+
+
 def test_patient_records_are_form_2_and_covered_whole() -> None:
     assert list(forms("patient")) == [2, 3] and list(forms("entry")) == [1, 2, 3]
     assert set(covered("patient", 2)) == set(names("patient")) - {"hash"}
@@ -171,7 +182,9 @@ def test_a_log_written_before_migration_2_verifies_after_it(tmp_path: Path) -> N
         after = log.verify()
     assert after.ok and (after.entries, after.reviews) == (5, 2), after.first_bad
     with sqlite3.connect(path) as conn:
-        assert [r[0] for r in conn.execute("SELECT version FROM migrations")] == [1, 2, 3, 4]
+        assert [r[0] for r in conn.execute("SELECT version FROM migrations")] == list(
+            range(1, len(MIGRATIONS) + 1)
+        )
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         forms = conn.execute("SELECT id, form FROM entries ORDER BY id").fetchall()
     assert forms == [(1, 1), (2, 1), (3, 1), (4, 1), (5, CURRENT_FORM)]

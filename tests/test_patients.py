@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 from click.testing import Result
 
 import triage
+from tests.backends import rows, tamper
 from tests.log_v2 import fired, v2_pack, v2_report
 from tests.test_log_cli import check_golden, run
 from triage.checking import with_patient_record
@@ -22,6 +22,8 @@ from triage.errors import StorageError, UsageError
 from triage.log import KEEP, PatientRecord, TriageLog
 from triage.log.chain import CURRENT_FORM, record_hash
 from triage.report import Report
+
+BACKENDS = True  # every test runs on an SQLite file and a PostgreSQL database (conftest.py)
 
 
 @pytest.fixture
@@ -35,18 +37,10 @@ def log(private_log: Path) -> Iterator[TriageLog]:
         yield opened
 
 
-def stored(path: Path, sql: str = "SELECT * FROM patients ORDER BY id") -> list[dict[str, Any]]:
-    conn = sqlite3.connect(path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in conn.execute(sql)]
-    finally:
-        conn.close()
-
-
-def tamper(path: Path, sql: str) -> None:
-    with sqlite3.connect(path) as conn:
-        conn.execute(sql)
+def stored(
+    path: Path | str, sql: str = "SELECT * FROM patients ORDER BY id"
+) -> list[dict[str, Any]]:
+    return rows(path, sql)
 
 
 # -- the library: set, read, change ------------------------------------------------------------
@@ -237,13 +231,13 @@ def test_records_join_the_one_chain_and_verify(log: TriageLog, private_log: Path
 
 
 @pytest.fixture
-def chained(private_log: Path) -> Path:
+def chained(private_log: Path, tmp_path: Path) -> Path:
     """Patient records 1 and 2 with an entry between and after them."""
     with TriageLog(private_log) as log:
         log.set_patient("pt-1", profile="athlete", conditions=["heart_disease"], by="Dr Ada")
-        log.record(triage.evaluate(v2_report(), pack=v2_pack(private_log.parent / "p")))
+        log.record(triage.evaluate(v2_report(), pack=v2_pack(tmp_path / "p")))
         log.set_patient("pt-1", profile="older_adult", by="Dr Bo", note="Turned 70.")
-        log.record(triage.evaluate(v2_report(), pack=v2_pack(private_log.parent / "p")))
+        log.record(triage.evaluate(v2_report(), pack=v2_pack(tmp_path / "p")))
         assert log.verify().ok
     return private_log
 

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 import triage
 from tests.generated_log import checks
 from tests.helpers import ROOT, report
+from tests.pg_server import APP, Server
 from triage.log import TriageLog
 from triage.outcomes import severity
 from triage.replay import replay
@@ -214,6 +215,26 @@ def test_an_edited_pack_over_a_generated_log_gives_the_apis_transitions(
         assert found["changed"] > 0
         for item in found["transitions"]:
             assert item["safety"] == (severity(**item["to"]) < severity(**item["from"]))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_postgresql_log_replays_as_its_sqlite_original(
+    generated_log: Path, l1_at_7: triage.RulePack, postgres: Server, workers: int
+) -> None:
+    """The same log copied to PostgreSQL gives the same replay, in this process or in worker
+    processes (which open the log by its URL)."""
+    name = postgres.new_database()
+    url = postgres.url(name, APP)
+    try:
+        with TriageLog(generated_log) as original, TriageLog(url) as copy:
+            original.copy_to(copy)
+        here = replay(generated_log, l1_at_7, workers=workers).to_dict()
+        there = replay(url, l1_at_7, workers=workers).to_dict()
+        assert there["log"].startswith("postgresql://") and here["log"] == str(generated_log)
+        assert {**there, "log": None, "seconds": 0} == {**here, "log": None, "seconds": 0}
+        assert there["changed"] > 0
+    finally:
+        postgres.drop(name)
 
 
 def test_json_for_tooling_and_progress(generated_log: Path, l1_at_7: triage.RulePack) -> None:

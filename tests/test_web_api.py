@@ -1,17 +1,29 @@
 """The JSON API through an HTTP client against a real ``triage serve`` on 127.0.0.1: the same
 decision as the library, the worklist's order and counts, reviews, the contract, the OpenAPI
-description, and errors as JSON objects listing every problem."""
+description, and errors as JSON objects listing every problem. On an SQLite log, then on a
+PostgreSQL one."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+
+import pytest
 
 import triage
 from tests.helpers import report
-from tests.web_support import Server
+from tests.web_support import Server, on_either_backend
 from triage.log import TriageLog
 
 URGENCY_ORDER = ["emergency", "urgent", "same_day", "routine", "reduce_load"]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """The server on an SQLite log, then on a PostgreSQL one."""
+    yield from on_either_backend(request, tmp_path_factory)
 
 
 def test_a_check_gives_the_decision_the_library_gives_and_is_logged(server: Server) -> None:

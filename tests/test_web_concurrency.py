@@ -1,18 +1,30 @@
 """Four applications post checks through the API while a clinician reviews in the web pages, all
 against one real server: every check is recorded once, every review lands, and the log's chain
-and worklist verify afterwards."""
+and worklist verify afterwards. On an SQLite log, then on a PostgreSQL one (whose pool of
+connections the server's threads share)."""
 
 from __future__ import annotations
 
 import re
 import threading
 import time
+from collections.abc import Iterator
+
+import pytest
 
 from tests.helpers import report
-from tests.web_support import LEVEL_REPORTS, Server, csrf_of
+from tests.web_support import LEVEL_REPORTS, Server, csrf_of, on_either_backend
 from triage.log import Filters, TriageLog
 
 CLIENTS, CHECKS_EACH = 4, 25
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """The server on an SQLite log, then on a PostgreSQL one."""
+    yield from on_either_backend(request, tmp_path_factory)
 
 
 def test_four_clients_post_checks_while_a_clinician_reviews(server: Server) -> None:

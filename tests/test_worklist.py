@@ -1,23 +1,28 @@
 """The worklist in the library: most urgent first then oldest, counts over the whole log, the
 follow-ups owed, the index it reads (never a scan of the entries), and the storage beside the
-chain (override reasons, accounts, tokens)."""
+chain (override reasons, accounts, tokens). Every test runs on an SQLite file and a PostgreSQL
+database (conftest.py)."""
 
 from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 import triage
+from tests.backends import Target, explain, tamper
 from tests.helpers import report
 from tests.web_support import LEVEL_REPORTS
 from triage.errors import NotFoundError, UsageError
 from triage.log import Filters, TriageLog
 from triage.log.records import review_problems
 from triage.log.worklist import status
+
+BACKENDS = True
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 WINDOWS = {"same_day": 24, "routine": 72}
@@ -28,16 +33,17 @@ def at(hours_ago: float) -> str:
 
 
 @pytest.fixture
-def log(tmp_path: Path) -> TriageLog:
+def log(private_log: Target) -> Iterator[TriageLog]:
     """Two checks of every level, answered at different times; most severe are the newest."""
-    opened = TriageLog(tmp_path / "log.db")
+    opened = TriageLog(private_log)
     for copy in range(2):
         for offset, changes in enumerate(LEVEL_REPORTS.values()):
             patient = f"{changes['patient_id']}-{copy}"
             when = at(100 - 10 * offset - copy)
             answers = report(**{**changes, "patient_id": patient}, reported_at=when)
             assert triage.check(answers, log=opened).entry is not None
-    return opened
+    yield opened
+    opened.close()
 
 
 def levels(page: triage.log.Worklist) -> list[str]:
@@ -128,7 +134,11 @@ def test_follow_ups_on_the_worklist_and_their_count(log: TriageLog) -> None:
 
 
 def query_plans(log: TriageLog, action: object) -> list[str]:
-    """The query plan of every statement ``action`` runs on the log's connection."""
+    """The query plan of every statement ``action`` runs on the log: on SQLite, of its one
+    connection; on PostgreSQL, of every query the store makes, planned with sequential scans
+    off (a table of a few rows is read whole otherwise, whatever the indexes)."""
+    if log.backend == "PostgreSQL":
+        return _postgres_plans(log, action)
     conn: sqlite3.Connection = log._store.conn  # type: ignore[attr-defined]
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
@@ -144,8 +154,26 @@ def query_plans(log: TriageLog, action: object) -> list[str]:
     return plans
 
 
-FULL_SCAN = re.compile(r"\bSCAN (e|entries|n)\b")
-"""A plan line reading every row (or every index entry) of the entries."""
+def _postgres_plans(log: TriageLog, action: object) -> list[str]:
+    store: Any = log._store
+    reads: list[tuple[str, list[Any]]] = []
+    read = store._all
+
+    def recorded(sql: str, params: Any = ()) -> Any:
+        reads.append((sql, list(params)))
+        return read(sql, params)
+
+    store._all = recorded
+    try:
+        action()  # type: ignore[operator]
+    finally:
+        del store._all
+    return [sql + "\n" + explain(log.target, sql, params) for sql, params in reads]
+
+
+FULL_SCAN = re.compile(r"\bSCAN (e|entries|n)\b|Seq Scan on entries")
+"""A plan line reading every row (or every index entry) of the entries (SQLite's words, then
+PostgreSQL's)."""
 
 
 def test_the_worklist_and_patient_page_never_scan_the_entries(log: TriageLog) -> None:
@@ -156,6 +184,8 @@ def test_the_worklist_and_patient_page_never_scan_the_entries(log: TriageLog) ->
     plans += query_plans(log, lambda: (log.timeline("pt-0042"), log.trend("pt-0042")))
     plans += query_plans(log, lambda: log.session_checks("pt-snap-0", "s-0000000000"))
     assert plans and any("worklist_by_urgency" in plan for plan in plans)
+    if log.backend == "PostgreSQL":
+        assert any("worklist_waiting" in plan for plan in plans)  # the overdue follow-ups
     for plan in plans:
         assert not FULL_SCAN.search(plan), plan
 
@@ -172,9 +202,10 @@ def test_the_worklist_and_patient_page_never_scan_the_entries(log: TriageLog) ->
     ],
     ids=["hidden-emergency", "downgraded", "follow-up-faked", "extra-row", "tally"],
 )
-def test_verify_finds_a_worklist_edited_behind_the_logs_back(log: TriageLog, edit: str) -> None:
-    with sqlite3.connect(log.path) as conn:
-        conn.execute(edit)
+def test_verify_finds_a_worklist_edited_behind_the_logs_back(
+    log: TriageLog, private_log: Target, edit: str
+) -> None:
+    tamper(private_log, edit, careful=False)
     result = log.verify()
     assert not result.ok and "edited outside triage" in result.integrity
 
@@ -257,7 +288,7 @@ def test_tokens_are_shown_once_and_revoked_by_id(log: TriageLog) -> None:
 def test_log_list_worklist_orders_by_urgency_and_counts_the_whole_log(log: TriageLog) -> None:
     from tests.test_log_cli import run
 
-    result = run("log", "list", "--worklist", "--limit", "3", "--db", str(log.path))
+    result = run("log", "list", "--worklist", "--limit", "3", "--db", log.target)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert "EMERGENCY" in lines[1] and "EMERGENCY" in lines[2] and "URGENT" in lines[3]

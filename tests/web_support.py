@@ -62,7 +62,7 @@ def at(hours_ago: float) -> str:
     return (NOW - timedelta(hours=hours_ago)).isoformat()
 
 
-def seed(path: Path) -> dict[str, int]:
+def seed(path: Path | str) -> dict[str, int]:
     """Checks of every level (answered 30 h ago down to 1 h ago, the emergency 2 h ago), and a
     course of five checks of pt-0042 over two weeks; the entry id of each level."""
     ids: dict[str, int] = {}
@@ -95,7 +95,8 @@ def seed(path: Path) -> dict[str, int]:
 @dataclass
 class Server:
     url: str
-    db: Path
+    db: Path | str
+    """The log: an SQLite file, or a PostgreSQL database's URL (as the app servers' role)."""
     token: str
     ids: dict[str, int]
     process: subprocess.Popen[str]
@@ -129,9 +130,11 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def start(db: Path, *extra: str) -> tuple[subprocess.Popen[str], str, list[str]]:
+def start(db: Path | str, *extra: str) -> tuple[subprocess.Popen[str], str, list[str]]:
     """``triage serve`` on a free port of 127.0.0.1; returns it, its URL and its output so far."""
     env = {**os.environ, "TRIAGE_DB": str(db), "PYTHONUNBUFFERED": "1"}
+    if isinstance(db, str):  # a PostgreSQL log is named on the command line, as people do
+        extra = ("--db", db, *extra)
     process = subprocess.Popen(
         [sys.executable, "-m", "triage_cli.cli", "serve", "--port", "0", *extra],
         cwd=ROOT,
@@ -165,16 +168,39 @@ def stop(process: subprocess.Popen[str], output: list[str]) -> str:
     return text
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    db = tmp_path_factory.mktemp("serve") / "triage.db"
+def running(db: Path | str) -> Iterator[Server]:
+    """A seeded log at ``db`` with an API token, and ``triage serve`` on it until the end."""
     ids = seed(db)
     with TriageLog(db) as log:
         _, token = log.access.add_token("test-suite")
     process, url, output = start(db)
-    running = Server(url, db, token, ids, process, output)
+    serving = Server(url, db, token, ids, process, output)
     try:
-        yield running
+        yield serving
     finally:
         if process.poll() is None:
             stop(process, output)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from running(tmp_path_factory.mktemp("serve") / "triage.db")
+
+
+def on_either_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """For a module-scoped ``server`` fixture with ``params=["sqlite", "postgresql"]``: the
+    server on an SQLite file, or on a PostgreSQL database of the tests' throwaway server (which
+    the app servers' role, triage_app, reads and appends to)."""
+    if request.param == "sqlite":
+        yield from running(tmp_path_factory.mktemp("serve") / "triage.db")
+        return
+    from tests.pg_server import APP
+
+    postgres = request.getfixturevalue("postgres")
+    name = postgres.new_database()
+    try:
+        yield from running(postgres.url(name, APP))
+    finally:
+        postgres.drop(name)

@@ -124,7 +124,7 @@ def check(
         None if history is None else tuple(history),
         session,
         patient_record,
-        str(opened.path) if started and opened is not None else None,
+        opened.location if started and opened is not None else None,
     )
 
 
@@ -183,7 +183,7 @@ def stop_early(
         entry,
         None if entry else _why_not(True, error),
         error,
-        str(opened.path) if started and opened is not None else None,
+        opened.location if started and opened is not None else None,
     )
 
 
@@ -346,7 +346,7 @@ def find_session(patient: str, log: TriageLog | LogLocation = None) -> SessionRe
         raise error or StorageError("the triage log cannot be opened")
     try:
         session = opened.latest_session(patient)
-        path = opened.path
+        path = opened.location
     finally:
         if opened is not log:
             opened.close()

@@ -228,8 +228,8 @@ class _Replayer:
             stored = json.loads(row["report_json"])
         except ValueError:
             raise StorageError(
-                f"entry {row['id']} in {self.log.path} holds damaged JSON in report_json",
-                str(self.log.path),
+                f"entry {row['id']} in {self.log.location} holds damaged JSON in report_json",
+                self.log.location,
                 "run 'triage log verify' to see whether it was edited",
             ) from None
         if row["contract_version"] == self.contract:
@@ -328,7 +328,7 @@ def replay(
 
     start = time.perf_counter()
     with TriageLog(None if db is None else os.fspath(db), create=False) as log:
-        location = str(log.path)
+        location, target = log.location, log.target  # the target may hold a password
         first = lower_bound(since) if since is not None else MIN_STAMP
         moment = datetime.fromisoformat(first.replace("Z", "+00:00"))
         lookback = days_before(moment, pack.history_days) if since is not None else MIN_STAMP
@@ -339,7 +339,7 @@ def replay(
         ranges = log.patient_ranges(first, parts, total)
     result = PartResult()
     done = 0
-    for part in _results(ranges, total, cores, pack, engine, location, first, lookback):
+    for part in _results(ranges, total, cores, pack, engine, target, first, lookback):
         result.add(part)
         done += part.replayed + sum(part.skipped.values())
         if progress is not None:

@@ -7,6 +7,8 @@ chain. Inside the package:
 - ``records``: the one definition of the stored columns, and the records the log returns;
 - ``chain``: the hash chain and its versioned canonical forms;
 - ``store``: what a storage backend provides; ``sqlite``: the SQLite backend and its migrations;
+  ``postgres``: the PostgreSQL backend (one shared chain, append-only for the app's role);
+- ``checkpoints``: signed checkpoints of the chain's head, and the auditor's file of them;
 - ``location``: where the log is and which backend stores it;
 - ``patients``: patient records, checked against the report contract;
 - ``facade``: ``TriageLog``; ``export``: JSON Lines and CSV files; ``views``: the clinician's views;

@@ -16,7 +16,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -119,9 +118,9 @@ def token_hash(token: str) -> str:
 class Access:
     """The accounts and tokens kept in one triage log."""
 
-    def __init__(self, store: Store, path: Path) -> None:
+    def __init__(self, store: Store, location: str) -> None:
         self._store = store
-        self._path = path
+        self._path = location
 
     # -- clinicians ----------------------------------------------------------------------------
 
@@ -193,7 +192,7 @@ class Access:
         if row is None:
             raise NotFoundError(
                 f"there is no clinician named {name!r} in {self._path}",
-                str(self._path),
+                self._path,
                 "'triage user list' shows the accounts",
             )
         return row
@@ -235,7 +234,7 @@ class Access:
         if not rows:
             raise NotFoundError(
                 f"there is no API token {token_id} in {self._path}",
-                str(self._path),
+                self._path,
                 "'triage token list' shows the tokens and their ids",
             )
         row = rows[0]

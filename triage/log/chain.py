@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .records import COLUMNS, KIND_NAMES, Kind, Row, Verification
@@ -97,21 +97,60 @@ def _no_such_form(kind: Kind, form: Any) -> str:
     return "which this log's schema does not have: it was edited outside triage"
 
 
-def verify(records: Iterable[tuple[Kind, Row]], integrity: str) -> Verification:
-    """Walk every record in chain order; report the first that breaks the chain."""
-    expected_seq, prev, counts = 1, GENESIS, dict.fromkeys(COLUMNS, 0)
+WRITTEN_AT: dict[Kind, str] = {"entry": "recorded_at", "review": "reviewed_at", "patient": "set_at"}
+"""The column that says when a record of each kind was written."""
+
+
+def verify(
+    records: Iterable[tuple[Kind, Row]],
+    integrity: str,
+    *,
+    after: tuple[int, str] = (0, GENESIS),
+    floors: Sequence[tuple[int, str, str]] = (),
+) -> Verification:
+    """Walk the records after ``after`` (a position and its hash; the start of the chain by
+    default) in chain order; report the first that breaks the chain, or that was written before
+    a checkpoint it comes after (``floors``: size, earliest time, checkpoint time)."""
+    start, prev = after
+    expected_seq, counts = start + 1, dict.fromkeys(COLUMNS, 0)
+    pending, floor = list(floors), None
     for kind, row in records:
-        problem = chain_problem(kind, row, expected_seq, prev)
+        while pending and pending[0][0] < row["seq"]:
+            floor = pending.pop(0)
+        problem = chain_problem(kind, row, expected_seq, prev) or _backdated(kind, row, floor)
         if problem:
-            return _verification(integrity, counts, prev, problem)
+            return _verification(integrity, counts, prev, problem, start, expected_seq - 1)
         counts[kind] += 1
         expected_seq, prev = expected_seq + 1, row["hash"]
-    return _verification(integrity, counts, prev)
+    return _verification(integrity, counts, prev, None, start, expected_seq - 1)
+
+
+def _backdated(kind: Kind, row: Row, floor: tuple[int, str, str] | None) -> str | None:
+    written = row[WRITTEN_AT[kind]]
+    if floor is None or not isinstance(written, str) or written >= floor[1]:
+        return None
+    return (
+        f"{KIND_NAMES[kind]} {row['id']} (record {row['seq']}) says it was written at {written}, "
+        f"before the checkpoint of {floor[2]} that ends at record {floor[0]}: it was inserted "
+        "later, back-dated"
+    )
 
 
 def _verification(
-    integrity: str, counts: dict[Kind, int], head: str, first_bad: str | None = None
+    integrity: str,
+    counts: dict[Kind, int],
+    head: str,
+    first_bad: str | None,
+    start: int,
+    size: int,
 ) -> Verification:
     return Verification(
-        integrity, counts["entry"], counts["review"], head, first_bad, patients=counts["patient"]
+        integrity,
+        counts["entry"],
+        counts["review"],
+        head,
+        first_bad,
+        patients=counts["patient"],
+        checked_after=start,
+        size=size,
     )

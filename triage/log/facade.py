@@ -10,7 +10,9 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,7 @@ from ..history import Earlier, new_session_id
 from ..outcomes import OVERRIDE_REASONS
 from . import chain, worklist
 from .access import Access
-from .location import open_store
+from .location import Server, locate, open_store
 from .patients import KEEP, Keep, checked_change, record_from
 from .records import (
     MAX_ID,
@@ -48,20 +50,36 @@ from .worklist import Worklist
 if TYPE_CHECKING:
     from ..decision import Decision
     from ..warning import EarlyWarning
+    from .checkpoints import Checkpoint
 
 
 class TriageLog:
     """The append-only, hash-chained log of checks, reviews and patient records.
 
-    ``path`` defaults to ``TRIAGE_DB`` or the user's data folder. With ``create=False`` a missing
-    log is an error instead of being started (for reading commands); ``created`` says whether
-    opening it started a new, empty log. Only the default place gets its folders created.
+    ``path`` is a file's path, a ``sqlite:///`` or ``postgresql://`` URL, and defaults to
+    ``TRIAGE_DB`` or the user's data folder. With ``create=False`` a missing log is an error
+    instead of being started (for reading commands); ``created`` says whether opening it started a
+    new, empty log. Only the default place gets its folders created. ``location`` names the log
+    in messages (a URL without its password); ``path`` is the file of an SQLite log (None for a
+    PostgreSQL log).
     """
 
     def __init__(self, path: str | Path | None = None, *, create: bool = True) -> None:
         self._store: Store = open_store(path, create=create)
-        self.path = Path(self._store.location)
+        self.location = self._store.location
+        self.backend = self._store.backend
+        self.path: Path | None = Path(self.location) if self.backend == "SQLite" else None
         self.created = self._store.created
+        place = locate(path) if self.path is None else None
+        self.target = place.url if isinstance(place, Server) else self.location
+        """What opens this log again (``TriageLog(log.target)``): the file's path, or the
+        whole URL, which may hold a password (never show it: ``location`` is for people)."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether one open log may serve many threads at once (PostgreSQL's has a pool of
+        connections); an SQLite log is opened once per thread."""
+        return self.backend != "SQLite"
 
     def close(self) -> None:
         self._store.close()
@@ -173,7 +191,7 @@ class TriageLog:
         def build(head: Head) -> list[Row]:  # the current record is read in the same transaction
             return [change.row(head, self._store.latest_patient_row(change.patient_id))]
 
-        return record_from(self._store.append("patient", build)[0], self.path)
+        return record_from(self._store.append("patient", build)[0], self.location)
 
     # -- read ----------------------------------------------------------------------------------
 
@@ -228,7 +246,7 @@ class TriageLog:
     @property
     def access(self) -> Access:
         """Clinicians' accounts and API tokens (``triage serve``)."""
-        return Access(self._store, self.path)
+        return Access(self._store, self.location)
 
     def export(self, filters: Filters | None = None, limit: int | None = None) -> Iterator[Entry]:
         """Every matching entry in full, oldest first, one at a time (never all in memory)."""
@@ -320,11 +338,13 @@ class TriageLog:
     def patient(self, patient: str) -> PatientRecord | None:
         """The patient's current record (profile and conditions), or None if none was set."""
         row = self._store.latest_patient_row(_patient(patient))
-        return None if row is None else record_from(row, self.path)
+        return None if row is None else record_from(row, self.location)
 
     def patient_history(self, patient: str) -> list[PatientRecord]:
         """Every record of the patient, oldest first: who changed what, and when."""
-        return [record_from(row, self.path) for row in self._store.patient_rows(_patient(patient))]
+        return [
+            record_from(row, self.location) for row in self._store.patient_rows(_patient(patient))
+        ]
 
     def similar_patients(self, patient: str) -> list[str]:
         """The patient ids in the log close to ``patient``, the same letters in another case
@@ -341,16 +361,111 @@ class TriageLog:
         close = self.similar_patients(patient)
         hint = f"did you mean {' or '.join(visible(p) for p in close)}? " if close else ""
         raise NotFoundError(
-            f"there is no patient {visible(patient[:100])} in the triage log {self.path}",
-            str(self.path),
+            f"there is no patient {visible(patient[:100])} in the triage log {self.location}",
+            str(self.location),
             f"{hint}patient ids are case-sensitive; 'triage log list' shows who is in the log",
         )
 
     # -- verify --------------------------------------------------------------------------------
 
-    def verify(self) -> Verification:
-        """Check the storage's integrity and the whole hash chain; report the first bad record."""
-        return chain.verify(self._store.chain(), self._store.integrity())
+    def verify(
+        self,
+        *,
+        full: bool = False,
+        public_key: str | None = None,
+        checkpoints: Iterable[Checkpoint] = (),
+    ) -> Verification:
+        """Check the signed checkpoints and the hash chain; report the first bad record and
+        every checkpoint the log no longer agrees with.
+
+        The chain is walked from the latest checkpoint the log agrees with (so a re-verify after
+        N new records costs O(N)), or from the start with ``full`` (which also runs the
+        storage's whole integrity check), when there is no checkpoint, or when one disagrees.
+        ``public_key`` (base64, ``load_public_key``) is the auditor's: checkpoints signed by
+        any other key are forged. ``checkpoints`` are the auditor's copies, which must all
+        still be in the log.
+        """
+        from . import checkpoints as signed
+
+        stored = [signed.from_row(row) for row in self._store.checkpoints()]
+        audit = signed.audit(stored, checkpoints, self._store.hash_at, public_key)
+        start = None if full or audit.problems else audit.latest
+        after = (start.size, start.head) if start else (0, chain.GENESIS)
+        result = chain.verify(
+            self._store.chain(after[0]),
+            self._store.integrity(full=start is None),
+            after=after,
+            floors=audit.floors,
+        )
+        latest = audit.latest
+        return replace(
+            result,
+            checkpoint=None
+            if latest is None
+            else {"size": latest.size, "head": latest.head, "time": latest.time,
+                  "key": latest.key_id},
+            checkpoints=audit.count,
+            checkpoint_problems=audit.problems,
+            keys=audit.keys,
+            public_key=None if public_key is None else signed.key_id(public_key),
+            backend=self.backend,
+        )  # fmt: skip
+
+    def checkpoint(
+        self, key_file: str | Path, *, append_to: str | Path | None = None
+    ) -> Checkpoint:
+        """Sign the head of the log with the Ed25519 key in ``key_file`` and store the checkpoint
+        in the log (and append it to the auditor's file ``append_to``), once the records since
+        the latest checkpoint verify: a checkpoint never vouches for a broken chain."""
+        from . import checkpoints as signed
+
+        private = signed.load_signing_key(Path(key_file))
+        result = self.verify()
+        if not result.ok:
+            raise StorageError(
+                f"the triage log {self.location} does not verify, so it is not signed: "
+                + (result.first_bad or "; ".join(result.checkpoint_problems) or result.integrity),
+                self.location,
+                "run 'triage log verify --full' and restore the log from a backup",
+            )
+        # what was verified, not the head now: records appended meanwhile wait for the next one
+        checkpoint = signed.sign(private, result.size, result.head, datetime.now(timezone.utc))
+        self._store.add_checkpoint(checkpoint.row)
+        if append_to is not None:
+            signed.append_to_file(Path(append_to), checkpoint)
+        return checkpoint
+
+    def copy_to(self, target: TriageLog) -> Verification:
+        """Copy every record (entries, reviews, patient records), checkpoint, clinician's
+        account and API token into ``target``, an empty log, once this log verifies in full;
+        returns the copy's full verification, whose head is this log's."""
+        source = self.verify(full=True)
+        if not source.ok:
+            raise StorageError(
+                f"the triage log {self.location} does not verify, so it is not copied: "
+                + (source.first_bad or "; ".join(source.checkpoint_problems) or source.integrity),
+                self.location,
+                "run 'triage log verify --full' on it; restore it from a backup",
+            )
+        if target._store.head()[0] != 0 or any(target._store.all_rows(t) for t in BESIDE):
+            raise StorageError(
+                f"the triage log {target.location} is not empty: a log is copied into a new one",
+                target.location,
+                "give the URL or path of a new, empty log with --to",
+            )
+        target._store.extend(self._store.chain())
+        for row in self._store.checkpoints():
+            target._store.add_checkpoint(partial(_renumbered, row))
+        for table in BESIDE:  # the accounts and tokens, with their ids ('triage token revoke ID')
+            for row in self._store.all_rows(table):
+                target._store.add_row(table, row)
+        copied = target.verify(full=True)
+        if copied.head != source.head:  # pragma: no cover - extend checks every record
+            raise StorageError(
+                f"the copy in {target.location} ends at {copied.head}, not {source.head}",
+                target.location,
+            )
+        return copied
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -358,8 +473,8 @@ class TriageLog:
         row = self._store.entry_row(entry_id) if 1 <= entry_id <= MAX_ID else None
         if row is None:
             raise NotFoundError(
-                f"there is no entry {entry_id} in {self.path}",
-                str(self.path),
+                f"there is no entry {entry_id} in {self.location}",
+                str(self.location),
                 "'triage log list' shows the entry ids",
             )
         return row
@@ -377,8 +492,8 @@ class TriageLog:
             return json.loads(row[column])
         except (TypeError, ValueError):
             raise StorageError(
-                f"entry {row['id']} in {self.path} holds damaged JSON in {column}",
-                str(self.path),
+                f"entry {row['id']} in {self.location} holds damaged JSON in {column}",
+                str(self.location),
                 "run 'triage log verify' to see whether it was edited; restore it from a backup",
             ) from None
 
@@ -403,6 +518,14 @@ class TriageLog:
             form=row["form"],
             stored=row,
         )
+
+
+BESIDE = ("clinicians", "api_tokens")
+"""The tables beside the chain that a copy carries over."""
+
+
+def _renumbered(row: Row, new_id: int) -> Row:
+    return {**row, "id": new_id}
 
 
 def _bound(limit: int) -> int:

@@ -2,8 +2,9 @@
 
 ``--db PATH`` or ``TRIAGE_DB`` names the log; without them it is ``triage.db`` in the user's
 data folder, the one place whose folders triage creates by itself. A URL names a backend:
-``sqlite:///abs/path`` is the same as the path; any other scheme (``postgresql://`` until that
-backend exists) is refused with a message that names it, never taken for a file name.
+``sqlite:///abs/path`` is the same as the path; ``postgresql://`` (or ``postgres://``) is a log
+in a PostgreSQL database; any other scheme is refused with a message that names it, never taken
+for a file name.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .sqlite import SQLiteStore
 from .store import Store
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
-_LATER = {"postgresql", "postgres"}
+SERVERS = {"postgresql", "postgres"}
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,21 @@ class Place:
     make_folders: bool = False
 
 
+@dataclass(frozen=True)
+class Server:
+    """A log in a PostgreSQL database, by its URL (which may hold a password: never shown)."""
+
+    url: str
+
+
 def default_log_path() -> Path:
     """``TRIAGE_DB`` if set, else ``triage.db`` in the user's data folder
     (``$XDG_DATA_HOME/triage`` on Linux, the platform's equivalent elsewhere)."""
     configured = os.environ.get("TRIAGE_DB")
     if configured:
-        return locate(configured).path
+        place = locate(configured)
+        if isinstance(place, Place):
+            return place.path
     return _data_folder_log()
 
 
@@ -45,7 +55,7 @@ def _data_folder_log() -> Path:
     return platformdirs.user_data_path("triage", appauthor=False) / "triage.db"
 
 
-def locate(target: str | Path | None) -> Place:
+def locate(target: str | Path | None) -> Place | Server:
     """The place ``target`` names (None: TRIAGE_DB, else the data folder)."""
     if target is None:
         configured = os.environ.get("TRIAGE_DB")
@@ -53,6 +63,9 @@ def locate(target: str | Path | None) -> Place:
             return Place(_data_folder_log(), make_folders=True)
         target = configured
     if isinstance(target, str):
+        found = _SCHEME.match(target)
+        if found is not None and found.group(1).lower() in SERVERS:
+            return Server(target)
         target = _from_url(target)
     return Place(Path(target).expanduser())
 
@@ -64,12 +77,12 @@ def _from_url(text: str) -> str:
         return text
     scheme = found.group(1).lower()
     if scheme != "sqlite":
-        later = " yet" if scheme in _LATER else ""
         raise StorageError(
-            f"this build of triage stores its log in SQLite files; {scheme}:// logs are not "
-            f"supported{later}",
+            f"triage stores its log in SQLite files or PostgreSQL databases; {scheme}:// logs "
+            "are not supported",
             None,
-            "give the path of the log file with --db or TRIAGE_DB (or a sqlite:///path URL)",
+            "give the path of the log file (or a sqlite:///path URL), or a postgresql:// URL, "
+            "with --db or TRIAGE_DB",
         )
     parts = urlsplit(text)
     if parts.netloc or parts.query or parts.fragment or not parts.path:
@@ -82,7 +95,21 @@ def _from_url(text: str) -> str:
     return unquote(parts.path)
 
 
+def shown_location(target: str) -> str:
+    """``target`` (a path or URL) as messages show it: a URL never with its password."""
+    found = _SCHEME.match(target)
+    if found is not None and found.group(1).lower() in SERVERS:
+        from .postgres import shown_url
+
+        return shown_url(target)
+    return target
+
+
 def open_store(target: str | Path | None, *, create: bool) -> Store:
     """The backend for ``target``, opened."""
     place = locate(target)
+    if isinstance(place, Server):
+        from .postgres import PostgresStore  # psycopg loads only for a PostgreSQL log
+
+        return PostgresStore.open(place.url, create=create)
     return SQLiteStore.open(place.path, create=create, make_folders=place.make_folders)

@@ -12,7 +12,6 @@ import json
 import re
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 from ..errors import StorageError, UsageError
@@ -172,7 +171,7 @@ def _near(field: str, value: Any) -> str | None:
     return f"did you mean '{holding[0]}'?" if len(holding) == 1 else None
 
 
-def record_from(row: Row, path: Path) -> PatientRecord:
+def record_from(row: Row, path: str) -> PatientRecord:
     """The stored row as a record; a row that no longer fits the contract is a StorageError."""
     try:
         conditions = json.loads(row["conditions_json"])
@@ -189,7 +188,7 @@ def record_from(row: Row, path: Path) -> PatientRecord:
         reason = exc if isinstance(exc, UsageError) else "damaged JSON in conditions_json"
         raise StorageError(
             f"patient record {row['id']} in {path} cannot be read: {reason}",
-            str(path),
+            path,
             "run 'triage log verify' to see whether it was edited; restore it from a backup",
         ) from None
 

@@ -440,6 +440,10 @@ class SessionRef:
     entry_id: int
 
 
+NOT_CHECKED = "not checked"
+"""A storage integrity check skipped by an incremental verify (it reads the whole storage)."""
+
+
 @dataclass(frozen=True)
 class Verification:
     """The result of ``verify``: the storage's integrity check and the hash chain."""
@@ -451,10 +455,29 @@ class Verification:
     first_bad: str | None = None
     patients: int = 0
     """Patient records."""
+    checked_after: int = 0
+    """The records up to this one were not walked: a checkpoint vouches for them (0: all were)."""
+    size: int = 0
+    """The records walked end at this one (the newest, unless one was bad)."""
+    checkpoint: dict[str, Any] | None = None
+    """The latest checkpoint the log agrees with: size, head, time, key (its id)."""
+    checkpoints: int = 0
+    """How many checkpoints were checked (the log's and the auditor's file's)."""
+    checkpoint_problems: tuple[str, ...] = ()
+    """Every checkpoint the log no longer agrees with, or that is forged."""
+    keys: tuple[str, ...] = ()
+    """The ids of the keys that signed the checkpoints."""
+    public_key: str | None = None
+    """The id of the public key they were checked against (None: the keys they name)."""
+    backend: str = "SQLite"
 
     @property
     def ok(self) -> bool:
-        return self.integrity == "ok" and self.first_bad is None
+        return (
+            self.integrity in ("ok", NOT_CHECKED)
+            and self.first_bad is None
+            and not self.checkpoint_problems
+        )
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from ..outcomes import LEVELS, severity
 from .chain import GENESIS
 from .records import (
     CSV_STORED,
+    NOT_CHECKED,
     REPLAY_COLUMNS,
     SUMMARY_FIELDS,
     TABLES,
@@ -171,6 +172,19 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             SELECT severity, count(*) FROM worklist GROUP BY severity
     """,
     ),
+    (
+        "signed checkpoints: the chain's size and head hash, signed with a key kept elsewhere",
+        """
+        CREATE TABLE checkpoints (
+            id         INTEGER PRIMARY KEY,
+            size       INTEGER NOT NULL,
+            head       TEXT NOT NULL,
+            signed_at  TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            signature  TEXT NOT NULL
+        );
+    """,
+    ),
 )
 """Numbered from 1, in order. Never edit one that has shipped: add the next."""
 
@@ -202,6 +216,8 @@ def storage_error(path: Path, exc: BaseException, action: str = "use") -> Storag
 
 class SQLiteStore:
     """The triage log in one SQLite file (see ``store.Store``)."""
+
+    backend = "SQLite"
 
     def __init__(self, conn: sqlite3.Connection, path: Path, created: bool) -> None:
         self.conn = conn
@@ -251,6 +267,38 @@ class SQLiteStore:
             conn.executemany(insert, [[row[c] for c in columns] for row in rows])
             _keep_worklist(conn, kind, rows)
             return rows
+
+    def extend(self, records: Iterable[tuple[Kind, Row]]) -> int:
+        count = 0
+        with self._write() as conn:
+            seq, last = self._head(conn)
+            for kind, row in records:
+                if (row["seq"], row["prev_hash"]) != (seq + 1, last):
+                    raise StorageError(
+                        f"record {row['seq']} does not continue the chain of {self.location} "
+                        f"(at record {seq})",
+                        self.location,
+                        "copy a whole log, in chain order, into an empty one",
+                    )
+                columns = names(kind)
+                conn.execute(
+                    f"INSERT INTO {TABLES[kind]} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' * len(columns))})",
+                    [row[c] for c in columns],
+                )
+                _keep_worklist(conn, kind, [row])
+                seq, last, count = row["seq"], row["hash"], count + 1
+        return count
+
+    def add_checkpoint(self, build: Callable[[int], Row]) -> Row:
+        with self._write() as conn:
+            next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM checkpoints").fetchone()[0]
+            row = build(next_id)
+            conn.execute(
+                f"INSERT INTO checkpoints ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                list(row.values()),
+            )
+            return row
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -474,14 +522,32 @@ class SQLiteStore:
 
     # -- verify --------------------------------------------------------------------------------
 
-    def chain(self) -> Iterator[tuple[Kind, Row]]:
+    def chain(self, after: int = 0) -> Iterator[tuple[Kind, Row]]:
         def records(kind: Kind) -> Iterator[tuple[Kind, Row]]:
-            sql = f"SELECT {_all(kind)} FROM {TABLES[kind]} ORDER BY seq"
-            return ((kind, row) for row in self._read(sql))
+            sql = f"SELECT {_all(kind)} FROM {TABLES[kind]} WHERE seq > ? ORDER BY seq"
+            return ((kind, row) for row in self._read(sql, [after]))
 
         return heapq.merge(*(records(kind) for kind in TABLES), key=lambda item: item[1]["seq"])
 
-    def integrity(self) -> str:
+    def head(self) -> tuple[int, str]:
+        try:
+            return self._head(self.conn)
+        except sqlite3.Error as exc:
+            raise storage_error(self.path, exc, "read") from None
+
+    def hash_at(self, seq: int) -> str | None:
+        found = " UNION ALL ".join(
+            f"SELECT hash FROM {table} WHERE seq = ?" for table in TABLES.values()
+        )
+        rows = list(self._read(found, [seq] * len(TABLES)))
+        return rows[0]["hash"] if len(rows) == 1 else None
+
+    def checkpoints(self) -> list[Row]:
+        return list(self._read("SELECT * FROM checkpoints ORDER BY id"))
+
+    def integrity(self, full: bool = True) -> str:
+        if not full:
+            return NOT_CHECKED  # PRAGMA integrity_check and the worklist's read the whole file
         sqlite_says = "; ".join(
             str(row["integrity_check"]) for row in self._read("PRAGMA integrity_check")
         )
@@ -733,6 +799,8 @@ def _create_private(path: Path) -> None:
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         os.chmod(path, 0o600)
+    except FileExistsError:  # another process started it at the same moment: one of the two
+        _refuse_non_file(path, path.lstat().st_mode)  # migrates it, the other waits for that
     except OSError as exc:
         raise storage_error(path, exc, "start") from None
 

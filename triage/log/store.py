@@ -3,13 +3,13 @@ patient records) to one chain, reading them back, and checking its own integrity
 ``TriageLog`` builds and checks the records (the hash chain, the canonical forms); a backend only
 stores and finds rows, in one transaction per write.
 
-SQLite (``sqlite.py``) is the one backend today; a PostgreSQL backend implements the same
-protocol (one gap-free chain under a lock, UPDATE and DELETE refused to the application's role).
+SQLite (``sqlite.py``, one file) and PostgreSQL (``postgres.py``, one shared database: one
+gap-free chain under a lock, UPDATE, DELETE and TRUNCATE refused) implement it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,7 +30,11 @@ class Store(Protocol):
     """A triage log's storage. Every method raises ``StorageError`` for a storage failure."""
 
     location: str
-    """Where the log is, as people name it in messages (a file's path)."""
+    """Where the log is, as people name it in messages (a file's path; a URL, never with its
+    password)."""
+
+    backend: str
+    """The storage's name in messages: 'SQLite', 'PostgreSQL'."""
 
     created: bool
     """True when opening it started a new, empty log."""
@@ -43,6 +47,15 @@ class Store(Protocol):
         """In one transaction, taken before reading the head so that writers queue: read the
         head, store the rows ``build`` makes from it (all or none), and return them. ``build``
         may read the log through the store: it sees the same transaction."""
+        ...
+
+    def extend(self, records: Iterable[tuple[Kind, Row]]) -> int:
+        """Store records as they are (a copy of another log's, in chain order) after the head,
+        in one transaction: all or none. Returns how many."""
+        ...
+
+    def add_checkpoint(self, build: Callable[[int], Row]) -> Row:
+        """Store the checkpoint ``build`` makes from the next checkpoint id; return it."""
         ...
 
     # -- read ----------------------------------------------------------------------------------
@@ -172,11 +185,24 @@ class Store(Protocol):
 
     # -- verify --------------------------------------------------------------------------------
 
-    def chain(self) -> Iterator[tuple[Kind, Row]]:
-        """Every record of every kind, in chain order (by ``seq``)."""
+    def chain(self, after: int = 0) -> Iterator[tuple[Kind, Row]]:
+        """Every record of every kind after record ``after``, in chain order (by ``seq``)."""
         ...
 
-    def integrity(self) -> str:
-        """The storage's own consistency check, the worklist's agreement with the chain
-        included: 'ok', or what is wrong."""
+    def head(self) -> tuple[int, str]:
+        """The newest record's ``seq`` and hash (0 and the genesis hash in an empty log)."""
+        ...
+
+    def hash_at(self, seq: int) -> str | None:
+        """The hash of record ``seq``, or None if the log has no such record."""
+        ...
+
+    def checkpoints(self) -> list[Row]:
+        """The signed checkpoints stored in the log, oldest first."""
+        ...
+
+    def integrity(self, full: bool = True) -> str:
+        """The storage's own consistency check: 'ok', or what is wrong; without ``full`` only
+        what costs no more than the newest records (``NOT_CHECKED`` if nothing does). The full
+        check includes the worklist's agreement with the chain."""
         ...

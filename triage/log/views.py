@@ -19,6 +19,7 @@ from ..outcomes import level
 from ..render import Line, Style
 from .patients import changed
 from .records import (
+    NOT_CHECKED,
     UNSAFE,
     Entry,
     EntrySummary,
@@ -376,22 +377,56 @@ def verification(result: Verification, path: str) -> list[Line]:
     counts = f"{result.entries} entries and {result.reviews} reviews"
     if result.patients:
         counts = f"{result.entries} entries, {result.reviews} reviews and {_records(result)}"
+    since = ""
+    if result.checked_after:
+        since = f" after record {result.checked_after}, which a signed checkpoint vouches for"
     if result.ok:
-        return [
-            Line("ok", f"ok: {path}: {counts}; the hash chain is intact; SQLite integrity: ok"),
-            Line(
-                "note",
-                f"Chain head: {result.head} "
-                "(note it down to detect a later removal of the newest records)",
-            ),
+        storage = f"{result.backend} integrity: {result.integrity}"
+        lines = [
+            Line("ok", f"ok: {path}: {counts}{since}; the hash chain is intact; {storage}"),
+            *_checkpoint_lines(result),
         ]
+        if result.checked_after:
+            lines.append(Line("note", "Run with --full to check every record from the first."))
+        return lines
     lines = [Line("emergency", f"FAILED: {path}")]
-    if result.integrity != "ok":
-        lines.append(Line("urgent", f"SQLite integrity check: {result.integrity}"))
+    if result.integrity not in ("ok", NOT_CHECKED):
+        lines.append(Line("urgent", f"{result.backend} integrity check: {result.integrity}"))
+    for problem in result.checkpoint_problems:
+        lines.append(Line("urgent", f"Checkpoint: {problem}"))
     if result.first_bad:
         lines.append(Line("urgent", f"First bad record: {result.first_bad}"))
-        lines.append(Line("text", f"The {counts} before it verify."))
+        lines.append(Line("text", f"The {counts}{since} before it verify."))
     return lines
+
+
+def _checkpoint_lines(result: Verification) -> list[Line]:
+    head = Line("note", f"Chain head: {result.head} (record {result.size})")
+    if not result.checkpoints:
+        return [
+            head,
+            Line(
+                "note",
+                "No signed checkpoint yet: 'triage log checkpoint --key FILE' signs this head, "
+                "so that a later removal or rewrite of records is detected",
+            ),
+        ]
+    latest = result.checkpoint or {}
+    keys = ", ".join(result.keys)
+    against = (
+        f"checked against your public key {result.public_key}"
+        if result.public_key
+        else "checked against the keys stored with them: give --public-key to check they are yours"
+    )
+    return [
+        head,
+        Line(
+            "note",
+            f"Checkpoints: {result.checkpoints} agree with the log, the latest of "
+            f"{latest.get('time')} at record {latest.get('size')}; signed by key {keys}, "
+            f"{against}",
+        ),
+    ]
 
 
 def _records(result: Verification) -> str:

@@ -1,8 +1,10 @@
 """The ASGI application of ``triage serve``: the clinician's pages and the JSON API over one
 triage log, with one rule pack.
 
-Each worker thread reads and writes the log through its own connection (``Logs``); writes queue
-in SQLite (one transaction each), so checks and reviews from many clients land in the one chain.
+Each worker thread reads and writes an SQLite log through its own connection (``Logs``); a
+PostgreSQL log is opened once, its pool of connections shared by the threads. Writes queue (one
+transaction each, under the chain's lock), so checks and reviews from many clients land in the
+one chain.
 """
 
 from __future__ import annotations
@@ -37,21 +39,30 @@ SECRET_ENV = "TRIAGE_SECRET_KEY"
 
 
 class Logs:
-    """One open ``TriageLog`` per worker thread, all on the same file; closed together."""
+    """One open ``TriageLog`` per worker thread, all on the same file; closed together. A log
+    that may be shared (PostgreSQL: its pool of connections) is opened once for all threads."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
         self._opened: list[TriageLog] = []
+        self._shared: TriageLog | None = None
         self._lock = threading.Lock()
 
     def get(self) -> TriageLog:
+        if self._shared is not None:
+            return self._shared
         log: TriageLog | None = getattr(self._local, "log", None)
         if log is None:
-            log = TriageLog(self.path, create=False)
-            self._local.log = log
             with self._lock:
+                if self._shared is not None:
+                    return self._shared
+                log = TriageLog(self.path, create=False)
                 self._opened.append(log)
+                if log.shared:
+                    self._shared = log
+                    return log
+            self._local.log = log
         return log
 
     def close(self) -> None:
@@ -59,6 +70,7 @@ class Logs:
             for log in self._opened:
                 log.close()
             self._opened.clear()
+            self._shared = None
 
 
 @dataclass

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..errors import UsageError
+from ..log.location import shown_location
 from ..pack import RulePack
 from .cds import EhrTrust
 
@@ -75,7 +76,8 @@ def serve(
         timeout_graceful_shutdown=10,
     )
     server = uvicorn.Server(config)
-    announce(f"triage serve: listening on {url_of(sock)} (log: {log_path}); Ctrl-C stops.")
+    shown = shown_location(str(log_path))  # a PostgreSQL URL without its password
+    announce(f"triage serve: listening on {url_of(sock)} (log: {shown}); Ctrl-C stops.")
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn shut down cleanly, then passes Ctrl-C on: it is done
