@@ -164,6 +164,13 @@ def json_option(help_text: str) -> Callable[[F], F]:
 
 # -- commands ----------------------------------------------------------------------------------
 
+engine_option = click.option(
+    "--engine",
+    type=click.Choice([DURABLE, REFERENCE]),
+    default=None,
+    help="Rule engine (default: durable-rules when installed).",
+)
+
 db_option = click.option(
     "--db",
     metavar="PATH|URL",
@@ -210,12 +217,7 @@ def _load_pack(rules: str | None) -> triage.RulePack:
     help="Exit with the outcome: 0 continue, 3 reduce_load, 4 routine, 5 same_day, "
     "7 urgent, 6 emergency.",
 )
-@click.option(
-    "--engine",
-    type=click.Choice([DURABLE, REFERENCE]),
-    default=None,
-    help="Rule engine (default: durable-rules when installed).",
-)
+@engine_option
 @click.option("--patient", metavar="ID", help="Your patient ID (otherwise it is asked).")
 @click.option(
     "--save-answers",
@@ -928,12 +930,7 @@ def rules_list(directory: str | None, as_json: bool) -> None:
     help="Also fail when a rule fires in no case, a policy row has no rule, or a rule can never "
     "fire or never change a decision.",
 )
-@click.option(
-    "--engine",
-    type=click.Choice([DURABLE, REFERENCE]),
-    default=None,
-    help="Rule engine (default: durable-rules when installed).",
-)
+@engine_option
 @json_option("Print the results as JSON.")
 def rules_test(
     locations: tuple[str, ...],
