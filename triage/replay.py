@@ -34,6 +34,7 @@ from .errors import EvaluationError, StorageError, TriageError, UsageError
 from .history import Earlier, context_of
 from .outcomes import LEVELS, severity
 from .pack import RulePack, load_pack
+from .warning import EVALUATOR
 
 Progress = Callable[[int, int], None]
 """Called with the checks replayed so far and the checks to replay."""
@@ -44,7 +45,6 @@ IN_PROCESS = 5_000
 """Logs with fewer checks to replay than this are replayed without worker processes."""
 PART_SIZE = 25_000
 _RULE = re.compile(r'"rule":"([^"]+)"')
-_STOPPED_EARLY = '{"stopped_early":true'  # how the log stores a check the questionnaire stopped
 """A reason's rule id in a stored decision (compact JSON, rule ids never hold quotes)."""
 
 Key = tuple[int, int, tuple[str, ...], tuple[str, ...]]
@@ -244,7 +244,7 @@ class _Replayer:
         if row["contract_version"] != self.contract:
             result.skipped[f"answered under report contract v{row['contract_version']}"] += 1
             return
-        if row["decision_json"].startswith(_STOPPED_EARLY):
+        if row["engine_name"] == EVALUATOR["name"]:  # a check the questionnaire stopped early
             result.skipped["stopped early at a red flag: not every question was answered"] += 1
             return
         try:

@@ -190,7 +190,7 @@ SUMMARY_FIELDS = tuple(c.name for c in ENTRY_COLUMNS if c.summary)
 REPLAY_COLUMNS = tuple(
     name
     for name in names("entry")
-    if name not in ("seq", "recorded_at", "top_reason", "engine_name", "engine_version",
+    if name not in ("seq", "recorded_at", "top_reason", "engine_version",
                     "program_version", "prev_hash", "hash", "form")
 )  # fmt: skip
 """What a replay of the log reads of each entry (``Store.patients_entries``)."""
