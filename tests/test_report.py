@@ -164,6 +164,24 @@ def test_hours_are_kept_to_four_decimals() -> None:
     assert triage.parse_report(report(hours_since_session=5e-324)).hours_since_session == 0
 
 
+def test_hours_are_kept_rounded_down() -> None:
+    """23.99996 h is under 24 h: kept as 23.9999, it asks for no trend, as the given value would."""
+    thigh = {"pain_site": "muscle", "pain_region": "thigh", "pain_now": 2}
+    kept = triage.parse_report(report(hours_since_session=23.99996, **thigh))
+    assert kept.hours_since_session == 23.9999
+    assert triage.parse_report(report(hours_since_session=0.29)).hours_since_session == 0.29
+    assert triage.parse_report(report(hours_since_session=0.00009)).hours_since_session == 0
+
+
+@given(st.floats(0, 336, allow_nan=False))
+def test_kept_hours_meet_the_thresholds_the_given_hours_meet(hours: float) -> None:
+    kept = triage.parse_report(report(hours_since_session=hours)).hours_since_session
+    assert kept <= hours and hours - kept < 0.0001 + 1e-9
+    assert kept == triage.parse_report(report(hours_since_session=kept)).hours_since_session
+    for threshold in [*range(337), 0.5, 11.5, 23.5, 47.9]:
+        assert (kept >= threshold) == (hours >= threshold), threshold
+
+
 def test_report_is_immutable_and_normalised() -> None:
     parsed = triage.parse_report(report(hours_since_session=2))
     with pytest.raises(ValidationError):

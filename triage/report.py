@@ -731,8 +731,11 @@ class Report(BaseModel):
     @classmethod
     def _to_four_decimals(cls, hours: float) -> float:
         """0.36 s resolution, far below any threshold; it also keeps numbers out of exponent form,
-        which durable-rules' JSON parser rejects (5e-324, 1e-05)."""
-        return round(hours, 4)
+        which durable-rules' JSON parser rejects (5e-324, 1e-05). Rounded down, so that the kept
+        value meets exactly the thresholds the given one meets (23.99996 stays under 24 h, as the
+        FHIR questionnaire's enableWhen and the requirements read it)."""
+        kept = round(hours, 4)
+        return round(kept - 0.0001, 4) if kept > hours else kept
 
     @model_validator(mode="wrap")
     @classmethod
