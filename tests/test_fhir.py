@@ -266,6 +266,19 @@ def test_every_public_vignette_round_trips_to_the_same_decision(path: Path) -> N
     assert (second.outcome, second.urgency) == (expected["outcome"], expected.get("urgency"))
 
 
+def test_hours_just_under_a_threshold_ask_what_the_questionnaire_asks() -> None:
+    """23.99996 h does not enable the trend question, and the report keeps it under 24 h."""
+    thigh = {"pain_now": 2, "pain_site": "muscle", "pain_region": "thigh"}
+    response = questionnaire_response(
+        triage.parse_report(report(hours_since_session=23.9, **thigh))
+    )
+    hours = next(i for i in walk(response["item"]) if i["linkId"] == "hours_since_session")
+    hours["answer"] = [{"valueDecimal": 23.99996}]
+    answers = answers_from_response(response)
+    assert "pain_trend" not in answers
+    assert triage.parse_report(answers).hours_since_session == 23.9999
+
+
 def test_a_gate_answered_no_stands_for_its_answers() -> None:
     response = questionnaire_response(report(patient_id="pt-1"))
     assert [i["linkId"] for i in response["item"]][-3:] == ["heart", "since", "pain"]
