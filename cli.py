@@ -1334,8 +1334,8 @@ def log_init(db: str | None) -> None:
 )
 def log_copy(source: str, target: str) -> None:
     """Copy a whole log (every entry, review, patient record and checkpoint, and the clinicians'
-    accounts and API tokens) into a new one, for example from SQLite to PostgreSQL; both then
-    verify with the same head hash."""
+    accounts, API tokens and CDS Hooks cards) into a new one, for example from SQLite to
+    PostgreSQL; both then verify with the same head hash."""
     from triage.log import TriageLog
 
     with _reading(source) as from_log, TriageLog(target) as to_log:

@@ -296,8 +296,14 @@ def test_the_triage_id_is_the_patients_id_without_our_identifier(
 
 @pytest.mark.parametrize(
     ("change", "status"),
-    [({"prefetch": {}}, 412), ({"hook": "order-sign"}, 400), ({"context": {"userId": "x"}}, 400)],
-    ids=["no-prefetch", "other-hook", "no-patient"],
+    [
+        ({"prefetch": {}}, 412),
+        ({"hook": "order-sign"}, 400),
+        ({"context": {"userId": "x"}}, 400),
+        ({"context": {"userId": "dr\x1b[31mred", "patientId": "ehr-42"}}, 400),
+        ({"context": {"userId": "d" * 201, "patientId": "ehr-42"}}, 400),
+    ],
+    ids=["no-prefetch", "other-hook", "no-patient", "user-with-escape", "user-too-long"],
 )
 def test_calls_that_cannot_be_answered(
     ehr: tuple[Ehr, Path, dict[str, int]], change: dict[str, Any], status: int
@@ -383,6 +389,42 @@ def test_feedback_on_an_unknown_card_or_malformed_records_nothing(
     assert _feedback(client, {"card": card["uuid"], "outcome": "ignored"}).status_code == 400
     with TriageLog(db, create=False) as log:
         assert log.entry(ids["same_day"]).reviews == ()
+
+
+def test_feedback_is_recorded_after_a_restart_and_once(tmp_path: Path) -> None:
+    """The cards shown are kept in the log: the EHR's feedback on a card shown before the
+    server restarted is recorded, once, however often it is sent."""
+    db = tmp_path / "triage.db"
+    ids = seed(db)
+    key = ec.generate_private_key(ec.SECP384R1())
+    options = ("--cds-ehr-key", str(_jwks(key, tmp_path / "ehr.jwks.json")),
+               "--cds-ehr-issuer", ISSUER)  # fmt: skip
+    process, url, output = start(db, *options)
+    try:
+        (card,) = Ehr(url, key).patient_view("pt-snap").json()["cards"]
+    finally:
+        stop(process, output)
+    process, url, output = start(db, *options)
+    try:
+        client = Ehr(url, key)
+        item = {"card": card["uuid"], "outcome": "accepted"}
+        response = _feedback(client, item, item)  # the same card twice in one call
+        assert response.status_code == 200, response.text
+        first, second = response.json()["recorded"]
+        assert first["entry_id"] == ids["same_day"] and "repeated" not in first
+        assert second == {**first, "repeated": True}
+        assert _feedback(client, item).json()["recorded"] == [second]
+    finally:
+        stop(process, output)
+    with TriageLog(db, create=False) as log:
+        (review,) = log.entry(ids["same_day"]).reviews
+        shown = log.cds_cards.find(card["uuid"])
+    assert review.reviewer == f"Practitioner/dr-osei via CDS Hooks ({ISSUER})"
+    assert shown is not None and (shown.entry_id, shown.clinician) == (
+        ids["same_day"],
+        "Practitioner/dr-osei",
+    )
+    assert (shown.verdict, shown.review_id) == ("accepted", review.id)
 
 
 # -- configuration -------------------------------------------------------------------------------

@@ -128,6 +128,7 @@ def test_the_app_role_and_the_owner_cannot_change_the_log(
         "UPDATE triage.worklist_tally SET checks = 0",
         "DELETE FROM triage.clinicians",
         "DELETE FROM triage.api_tokens",
+        "DELETE FROM triage.cds_cards",
     ],
     ids=lambda sql: " ".join(sql.split()[:3]),
 )
@@ -340,7 +341,7 @@ def test_the_second_migration_fills_the_worklist_of_a_log_of_the_first(
         found = rows(owner, "SELECT * FROM worklist ORDER BY entry_id")
         assert found == expected
         versions = rows(owner, "SELECT version FROM migrations ORDER BY version")
-        assert [r["version"] for r in versions] == [1, 2]
+        assert [r["version"] for r in versions] == list(range(1, len(MIGRATIONS) + 1))
     finally:
         postgres.drop(name)
 
@@ -403,6 +404,10 @@ def test_an_sqlite_log_is_copied_with_the_same_head(
         log.record(triage.evaluate(report(unwell=True)))
         log.access.add_clinician("Dr Ada", "long enough pass", time_zone="Europe/Oslo")
         _, secret = log.access.add_token("portal")
+        card = log.cds_cards.remember("9d3c0a52-5f0e-4c52-9a55-0e7f6f0ad1b8", 4, "Practitioner/7")
+        log.cds_cards.answered(card, "overridden", 2)
+        card = log.cds_cards.find(card.card)
+        assert card is not None and card.review_id == 2
         before = log.verify(full=True)
         worklist = [item.entry.id for item in log.worklist(limit=100).items]
         source_counts = log.worklist().counts
@@ -423,6 +428,7 @@ def test_an_sqlite_log_is_copied_with_the_same_head(
         assert copy.worklist().counts == source_counts
         assert copy.access.sign_in("Dr Ada", "long enough pass") is not None
         assert copy.access.token_for(secret) is not None
+        assert copy.cds_cards.find(card.card) == card
         copy.record(triage.evaluate(report()))  # and the chain goes on there
         assert copy.verify(full=True).ok
     again = run("log", "copy", "--from", str(source), "--to", log_url)

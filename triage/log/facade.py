@@ -22,6 +22,7 @@ from ..history import Earlier, new_session_id
 from ..outcomes import OVERRIDE_REASONS
 from . import chain, worklist
 from .access import Access
+from .cards import ShownCards
 from .location import Server, locate, open_store
 from .patients import KEEP, Keep, checked_change, record_from
 from .records import (
@@ -248,6 +249,11 @@ class TriageLog:
         """Clinicians' accounts and API tokens (``triage serve``)."""
         return Access(self._store, self.location)
 
+    @property
+    def cds_cards(self) -> ShownCards:
+        """The cards the CDS Hooks service showed, for the EHR's feedback on them."""
+        return ShownCards(self._store)
+
     def export(self, filters: Filters | None = None, limit: int | None = None) -> Iterator[Entry]:
         """Every matching entry in full, oldest first, one at a time (never all in memory)."""
         rows = self._store.entry_rows(_checked(filters), _bounded(limit))
@@ -437,8 +443,9 @@ class TriageLog:
 
     def copy_to(self, target: TriageLog) -> Verification:
         """Copy every record (entries, reviews, patient records), checkpoint, clinician's
-        account and API token into ``target``, an empty log, once this log verifies in full;
-        returns the copy's full verification, whose head is this log's."""
+        account, API token and card shown by the CDS Hooks service into ``target``, an empty
+        log, once this log verifies in full; returns the copy's full verification, whose head
+        is this log's."""
         source = self.verify(full=True)
         if not source.ok:
             raise StorageError(
@@ -456,7 +463,7 @@ class TriageLog:
         target._store.extend(self._store.chain())
         for row in self._store.checkpoints():
             target._store.add_checkpoint(partial(_renumbered, row))
-        for table in BESIDE:  # the accounts and tokens, with their ids ('triage token revoke ID')
+        for table in BESIDE:  # with their ids ('triage token revoke ID', the cards' reviews)
             for row in self._store.all_rows(table):
                 target._store.add_row(table, row)
         copied = target.verify(full=True)
@@ -520,7 +527,7 @@ class TriageLog:
         )
 
 
-BESIDE = ("clinicians", "api_tokens")
+BESIDE = ("clinicians", "api_tokens", "cds_cards")
 """The tables beside the chain that a copy carries over."""
 
 

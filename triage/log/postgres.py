@@ -284,6 +284,21 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         GRANT SELECT ON triage.worklist, triage.worklist_tally TO {WRITER};
         """,
     ),
+    (
+        "CDS Hooks: the cards shown in an EHR, for the feedback on them",
+        f"""
+        CREATE TABLE triage.cds_cards (
+            id        BIGINT PRIMARY KEY,
+            card      {_TEXT} NOT NULL UNIQUE,
+            entry_id  BIGINT NOT NULL REFERENCES triage.entries (id),
+            clinician {_TEXT} NOT NULL,
+            shown_at  {_TEXT} NOT NULL,
+            verdict   {_TEXT},
+            review_id BIGINT REFERENCES triage.reviews (id)
+        );
+        GRANT SELECT, INSERT, UPDATE ON triage.cds_cards TO {WRITER};
+        """,
+    ),
 )
 """Numbered from 1, in order. Never edit one that has shipped: add the next."""
 
@@ -842,7 +857,7 @@ _CSV_JOINS = """
 the reviews as a JSON array (JSON Lines), or the rules fired, the pains (JSON values: psycopg
 reads them as numbers, or None) and the last review (CSV)."""
 
-_LOCKS = {"clinicians": 1, "api_tokens": 2}
+_LOCKS = {"clinicians": 1, "api_tokens": 2, "cds_cards": 3}
 """The tables beside the chain that ``add_row`` and friends may touch (never a chained one),
 with the second key of the advisory lock under which rows are added to each."""
 ACCESS_LOCK = 0x74726961

@@ -144,6 +144,19 @@ TOKEN_COLUMNS: tuple[Column, ...] = (
 itself is shown once and never stored), its first characters to tell tokens apart, and when it
 was revoked."""
 
+CDS_CARD_COLUMNS: tuple[Column, ...] = (
+    _c("id", "INTEGER", since_form=None),
+    _c("card", since_form=None),
+    _c("entry_id", "INTEGER", since_form=None),
+    _c("clinician", since_form=None),
+    _c("shown_at", since_form=None),
+    _c("verdict", nullable=True, since_form=None),
+    _c("review_id", "INTEGER", nullable=True, since_form=None),
+)
+"""A card the CDS Hooks service showed in an EHR: its uuid, the check it is about, the EHR user
+it was shown to and when; then the feedback on it (the verdict, and the review that recorded
+it). Kept, so that feedback is recorded after a restart and recorded once."""
+
 WORKLIST_COLUMNS: tuple[Column, ...] = (
     _c("entry_id", "INTEGER", since_form=None),
     _c("severity", "INTEGER", since_form=None),
@@ -170,6 +183,7 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
     "patients": PATIENT_COLUMNS,
     "clinicians": CLINICIAN_COLUMNS,
     "api_tokens": TOKEN_COLUMNS,
+    "cds_cards": CDS_CARD_COLUMNS,
     "worklist": WORKLIST_COLUMNS,
     "worklist_tally": TALLY_COLUMNS,
 }

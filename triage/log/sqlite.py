@@ -185,6 +185,20 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
     """,
     ),
+    (
+        "CDS Hooks: the cards shown in an EHR, for the feedback on them",
+        """
+        CREATE TABLE cds_cards (
+            id        INTEGER PRIMARY KEY,
+            card      TEXT NOT NULL UNIQUE,
+            entry_id  INTEGER NOT NULL REFERENCES entries (id),
+            clinician TEXT NOT NULL,
+            shown_at  TEXT NOT NULL,
+            verdict   TEXT,
+            review_id INTEGER REFERENCES reviews (id)
+        );
+    """,
+    ),
 )
 """Numbered from 1, in order. Never edit one that has shipped: add the next."""
 
@@ -593,7 +607,7 @@ class SQLiteStore:
 
 _SUMMARY = ", ".join(f"e.{name}" for name in SUMMARY_FIELDS)
 _LAST = "SELECT verdict FROM reviews r WHERE r.entry_id = e.id ORDER BY r.id DESC LIMIT 1"
-_TABLES_BESIDE = {"clinicians": "clinicians", "api_tokens": "api_tokens"}
+_TABLES_BESIDE = {"clinicians": "clinicians", "api_tokens": "api_tokens", "cds_cards": "cds_cards"}
 """The tables beside the chain that ``add_row`` and friends may touch (never a chained one)."""
 
 _SEVERITY_SQL = (

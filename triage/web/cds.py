@@ -9,7 +9,8 @@ the EHR asks for cards, and gets one per unreviewed check of the patient that ne
   the decision as its ``source`` and links to the check's page.
 - ``POST /cds-services/triage-patient-view/feedback``: a card accepted or overridden in the EHR
   is recorded as a review of its check (``TriageLog.review``), under the user the card was
-  shown to; the same feedback sent again is recorded once.
+  shown to; the same feedback sent again is recorded once. The cards shown are kept in the
+  log (``TriageLog.cds_cards``), so feedback is recorded after a restart too.
 
 The patient's triage id is the prefetched Patient's identifier of system
 ``triage.fhir.codes.PATIENT_ID_SYSTEM``, or else its ``id``. Every call must carry a JWT signed
@@ -36,13 +37,16 @@ from starlette.routing import Route
 from ..errors import UsageError
 from ..fhir import codes
 from ..log import Filters
-from ..log.records import EntrySummary
+from ..log.cards import ShownCard
+from ..log.records import EntrySummary, plain_text
 from ..outcomes import OVERRIDE_REASONS, level
 from ..yamlio import MAX_BYTES, decode, parse_json
 
 SERVICE_ID = "triage-patient-view"
 HOOK = "patient-view"
 MAX_CARDS = 10
+MAX_USER = 200
+"""The longest EHR user id kept (the reviews recorded from feedback are under it)."""
 SUMMARY_LIMIT = 139
 """The specification: a summary of fewer than 140 characters."""
 TOKEN_LIFETIME = 300
@@ -198,37 +202,12 @@ def base_url(request: Request) -> str:
 # -- the service's state -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Shown:
-    entry_id: int
-    user: str
-    shown_at: float
-
-
 @dataclass
 class CdsState:
-    """The configured EHR, the JWT ids seen, and the cards shown (by uuid, for feedback; the
-    newest ``keep`` in memory: feedback on a card shown before the server restarted, or long
-    ago, is refused as unknown)."""
+    """The configured EHR and the JWT ids seen (the cards shown are kept in the log)."""
 
     trust: EhrTrust | None = None
     seen: _Seen = field(default_factory=_Seen)
-    shown: OrderedDict[str, _Shown] = field(default_factory=OrderedDict)
-    answered: dict[str, tuple[str, int]] = field(default_factory=dict)
-    """The feedback recorded for a card: its outcome and the review's id."""
-    keep: int = 100_000
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def remember(self, card: str, shown: _Shown) -> None:
-        with self.lock:
-            self.shown[card] = shown
-            while len(self.shown) > self.keep:
-                forgotten, _ = self.shown.popitem(last=False)
-                self.answered.pop(forgotten, None)
-
-    def card(self, card: str) -> _Shown | None:
-        with self.lock:
-            return self.shown.get(card)
 
 
 def _state(request: Request) -> CdsState:
@@ -302,7 +281,7 @@ async def call(request: Request) -> Response:
         found = []
         for entry in entries:
             card = _card(entry, log.entry(entry.id).pack, base)
-            _state(request).remember(card["uuid"], _Shown(entry.id, user, time.time()))
+            log.cds_cards.remember(card["uuid"], entry.id, user)
             found.append(card)
         return found
 
@@ -322,6 +301,8 @@ def _context(body: dict[str, Any]) -> tuple[str, str]:
     user, patient_id = context.get("userId"), context.get("patientId")
     if not isinstance(user, str) or not isinstance(patient_id, str) or not user or not patient_id:
         raise HTTPException(400, "context needs userId and patientId (strings)")
+    if len(user) > MAX_USER or not _plain(user):
+        raise HTTPException(400, f"context.userId: plain text of at most {MAX_USER} characters")
     prefetch = body.get("prefetch")
     patient = prefetch.get("patient") if isinstance(prefetch, dict) else None
     if not isinstance(patient, dict) or patient.get("resourceType") != "Patient":
@@ -341,6 +322,14 @@ def _context(body: dict[str, Any]) -> tuple[str, str]:
     ]
     found = ours[0] if ours and isinstance(ours[0], str) else patient_id
     return user, found
+
+
+def _plain(text: str) -> bool:
+    try:
+        plain_text("userId", text)
+    except UsageError:
+        return False
+    return True
 
 
 def _card(entry: EntrySummary, pack: dict[str, str], base: str) -> dict[str, Any]:
@@ -381,37 +370,44 @@ async def feedback(request: Request) -> Response:
     items = body.get("feedback")
     if not isinstance(items, list) or not items:
         raise HTTPException(400, "feedback must be a non-empty array")
-    planned = [_planned(item, number, request) for number, item in enumerate(items)]
+    planned = [_planned(item, number) for number, item in enumerate(items)]
 
     def record() -> list[dict[str, Any]]:
         from .app import site
 
         log = site(request).logs.get()
-        cds = _state(request)
+        for where, card_id, *_ in planned:  # every card known, or nothing is recorded
+            _shown_card(log.cds_cards.find(card_id), card_id, where)
         done: list[dict[str, Any]] = []
-        for card, shown, verdict, reason, note in planned:
-            earlier = cds.answered.get(card)
-            if earlier is not None and earlier[0] == verdict:  # sent again: recorded once
-                done.append({"card": card, "entry_id": shown.entry_id, "review": earlier[1],
-                             "repeated": True})  # fmt: skip
+        for where, card_id, verdict, reason, note in planned:
+            card = _shown_card(log.cds_cards.find(card_id), card_id, where)
+            if card.verdict == verdict and card.review_id is not None:  # sent again: once
+                done.append({"card": card.card, "entry_id": card.entry_id,
+                             "review": card.review_id, "repeated": True})  # fmt: skip
                 continue
             review = log.review(
-                shown.entry_id,
-                by=f"{shown.user} via CDS Hooks ({claims['iss']})"[:200],
+                card.entry_id,
+                by=f"{card.clinician} via CDS Hooks ({claims['iss']})"[:200],
                 verdict=verdict,  # type: ignore[arg-type]
                 note=note,
                 reason=reason,
             )
-            cds.answered[card] = (verdict, review.id)
-            done.append({"card": card, "entry_id": shown.entry_id, "review": review.id})
+            log.cds_cards.answered(card, verdict, review.id)
+            done.append({"card": card.card, "entry_id": card.entry_id, "review": review.id})
         return done
 
     return JSONResponse({"recorded": await run_in_threadpool(record)})
 
 
-def _planned(item: Any, number: int, request: Request) -> tuple[str, _Shown, str, str, str]:
-    """One feedback item, checked before anything is recorded: (card, its check, verdict,
-    reason, note)."""
+def _shown_card(shown: ShownCard | None, card: str, where: str) -> ShownCard:
+    if shown is None:
+        raise HTTPException(404, f"{where}: card {card[:40]!r} was not shown by this server")
+    return shown
+
+
+def _planned(item: Any, number: int) -> tuple[str, str, str, str, str]:
+    """One feedback item, checked before anything is recorded: (where it is, the card, the
+    verdict, the reason, the note)."""
     where = f"feedback[{number}]"
     if not isinstance(item, dict) or not isinstance(item.get("card"), str):
         raise HTTPException(400, f"{where}: card (the card's uuid) is required")
@@ -419,14 +415,9 @@ def _planned(item: Any, number: int, request: Request) -> tuple[str, _Shown, str
         raise HTTPException(400, f"{where}: outcome is accepted or overridden")
     if not isinstance(item.get("outcomeTimestamp"), str):
         raise HTTPException(400, f"{where}: outcomeTimestamp is required")
-    shown = _state(request).card(item["card"])
-    if shown is None:
-        raise HTTPException(
-            404, f"{where}: card {item['card'][:40]!r} was not shown by this server"
-        )
     at = item["outcomeTimestamp"][:40]
     if item["outcome"] == "accepted":
-        return item["card"], shown, "accepted", "", f"Accepted in the EHR at {at}."
+        return where, item["card"], "accepted", "", f"Accepted in the EHR at {at}."
     given = item.get("overrideReason")
     override: dict[str, Any] = given if isinstance(given, dict) else {}
     reason_given = override.get("reason")
@@ -438,8 +429,8 @@ def _planned(item: Any, number: int, request: Request) -> tuple[str, _Shown, str
         note += f" ({coding['display'][:200]})"
     note += f": {comment[:2000]}" if isinstance(comment, str) and comment.strip() else "."
     return (
+        where,
         item["card"],
-        shown,
         "overridden",
         reason if reason in OVERRIDE_REASONS else "other",
         note,
