@@ -76,15 +76,12 @@ class CompiledPack:
                 rule,
                 position,
                 severity(rule.outcome, rule.urgency),
-                f"{pack.policy} {rule.policy_row}; {rule.reference}",
+                pack.source(rule),
             )
             for position, rule in enumerate(pack.rules)
         }
         """Each rule by id."""
-        self.note_table = {
-            note.id: CompiledNote(note, f"{pack.policy} {note.policy_row}; {note.reference}")
-            for note in pack.notes
-        }
+        self.note_table = {note.id: CompiledNote(note, pack.source(note)) for note in pack.notes}
 
     @cached_property
     def _single(self) -> Callable[[Answers], list[str]]:

@@ -137,6 +137,10 @@ class RulePack:
     def rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
 
+    def source(self, item: Rule | Note) -> str:
+        """Where a rule or note comes from, as a decision cites it: policy, row, reference."""
+        return f"{self.policy} {item.policy_row}; {item.reference}"
+
     @property
     def history_days(self) -> float:
         """How many days of earlier checks the rules look at (0: none of them does)."""

@@ -117,7 +117,7 @@ def early_warning(
                 title=note.title,
                 patient=note.patient,
                 clinician=note.clinician,
-                source=f"{rules.policy} {note.policy_row}; {note.reference}",
+                source=rules.source(note),
                 matched=matched(note.condition, known, unknown),
             )
             for note in rules.notes
@@ -138,6 +138,6 @@ def _reason(
         urgency=rule.urgency,
         patient=rule.patient,
         clinician=rule.clinician,
-        source=f"{pack.policy} {rule.policy_row}; {rule.reference}",
+        source=pack.source(rule),
         matched=matched(rule.condition, answers, unknown),
     )
