@@ -426,14 +426,7 @@ class TriageLog:
         from . import checkpoints as signed
 
         private = signed.load_signing_key(Path(key_file))
-        result = self.verify()
-        if not result.ok:
-            raise StorageError(
-                f"the triage log {self.location} does not verify, so it is not signed: "
-                + (result.first_bad or "; ".join(result.checkpoint_problems) or result.integrity),
-                self.location,
-                "run 'triage log verify --full' and restore the log from a backup",
-            )
+        result = self._verified(full=False, refused="signed")
         # what was verified, not the head now: records appended meanwhile wait for the next one
         checkpoint = signed.sign(private, result.size, result.head, datetime.now(timezone.utc))
         self._store.add_checkpoint(checkpoint.row)
@@ -446,14 +439,7 @@ class TriageLog:
         account, API token and card shown by the CDS Hooks service into ``target``, an empty
         log, once this log verifies in full; returns the copy's full verification, whose head
         is this log's."""
-        source = self.verify(full=True)
-        if not source.ok:
-            raise StorageError(
-                f"the triage log {self.location} does not verify, so it is not copied: "
-                + (source.first_bad or "; ".join(source.checkpoint_problems) or source.integrity),
-                self.location,
-                "run 'triage log verify --full' on it; restore it from a backup",
-            )
+        source = self._verified(full=True, refused="copied")
         if target._store.head()[0] != 0 or any(target._store.all_rows(t) for t in BESIDE):
             raise StorageError(
                 f"the triage log {target.location} is not empty: a log is copied into a new one",
@@ -475,6 +461,18 @@ class TriageLog:
         return copied
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _verified(self, *, full: bool, refused: str) -> Verification:
+        """This log's verification; a StorageError saying what is ``refused`` unless it is ok."""
+        result = self.verify(full=full)
+        if not result.ok:
+            raise StorageError(
+                f"the triage log {self.location} does not verify, so it is not {refused}: "
+                + (result.first_bad or "; ".join(result.checkpoint_problems) or result.integrity),
+                self.location,
+                "run 'triage log verify --full' on it; restore it from a backup",
+            )
+        return result
 
     def _existing(self, entry_id: int) -> Row:
         row = self._store.entry_row(entry_id) if 1 <= entry_id <= MAX_ID else None
