@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from pydantic import ValidationError
 
 import triage
 from tests.fhir_support import assert_valid, library_model, schema_errors
+from tests.golden_files import check_golden
 from tests.helpers import ROOT, examples, load_case, report, vignette_files
 from triage.fhir import (
     QUESTIONNAIRE_URL,
@@ -303,11 +303,8 @@ def test_the_subject_fills_or_must_match_the_patient() -> None:
 def test_bad_responses_golden_messages(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(GOLDEN)
     result = run("check", "--answers", f"{name}.json", "--no-log")
-    expected = GOLDEN / f"{name}.txt"
-    if os.environ.get("TRIAGE_REGOLD"):
-        expected.write_text(result.stderr)
     assert result.exit_code == 1
-    assert result.stderr == expected.read_text()
+    check_golden(f"fhir/{name}.txt", result.stderr)
     assert "Traceback" not in result.stderr
 
 

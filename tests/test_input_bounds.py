@@ -5,7 +5,6 @@ TRIAGE_REGOLD=1), within a second, never a traceback or the whole value echoed b
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from click.testing import CliRunner
 
 import triage
 from tests.fuzz import alias_bomb
+from tests.golden_files import check_golden
 from tests.helpers import BASE, ROOT, report
 from triage.yamlio import MAX_BYTES
 from triage_cli.cli import main
@@ -44,6 +44,7 @@ CASES = {
     "unknown-keys": ("answers.yaml", yaml_report(**{f"k{i}": "1" for i in range(100_000)})),
     "huge-patient-id": ("answers.yaml", yaml_report(patient_id="x" * 1_500_000)),
     "too-large": ("answers.yaml", yaml_report() + "#" * (MAX_BYTES + 10)),
+    "json-syntax": ("answers.json", '{"patient_id": "pt-1",\n "pain_now": 3,\n}'),
     "bom-json": ("answers.json", "\ufeff" + json.dumps({**BASE, "pain_now": "3"})),
     "reported-at-year-1": ("answers.yaml", yaml_report(reported_at='"0001-01-01T00:00:00Z"')),
     "reported-at-unix": ("answers.yaml", yaml_report(reported_at="0")),
@@ -63,10 +64,7 @@ def test_bad_input_gets_a_short_located_message(name: str, tmp_path: Path) -> No
     assert elapsed < 5, f"{name} took {elapsed:.1f} s"
     message = result.stderr.replace(str(tmp_path), "<tmp>")
     assert len(message) < 12_000, "a value is echoed back whole"
-    golden = GOLDEN / f"{name}.txt"
-    if os.environ.get("TRIAGE_REGOLD"):
-        golden.write_text(message)
-    assert message == golden.read_text()
+    check_golden(f"input/{name}.txt", message)
 
 
 def test_invalid_utf8_on_standard_input_is_named(tmp_path: Path) -> None:

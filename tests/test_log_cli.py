@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sqlite3
 import stat
 import subprocess
@@ -15,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import triage
+from tests import golden_files
 from tests.backends import tamper
 from tests.helpers import BASE, ROOT, VIGNETTE_DIR
 from triage.log import TriageLog
@@ -189,15 +189,9 @@ def test_verify_ok_then_tampered(filled: Path) -> None:
     assert "First bad record: entry 3 (record 3) does not match its hash" in bad.stdout
 
 
-GOLDEN = ROOT / "tests" / "golden" / "log"
-
-
 def check_golden(name: str, text: str) -> None:
-    """``text`` is what tests/golden/log/NAME.txt holds; TRIAGE_REGOLD=1 rewrites it, on purpose."""
-    golden = GOLDEN / f"{name}.txt"
-    if os.environ.get("TRIAGE_REGOLD"):
-        golden.write_text(text)
-    assert text == golden.read_text()
+    """``text`` is what tests/golden/log/NAME.txt holds (tests/golden_files.py)."""
+    golden_files.check_golden(f"log/{name}.txt", text)
 
 
 @pytest.mark.sqlite_only

@@ -17,7 +17,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -34,6 +34,10 @@ _NULL_RE = re.compile(r"^(?:~|null|Null|NULL|)$")
 MAX_BYTES = 2_000_000
 MAX_DEPTH = 64
 MAX_NODES = 100_000
+_FLOW_DEPTH_SCAN = 4 * MAX_DEPTH
+"""Brackets nested this deep are refused before the YAML parser runs. Above MAX_DEPTH, so that
+the parser's events locate ordinary cases exactly (a bracket in a plain scalar is counted
+here); far below libyaml's own limit (1,000 from PyYAML 6.0.4), which would answer first."""
 
 
 class LocatedDict(dict):  # type: ignore[type-arg]
@@ -128,10 +132,21 @@ class _Refused(Exception):
         self.message, self.line, self.fix = message, line, fix
 
 
+def _refuse_depth(line: int | None) -> NoReturn:
+    raise _Refused(
+        f"lists and mappings are nested more than {MAX_DEPTH} deep",
+        line,
+        "a report is flat, and a rule needs only a few levels of all/any/not",
+    )
+
+
 def _check_yaml_shape(text: str) -> None:
     """Walk the parser's events (never recursive) and refuse what the composer should not see:
     nesting deeper than MAX_DEPTH, more than MAX_NODES values once aliases are expanded (an
     "alias bomb"), and explicit tags."""
+    deep = _too_deep_line(text, _FLOW_DEPTH_SCAN)
+    if deep is not None:
+        _refuse_depth(deep)
     starts: list[tuple[int, str | None]] = []  # expanded count at each open collection's start
     anchors: dict[str | None, int] = {}
     expanded = 0
@@ -156,11 +171,7 @@ def _check_yaml_shape(text: str) -> None:
             expanded += 1
             starts.append((expanded, event.anchor))
             if len(starts) > MAX_DEPTH:
-                raise _Refused(
-                    f"lists and mappings are nested more than {MAX_DEPTH} deep",
-                    line,
-                    "a report is flat, and a rule needs only a few levels of all/any/not",
-                )
+                _refuse_depth(line)
         elif isinstance(event, yaml.CollectionEndEvent):
             start, anchor = starts.pop()
             if anchor:
@@ -226,23 +237,37 @@ def _reject_duplicate_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _json_depth(text: str) -> int:
-    """How deep the arrays and objects of a JSON text nest (brackets inside strings ignored)."""
-    outside = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
-    depth = deepest = 0
-    for char in re.sub(r"[^\[\]{}]", "", outside):
-        depth += 1 if char in "[{" else -1
-        deepest = max(deepest, depth)
-    return deepest
+_BRACKETS_RE = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|#[^\n]*|[\[\]{}\n]""")
+"""What the nesting pre-scan looks at: quoted strings and comments (skipped whole), brackets and
+line ends."""
+
+
+def _too_deep_line(text: str, limit: int) -> int | None:
+    """The line where ``[`` and ``{`` first nest deeper than ``limit``, or None. Never recursive
+    and independent of the parser, which may look far ahead (libyaml reads a whole flow
+    collection's brackets before it emits its first event)."""
+    depth, line = 0, 1
+    for match in _BRACKETS_RE.finditer(text):
+        char = match.group()
+        if char == "\n":
+            line += 1
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return line
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return None
 
 
 def parse_json(text: str, source: str) -> Any:
     """Parse JSON text, refusing duplicate keys, deep nesting and numbers too long to convert."""
     try:
-        if _json_depth(text) > MAX_DEPTH:
+        deep = _too_deep_line(text, MAX_DEPTH)
+        if deep is not None:
             raise _Refused(
                 f"arrays and objects are nested more than {MAX_DEPTH} deep",
-                None,
+                deep,
                 "a report is one flat object",
             )
         return json.loads(text, object_pairs_hook=_reject_duplicate_pairs)
