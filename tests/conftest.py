@@ -5,6 +5,12 @@ SQLite file and a PostgreSQL database on a throwaway server (tests/pg_server.py)
 for the session and removed at its end. ``private_log`` is then the file's path or the
 database's URL (as the application's role, triage_app); ``tests.backends`` reads and tampers
 with either. A test marked ``sqlite_only`` is about the file itself and runs once.
+
+The tests that need a system program or a long run carry a marker saying which (registered in
+pyproject.toml): ``valgrind``, ``browser`` (Chromium), ``postgres`` (given here to every test
+that runs on the PostgreSQL server), ``pty`` (a real terminal), ``slow`` (stalls, many processes
+or threads); each of them is also marked ``system``. Plain ``pytest`` runs everything;
+``pytest -m "not system"`` is the quick run while working.
 """
 
 from __future__ import annotations
@@ -20,8 +26,22 @@ from tests.web_support import server  # noqa: F401 (a real 'triage serve', for t
 BOTH = ["sqlite", "postgresql"]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "sqlite_only: a test of the SQLite file itself")
+SYSTEM = ("valgrind", "browser", "postgres", "pty", "slow")
+
+
+def _on_postgres(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec else {}
+    on_server = "postgresql" in (params.get("backend"), params.get("server"))
+    return on_server or "postgres" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _on_postgres(item):
+            item.add_marker(pytest.mark.postgres)
+        if any(item.get_closest_marker(name) for name in SYSTEM):
+            item.add_marker(pytest.mark.system)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -4,9 +4,17 @@ commands and .ci/run, and help for every command."""
 from __future__ import annotations
 
 import re
+import sys
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 import click
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.helpers import ROOT
 from triage.conditions import OPERATORS
@@ -57,6 +65,30 @@ def test_readme_starts_with_two_commands_and_ci_runs_the_test_one() -> None:
     assert "pytest" in install_and_test
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert install_and_test in ci_lines
+
+
+def test_the_test_command_installs_the_lock_and_the_lock_pins_every_dependency() -> None:
+    """tests/constraints.txt pins (==) every dependency of the package and its extras, and the
+    build tools, each within the range pyproject.toml gives: a new release changes nothing until
+    the lock is refreshed (sh tests/lock.sh)."""
+    install_and_test = readme_commands()[1]
+    assert "PIP_CONSTRAINT=tests/constraints.txt " in install_and_test
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    wanted = [*project["project"]["dependencies"], *project["build-system"]["requires"]]
+    for extra in project["project"]["optional-dependencies"].values():
+        wanted += extra
+    pins: dict[str, list[Requirement]] = {}
+    for line in (ROOT / "tests" / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            pinned = Requirement(line)
+            assert [s.operator for s in pinned.specifier] == ["=="], line
+            pins.setdefault(canonicalize_name(pinned.name), []).append(pinned)
+    for spec in map(Requirement, wanted):
+        found = pins.get(canonicalize_name(spec.name))
+        assert found, f"{spec.name} is not in tests/constraints.txt: run sh tests/lock.sh"
+        for pinned in found:
+            version = next(iter(pinned.specifier)).version
+            assert spec.specifier.contains(version, prereleases=True), (str(spec), version)
 
 
 def all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:

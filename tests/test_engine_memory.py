@@ -15,10 +15,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
 from tests.helpers import ROOT, THOROUGH, histories, load_case, reports, vignette_files
 from triage.history import Earlier
+
+pytestmark = pytest.mark.valgrind
 
 PROBES = ROOT / "tests" / "probes"
 

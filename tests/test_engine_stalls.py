@@ -18,7 +18,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.helpers import ROOT
+
+pytestmark = pytest.mark.slow
 
 PROBE = [sys.executable, "-m", "tests.probes.engine_loop"]
 

@@ -20,6 +20,8 @@ import pytest
 import triage
 from tests.helpers import BASE
 
+pytestmark = pytest.mark.pty
+
 TRIAGE = str(Path(sys.executable).parent / "triage")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 COLUMNS = 80
@@ -53,7 +55,7 @@ class Patient:
             ["check", *args],
             env=env,
             encoding="utf-8",
-            timeout=20,
+            timeout=60,  # generous: a busy machine is slow, not wrong
             dimensions=(24, COLUMNS),
             cwd=str(tmp_path),
         )

@@ -25,6 +25,8 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from tests.helpers import ROOT
 from tests.web_support import NAME, PASSWORD, Server
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 BROWSER_ZONE = "America/New_York"
 """The browser's time zone; the account's is Europe/London: pages must use the browser's."""

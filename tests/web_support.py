@@ -145,7 +145,7 @@ def start(db: Path | str, *extra: str) -> tuple[subprocess.Popen[str], str, list
     )
     assert process.stdout is not None
     output: list[str] = []
-    timer = threading.Timer(60, process.kill)  # never wait forever for the announcement
+    timer = threading.Timer(180, process.kill)  # never wait forever for the announcement
     timer.start()
     try:
         for line in process.stdout:
