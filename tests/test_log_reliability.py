@@ -12,16 +12,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import triage
 from tests.helpers import ROOT, report
 from triage.log import Filters, TriageLog
+
+pytestmark = pytest.mark.slow
 
 WRITER = """
 import sys, triage
 from triage.log import TriageLog
 from tests.helpers import report
-
-pytestmark = pytest.mark.slow
 path, name, count, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 decision = triage.evaluate(report(patient_id=name, unwell=True))
 with TriageLog(path) as log:
