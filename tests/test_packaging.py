@@ -16,6 +16,8 @@ import pytest
 
 from tests.helpers import ROOT, VIGNETTE_DIR
 
+pytestmark = pytest.mark.slow  # builds a wheel with pip and installs it in a new environment
+
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:

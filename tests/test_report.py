@@ -259,6 +259,14 @@ def test_report_problems_carry_the_line(tmp_path) -> None:
 # -- JSON Schema -------------------------------------------------------------------------------
 
 
+SCHEMA = jsonschema.Draft202012Validator(json_schema())
+"""The schema's validator, made once (jsonschema.validate checks the schema itself each call)."""
+
+
+def test_the_schema_is_a_valid_json_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(json_schema())
+
+
 def test_schema_describes_every_field_with_its_question() -> None:
     schema = json_schema()
     assert list(schema["properties"]) == list(FIELDS)
@@ -270,7 +278,7 @@ def test_schema_describes_every_field_with_its_question() -> None:
 
 @pytest.mark.parametrize("path", vignette_files(), ids=lambda p: p.stem)
 def test_every_vignette_fits_the_schema(path) -> None:
-    jsonschema.validate(load_case(path)["report"], json_schema())
+    SCHEMA.validate(load_case(path)["report"])
 
 
 JSON_BAD = [
@@ -284,7 +292,7 @@ JSON_BAD = [
 )
 def test_schema_rejects_what_the_model_rejects(changes: dict, field: str, text: str) -> None:
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(report(**changes), json_schema())
+        SCHEMA.validate(report(**changes))
 
 
 @examples(400)
@@ -308,7 +316,7 @@ def test_schema_and_validation_agree_on_the_conditional_requirements(
         valid = True
     except triage.ReportError:
         valid = False
-    assert jsonschema.Draft202012Validator(json_schema()).is_valid(data) is valid
+    assert SCHEMA.is_valid(data) is valid
 
 
 def _candidates(name: str) -> list[Any]:
@@ -355,5 +363,5 @@ def test_schema_and_validation_agree_on_generated_values(data: st.DataObject) ->
         valid = True
     except triage.ReportError:
         valid = False
-    schema_says = jsonschema.Draft202012Validator(json_schema()).is_valid(report_data)
+    schema_says = SCHEMA.is_valid(report_data)
     assert schema_says is valid, report_data

@@ -79,8 +79,20 @@ def _and(mine: Condition, *others: Condition) -> Condition:
     return All((mine, Not(AnyOf(others)))) if others else mine
 
 
+_FOUND: dict[tuple[str, tuple[str, ...]], Coverage] = {}
+"""Coverage by the pack's content hash and its listed rows (which the hash leaves out): the
+search takes seconds, and ``rules test`` or a page may ask again in one process."""
+
+
 def coverage(pack: RulePack) -> Coverage:
     """The rules that can never fire or never change a decision, and the uncited policy rows."""
+    key = (pack.sha256, pack.rows)
+    if key not in _FOUND:
+        _FOUND[key] = _search(pack)
+    return _FOUND[key]
+
+
+def _search(pack: RulePack) -> Coverage:
     never: list[str] = []
     overruled: list[Overruled] = []
     undecided: list[str] = []
