@@ -25,7 +25,7 @@ import triage
 from triage.engines import DURABLE, REFERENCE
 from triage.errors import TriageError
 from triage.outcomes import LEVELS, OUTCOMES, OVERRIDE_REASONS, URGENCIES
-from triage.render import IF_STOPPED, Line, Style, render_early_warning
+from triage.render import IF_STOPPED, Line, Style, counted, render_early_warning
 
 # Nothing is imported before a command needs it (tests/test_start.py): the report contract
 # builds its pydantic models on import (about 100 ms), the triage log opens SQLite, and the
@@ -185,8 +185,8 @@ db_option = click.option(
 def main() -> None:
     """Safety check after a resistance-training session.
 
-    Answers continue, reduce load, or seek medical review (routine, same day or emergency),
-    and says why. Start with 'triage check'.
+    Answers continue, reduce load, or seek medical review (routine, same day, urgent or
+    emergency), and says why. Start with 'triage check'.
     """
 
 
@@ -1181,7 +1181,7 @@ def log_export(fmt: str, output: str | None, force: bool, db: str | None, **give
         entries = triage_log.export_rows(_filters(triage_log, given), whole=fmt == "jsonl")
         count = write_export(entries, fmt, output, force=force)
     if output:
-        click.echo(f"Exported {count} entries to {output}.", err=True)
+        click.echo(f"Exported {counted(count, 'entry', 'entries')} to {output}.", err=True)
 
 
 @log.command("trend")
@@ -1344,20 +1344,13 @@ def log_copy(source: str, target: str) -> None:
         accounts, tokens = len(to_log.access.clinicians()), len(to_log.access.tokens())
     beside = ""
     if accounts or tokens:
-        beside = f", with {_counted(accounts, 'clinician account')} and "
-        beside += _counted(tokens, "API token")
+        beside = f", with {counted(accounts, 'clinician account')} and "
+        beside += counted(tokens, "API token")
     click.echo(
-        f"Copied {result.entries} entries, {result.reviews} reviews and {_records_word(result)}"
+        f"Copied {counted(result.entries, 'entry', 'entries')}, "
+        f"{counted(result.reviews, 'review')} and {counted(result.patients, 'patient record')}"
         f"{beside} from {locations[0]} to {locations[1]}; both end at {result.head}."
     )
-
-
-def _counted(number: int, thing: str) -> str:
-    return f"{number} {thing}" + ("" if number == 1 else "s")
-
-
-def _records_word(result: Any) -> str:
-    return f"{result.patients} patient record" + ("" if result.patients == 1 else "s")
 
 
 # -- patient records ---------------------------------------------------------------------------
@@ -1757,7 +1750,9 @@ def rules_diff(
 
 def _progress(done: int, total: int) -> None:
     share = done / total if total else 1
-    click.echo(f"\rreplayed {done:,} of {total:,} checks ({share:.0%})", nl=False, err=True)
+    click.echo(
+        f"\rreplayed {done:,} of {counted(total, 'check')} ({share:.0%})", nl=False, err=True
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ else:  # pragma: no cover
 
 import click
 import pytest
+from click.testing import CliRunner
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -153,3 +154,15 @@ def test_the_embedding_guide_documents_every_api_route_with_curl() -> None:
                 f"`{method.upper()} /api/v1{path}`" in guide
             ), (method, path)
     assert guide.count("curl -s") >= 4
+
+
+def test_the_help_and_the_guides_name_every_urgency() -> None:
+    """`triage --help` and every '--urgency a|b|...' in the guides list all the urgencies."""
+    from triage.outcomes import URGENCIES
+
+    help_text = " ".join(CliRunner().invoke(main, ["--help"]).output.split())
+    for urgency in URGENCIES:
+        assert urgency.replace("_", " ") in help_text, urgency
+    for page in ("README.md", "docs/clinician.md", "docs/embedding.md", "docs/rules.md"):
+        for listed in re.findall(r"--urgency ([a-z_|]+)", (ROOT / page).read_text()):
+            assert set(listed.split("|")) == set(URGENCIES), (page, listed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sqlite3
 import stat
 import subprocess
@@ -225,3 +226,20 @@ def test_log_commands_do_not_load_the_report_models(filled: Path) -> None:
         check=True,
     )
     assert out.stdout.splitlines()[-1] == "False False", out.stderr
+
+
+def test_counts_of_one_are_singular(tmp_path: Path) -> None:
+    """'1 entry', '1 review', '1 check': never '1 entries' (issue 20)."""
+    path = tmp_path / "one.db"
+    run("check", "--answers", str(P10), "--db", str(path))
+    run("log", "review", "1", "--by", "Dr A", "--accept", "--db", str(path))
+    shown = "\n".join(
+        run(*command, "--db", str(path)).output
+        for command in (
+            ["log", "list"],
+            ["log", "verify"],
+            ["log", "trend", "--patient", "pt-p10-chest-pain-ongoing"],
+        )
+    )
+    assert "1 entry" in shown and "1 review;" in shown and "1 check," in shown
+    assert not re.search(r"\b1 (entries|reviews|checks|rows|cases|other ways)\b", shown)

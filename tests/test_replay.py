@@ -300,4 +300,4 @@ def test_a_check_stopped_early_is_not_replayed_and_is_counted(tmp_path: Path) ->
     shown = CliRunner().invoke(
         main, ["rules", "diff", "--log", "--db", str(path), "--rules", "rules"]
     )
-    assert f"Not replayed: 1 checks {reason}." in shown.output
+    assert f"Not replayed: 1 check {reason}." in shown.output

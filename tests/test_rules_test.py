@@ -136,7 +136,7 @@ def test_a_failing_case_shows_what_was_expected_what_came_out_and_what_fired(
         "      must fire, did not: reduce.pain-during-above-5",
         "      must not fire, did: continue.hold-load",
     ]
-    assert "1 cases: 0 passed, 1 failed." in result.output
+    assert "1 case: 0 passed, 1 failed." in result.output
 
 
 def test_json_gives_every_case_and_the_coverage(tmp_path: Path) -> None:

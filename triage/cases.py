@@ -321,6 +321,8 @@ class PackTests:
     locations: tuple[str, ...]
     run: CaseRun
     coverage: Coverage
+    own_cases: bool = False
+    """The cases are the pack's own (its ``cases`` folder), not ones given."""
 
     @property
     def unfired(self) -> tuple[str, ...]:
@@ -405,6 +407,7 @@ def run_tests(
     pack: RulePack, locations: Iterable[str | Path] | None = None, engine: str | None = None
 ) -> PackTests:
     """Run the cases at ``locations`` (default: the pack's own) and analyse the pack's rules."""
+    own_cases = locations is None
     if locations is None:
         own = default_cases(pack)
         if own is None:
@@ -415,4 +418,4 @@ def run_tests(
             )
         locations = [own]
     where = tuple(str(p) for p in locations)
-    return PackTests(pack, where, run_cases(where, pack, engine), coverage(pack))
+    return PackTests(pack, where, run_cases(where, pack, engine), coverage(pack), own_cases)

@@ -23,6 +23,7 @@ from .history import Context, When, rule_holds
 from .logic import fields_of
 from .outcomes import Outcome, Urgency, severity
 from .pack import Rule, RulePack
+from .render import counted
 from .solver import STEP, Undecided, possible_answers, satisfiable
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class WhyNot(_Frozen):
         ways = [" and ".join(_blocker_words(b) for b in way) for way in self.blocked_by[:3]]
         text = "; or ".join(ways)
         if len(self.blocked_by) > 3:
-            text += f"; or {len(self.blocked_by) - 3} other ways"
+            text += f"; or {counted(len(self.blocked_by) - 3, 'other way')}"
         if not self.blocked_by:
             if self.history in ("not met", "not known"):
                 return f"the patient's earlier checks: {self.history}"

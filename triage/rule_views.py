@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .render import Line
+from .render import Line, counted
 
 if TYPE_CHECKING:
     from .cases import PackTests
@@ -28,14 +28,13 @@ def shown_path(path: str) -> str:
 def case_table(tests: PackTests) -> list[Line]:
     """Each case passed or failed, with what was expected, what came out and what fired."""
     pack, results = tests.pack, tests.run.results
-    lines = [
-        Line(
-            "heading",
-            f"{len(results)} cases in {', '.join(map(shown_path, tests.locations))}, run with "
-            f"{pack.name} "
-            f"{pack.version} (sha256 {pack.sha256[:12]}):",
-        )
-    ]
+    cases = counted(len(results), "case")
+    if tests.own_cases:  # wherever the pack is installed
+        cases = cases.replace(" ", " of the pack's own ", 1)
+    else:
+        cases += f" in {', '.join(map(shown_path, tests.locations))}"
+    run_with = f"run with {pack.name} {pack.version} (sha256 {pack.sha256[:12]})"
+    lines = [Line("heading", f"{cases}, {run_with}:")]
     width = min(max((len(r.name) for r in results), default=0), MAX_NAME)
     for result in results:
         if result.passed:
@@ -44,7 +43,7 @@ def case_table(tests: PackTests) -> list[Line]:
         lines.append(Line("urgent", f"FAIL  {result.name:<{width}}  expected {result.expected}"))
         lines += [Line("text", "      " + text) for text in _failure(result)]
     failed = len(tests.run.failed)
-    summary = f"{len(results)} cases: {len(results) - failed} passed, {failed} failed."
+    summary = f"{counted(len(results), 'case')}: {len(results) - failed} passed, {failed} failed."
     return [*lines, Line("text", ""), Line("urgent" if failed else "ok", summary), Line("text", "")]
 
 
@@ -69,11 +68,8 @@ def coverage_lines(tests: PackTests, strict: bool) -> list[Line]:
     pack = tests.pack
     findings = {f.kind: f for f in tests.findings()}
     checks = [
-        ("unfired", f"every rule fires in some case ({len(pack.rules)} rules)"),
-        (
-            "uncited_rows",
-            f"every policy row is cited by a rule ({len(pack.rows)} rows)",
-        ),
+        ("unfired", f"every rule fires in some case ({counted(len(pack.rules), 'rule')})"),
+        ("uncited_rows", f"every policy row is cited by a rule ({counted(len(pack.rows), 'row')})"),
         ("never_fire", "every rule can fire: no condition contradicts itself under the contract"),
         (
             "overruled",
@@ -168,7 +164,7 @@ def replay_header(replay: Replay) -> list[Line]:
     return [
         Line(
             "heading",
-            f"Replayed {result.replayed:,} checks{since} with {pack.name} {pack.version} "
+            f"Replayed {counted(result.replayed, 'check')}{since} with {pack.name} {pack.version} "
             f"(sha256 {pack.sha256[:12]}),",
         ),
         Line("heading", f"each with the history it had ({replay.engine} engine)."),
@@ -187,13 +183,12 @@ def replay_lines(replay: Replay, limit: int) -> list[Line]:
     unchanged = sum(n for (b, a), n in result.matrix.items() if a == b)
     lines: list[Line] = []
     for why, count in sorted(result.skipped.items()):
-        lines.append(Line("note", f"Not replayed: {count:,} checks {why}."))
+        lines.append(Line("note", f"Not replayed: {counted(count, 'check')} {why}."))
     changed = replay.changed
     lines.append(
         Line(
             "urgent" if changed else "ok",
-            f"{changed:,} decision{'s' if changed != 1 else ''} would change; "
-            f"{unchanged:,} would not.",
+            f"{counted(changed, 'decision')} would change; {unchanged:,} would not.",
         )
     )
     transitions = replay.transitions()
@@ -213,7 +208,7 @@ def replay_lines(replay: Replay, limit: int) -> list[Line]:
         total = sum(len(ids) for ids in result.other_rules.values())
         lines += [
             Line("text", ""),
-            Line("heading", f"Same outcome, other rules: {total:,} checks"),
+            Line("heading", f"Same outcome, other rules: {counted(total, 'check')}"),
         ]
         for key, ids in sorted(result.other_rules.items(), key=lambda item: -len(item[1])):
             lines += _group_lines(key[2], key[3], ids, limit)

@@ -16,7 +16,7 @@ from functools import wraps
 from typing import Any, ParamSpec
 
 from ..outcomes import level
-from ..render import Line, Style
+from ..render import Line, Style, counted
 from .patients import changed
 from .records import (
     NOT_CHECKED,
@@ -123,7 +123,7 @@ def entry_table(
         )
         lines.append(Line(style, text))
     urgent = sum(1 for e in entries if _flag(e)[0])
-    footer = f"{len(entries)} entries" + (
+    footer = counted(len(entries), "entry", "entries") + (
         f", {urgent} urgent and unreviewed (!! emergency or urgent, ! same day)" if urgent else ""
     )
     if limit is not None and len(entries) == limit:
@@ -196,7 +196,10 @@ def stopped_early(entry: Entry) -> tuple[str, list[str]] | None:
         else "the questionnaire stopped at the first red flag"
     )
     unanswered = list(entry.decision.get("unanswered", []))
-    return f"Stopped early: {why}; {len(unanswered)} questions were not asked.", unanswered
+    not_asked = (
+        f"{counted(len(unanswered), 'question')} {'was' if len(unanswered) == 1 else 'were'}"
+    )
+    return f"Stopped early: {why}; {not_asked} not asked.", unanswered
 
 
 def _stopped_lines(entry: Entry) -> list[Line]:
@@ -268,7 +271,10 @@ def trend_chart(patient: str, points: list[TrendPoint]) -> list[Line]:
         return [Line("note", f"No entries for patient {patient}.")]
     first, last = when(points[0].reported_at)[:10], when(points[-1].reported_at)[:10]
     lines = [
-        Line("heading", f"Patient {patient}: {len(points)} checks, {first} to {last} (UTC)"),
+        Line(
+            "heading",
+            f"Patient {patient}: {counted(len(points), 'check')}, {first} to {last} (UTC)",
+        ),
         Line("heading", f"{'date':16}  {'pain during':15}  {'pain now':15}  outcome"),
     ]
     for p in points:
@@ -374,9 +380,13 @@ def _change(before: PatientRecord | None, after: PatientRecord) -> str:
 
 @_shown
 def verification(result: Verification, path: str) -> list[Line]:
-    counts = f"{result.entries} entries and {result.reviews} reviews"
+    entries, reviews = (
+        counted(result.entries, "entry", "entries"),
+        counted(result.reviews, "review"),
+    )
+    counts = f"{entries} and {reviews}"
     if result.patients:
-        counts = f"{result.entries} entries, {result.reviews} reviews and {_records(result)}"
+        counts = f"{entries}, {reviews} and {counted(result.patients, 'patient record')}"
     since = ""
     if result.checked_after:
         since = f" after record {result.checked_after}, which a signed checkpoint vouches for"
@@ -422,12 +432,9 @@ def _checkpoint_lines(result: Verification) -> list[Line]:
         head,
         Line(
             "note",
-            f"Checkpoints: {result.checkpoints} agree with the log, the latest of "
+            f"Checkpoints: {result.checkpoints} {'agrees' if result.checkpoints == 1 else 'agree'}"
+            f" with the log, the latest of "
             f"{latest.get('time')} at record {latest.get('size')}; signed by key {keys}, "
             f"{against}",
         ),
     ]
-
-
-def _records(result: Verification) -> str:
-    return f"{result.patients} patient record" + ("s" if result.patients != 1 else "")
