@@ -150,13 +150,14 @@ def test_the_public_names_are_defined_once() -> None:
 def test_the_wheel_ships_the_packs_cases_and_passes_them_strictly(
     installed: Path, tmp_path: Path
 ) -> None:
-    result = subprocess.run(
-        [installed / "bin" / "triage", "rules", "test", "--strict"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"(\d+) cases: \1 passed, 0 failed\.", result.stdout), result.stdout
-    assert str(installed) in result.stdout.replace("\n", "")
+    def rules_test(*options: str) -> subprocess.CompletedProcess[str]:
+        command = [installed / "bin" / "triage", "rules", "test", "--strict", *options]
+        return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+
+    shown = rules_test()
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert re.search(r"(\d+) of the pack's own cases, run with", shown.stdout), shown.stdout
+    assert re.search(r"(\d+) cases: \1 passed, 0 failed\.", shown.stdout), shown.stdout
+    ran = json.loads(rules_test("--json").stdout)
+    assert ran["ok"] and ran["passed"] == len(ran["cases"]) > 100
+    assert all(case["file"].startswith(str(installed)) for case in ran["cases"])
