@@ -391,6 +391,7 @@ def test_feedback_on_an_unknown_card_or_malformed_records_nothing(
         assert log.entry(ids["same_day"]).reviews == ()
 
 
+@pytest.mark.slow  # starts the server twice
 def test_feedback_is_recorded_after_a_restart_and_once(tmp_path: Path) -> None:
     """The cards shown are kept in the log: the EHR's feedback on a card shown before the
     server restarted is recorded, once, however often it is sent."""

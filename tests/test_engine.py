@@ -36,6 +36,7 @@ def tiny_pack(folder: Path, when: str = "unwell: true") -> triage.RulePack:
     return triage.load_pack(folder)
 
 
+@pytest.mark.slow  # eight threads, thousands of evaluations
 def test_eight_threads_give_the_single_threaded_results() -> None:
     expected = [triage.evaluate(r).to_dict() for r in REPORTS]
     results: list[list[dict]] = [[] for _ in range(8)]

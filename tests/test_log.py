@@ -274,6 +274,7 @@ def export_peak(log: TriageLog, limit: int) -> tuple[int, int]:
     return count, peak
 
 
+@pytest.mark.slow  # writes thousands of entries
 def test_export_streams_in_constant_memory(private_log: Path | str) -> None:
     with TriageLog(private_log) as log:
         for _ in range(60):

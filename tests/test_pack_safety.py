@@ -144,6 +144,7 @@ def _run_measured(args: list[str], tmp_path: Path) -> tuple[int, str, float, int
     return done.returncode, done.stderr, float(cpu), int(peak)
 
 
+@pytest.mark.slow  # eight processes, each measured
 @pytest.mark.parametrize("levels", [100, 40_000])
 def test_deep_nesting_is_refused_with_the_file_and_line_in_bounded_time_and_memory(
     tmp_path: Path, levels: int

@@ -205,6 +205,7 @@ def _entries(path: Path) -> list[dict[str, Any]]:
         return [{"outcome": e.outcome, "urgency": e.urgency} for e in log.export()]
 
 
+@pytest.mark.slow  # a generated log, replayed in worker processes
 @pytest.mark.parametrize("workers", [1, 2])
 def test_an_edited_pack_over_a_generated_log_gives_the_apis_transitions(
     generated_log: Path, l1_at_7: triage.RulePack, r4_at_7: triage.RulePack, workers: int
