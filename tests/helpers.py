@@ -147,20 +147,25 @@ def _given_value(spec: FieldSpec, value: int, fine: int, alarm: int) -> Any:
 
 
 @st.composite
-def reports(draw: st.DrawFn, **fixed: Any) -> dict[str, Any]:
-    """Valid reports: every required field, each optional one sometimes, conditions respected.
-    The answers come from one draw of bytes, a few per field: drawing each answer on its own
-    cost 4.5 ms a report (about 60 draws), which made the thorough property tests the longest
-    part of the suite; the bytes shrink as well as the draws did."""
+def answers(draw: st.DrawFn, *, required: bool = True, **fixed: Any) -> dict[str, Any]:
+    """Answers of the right types: every required field (or, with ``required=False``, any field)
+    given or not, whatever the others say. They come from one draw of bytes, a few per field:
+    drawing each answer on its own cost 4.5 ms a report (about 60 draws), which made the thorough
+    property tests the longest part of the suite; the bytes shrink as well as the draws did."""
     size = 1 + _BYTES_PER_FIELD * len(_REPORT_FIELDS)
     alarm, *entropy = draw(st.binary(min_size=size, max_size=size))
     data: dict[str, Any] = {}
     for index, (name, spec) in enumerate(_REPORT_FIELDS):
         given, value, fine = entropy[index * _BYTES_PER_FIELD : (index + 1) * _BYTES_PER_FIELD]
-        if name not in fixed and (spec.required or given % 2):
+        if name not in fixed and ((required and spec.required) or given % 2):
             data[name] = _given_value(spec, value, fine, alarm // 4)
-    data.update(fixed)
-    return complete(draw, data)
+    return {**data, **fixed}
+
+
+@st.composite
+def reports(draw: st.DrawFn, **fixed: Any) -> dict[str, Any]:
+    """Valid reports: every required field, each optional one sometimes, conditions respected."""
+    return complete(draw, draw(answers(**fixed)))
 
 
 def complete(draw: st.DrawFn, data: dict[str, Any]) -> dict[str, Any]:

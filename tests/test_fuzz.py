@@ -24,7 +24,7 @@ CLEAN = (triage.InputError, triage.ReportError)
 SECONDS = 5  # CPU seconds, far above any real input: the bounds make every case take milliseconds
 
 
-@examples(1_500)
+@examples(1_000)
 @given(report_texts())
 def test_a_malformed_report_gives_a_decision_or_a_clean_error(case: tuple[str, bytes]) -> None:
     name, raw = case

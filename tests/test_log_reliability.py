@@ -10,12 +10,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import triage
 from tests.helpers import ROOT, report
+from tests.probes import first_check
 from triage.log import Filters, TriageLog
 
 pytestmark = pytest.mark.slow
@@ -57,28 +57,18 @@ def test_four_processes_append_500_each_and_nothing_is_lost(tmp_path: Path) -> N
             assert len(log.entries(Filters(patient=f"pt-{i}"), limit=None)) == 500
 
 
-def start_and_record(path: str, ready: Any, go: Any, results: Any) -> None:
-    """One app process's first check, on a log that may not exist yet (a spawned process)."""
-    decision = triage.evaluate(report(patient_id=f"pt-{os.getpid()}"))
-    ready.put("ready")
-    go.wait()
-    try:
-        with TriageLog(path) as log:
-            log.record(decision)
-        results.put("ok")
-    except Exception as exc:  # reported to the test
-        results.put(f"{type(exc).__name__}: {exc}")
-
-
 def test_processes_starting_the_same_new_log_at_once_all_get_it(tmp_path: Path) -> None:
     """The first check of several app processes at the same moment: one creates the file, the
     others find it (never 'File exists'), one migrates it, and every check is recorded."""
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tests.probes.first_check"])
     for attempt in range(3):
         path = tmp_path / f"new-{attempt}.db"
         ready, go, results = context.Queue(), context.Event(), context.Queue()
         procs = [
-            context.Process(target=start_and_record, args=(str(path), ready, go, results))
+            context.Process(
+                target=first_check.start_and_record, args=(str(path), ready, go, results)
+            )
             for _ in range(16)
         ]
         for proc in procs:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import triage
-from tests.helpers import BASE, _value, examples, load_case, report, vignette_files
+from tests.helpers import BASE, answers, examples, load_case, report, vignette_files
 from triage.contract import FIELDS, json_schema, read_report
 from triage.report import _any_conditional_problem, _conditional_problems
 from triage.yamlio import parse_yaml
@@ -131,19 +131,8 @@ def test_conditional_problems_come_with_field_problems() -> None:
     assert set(found) == {"pain_region", "pain_site", "chest_pain"}
 
 
-@st.composite
-def any_answers(draw: st.DrawFn) -> dict[str, Any]:
-    """Answers of the right types, each field given or not, whatever the others say: the
-    conditional requirements are met or not at random."""
-    return {
-        name: draw(_value(spec))
-        for name, spec in FIELDS.items()
-        if name not in ("reported_at", "session_id") and draw(st.booleans())
-    }
-
-
 @examples(2_000)
-@given(any_answers())
+@given(answers(required=False))
 def test_the_quick_conditional_check_finds_a_problem_exactly_when_there_is_one(
     data: dict[str, Any],
 ) -> None:
