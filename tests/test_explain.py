@@ -124,7 +124,7 @@ YES_NO_SYMPTOMS = ("confusion", "dark_urine", "tense_swollen_limb", "bladder_bow
 
 
 @given(reports())
-@examples(300)
+@examples(200)
 def test_explanations_agree_on_both_engines_and_one_answer_away_is_exactly_that(
     data: dict[str, Any],
 ) -> None:

@@ -393,7 +393,7 @@ def _places(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-@examples(2000)
+@examples(1200)
 @given(st.data())
 def test_any_damaged_response_is_read_or_refused_with_a_message(data: st.DataObject) -> None:
     """Whatever replaces any part of a valid response, reading it either gives answers that fit

@@ -39,7 +39,7 @@ def test_a_malformed_report_gives_a_decision_or_a_clean_error(case: tuple[str, b
     assert time.process_time() - start < SECONDS, name
 
 
-@examples(300)
+@examples(200)
 @given(report_texts())
 def test_a_malformed_report_file_never_gives_a_traceback_in_the_cli(
     tmp_path_factory: pytest.TempPathFactory, case: tuple[str, bytes]
@@ -78,7 +78,7 @@ def test_a_mutated_pack_is_refused_or_runs_the_same_on_both_engines(
         assert durable.fired(pack, context) == reference.fired(pack, context), what
 
 
-@examples(200)
+@examples(120)
 @given(seed=st.integers(0, 10**9))
 def test_mutated_packs_by_the_hundred(seed: int, tmp_path_factory: pytest.TempPathFactory) -> None:
     """The same as above over random seeds (the parametrized run keeps fixed ones)."""

@@ -200,7 +200,7 @@ COMPILED = [[(rule, compile_when(rule.when)) for rule in pack.rules] for pack in
 """Each rule compiled once, as the reference backend does (``history.compile_when``)."""
 
 
-@examples(3_000)
+@examples(2_000)
 @given(histories())
 def test_backends_and_the_compiled_rules_agree_on_generated_histories(
     case: tuple[dict, list[Earlier]],

@@ -61,7 +61,7 @@ COMPILED = {pack.name: _compiled(pack) for pack in (DEFAULT, COVERAGE)}
 REQUIRED_WHEN = [(r.when, compile_condition(r.when)) for r in REQUIREMENTS]
 
 
-@examples(5_000)
+@examples(4_000)
 @given(reports())
 def test_engines_and_compiled_conditions_agree_on_generated_reports(data: dict[str, Any]) -> None:
     """On the bundled pack and on the pack with every construct of the rule language: both
@@ -133,7 +133,7 @@ def test_every_ordered_field_is_worsened_somewhere() -> None:
     assert not unordered & set(ORDERED)
 
 
-@examples(3_000)
+@examples(2_500)
 @given(worsened_pairs())
 def test_worse_answer_never_lowers_outcome_or_urgency(pair: tuple[dict, dict, str]) -> None:
     better, worse, name = pair
