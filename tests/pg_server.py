@@ -68,10 +68,18 @@ class Server:
         ]
         if not durable:  # the tests' data is thrown away: no fsync
             settings += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"), "-w",
-                  "-o", " ".join(settings), "start")  # fmt: skip
+        self._options = " ".join(settings)
+        self._pg_ctl("start")
         self._started = True
         self._roles()
+
+    def _pg_ctl(self, *action: str) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"), "-w",
+                  "-o", self._options, *action)  # fmt: skip
+
+    def restart(self) -> None:
+        """Stop the server at once (its connections are cut) and start it again."""
+        self._pg_ctl("-m", "immediate", "restart")
 
     def _run(self, program: str, *args: str) -> None:
         command = [str(self.bin / program), *args]

@@ -55,16 +55,23 @@ def test_db_option_chooses_the_file(tmp_path: Path, private_log: Path) -> None:
 
 @pytest.mark.sqlite_only
 @pytest.mark.parametrize("as_json", [False, True], ids=["screen", "json"])
-def test_the_result_is_shown_even_when_logging_fails(private_log: Path, as_json: bool) -> None:
+def test_a_damaged_log_gives_the_red_flag_advice_and_no_result(
+    private_log: Path, as_json: bool
+) -> None:
+    """The patient's record cannot be read from it, so no result (issue 21): the red-flag
+    advice, exit 1; with --json, the error as JSON. A log that cannot be written is another
+    matter (tests/test_check.py: the result is shown, not saved)."""
     private_log.write_bytes(b"not a database" * 200)
     result = run("check", "--answers", P10, *(["--json"] if as_json else []))
     assert result.exit_code == 1
     if as_json:
-        assert json.loads(result.stdout)["urgency"] == "emergency"
+        error = json.loads(result.stdout)
+        assert error["error"] == "unavailable" and "emergency number" in error["advice"]
+        assert "urgency" not in error
     else:
-        assert result.stdout.startswith("STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW")
+        assert result.stdout == ""
+    assert result.stderr.startswith("Your answers could not be checked")
     assert "damaged or is not a triage log" in result.stderr
-    assert "it was not saved in the triage log" in result.stderr
     assert "Traceback" not in result.output
 
 

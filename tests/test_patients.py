@@ -393,11 +393,14 @@ def test_a_follow_up_gets_the_record_too(log: TriageLog, pack) -> None:
     assert result.session is not None and result.decision.report.profile == "older_adult"
 
 
-def test_a_damaged_record_never_keeps_the_result_from_the_patient(chained: Path, pack) -> None:
+def test_a_damaged_record_gives_no_decision(chained: Path, pack) -> None:
+    """Its conditions may be what makes the answers urgent (issue 21): fail closed."""
     tamper(chained, "UPDATE patients SET conditions_json = 'not json' WHERE id = 2")
-    result = triage.check(v2_report(patient_id="pt-1"), log=chained, pack=pack, engine="reference")
-    assert result.decision.outcome == "continue" and result.patient_record is None
-    assert result.log_error is not None and "patient record 2" in str(result.log_error)
+    before = len(rows(chained, "SELECT id FROM entries"))
+    with pytest.raises(triage.UnavailableError) as raised:
+        triage.check(v2_report(patient_id="pt-1"), log=chained, pack=pack, engine="reference")
+    assert "patient record 2" in str(raised.value)
+    assert len(rows(chained, "SELECT id FROM entries")) == before
 
 
 # -- the command line ----------------------------------------------------------------------------

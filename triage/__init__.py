@@ -32,6 +32,7 @@ _EXPORTS = {
     "Problem": "errors",
     "ReportError": "errors",
     "StorageError": "errors",
+    "UnavailableError": "errors",
     "UsageError": "errors",
     "TriageError": "errors",
     "evaluate": "evaluation",
@@ -105,6 +106,9 @@ if TYPE_CHECKING:  # the names of _EXPORTS, for type checkers (tests/test_packag
     )
     from .errors import (
         TriageError as TriageError,
+    )
+    from .errors import (
+        UnavailableError as UnavailableError,
     )
     from .errors import (
         UsageError as UsageError,

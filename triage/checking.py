@@ -2,10 +2,11 @@
 
 Fill in the profile and conditions of the patient's record, link a follow-up to its session,
 read the patient's recent checks from the triage log for the history rules, evaluate, and record
-the check. The decision is always returned: a log that cannot be read or written comes back with
-it (``CheckResult.log_error``), never instead of it, so the patient sees their result whatever
-happens to the log. ``evaluate`` stays the pure
-function underneath.
+the check. A log that cannot be written (or does not exist) comes back with the decision
+(``CheckResult.log_error``), never instead of it, so the patient sees their result whatever
+happens to the log. But what a decision depends on, the patient's record and earlier checks,
+must be read: when a log that exists cannot be read, no decision is made (``UnavailableError``,
+which fails closed with the red-flag advice). ``evaluate`` stays the pure function underneath.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .contract import parse_report, show
-from .errors import Problem, ReportError, StorageError, UsageError
+from .errors import (
+    MissingLogError,
+    Problem,
+    ReportError,
+    StorageError,
+    UnavailableError,
+    UsageError,
+)
 from .evaluation import evaluate
 from .history import Earlier, with_session
 from .pack import RulePack, default_pack
@@ -89,7 +97,8 @@ def check(
     records the decision without it: ``triage log show`` works it out again).
 
     Raises ``ReportError`` for answers that do not fit the contract, ``EvaluationError`` when
-    the rules cannot be evaluated (never treat it as "continue"), and, for a follow-up only,
+    the rules cannot be evaluated and ``UnavailableError`` when the patient's record or earlier
+    checks cannot be read (never treat either as "continue"), and, for a follow-up only,
     ``StorageError``/``UsageError`` when the log or the session cannot be found.
     """
     from .fhir.response import answers_of
@@ -97,8 +106,10 @@ def check(
     answers = answers_of(answers, source or "the QuestionnaireResponse")
     rules = pack if pack is not None else default_pack()
     opened, log_error = _open(log, create=record and not follow_up)
+    if log_error is not None and not isinstance(log_error, MissingLogError):
+        raise _unavailable("the triage log, which holds the patient's record,", log_error)
     try:
-        patient_record, record_error = _patient_record(opened, answers)
+        patient_record = _patient_record(opened, answers)
         answers = with_patient_record(answers, patient_record)
         session = None
         if follow_up:
@@ -107,14 +118,14 @@ def check(
             session = find_session(_patient(answers, source), opened)
             answers = link_follow_up(answers, session, source=source)
         report = with_session(parse_report(answers, source))
-        history, read_error = _history(opened, report, rules)
+        history = _history(opened, report, rules)
         decision = evaluate(report, pack=rules, engine=engine, history=history, explain=explain)
         logged = decision.model_copy(update={"why_not": None})
         entry, write_error = _record(opened, logged) if record else (None, None)
     finally:
         if opened is not None and opened is not log:
             opened.close()
-    error = log_error or record_error or read_error or write_error
+    error = log_error or write_error
     started = opened is not None and opened is not log and opened.created
     return CheckResult(
         decision,
@@ -221,12 +232,12 @@ def record_answers(patient: str, log: TriageLog | LogLocation = None) -> dict[st
     if opened is None:  # no log yet, or one that cannot be read: not known
         return None
     try:
-        record, error = _patient_record(opened, {"patient_id": patient})
+        record = _patient_record(opened, {"patient_id": patient})
+    except UnavailableError:
+        return None
     finally:
         if opened is not log:
             opened.close()
-    if error is not None:
-        return None
     return {} if record is None else record.answers()
 
 
@@ -285,33 +296,41 @@ def with_patient_record(
 
 def _patient_record(
     log: TriageLog | None, answers: Mapping[str, Any] | Report
-) -> tuple[PatientRecord | None, StorageError | None]:
+) -> PatientRecord | None:
     """The record of the patient the answers name, when the log has one. Answers without a
-    usable patient id get none (their validation says why)."""
+    usable patient id get none (their validation says why). A record that cannot be read
+    raises ``UnavailableError``: a decision without it could be less urgent than it should be
+    (blood thinners make a fast swelling urgent)."""
     patient = answers.patient_id if isinstance(answers, Report) else None
     if isinstance(answers, Mapping):
         patient = answers.get("patient_id")
     if log is None or not isinstance(patient, str):
-        return None, None
+        return None
     try:
-        return log.patient(patient), None
+        return log.patient(patient)
     except UsageError:  # not an id a report may hold: parse_report refuses the answers
-        return None, None
+        return None
     except StorageError as exc:
-        return None, exc
+        raise _unavailable("the patient's record", exc) from None
 
 
-def _history(
-    log: TriageLog | None, report: Report, pack: RulePack
-) -> tuple[list[Earlier] | None, StorageError | None]:
+def _history(log: TriageLog | None, report: Report, pack: RulePack) -> list[Earlier] | None:
+    """The patient's earlier checks the history rules read; ``UnavailableError`` when they
+    cannot be read (never a decision that only looks as if there were none)."""
     if log is None or not pack.history_days:
-        return None, None
+        return None
     try:
-        return log.history(
-            report.patient_id, before=report.reported_at, days=pack.history_days
-        ), None
+        return log.history(report.patient_id, before=report.reported_at, days=pack.history_days)
     except StorageError as exc:
-        return None, exc
+        raise _unavailable("the patient's earlier checks", exc) from None
+
+
+def _unavailable(what: str, cause: StorageError) -> UnavailableError:
+    return UnavailableError(
+        f"{what} could not be read from the triage log: {cause}",
+        cause.path,
+        "try again in a moment; if it keeps failing, tell your clinician: the log needs looking at",
+    )
 
 
 def _record(

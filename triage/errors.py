@@ -173,6 +173,39 @@ class StorageError(TriageError):
         return {k: v for k, v in data.items() if v is not None}
 
 
+class MissingLogError(StorageError):
+    """There is no triage log at the place given: no file, an empty one, no folder for it, or
+    something that is not a triage log (a folder, another program's database). Not a failure to
+    read: no log there holds no record and no earlier check."""
+
+
+class UnavailableError(StorageError):
+    """What a decision depends on (the patient's record, their earlier checks) could not be read
+    from the triage log, so no decision was made. Callers must fail closed, as for an
+    ``EvaluationError``; the log may be back in a moment (HTTP: 503 with Retry-After)."""
+
+    kind = "unavailable"
+    retry_after = 5
+    """Seconds after which a retry may find the log back (a database restarting)."""
+
+    def __init__(self, message: str, path: str | None = None, fix: str | None = None) -> None:
+        super().__init__(message, path, fix)
+        self.advice = RED_FLAG_ADVICE
+
+    def explain(self) -> str:
+        return "\n".join(
+            [
+                "Your answers could not be checked, so no advice can be given.",
+                self.advice,
+                f"Reason: {self}",
+                *([f"  {self.fix}"] if self.fix else []),
+            ]
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "advice": self.advice, "retry_after": self.retry_after}
+
+
 class NotFoundError(StorageError):
     """A record asked for by its id or name (an entry, a patient, an account, a token) is not
     in the log. Its ``kind`` stays 'storage': programs reading JSON errors see no change."""

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import EvaluationError, InputError, ProblemsError, ReportError, TriageError
+from ..errors import InputError, ProblemsError, ReportError, TriageError, UnavailableError
+
+
+def _code(error: TriageError) -> str:
+    if isinstance(error, (ReportError, InputError)):
+        return "invalid"
+    return "transient" if isinstance(error, UnavailableError) else "processing"  # may be retried
 
 
 def operation_outcome(error: TriageError) -> dict[str, Any]:
-    code = "invalid" if isinstance(error, (ReportError, InputError)) else "processing"
+    code = _code(error)
     if not isinstance(error, ProblemsError):
         text = str(error)
-        if isinstance(error, EvaluationError):
-            text += " " + error.advice
+        advice = getattr(error, "advice", None)  # what to do when no decision could be made
+        if advice:
+            text += " " + advice
         issues = [{"severity": "error", "code": code, "diagnostics": text}]
     else:
         issues = []

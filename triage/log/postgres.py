@@ -353,6 +353,7 @@ class PostgresStore:
             min_size=1,
             max_size=POOL_SIZE,
             kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
+            check=pool_module.ConnectionPool.check_connection,  # after a restart: not a dead one
             open=False,
             name="triage-log",
         )

@@ -23,7 +23,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from ..errors import StorageError
+from ..errors import MissingLogError, StorageError
 from ..outcomes import LEVELS, severity
 from .chain import GENESIS
 from .records import (
@@ -748,7 +748,7 @@ def _prepare(path: Path, *, create: bool, make_folders: bool) -> bool:
         info = path.stat()
     except (FileNotFoundError, NotADirectoryError):
         if not create:
-            raise StorageError(
+            raise MissingLogError(
                 f"there is no triage log at {path} yet",
                 str(path),
                 "it is created by the first 'triage check'; or give --db PATH",
@@ -761,7 +761,7 @@ def _prepare(path: Path, *, create: bool, make_folders: bool) -> bool:
     _refuse_non_file(path, info.st_mode)
     if info.st_size == 0:
         if not create:
-            raise StorageError(
+            raise MissingLogError(
                 f"{path} is an empty file, not a triage log",
                 str(path),
                 "give the path of an existing log with --db or TRIAGE_DB; "
@@ -773,14 +773,15 @@ def _prepare(path: Path, *, create: bool, make_folders: bool) -> bool:
 
 
 def _refuse_non_file(path: Path, mode: int) -> None:
+    """What is at ``path`` is not a triage log (MissingLogError: it holds no record either)."""
     if stat.S_ISDIR(mode):
-        raise StorageError(
+        raise MissingLogError(
             f"{path} is a folder, not a triage log file",
             str(path),
             f"give the log file's path with --db or TRIAGE_DB, for example {path / 'triage.db'}",
         )
     if not stat.S_ISREG(mode):
-        raise StorageError(
+        raise MissingLogError(
             f"{path} is not a regular file, so it cannot be a triage log",
             str(path),
             "give the path of a triage log file with --db or TRIAGE_DB",
@@ -802,7 +803,7 @@ def _folder_for(path: Path, make_folders: bool) -> None:
             raise storage_error(path, exc, "start") from None
         return
     problem = "is not a folder" if folder.exists() else "does not exist"
-    raise StorageError(
+    raise MissingLogError(
         f"the folder {folder} {problem}, so no triage log can be started at {path}",
         str(path),
         f"check the path given with --db or TRIAGE_DB; to start a log there, "
@@ -886,7 +887,7 @@ def _check_new(conn: sqlite3.Connection, path: Path, *, create: bool) -> None:
     """A database without a schema version is initialised only if it is empty and we may."""
     tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     if tables:
-        raise StorageError(
+        raise MissingLogError(
             f"{path} is an SQLite database of another program, not a triage log",
             str(path),
             f"give the path of a triage log, {_OTHER_LOG}",

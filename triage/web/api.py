@@ -76,10 +76,11 @@ async def check(request: Request) -> Response:
             return await _check(request, fhir=True)
         except TriageError as error:
             from ..fhir.outcome import operation_outcome
-            from .errors import status_of
+            from .errors import headers_of, status_of
             from .fhir import fhir_response
 
-            return fhir_response(operation_outcome(error), status_of(error))
+            status = status_of(error)
+            return fhir_response(operation_outcome(error), status, headers_of(error, status))
     return await _check(request, fhir=False)
 
 

@@ -22,6 +22,7 @@ from ..errors import (
     ReviewError,
     StorageError,
     TriageError,
+    UnavailableError,
     UsageError,
 )
 
@@ -42,6 +43,15 @@ STATUS: list[tuple[type[TriageError], int]] = [
 
 def status_of(exc: TriageError) -> int:
     return next((status for kind, status in STATUS if isinstance(exc, kind)), 500)
+
+
+def headers_of(exc: Exception, status: int) -> dict[str, str]:
+    """What the client needs besides the body: how to authenticate, when to try again."""
+    if status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, UnavailableError):
+        return {"Retry-After": str(exc.retry_after)}
+    return {}
 
 
 def as_json(exc: TriageError) -> dict[str, Any]:
@@ -68,22 +78,22 @@ async def error_response(request: Request, exc: Exception) -> Response:
             "message": "the server failed; the error is in its log",
             "problems": [{"message": "the server failed; the error is in its log"}],
         }
+    headers = headers_of(exc, status)
     if request.url.path.startswith("/fhir/"):
-        return _operation_outcome(status, data)
+        return _operation_outcome(status, data, headers)
     if api:
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(data, status_code=status, headers=headers)
     from .app import site
 
     page = site(request).templates.get_template("error.html")
     html = page.render(status=status, message=data["message"], problems=data["problems"])
-    return HTMLResponse(html, status_code=status)
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 _ISSUE_CODES = {400: "invalid", 401: "login", 404: "not-found", 422: "invalid"}
 
 
-def _operation_outcome(status: int, data: dict[str, Any]) -> Response:
+def _operation_outcome(status: int, data: dict[str, Any], headers: dict[str, str]) -> Response:
     """An error under ``/fhir/``, as FHIR says it: an ``OperationOutcome``."""
     issues = [
         {
@@ -93,7 +103,6 @@ def _operation_outcome(status: int, data: dict[str, Any]) -> Response:
         }
         for problem in data["problems"]
     ]
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(
         {"resourceType": "OperationOutcome", "issue": issues},
         status_code=status,

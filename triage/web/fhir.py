@@ -27,8 +27,10 @@ def routes() -> list[Route]:
     ]
 
 
-def fhir_response(resource: dict[str, Any], status_code: int = 200) -> Response:
-    return JSONResponse(resource, status_code=status_code, media_type=FHIR_JSON)
+def fhir_response(
+    resource: dict[str, Any], status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return JSONResponse(resource, status_code=status_code, headers=headers, media_type=FHIR_JSON)
 
 
 def wants_fhir(request: Request) -> bool:
