@@ -294,9 +294,9 @@ def check(
             if asked.stopped is not None:
                 _show_stopped(asked.stopped, as_json, exit_code, save_answers)
             _check(asked.data, questions.pack.get(), asked.follow_up, None, **options)
-    from triage.contract import read_answers
+    from triage.contract import read_input
 
-    data, source = read_answers(answers, _stdin_bytes() if answers == "-" else None)
+    data, source = read_input(answers, _stdin_bytes() if answers == "-" else None)
     if patient is not None:
         from triage.checking import with_patient
 
@@ -330,6 +330,8 @@ def _check(
         source=source,
         explain=explain,
     )
+    if isinstance(result, triage.StoppedCheck):
+        _show_given_stopped(result, as_json, fhir, exit_code, save_answers)
     if result.session is not None and source is not None:
         _say_follow_up(result.session, result.decision.report.hours_since_session)
     decision = result.decision
@@ -396,6 +398,26 @@ def _saved_line(result: triage.CheckResult | StoppedCheck) -> Line:
             f"Saved for your clinician in the triage log (reference number {result.entry.id}).",
         )
     return Line("heading", f"Not saved in the triage log: {result.not_logged}.")
+
+
+def _show_given_stopped(
+    result: StoppedCheck, as_json: bool, fhir: bool, exit_code: bool, save_answers: str | None
+) -> NoReturn:
+    """Answers given all at once, incomplete but already needing an emergency or urgent
+    review: that screen first, with what was missing, then whether it was saved."""
+    warning = result.warning
+    if fhir:
+        from triage.fhir import risk_assessment
+
+        entry_id = result.entry.id if result.entry is not None else None
+        assessment = risk_assessment(warning, entry_id)
+        click.echo(json.dumps(assessment, indent=2, ensure_ascii=False))
+    elif as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        echo_lines(render_early_warning(warning))
+    problems = _after_the_result(result, save_answers, as_json or fhir)
+    sys.exit(EXIT_CODES[(warning.outcome, warning.urgency)] if exit_code else int(problems))
 
 
 def _show_stopped(

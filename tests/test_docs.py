@@ -112,7 +112,18 @@ def docs_example(doc: str, name: str) -> str:
     return text.split(marker, 1)[1].split("```", 1)[0]
 
 
-@pytest.mark.parametrize("name", ["check-with-history", "fhir-round-trip"])
+EMBEDDING_EXAMPLES = re.findall(
+    r"<!-- docs-example: ([\w-]+) -->", (ROOT / "docs" / "embedding.md").read_text()
+)
+
+
+def test_the_embedding_guide_has_its_python_examples() -> None:
+    assert {"check-with-history", "incomplete-red-flag", "fhir-round-trip"} <= set(
+        EMBEDDING_EXAMPLES
+    )
+
+
+@pytest.mark.parametrize("name", EMBEDDING_EXAMPLES)
 def test_the_python_examples_in_the_embedding_guide_print_what_they_say(
     name, tmp_path, monkeypatch, capsys
 ) -> None:
@@ -121,7 +132,9 @@ def test_the_python_examples_in_the_embedding_guide_print_what_they_say(
     (tmp_path / "examples").symlink_to(ROOT / "examples")
     exec(compile(code, "embedding.md", "exec"), {})
     printed = capsys.readouterr().out.splitlines()
-    promised = [line.split("# ", 1)[1] for line in code.splitlines() if line.startswith("print(")]
+    promised = [
+        line.split("# ", 1)[1] for line in code.splitlines() if line.lstrip().startswith("print(")
+    ]
     assert printed == promised
 
 

@@ -19,6 +19,7 @@ from ._version import __version__
 
 _EXPORTS = {
     "CheckResult": "checking",
+    "StoppedCheck": "checking",
     "check": "checking",
     "FIELDS": "contract",
     "json_schema": "contract",
@@ -64,6 +65,9 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # the names of _EXPORTS, for type checkers (tests/test_packaging.py)
     from .checking import (
         CheckResult as CheckResult,
+    )
+    from .checking import (
+        StoppedCheck as StoppedCheck,
     )
     from .checking import (
         check as check,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .contract import parse_report, show
+from .contract import FIELDS, parse_report, show
 from .errors import (
     MissingLogError,
     Problem,
@@ -83,7 +83,7 @@ def check(
     record: bool = True,
     source: str | None = None,
     explain: bool = False,
-) -> CheckResult:
+) -> CheckResult | StoppedCheck:
     """Check a session as ``triage check`` does, with the patient's history from the log.
 
     ``log`` is an open ``TriageLog`` or its location (None: ``TRIAGE_DB`` or the default file in
@@ -96,28 +96,35 @@ def check(
     in error messages. ``explain`` adds the decision's ``why_not`` (for clinicians; the log
     records the decision without it: ``triage log show`` works it out again).
 
-    Raises ``ReportError`` for answers that do not fit the contract, ``EvaluationError`` when
+    Answers that do not fit the contract but already meet an emergency or urgent row, whatever
+    the missing or refused answers would be (a half-filled form), give a ``StoppedCheck``: the
+    early warning the questionnaire would give, recorded as stopped early, with the problems.
+
+    Raises ``ReportError`` for other answers that do not fit the contract, ``EvaluationError`` when
     the rules cannot be evaluated and ``UnavailableError`` when the patient's record or earlier
     checks cannot be read (never treat either as "continue"), and, for a follow-up only,
     ``StorageError``/``UsageError`` when the log or the session cannot be found.
     """
-    from .fhir.response import answers_of
-
-    answers = answers_of(answers, source or "the QuestionnaireResponse")
+    given, problems = _given(answers, source)
     rules = pack if pack is not None else default_pack()
     opened, log_error = _open(log, create=record and not follow_up)
     if log_error is not None and not isinstance(log_error, MissingLogError):
         raise _unavailable("the triage log, which holds the patient's record,", log_error)
     try:
-        patient_record = _patient_record(opened, answers)
-        answers = with_patient_record(answers, patient_record)
+        patient_record = _patient_record(opened, given)
+        given = with_patient_record(given, patient_record)
         session = None
-        if follow_up:
+        if follow_up and not problems:
             if opened is None:
                 raise log_error or StorageError("a follow-up needs the triage log")
-            session = find_session(_patient(answers, source), opened)
-            answers = link_follow_up(answers, session, source=source)
-        report = with_session(parse_report(answers, source))
+            session = find_session(_patient(given, source), opened)
+            given = link_follow_up(given, session, source=source)
+        try:
+            if problems:
+                raise ReportError(problems, source or "the QuestionnaireResponse")
+            report = with_session(parse_report(given, source))
+        except ReportError as refused:
+            return _stopped_or_refused(refused, given, opened, rules, record=record)
         history = _history(opened, report, rules)
         decision = evaluate(report, pack=rules, engine=engine, history=history, explain=explain)
         logged = decision.model_copy(update={"why_not": None})
@@ -141,7 +148,9 @@ def check(
 
 @dataclass(frozen=True)
 class StoppedCheck:
-    """A check the questionnaire stopped early (``triage.warning``), and whether it was
+    """A check stopped early (``triage.warning``): by the questionnaire at a red flag, or given
+    as answers that do not fit the contract but already meet an emergency or urgent row (the
+    warning's ``problems`` then list what was missing or refused); and whether it was
     recorded: ``entry`` in the log, or why not."""
 
     warning: EarlyWarning
@@ -170,7 +179,8 @@ def stop_early(
 ) -> StoppedCheck:
     """Record a check stopped early in the log, so that the clinician sees it: the answers
     given (with ``reported_at``, now, when they have none) and the rows met. Like ``check``,
-    a log that cannot be written comes back in the result, never instead of it."""
+    a log that cannot be written comes back in the result, never instead of it; answers that
+    do not say who the patient is and when the session ended are not recorded."""
     from dataclasses import replace
 
     answers = dict(warning.answers)
@@ -178,6 +188,9 @@ def stop_early(
     warning = replace(warning, answers=answers)
     if not record:
         return StoppedCheck(warning, not_logged=_why_not(False, None))
+    if not _recordable(answers):
+        why = "the answers do not say who the patient is and when the session ended"
+        return StoppedCheck(warning, not_logged=why)
     opened, error = _open(log, create=True)
     entry = None
     if opened is not None:
@@ -198,15 +211,62 @@ def stop_early(
     )
 
 
+def _recordable(answers: Mapping[str, Any]) -> bool:
+    hours = answers.get("hours_since_session")
+    number = isinstance(hours, (int, float)) and not isinstance(hours, bool)
+    return isinstance(answers.get("patient_id"), str) and number
+
+
+def _given(
+    answers: Mapping[str, Any] | Report, source: str | None
+) -> tuple[Mapping[str, Any] | Report, list[Problem]]:
+    """The answers, and what is wrong with a ``QuestionnaireResponse`` they come as (then only
+    the answers without a problem of their own); any other FHIR resource is refused."""
+    from .fhir.response import answers_of, is_response, read_response
+
+    if is_response(answers):
+        return read_response(answers, source or "the QuestionnaireResponse")  # type: ignore[arg-type]
+    return answers_of(answers, source), []
+
+
+def _stopped_or_refused(
+    error: ReportError,
+    given: Mapping[str, Any] | Report,
+    log: TriageLog | None,
+    pack: RulePack,
+    *,
+    record: bool,
+) -> StoppedCheck:
+    """Answers that do not fit the contract: the early warning when those without a problem
+    already meet an emergency or urgent row, whatever the others would be; else ``error``."""
+    from dataclasses import replace
+
+    from .warning import early_warning
+
+    if not isinstance(given, Mapping):
+        raise error
+    refused = {p.field or p.item for p in error.problems}
+    known = {k: v for k, v in given.items() if k in FIELDS and k not in refused}
+    unknown = [name for name in FIELDS if name not in known]
+    warning = early_warning(known, unknown, pack)
+    if warning is None:
+        raise error
+    warning = replace(warning, problems=tuple(error.problems))
+    return stop_early(warning, log=log, record=record)
+
+
 def with_patient(
     answers: Mapping[str, Any], patient: str, source: str | None = None
 ) -> dict[str, Any]:
     """The answers for ``patient``: their ``patient_id`` filled in when they have none; answers
-    that name another patient are refused, naming both (never silently re-assigned)."""
-    data = dict(answers)
-    given = data.get("patient_id")
+    that name another patient are refused, naming both (never silently re-assigned). A
+    ``QuestionnaireResponse`` gets ``patient`` as its ``subject`` when it names none."""
+    from .fhir.response import is_response, subject_of, with_subject
+
+    response = is_response(answers)
+    given = subject_of(answers) if response else answers.get("patient_id")
     if given is None:
-        return {**data, "patient_id": patient}
+        return with_subject(answers, patient) if response else {**answers, "patient_id": patient}
     if given != patient:
         raise ReportError(
             [
@@ -221,7 +281,7 @@ def with_patient(
             ],
             source,
         )
-    return data
+    return dict(answers)
 
 
 def record_answers(patient: str, log: TriageLog | LogLocation = None) -> dict[str, Any] | None:

@@ -225,10 +225,17 @@ def read_answers(path: str, stdin: bytes | str | None = None) -> tuple[Any, str]
     and checked by ``triage.fhir.response``)."""
     from .fhir.response import answers_of
 
+    data, source = read_input(path, stdin)
+    return answers_of(data, source), source
+
+
+def read_input(path: str, stdin: bytes | str | None = None) -> tuple[Any, str]:
+    """What ``read_answers`` reads, a ``QuestionnaireResponse`` kept as it is (``triage.check``
+    reads it, and gives the early warning of a half-filled one)."""
     if path == "-":
         text = decode(stdin, "<stdin>") if isinstance(stdin, bytes) else stdin or ""
-        return answers_of(_unwrap_case(parse_document(text, "<stdin>")), "<stdin>"), "<stdin>"
-    return answers_of(_unwrap_case(read_document(path)), path), path
+        return _unwrap_case(parse_document(text, "<stdin>")), "<stdin>"
+    return _unwrap_case(read_document(path)), path
 
 
 def save_answers_file(path: str, report: Report) -> None:

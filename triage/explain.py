@@ -284,7 +284,7 @@ def entry_why_not(log: TriageLog, entry: Entry, pack: RulePack) -> tuple[WhyNot,
     if entry.contract_version != CONTRACT_VERSION:
         return f"this check was answered under report contract v{entry.contract_version}"
     if entry.decision.get("stopped_early"):
-        return "the questionnaire stopped at the first red flag, before every question was answered"
+        return "the check stopped early, at a red flag, before every question was answered"
     report = parse_report(entry.report, f"entry {entry.id}")
     known = bool(entry.decision.get("history", {}).get("available"))
     history = None

@@ -117,7 +117,8 @@ def _why(reasons: Sequence[Reason], notes: Sequence[Note]) -> list[Line]:
 
 def render_early_warning(warning: EarlyWarning) -> list[Line]:
     """The screen of a questionnaire stopped early: the emergency or urgent instruction first,
-    at once, then why, and that the other questions are not needed now."""
+    at once, then why, and that the other questions are not needed now. For answers given
+    all at once that were incomplete: what was missing or refused, after why."""
     style, first, instruction = headline(warning)
     lines = [Line(style, first), Line("text", instruction)]
     if warning.interrupted:
@@ -131,7 +132,15 @@ def render_early_warning(warning: EarlyWarning) -> list[Line]:
             )
         )
     lines += _why(warning.reasons, warning.notes)
-    if not warning.interrupted:
+    problems = warning.problems
+    if problems:
+        lines += [
+            Line("text", ""),
+            Line("note", "Your answers are not complete, but those given already need this."),
+            Line("heading", f"Missing or not readable ({counted(len(problems), 'answer')}):"),
+        ]
+        lines += [Line("text", f"- {problem}", indent=2) for problem in problems]
+    elif not warning.interrupted:
         lines += [
             Line("text", ""),
             Line("note", "The other questions are not needed now: your answers so far are enough."),

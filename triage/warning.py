@@ -16,6 +16,7 @@ from typing import Any, ClassVar, cast
 
 from ._version import __version__
 from .decision import Note, PackInfo, Reason
+from .errors import Problem
 from .logic import matched, truth
 from .outcomes import Outcome, Urgency, severity
 from .pack import Rule, RulePack, default_pack
@@ -43,6 +44,9 @@ class EarlyWarning:
     """Whether the patient stopped the questionnaire (Ctrl-C, end of input) rather than it
     stopping at a red flag."""
     engine: dict[str, str] = field(default_factory=lambda: dict(EVALUATOR))
+    problems: tuple[Problem, ...] = ()
+    """For answers given all at once (``triage.check``) that do not fit the contract: what was
+    missing or refused. Those answers were left unknown."""
 
     outcome: ClassVar[Outcome] = "seek_medical_review"
 
@@ -53,7 +57,7 @@ class EarlyWarning:
     def to_dict(self) -> dict[str, Any]:
         """The stopped-early check as the log stores it (its ``decision_json``) and ``--json``
         prints it: a decision's keys, and ``stopped_early``."""
-        return {
+        found = {
             "stopped_early": True,
             "interrupted": self.interrupted,
             "outcome": self.outcome,
@@ -66,6 +70,9 @@ class EarlyWarning:
             "unanswered": list(self.unanswered),
             "report": dict(self.answers),
         }
+        if self.problems:
+            found["problems"] = [problem.to_dict() for problem in self.problems]
+        return found
 
 
 def _single_report(rule: Rule) -> bool:

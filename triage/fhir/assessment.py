@@ -18,15 +18,21 @@ The mapping:
 - ``method``: the rule pack's name and version, with its sha256 and the engine in the text;
 - ``basis``: the answers, as a contained ``QuestionnaireResponse``;
 - ``note``: the pack's notes for the patient, and whether the history was known.
+
+A check stopped early (``EarlyWarning``: answers that already need an emergency or urgent
+review, whatever the missing ones are) is written the same way, with the answers given as an
+``in-progress`` response, and a note saying what was missing or refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..render import headline
+from ..warning import EarlyWarning
 from . import codes
-from .response import questionnaire_response
+from .response import partial_response, questionnaire_response
 
 if TYPE_CHECKING:
     from ..decision import Decision
@@ -38,11 +44,12 @@ OUTCOME_WORDS = {
 }
 
 
-def risk_assessment(decision: Decision, entry_id: int | None = None) -> dict[str, Any]:
-    """The decision as a ``RiskAssessment``; ``entry_id``, the check's number in the triage
-    log, becomes its ``id`` and ``identifier``."""
-    answers = decision.report.answers()
-    response = {**questionnaire_response(decision.report), "id": "response"}
+def risk_assessment(
+    decision: Decision | EarlyWarning, entry_id: int | None = None
+) -> dict[str, Any]:
+    """The decision (or a check stopped early) as a ``RiskAssessment``; ``entry_id``, the
+    check's number in the triage log, becomes its ``id`` and ``identifier``."""
+    answers, response, engine, advice, last_note = _parts(decision)
     pack = decision.rule_pack
     _, first, instruction = headline(decision)
     found: dict[str, Any] = {"resourceType": "RiskAssessment"}
@@ -51,7 +58,7 @@ def risk_assessment(decision: Decision, entry_id: int | None = None) -> dict[str
         found["identifier"] = [{"system": codes.LOG_ENTRY_SYSTEM, "value": str(entry_id)}]
     found.update(
         {
-            "contained": [response],
+            "contained": [{**response, "id": "response"}],
             "status": "final",
             "code": {
                 "coding": [
@@ -62,10 +69,7 @@ def risk_assessment(decision: Decision, entry_id: int | None = None) -> dict[str
                     }
                 ]
             },
-            "subject": {
-                "identifier": {"system": codes.PATIENT_ID_SYSTEM, "value": answers["patient_id"]}
-            },
-            "occurrenceDateTime": answers["reported_at"],
+            **_subject_and_time(answers),
             "method": {
                 "coding": [
                     {
@@ -76,7 +80,7 @@ def risk_assessment(decision: Decision, entry_id: int | None = None) -> dict[str
                     }
                 ],
                 "text": f"rule pack {pack.name} {pack.version} (sha256 {pack.sha256}), "
-                f"evaluated by {decision.engine.name} {decision.engine.version}",
+                f"evaluated by {engine['name']} {engine['version']}",
             },
             "basis": [{"reference": "#response", "display": "The patient's answers"}],
             "prediction": [_prediction(decision, first)],
@@ -84,16 +88,43 @@ def risk_assessment(decision: Decision, entry_id: int | None = None) -> dict[str
     )
     if decision.reasons:
         found["reasonCode"] = [_reason(decision, index) for index in range(len(decision.reasons))]
-    found["mitigation"] = "\n".join(t for t in (first, instruction, *decision.advice) if t)
-    notes = [note.patient for note in decision.notes]
-    if not decision.history.available:
-        notes.append("Made without the patient's earlier checks: the history rules did not run.")
+    found["mitigation"] = "\n".join(t for t in (first, instruction, *advice) if t)
+    notes = [note.patient for note in decision.notes] + ([last_note] if last_note else [])
     if notes:
         found["note"] = [{"text": text} for text in notes]
     return found
 
 
-def _prediction(decision: Decision, first: str) -> dict[str, Any]:
+def _subject_and_time(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Who and when, as far as the answers say (a check stopped early may not say)."""
+    found: dict[str, Any] = {}
+    if "patient_id" in answers:
+        patient = {"system": codes.PATIENT_ID_SYSTEM, "value": answers["patient_id"]}
+        found["subject"] = {"identifier": patient}
+    if "reported_at" in answers:
+        found["occurrenceDateTime"] = answers["reported_at"]
+    return found
+
+
+def _parts(
+    decision: Decision | EarlyWarning,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], Sequence[str], str | None]:
+    """The answers, the response they make, the engine, the advice and the last note."""
+    if isinstance(decision, EarlyWarning):
+        note = "Stopped early: the answers given already need this, whatever the others are."
+        if decision.problems:
+            missing = "; ".join(str(problem) for problem in decision.problems)
+            note += f" Missing or not readable: {missing}."
+        answers = decision.answers
+        return answers, partial_response(answers), decision.engine, (), note
+    unknown = "Made without the patient's earlier checks: the history rules did not run."
+    response = questionnaire_response(decision.report)
+    engine = decision.engine.model_dump()
+    last = None if decision.history.available else unknown
+    return decision.report.answers(), response, engine, decision.advice, last
+
+
+def _prediction(decision: Decision | EarlyWarning, first: str) -> dict[str, Any]:
     outcome = {
         "system": codes.OUTCOME_SYSTEM,
         "code": decision.outcome,
@@ -114,7 +145,7 @@ def _prediction(decision: Decision, first: str) -> dict[str, Any]:
     return prediction
 
 
-def _reason(decision: Decision, index: int) -> dict[str, Any]:
+def _reason(decision: Decision | EarlyWarning, index: int) -> dict[str, Any]:
     reason = decision.reasons[index]
     rule = {
         "system": codes.RULE_SYSTEM,

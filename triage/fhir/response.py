@@ -103,10 +103,36 @@ class _Reading:
             self.refused.add(item)
 
 
+def subject_of(resource: Mapping[str, Any]) -> Any:
+    """The patient id the response's ``subject`` names (by our patient id system), or None."""
+    subject = resource.get("subject")
+    identifier = subject.get("identifier") if isinstance(subject, Mapping) else None
+    if not isinstance(identifier, Mapping) or identifier.get("system") != codes.PATIENT_ID_SYSTEM:
+        return None
+    return identifier.get("value")
+
+
+def with_subject(resource: Mapping[str, Any], patient: str) -> dict[str, Any]:
+    """The response with ``patient`` as its ``subject``."""
+    identifier = {"system": codes.PATIENT_ID_SYSTEM, "value": patient}
+    return {**resource, "subject": {"identifier": identifier}}
+
+
 def answers_from_response(resource: Mapping[str, Any], source: str | None = None) -> dict[str, Any]:
     """The report answers a ``QuestionnaireResponse`` gives (not yet evaluated, but already
     valid under the contract); raises ``ReportError`` listing every problem, each with its
     item's ``linkId``."""
+    answers, problems = read_response(resource, source)
+    if problems:
+        raise ReportError(problems, source)
+    return answers
+
+
+def read_response(
+    resource: Mapping[str, Any], source: str | None = None
+) -> tuple[dict[str, Any], list[Problem]]:
+    """The answers a ``QuestionnaireResponse`` gives that have no problem of their own, and
+    every problem (a half-filled form: the answers given, and each required item missing)."""
     reading = _Reading(source)
     _check_resource(resource, reading)
     items = resource.get("item", [])
@@ -124,9 +150,7 @@ def answers_from_response(resource: Mapping[str, Any], source: str | None = None
         parse_report(answers, source)
     except ReportError as error:
         reading.problems += _as_item_problems(error.problems, reading)
-    if reading.problems:
-        raise ReportError(_ordered(reading.problems), source)
-    return answers
+    return answers, _ordered(reading.problems)
 
 
 def _check_resource(resource: Mapping[str, Any], reading: _Reading) -> None:
@@ -344,11 +368,9 @@ def _subject_and_time(
     id system must be the patient the answers name."""
     if "authored" in resource:
         answers["reported_at"] = resource["authored"]
-    subject = resource.get("subject")
-    identifier = subject.get("identifier") if isinstance(subject, Mapping) else None
-    if not isinstance(identifier, Mapping) or identifier.get("system") != codes.PATIENT_ID_SYSTEM:
+    patient = subject_of(resource)
+    if patient is None:
         return
-    patient = identifier.get("value")
     if "patient_id" not in answers and isinstance(patient, str):
         answers["patient_id"] = patient
     elif answers.get("patient_id") != patient:
@@ -416,11 +438,32 @@ def questionnaire_response(report: Report | Mapping[str, Any]) -> dict[str, Any]
     }
 
 
-def _response_items(steps: tuple[Step, ...], answers: dict[str, Any]) -> list[dict[str, Any]]:
+def partial_response(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Some of a report's answers (a check stopped early) as an ``in-progress`` response: only
+    the questions answered, and the gates of the groups some of whose answers are known."""
+    found: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": f"{codes.QUESTIONNAIRE_URL}|{codes.VERSION}",
+        "status": "in-progress",
+    }
+    if isinstance(answers.get("patient_id"), str):
+        found["subject"] = {
+            "identifier": {"system": codes.PATIENT_ID_SYSTEM, "value": answers["patient_id"]}
+        }
+    if "reported_at" in answers:
+        found["authored"] = answers["reported_at"]
+    found["item"] = _response_items(FLOW, dict(answers), partial=True)
+    return found
+
+
+def _response_items(
+    steps: tuple[Step, ...], answers: dict[str, Any], partial: bool = False
+) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for step in steps:
         if isinstance(step, Gate):
-            found += _response_gate(step, answers)
+            if not partial or any(name in answers for name in step.fields()):
+                found += _response_gate(step, answers, partial)
         elif step.field in answers and step.applies(answers):
             item = layout()[step.field][0]
             found.append(
@@ -433,12 +476,14 @@ def _response_items(steps: tuple[Step, ...], answers: dict[str, Any]) -> list[di
     return found
 
 
-def _response_gate(gate: Gate, answers: dict[str, Any]) -> list[dict[str, Any]]:
+def _response_gate(gate: Gate, answers: dict[str, Any], partial: bool) -> list[dict[str, Any]]:
     opened = any(
-        answers.get(name, _MISSING) != gate.if_no.get(name, _MISSING) for name in gate.fields()
+        answers.get(name, _MISSING) != gate.if_no.get(name, _MISSING)
+        for name in gate.fields()
+        if not partial or name in answers
     )
     question = {"linkId": gate.key, "text": gate.question, "answer": [{"valueBoolean": opened}]}
-    inner = _response_items(gate.items, answers) if opened else []
+    inner = _response_items(gate.items, answers, partial) if opened else []
     if not inner:
         return [question]
     return [question, {"linkId": group_id(gate), "text": gate.title, "item": inner}]

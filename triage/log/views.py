@@ -190,11 +190,11 @@ def stopped_early(entry: Entry) -> tuple[str, list[str]] | None:
     """For a check stopped early: what happened, in words, and the questions not asked."""
     if not entry.decision.get("stopped_early"):
         return None
-    why = (
-        "the patient stopped the questionnaire after answers that need a clinician"
-        if entry.decision.get("interrupted")
-        else "the questionnaire stopped at the first red flag"
-    )
+    why = "the questionnaire stopped at the first red flag"
+    if entry.decision.get("interrupted"):
+        why = "the patient stopped the questionnaire after answers that need a clinician"
+    elif entry.decision.get("problems"):
+        why = "the answers sent were incomplete, but those given already need a clinician"
     unanswered = list(entry.decision.get("unanswered", []))
     not_asked = (
         f"{counted(len(unanswered), 'question')} {'was' if len(unanswered) == 1 else 'were'}"
@@ -207,10 +207,15 @@ def _stopped_lines(entry: Entry) -> list[Line]:
     if stopped is None:
         return []
     headline, unanswered = stopped
-    return [
+    lines = [
         Line("urgent", headline),
         Line("text", "Not asked: " + (", ".join(unanswered) or "-"), indent=2),
     ]
+    problems = entry.decision.get("problems", [])
+    if problems:
+        said = [f"{p.get('field') or p.get('item') or '-'} {p.get('message')}" for p in problems]
+        lines.append(Line("text", "Missing or refused: " + "; ".join(said), indent=2))
+    return lines
 
 
 def _reason_lines(entry: Entry) -> list[Line]:

@@ -97,9 +97,12 @@ async def _check(request: Request, *, fhir: bool) -> Response:
         result = run_check(answers, log=log, pack=site(request).pack, source="request body")
         if not fhir:
             return result.to_dict()
+        from ..checking import StoppedCheck
         from ..fhir import risk_assessment
 
         entry_id = result.entry.id if result.entry is not None else None
+        if isinstance(result, StoppedCheck):
+            return risk_assessment(result.warning, entry_id)
         return risk_assessment(result.decision, entry_id)
 
     data = await run_in_threadpool(checked)
