@@ -494,7 +494,7 @@ class PostgresStore:
     def session_rows(self, patient: str, session_id: str) -> list[Row]:
         sql = (
             f"SELECT {_SUMMARY}, ({_LAST_VERDICT}) AS last_verdict FROM triage.entries e "
-            "WHERE e.session_id = %s AND e.patient_id = %s ORDER BY e.id"
+            "WHERE e.session_id = %s AND e.patient_id = %s ORDER BY e.reported_at, e.id"
         )
         return self._all(sql, [session_id, patient])
 
@@ -658,21 +658,21 @@ class PostgresStore:
     def newest_of_patient(self, patient: str, limit: int) -> list[Row]:
         sql = (
             f"SELECT {_columns('entry')} FROM triage.entries WHERE patient_id = %s "
-            "ORDER BY id DESC LIMIT %s"
+            "ORDER BY reported_at DESC, id DESC LIMIT %s"
         )
         return self._all(sql, [patient, limit])
 
     def patient_window(self, patient: str, since: str, before: str, limit: int) -> list[Row]:
         sql = (
             f"SELECT {_columns('entry')} FROM triage.entries WHERE patient_id = %s "
-            "AND reported_at >= %s AND reported_at < %s ORDER BY reported_at DESC LIMIT %s"
+            "AND reported_at >= %s AND reported_at < %s ORDER BY reported_at DESC, id DESC LIMIT %s"
         )
         return self._all(sql, [patient, since, before, limit])
 
     def first_of_session(self, patient: str, session_id: str) -> Row | None:
         sql = (
             f"SELECT {_columns('entry')} FROM triage.entries WHERE patient_id = %s "
-            "AND session_id = %s ORDER BY id LIMIT 1"
+            "AND session_id = %s ORDER BY reported_at, id LIMIT 1"
         )
         return next(iter(self._all(sql, [patient, session_id])), None)
 

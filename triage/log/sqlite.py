@@ -407,7 +407,7 @@ class SQLiteStore:
     def session_rows(self, patient: str, session_id: str) -> list[Row]:
         sql = (
             f"SELECT {_SUMMARY}, ({_LAST}) AS last_verdict FROM entries e "
-            "WHERE e.session_id = ? AND e.patient_id = ? ORDER BY e.id"
+            "WHERE e.session_id = ? AND e.patient_id = ? ORDER BY e.reported_at, e.id"
         )
         return list(self._read(sql, [session_id, patient]))
 
@@ -481,20 +481,23 @@ class SQLiteStore:
         return list(self._read(sql, [entry_id]))
 
     def newest_of_patient(self, patient: str, limit: int) -> list[Row]:
-        sql = f"SELECT {_all('entry')} FROM entries WHERE patient_id = ? ORDER BY id DESC LIMIT ?"
+        sql = (
+            f"SELECT {_all('entry')} FROM entries WHERE patient_id = ? "
+            "ORDER BY reported_at DESC, id DESC LIMIT ?"
+        )
         return list(self._read(sql, [patient, limit]))
 
     def patient_window(self, patient: str, since: str, before: str, limit: int) -> list[Row]:
         sql = (
             f"SELECT {_all('entry')} FROM entries WHERE patient_id = ? AND reported_at >= ? "
-            "AND reported_at < ? ORDER BY reported_at DESC LIMIT ?"
+            "AND reported_at < ? ORDER BY reported_at DESC, id DESC LIMIT ?"
         )
         return list(self._read(sql, [patient, since, before, limit]))
 
     def first_of_session(self, patient: str, session_id: str) -> Row | None:
         sql = (
             f"SELECT {_all('entry')} FROM entries WHERE patient_id = ? AND session_id = ? "
-            "ORDER BY id LIMIT 1"
+            "ORDER BY reported_at, id LIMIT 1"
         )
         return next(self._read(sql, [patient, session_id]), None)
 

@@ -71,7 +71,7 @@ class Store(Protocol):
 
     def session_rows(self, patient: str, session_id: str) -> list[Row]:
         """Summary fields and ``last_verdict`` of the patient's entries of one session, oldest
-        first."""
+        first: by when they were answered (``reported_at``), then recorded."""
         ...
 
     def review_rows_of(self, entry_ids: list[int]) -> list[Row]:
@@ -145,14 +145,17 @@ class Store(Protocol):
         ...
 
     def newest_of_patient(self, patient: str, limit: int) -> list[Row]:
-        """The patient's newest ``limit`` entries, newest first."""
+        """The patient's newest ``limit`` entries, newest first: by when they were answered
+        (``reported_at``; a check recorded late takes its place), then recorded."""
         ...
 
     def patient_window(self, patient: str, since: str, before: str, limit: int) -> list[Row]:
         """The patient's newest ``limit`` entries answered in [since, before), newest first."""
         ...
 
-    def first_of_session(self, patient: str, session_id: str) -> Row | None: ...
+    def first_of_session(self, patient: str, session_id: str) -> Row | None:
+        """The first check answered of the session (its post-session report), or None."""
+        ...
 
     def patient_counts(self, since: str) -> Iterator[Row]:
         """``patient_id`` and ``entries``, the number of its entries answered at or after
