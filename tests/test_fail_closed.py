@@ -143,3 +143,57 @@ def test_a_restart_of_postgresql_costs_no_failed_check(tmp_path: Path) -> None:
                 assert result.logged and result.decision.urgency == "urgent"
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_eight_clients_through_eight_restarts_never_get_a_decision_without_the_record() -> None:
+    """The issue's run: 8 clients check a patient on blood thinners (a fast swelling: urgent)
+    through ``triage serve`` while PostgreSQL restarts 8 times. Every answer is the urgent
+    decision or a 503 to retry; never a decision made without the record."""
+    import threading
+
+    import httpx
+
+    server = Server()
+    process = None
+    try:
+        name = server.new_database()
+        url = server.url(name, APP)
+        with triage.TriageLog(url) as log:
+            log.set_patient("pt-bt", conditions=["blood_thinners"], by="Dr Test")
+            _, token = log.access.add_token("restarts")
+        process, base, output = start(url)
+        answers: list[tuple[int, str | None]] = []
+        done = threading.Event()
+
+        def client() -> None:
+            with httpx.Client(base_url=f"{base}/api/v1", timeout=120,
+                              headers={"Authorization": f"Bearer {token}"}) as api:  # fmt: skip
+                while not done.is_set():
+                    answer = api.post("/check", json=FAST_SWELLING)
+                    urgency = answer.json().get("urgency") if answer.status_code == 200 else None
+                    answers.append((answer.status_code, urgency))
+
+        clients = [threading.Thread(target=client) for _ in range(8)]
+        for thread in clients:
+            thread.start()
+        for _ in range(8):
+            while len(answers) < 4:  # the clients are under way before each restart
+                done.wait(0.05)
+            answers_before = len(answers)
+            server.restart()
+            while len(answers) < answers_before + 8:
+                done.wait(0.05)
+        done.set()
+        for thread in clients:
+            thread.join(600)
+        decided = [urgency for status, urgency in answers if status == 200]
+        assert decided and set(decided) == {"urgent"}, answers
+        assert {status for status, _ in answers} <= {200, 503}, answers
+        print(f"\n{len(answers)} answers: {len(decided)} urgent, "
+              f"{len(answers) - len(decided)} 503 (retry)")  # fmt: skip
+    finally:
+        if process is not None:
+            stop(process, output)
+        server.stop()
