@@ -1544,6 +1544,64 @@ def patient_show(patient_id: str, as_json: bool, db: str | None) -> None:
     "audience of the CDS Hooks JWTs and the base of the cards' links. Default: the address "
     "each request came to.",
 )
+@click.option(
+    "--trusted-proxy",
+    "trusted_proxies",
+    multiple=True,
+    metavar="ADDR",
+    callback=lambda _ctx, _param, values: tuple(_proxy_address(v) for v in values),
+    help="Take the client's address and scheme from X-Forwarded-For and X-Forwarded-Proto on "
+    "connections from ADDR (an IP address or network, 10.0.0.0/8); repeat for each. Off by "
+    "default: the headers are ignored.",
+)
+@click.option(
+    "--header-timeout",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    metavar="SECONDS",
+    help="Close a connection that takes longer to send a request's line and headers.",
+)
+@click.option(
+    "--body-timeout",
+    type=click.IntRange(min=1),
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="Answer 408 to a request whose body takes longer to arrive.",
+)
+@click.option(
+    "--keep-alive-timeout",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    metavar="SECONDS",
+    help="Close a connection idle this long after a response.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    metavar="N",
+    help="Answer 503 to requests beyond N open connections.",
+)
+@click.option(
+    "--session-idle-minutes",
+    type=click.FloatRange(min=1),
+    default=30,
+    show_default=True,
+    metavar="MINUTES",
+    help="End a clinician's session unused this long (they sign in again).",
+)
+@click.option(
+    "--session-hours",
+    type=click.FloatRange(min=0.1),
+    default=12,
+    show_default=True,
+    metavar="HOURS",
+    help="End a clinician's session this long after they signed in, however busy.",
+)
 def serve(
     host: str,
     port: int,
@@ -1554,6 +1612,13 @@ def serve(
     cds_ehr_key: str | None,
     cds_ehr_issuer: str | None,
     public_url: str | None,
+    trusted_proxies: tuple[str, ...],
+    header_timeout: int,
+    body_timeout: int,
+    keep_alive_timeout: int,
+    max_connections: int,
+    session_idle_minutes: float,
+    session_hours: float,
 ) -> None:
     """Serve the clinician's worklist in a web browser, and the JSON API under /api/v1/.
 
@@ -1562,6 +1627,7 @@ def serve(
     token add'. Session cookies are signed with TRIAGE_SECRET_KEY when it is set (otherwise
     with a new key each start, so that everyone signs in again). Ctrl-C stops it.
     """
+    from triage.log.sessions import SessionLimits
     from triage.web import serve as run
     from triage.web.cds import load_trust
 
@@ -1585,8 +1651,27 @@ def serve(
         cors_origins=cors_origins,
         https_only=https_only,
         cds_trust=trust,
+        trusted_proxies=trusted_proxies,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        keep_alive_timeout=keep_alive_timeout,
+        max_connections=max_connections,
+        sessions=SessionLimits(session_idle_minutes, session_hours),
         announce=lambda text: click.echo(text, err=True),
     )
+
+
+def _proxy_address(text: str) -> str:
+    """An IP address or network, as uvicorn compares them; BadParameter otherwise."""
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_network(text.strip(), strict=False))
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not an IP address or network (127.0.0.1, 10.0.0.0/8)",
+            param_hint="--trusted-proxy",
+        ) from None
 
 
 def _password(from_stdin: bool) -> str:
@@ -1641,20 +1726,20 @@ def user_list(db: str | None) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @db_option
 def user_password(name: str, password_stdin: bool, db: str | None) -> None:
-    """Set a new password for a clinician's account."""
+    """Set a new password for a clinician's account; every session of it ends at once."""
     with _reading(db) as triage_log:
         triage_log.access.set_password(name, _password(password_stdin))
-    click.echo(f"Password of {name} changed.")
+    click.echo(f"Password of {name} changed; they are signed out everywhere.")
 
 
 @user.command("disable")
 @click.argument("name")
 @db_option
 def user_disable(name: str, db: str | None) -> None:
-    """Stop an account from signing in; its open sessions end at their next page."""
+    """Stop an account from signing in; every session of it ends at once."""
     with _reading(db) as triage_log:
         triage_log.access.disable_clinician(name)
-    click.echo(f"Account {name} disabled; its reviews keep its name.")
+    click.echo(f"Account {name} disabled and signed out everywhere; its reviews keep its name.")
 
 
 @main.group()

@@ -16,7 +16,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from tests.web_support import seed, start, stop
 from triage.errors import UsageError
@@ -391,6 +391,76 @@ def test_feedback_on_an_unknown_card_or_malformed_records_nothing(
         assert log.entry(ids["same_day"]).reviews == ()
 
 
+def test_a_different_override_of_the_same_card_is_recorded_too(
+    ehr: tuple[Ehr, Path, dict[str, int]],
+) -> None:
+    """Each distinct feedback is a review; only an exact repeat is "repeated" (and kept once)."""
+    client, db, ids = ehr
+    (card,) = client.patient_view("pt-chest").json()["cards"]
+    reason = {"system": OVERRIDE_SYSTEM, "code": "known_cause"}
+    first = {"card": card["uuid"], "outcome": "overridden",
+             "overrideReason": {"reason": reason, "userComment": "Reflux, known."}}  # fmt: skip
+    other_comment = {**first, "overrideReason": {"reason": reason, "userComment": "Seen: GORD."}}
+    other_reason = {**first, "overrideReason": {"reason": {**reason, "code": "less_urgent"}}}
+    answers = [_feedback(client, item).json()["recorded"][0]
+               for item in (first, other_comment, first, other_reason)]  # fmt: skip
+    assert ["repeated" in a for a in answers] == [False, False, True, False]
+    assert answers[2]["review"] == answers[0]["review"]
+    with TriageLog(db, create=False) as log:
+        reviews = log.entry(ids["emergency"]).reviews
+    at = "Overridden in the EHR at 2026-11-22T10:05:31Z"
+    assert [(r.id, r.reason, r.note) for r in reviews] == [
+        (answers[0]["review"], "known_cause", f"{at}: Reflux, known."),
+        (answers[1]["review"], "known_cause", f"{at}: Seen: GORD."),
+        (answers[3]["review"], "less_urgent", f"{at}."),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("item", "field", "words"),
+    [
+        ({"overriddeReason": {"userComment": "x"}}, "feedback[0].overriddeReason",
+         "did you mean 'overrideReason'?"),
+        ({"overrideReason": {"userComent": "x"}}, "feedback[0].overrideReason.userComent",
+         "did you mean 'userComment'?"),
+        ({"overrideReason": {"reason": {"sytem": OVERRIDE_SYSTEM}}},
+         "feedback[0].overrideReason.reason.sytem", "did you mean 'system'?"),
+        ({"outcomeTimestamp": "2026-11-22T10:05:31"}, "feedback[0].outcomeTimestamp",
+         "not a date-time with its zone"),
+        ({"outcomeTimestamp": None}, "feedback[0].outcomeTimestamp", "not a date-time"),
+        ({"overrideReason": {"userComment": "red \x1b[31m"}},
+         "feedback[0].overrideReason", "control character"),
+    ],
+    ids=["item-key", "override-key", "coding-key", "no-zone", "no-timestamp", "escape"],
+)  # fmt: skip
+def test_feedback_with_an_unknown_key_or_no_zone_is_refused_and_located(
+    ehr: tuple[Ehr, Path, dict[str, int]], item: dict[str, Any], field: str, words: str
+) -> None:
+    client, db, ids = ehr
+    (card,) = client.patient_view("pt-snap").json()["cards"]
+    response = _feedback(client, {"card": card["uuid"], "outcome": "overridden", **item})
+    assert response.status_code == 400, response.text
+    (problem,) = response.json()["problems"]
+    assert problem["field"] == field and words in problem["message"], problem
+    assert problem["fix"]
+    if "Timestamp" in field:
+        assert "Z for UTC" in problem["fix"]
+    with TriageLog(db, create=False) as log:
+        assert log.entry(ids["same_day"]).reviews == ()
+
+
+def test_feedback_with_an_unknown_key_in_the_body_is_refused(
+    ehr: tuple[Ehr, Path, dict[str, int]],
+) -> None:
+    client, _, _ = ehr
+    path = f"/cds-services/{SERVICE_ID}/feedback"
+    response = client.call("POST", path, {"feedbak": [], "feedback": []})
+    assert response.status_code == 400
+    fields = {p["field"]: p["message"] for p in response.json()["problems"]}
+    assert fields["feedbak"] == "is not a key of CDS Hooks feedback (did you mean 'feedback'?)"
+    assert "feedback" in fields
+
+
 @pytest.mark.slow  # starts the server twice
 def test_feedback_is_recorded_after_a_restart_and_once(tmp_path: Path) -> None:
     """The cards shown are kept in the log: the EHR's feedback on a card shown before the
@@ -428,6 +498,55 @@ def test_feedback_is_recorded_after_a_restart_and_once(tmp_path: Path) -> None:
     assert (shown.verdict, shown.review_id) == ("accepted", review.id)
 
 
+def _pem(key: rsa.RSAPrivateKey, path: Path) -> Path:
+    path.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return path
+
+
+def _signed(signer: Any, alg: str, audience: str) -> str:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": audience, "exp": now + 60, "iat": now, "jti": str(uuid.uuid4())}
+    return jwt.encode(claims, signer, algorithm=alg, headers={"kid": KID, "typ": "JWT"})
+
+
+def test_with_an_rsa_key_a_token_of_another_kind_is_401_not_a_failure(tmp_path: Path) -> None:
+    """PyJWT raises TypeError for an RSA key asked to verify ES384: every such token is still
+    an authentication failure (401), never a server error with its traceback."""
+    db = tmp_path / "triage.db"
+    seed(db)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    options = ("--cds-ehr-key", str(_pem(key, tmp_path / "ehr.pem")), "--cds-ehr-issuer", ISSUER)
+    others = {
+        "ES384": ec.generate_private_key(ec.SECP384R1()),
+        "ES256": ec.generate_private_key(ec.SECP256R1()),
+        "HS256": "a shared secret of thirty-two bytes or more",
+        "none": None,
+    }
+    process, url, output = start(db, *options)
+    try:
+        client, audience = Ehr(url, key), f"{url}/cds-services"
+        refused = {
+            alg: client.call("GET", "/cds-services", token=_signed(signer, alg, audience))
+            for alg, signer in others.items()
+        }
+        accepted = [
+            client.call("GET", "/cds-services", token=_signed(key, alg, audience)).status_code
+            for alg in ("RS384", "PS256")
+        ]
+    finally:
+        text = stop(process, output)
+    assert accepted == [200, 200]
+    for alg, response in refused.items():
+        assert response.status_code == 401, (alg, response.text)
+        assert response.json()["message"].startswith("CDS Hooks authentication failed"), alg
+    assert "does not fit the EHR's key" in refused["ES384"].json()["message"]
+    assert "Traceback" not in text and "TypeError" not in text, text
+
+
 # -- configuration -------------------------------------------------------------------------------
 
 
@@ -449,6 +568,13 @@ def test_keys_load_from_a_pem_a_jwk_or_a_jwk_set_and_never_a_private_key(tmp_pat
         load_trust(str(tmp_path / "junk.json"), ISSUER)
     with pytest.raises(UsageError, match="cannot read"):
         load_trust(str(tmp_path / "missing.pem"), ISSUER)
+    (tmp_path / "ed25519.pem").write_bytes(
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    with pytest.raises(UsageError, match="a kind CDS Hooks does not sign with"):
+        load_trust(str(tmp_path / "ed25519.pem"), ISSUER)
 
 
 def test_without_a_configured_ehr_every_call_is_refused(tmp_path: Path) -> None:

@@ -62,14 +62,19 @@ def schema_version(path: Path) -> tuple[int, list[int]]:
 ALL = (len(MIGRATIONS), list(range(1, len(MIGRATIONS) + 1)))
 
 
-def test_the_third_migration_adds_patient_records_the_fifth_checkpoints_the_sixth_cards() -> None:
-    assert len(MIGRATIONS) == 6
+def test_the_migrations_add_patient_records_checkpoints_cards_then_sessions_and_keys() -> None:
+    assert len(MIGRATIONS) == 7
     name, sql = MIGRATIONS[2]
     assert name.startswith("patient records") and "CREATE TABLE patients" in sql
     name, sql = MIGRATIONS[4]
     assert name.startswith("signed checkpoints") and "CREATE TABLE checkpoints" in sql
     name, sql = MIGRATIONS[5]
     assert name.startswith("CDS Hooks: the cards") and "CREATE TABLE cds_cards" in sql
+    name, sql = MIGRATIONS[6]
+    assert name.startswith("sessions that end") and all(
+        f"CREATE TABLE {table}" in sql
+        for table in ("web_sessions", "used_jtis", "idempotency_keys")
+    )
 
 
 def test_the_fourth_migration_fills_the_worklist_of_a_log_of_the_release(release: Path) -> None:

@@ -6,14 +6,18 @@ PostgreSQL one."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
 import triage
 from tests.helpers import report
-from tests.web_support import Server, on_either_backend
+from tests.web_support import Server, on_either_backend, start, stop
 from triage.log import TriageLog
+from triage.log.location import shown_location
 
 URGENCY_ORDER = ["emergency", "urgent", "same_day", "routine", "reduce_load"]
 
@@ -123,6 +127,74 @@ def test_one_entry_and_a_review_through_the_api(server: Server) -> None:
     assert done.json()["reviewer"] == "Dr B. Ng via test-suite"
     assert after["reviews"][0]["reason"] == "less_urgent"
     assert missing.status_code == 404 and missing.json()["error"] == "storage"
+
+
+def _where_the_log_is(db: Path | str) -> list[str]:
+    """The log's path and folder, or its database URL (with and without its password)."""
+    if isinstance(db, Path):
+        return [str(db), str(db.resolve()), str(db.parent), str(db.resolve().parent)]
+    return [db, shown_location(db)]
+
+
+def test_no_answer_or_page_shows_where_the_log_is(server: Server) -> None:
+    """The log's path or URL is the operator's (the CLI shows it): a 404 for a missing check,
+    over the API and on the pages, names the check, never the file, its folder or the URL."""
+    with server.api() as api:
+        answers = [
+            api.get("/entries/999999"),
+            api.post("/entries/999999/reviews", json={"verdict": "accepted"}),
+        ]
+    with server.client() as browser:
+        server.sign_in(browser)
+        answers += [browser.get("/checks/999999"), browser.get("/patients/pt-nobody")]
+    places = _where_the_log_is(server.db)
+    for response in answers:
+        assert response.status_code == 404, response.text
+        assert [p for p in places if p in response.text] == [], response.text
+    assert answers[0].json()["message"] == "there is no entry 999999 in the triage log"
+    assert "path" not in answers[0].json()
+    assert "there is no entry 999999 in the triage log" in answers[2].text
+
+
+def test_a_log_that_fails_is_not_named_in_the_answer_but_in_the_servers_output(
+    tmp_path: Path,
+) -> None:
+    """A log that cannot be written gives a decision not logged, and one that cannot be read
+    a 503 (JSON, a FHIR OperationOutcome): neither names the log's path; the server's output
+    does, for the operator."""
+    db = tmp_path / "triage.db"
+    with TriageLog(db) as log:
+        _, token = log.access.add_token("test-suite")
+    process, url, output = start(db)
+    try:
+        headers = {"Authorization": f"Bearer {token}"}
+        with sqlite3.connect(db) as conn:  # a check cannot be recorded: answered, not logged
+            conn.execute("DROP TABLE worklist_tally")
+        unlogged = httpx.post(f"{url}/api/v1/check", json=report(), headers=headers, timeout=30)
+        with sqlite3.connect(db) as conn:  # the patients' records are gone: no decision
+            conn.execute("DROP TABLE patients")
+        answers = [
+            httpx.post(f"{url}/api/v1/check{query}", json=report(), headers=headers, timeout=30)
+            for query in ("", "?format=fhir")
+        ]
+        with sqlite3.connect(db) as conn:  # nor can the API tokens be read
+            conn.execute("DROP TABLE api_tokens")
+        answers.append(httpx.get(f"{url}/fhir/Questionnaire", headers=headers, timeout=30))
+    finally:
+        text = stop(process, output)
+    assert unlogged.status_code == 200 and unlogged.json()["logged"] is False, unlogged.text
+    assert unlogged.json()["not_logged"].startswith("the triage log could not be used: ")
+    assert [p for p in _where_the_log_is(db) if p in unlogged.text] == [], unlogged.text
+    for response in answers:
+        assert response.status_code == 503, response.text
+        assert [p for p in _where_the_log_is(db) if p in response.text] == [], response.text
+    assert answers[0].json()["error"] == "unavailable"
+    assert answers[0].headers["retry-after"]
+    for fhir in answers[1:]:
+        assert fhir.headers["content-type"] == "application/fhir+json"
+        assert fhir.json()["resourceType"] == "OperationOutcome"
+        assert "the triage log" in fhir.text
+    assert str(db) in text
 
 
 def test_the_schema_questions_and_openapi_description(server: Server) -> None:

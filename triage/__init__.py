@@ -27,6 +27,7 @@ _EXPORTS = {
     "Decision": "decision",
     "Reason": "decision",
     "EvaluationError": "errors",
+    "IdempotencyKeyError": "errors",
     "InputError": "errors",
     "NotFoundError": "errors",
     "PackError": "errors",
@@ -89,6 +90,9 @@ if TYPE_CHECKING:  # the names of _EXPORTS, for type checkers (tests/test_packag
     )
     from .errors import (
         EvaluationError as EvaluationError,
+    )
+    from .errors import (
+        IdempotencyKeyError as IdempotencyKeyError,
     )
     from .errors import (
         InputError as InputError,

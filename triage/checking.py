@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .contract import FIELDS, parse_report, show
 from .errors import (
+    IdempotencyKeyError,
     MissingLogError,
     Problem,
     ReportError,
@@ -34,9 +35,11 @@ from .report import Report, parse_moment
 if TYPE_CHECKING:
     from .decision import Decision
     from .log import EntrySummary, PatientRecord, SessionRef, TriageLog
+    from .log.store import Once
     from .warning import EarlyWarning
 
 FOLLOW_UP_LIMIT_HOURS = 336
+KEYED = "the check recorded under the idempotency key"
 LogLocation = str | os.PathLike[str] | None
 
 
@@ -60,6 +63,9 @@ class CheckResult:
     where they did not give their own."""
     started_log: str | None = None
     """The path of the triage log this check started (a new, empty log), to be announced."""
+    replayed: bool = False
+    """Whether this is the check first recorded under the idempotency key given, read back from
+    the log (``decision`` and ``entry`` as recorded then; nothing else is known)."""
 
     @property
     def logged(self) -> bool:
@@ -83,6 +89,7 @@ def check(
     record: bool = True,
     source: str | None = None,
     explain: bool = False,
+    idempotency_key: str | None = None,
 ) -> CheckResult | StoppedCheck:
     """Check a session as ``triage check`` does, with the patient's history from the log.
 
@@ -100,17 +107,26 @@ def check(
     the missing or refused answers would be (a half-filled form), give a ``StoppedCheck``: the
     early warning the questionnaire would give, recorded as stopped early, with the problems.
 
+    ``idempotency_key`` (the HTTP API's ``Idempotency-Key``; a random UUID per check) makes a
+    retry safe: within 24 hours, the same key with the same answers gives the check first
+    recorded under it (``replayed``), never a second entry, even when both come at once.
+
     Raises ``ReportError`` for other answers that do not fit the contract, ``EvaluationError`` when
     the rules cannot be evaluated and ``UnavailableError`` when the patient's record or earlier
-    checks cannot be read (never treat either as "continue"), and, for a follow-up only,
+    checks cannot be read (never treat either as "continue"), ``IdempotencyKeyError`` for an
+    idempotency key first sent with other answers, and, for a follow-up only,
     ``StorageError``/``UsageError`` when the log or the session cannot be found.
     """
+    key = _key(idempotency_key, answers, record=record)
     given, problems = _given(answers, source)
     rules = pack if pack is not None else default_pack()
     opened, log_error = _open(log, create=record and not follow_up)
     if log_error is not None and not isinstance(log_error, MissingLogError):
         raise _unavailable("the triage log, which holds the patient's record,", log_error)
     try:
+        earlier = _replayed(opened, key, source)
+        if earlier is not None:
+            return earlier
         patient_record = _patient_record(opened, given)
         given = with_patient_record(given, patient_record)
         session = None
@@ -124,11 +140,16 @@ def check(
                 raise ReportError(problems, source or "the QuestionnaireResponse")
             report = with_session(parse_report(given, source))
         except ReportError as refused:
-            return _stopped_or_refused(refused, given, opened, rules, record=record)
+            return _stopped_or_refused(refused, given, opened, rules, record=record, key=key)
         history = _history(opened, report, rules)
         decision = evaluate(report, pack=rules, engine=engine, history=history, explain=explain)
         logged = decision.model_copy(update={"why_not": None})
-        entry, write_error = _record(opened, logged) if record else (None, None)
+        entry, write_error = _record(opened, logged, key) if record else (None, None)
+    except _KeyTaken:  # another request with the key was recorded first: its check is the answer
+        earlier = _replayed(opened, key, source)
+        if earlier is None:  # pragma: no cover - it expired in the moment between: retry
+            raise _unavailable(KEYED, StorageError("it has just expired")) from None
+        return earlier
     finally:
         if opened is not None and opened is not log:
             opened.close()
@@ -158,6 +179,8 @@ class StoppedCheck:
     not_logged: str | None = None
     log_error: StorageError | None = None
     started_log: str | None = None
+    replayed: bool = False
+    """As ``CheckResult.replayed``."""
 
     @property
     def logged(self) -> bool:
@@ -181,6 +204,18 @@ def stop_early(
     given (with ``reported_at``, now, when they have none) and the rows met. Like ``check``,
     a log that cannot be written comes back in the result, never instead of it; answers that
     do not say who the patient is and when the session ended are not recorded."""
+    return _stop_early(warning, log, record, now, None)
+
+
+def _stop_early(
+    warning: EarlyWarning,
+    log: TriageLog | LogLocation,
+    record: bool,
+    now: datetime | None,
+    key: Once | None,
+) -> StoppedCheck:
+    """``stop_early``, under the idempotency key ``key`` (``_KeyTaken`` when another request
+    recorded a check under it first)."""
     from dataclasses import replace
 
     answers = dict(warning.answers)
@@ -195,9 +230,7 @@ def stop_early(
     entry = None
     if opened is not None:
         try:
-            entry = opened.record_stopped_early(warning)
-        except StorageError as exc:
-            error = exc
+            entry, error = _record(opened, warning, key)
         finally:
             if opened is not log:
                 opened.close()
@@ -236,6 +269,7 @@ def _stopped_or_refused(
     pack: RulePack,
     *,
     record: bool,
+    key: Once | None,
 ) -> StoppedCheck:
     """Answers that do not fit the contract: the early warning when those without a problem
     already meet an emergency or urgent row, whatever the others would be; else ``error``."""
@@ -252,7 +286,7 @@ def _stopped_or_refused(
     if warning is None:
         raise error
     warning = replace(warning, problems=tuple(error.problems))
-    return stop_early(warning, log=log, record=record)
+    return _stop_early(warning, log, record, None, key)
 
 
 def with_patient(
@@ -394,14 +428,80 @@ def _unavailable(what: str, cause: StorageError) -> UnavailableError:
 
 
 def _record(
-    log: TriageLog | None, decision: Decision
+    log: TriageLog | None, done: Decision | EarlyWarning, key: Once | None
 ) -> tuple[EntrySummary | None, StorageError | None]:
+    """Record the check (under ``key``): its entry, or why the log could not take it."""
+    from .decision import Decision
+
     if log is None:
         return None, None
     try:
-        return log.record(decision), None
+        if key is not None:
+            entry = log.record_once(done, key)
+            if entry is None:
+                raise _KeyTaken
+            return entry, None
+        if isinstance(done, Decision):
+            return log.record(done), None
+        return log.record_stopped_early(done), None
     except StorageError as exc:
         return None, exc
+
+
+class _KeyTaken(Exception):
+    """Another request recorded a check under the same idempotency key first."""
+
+
+def _key(
+    idempotency_key: str | None, answers: Mapping[str, Any] | Report, *, record: bool
+) -> Once | None:
+    """The idempotency key of a check of ``answers``, checked (UsageError); None without one."""
+    if idempotency_key is None:
+        return None
+    if not record:
+        raise UsageError(
+            "an idempotency key is kept with the check's entry in the log, and this check is "
+            "not recorded",
+            "record the check, or give no idempotency key",
+        )
+    from .log.once import key_for
+
+    return key_for(idempotency_key, answers.answers() if isinstance(answers, Report) else answers)
+
+
+def _replayed(
+    log: TriageLog | None, key: Once | None, source: str | None
+) -> CheckResult | StoppedCheck | None:
+    """The check recorded under ``key`` within its 24 hours, as it was answered then; None
+    when there is none. IdempotencyKeyError when it was recorded for other answers."""
+    if log is None or key is None:
+        return None
+    from .log.once import KEY_HEADER, KEY_HOURS
+
+    try:
+        found = log.keyed_entry(key)
+    except StorageError as exc:
+        raise _unavailable(KEYED, exc) from None
+    if found is None:
+        return None
+    answered, entry = found
+    if answered != key.body_hash:
+        problem = Problem(
+            f"was sent within the last {KEY_HOURS} hours with other answers, and their check "
+            "is recorded under it",
+            field=KEY_HEADER,
+            fix="a retry sends exactly the answers it first sent; new answers need a new key "
+            "(a new random UUID)",
+        )
+        raise IdempotencyKeyError([problem], source or "the answers")
+    from .decision import Decision
+    from .log import EntrySummary
+    from .warning import EarlyWarning
+
+    summary = EntrySummary.from_row(entry.stored)
+    if entry.decision.get("stopped_early"):
+        return StoppedCheck(EarlyWarning.from_dict(entry.decision), summary, replayed=True)
+    return CheckResult(Decision.model_validate(entry.decision), summary, replayed=True)
 
 
 def _why_not(record: bool, error: StorageError | None) -> str:

@@ -133,6 +133,14 @@ class ReviewError(ProblemsError):
     header = "the review of {source} is incomplete"
 
 
+class IdempotencyKeyError(ProblemsError):
+    """An idempotency key sent again with other answers than those of the check first recorded
+    under it (a retry must send exactly the same answers)."""
+
+    kind = "idempotency_key"
+    header = "the idempotency key sent with {source} was first used for other answers"
+
+
 class EvaluationError(TriageError):
     """The rules could not be evaluated. Callers must fail closed: never read it as 'continue'."""
 

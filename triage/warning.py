@@ -74,6 +74,21 @@ class EarlyWarning:
             found["problems"] = [problem.to_dict() for problem in self.problems]
         return found
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EarlyWarning:
+        """The warning ``to_dict`` gave (a stopped-early check read back from the log)."""
+        return cls(
+            urgency=data["urgency"],
+            reasons=tuple(Reason.model_validate(r) for r in data["reasons"]),
+            answers=dict(data["report"]),
+            unanswered=tuple(data["unanswered"]),
+            rule_pack=PackInfo.model_validate(data["rule_pack"]),
+            notes=tuple(Note.model_validate(n) for n in data["notes"]),
+            interrupted=data["interrupted"],
+            engine=dict(data["engine"]),
+            problems=tuple(Problem(**p) for p in data.get("problems", ())),
+        )
+
 
 def _single_report(rule: Rule) -> bool:
     return rule.condition is not None and not rule.history

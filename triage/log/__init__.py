@@ -13,7 +13,8 @@ chain. Inside the package:
 - ``patients``: patient records, checked against the report contract;
 - ``facade``: ``TriageLog``; ``export``: JSON Lines and CSV files; ``views``: the clinician's views;
 - ``worklist``: the clinician's worklist (most urgent first, counts, follow-ups);
-- ``access``: clinicians' accounts and API tokens, for ``triage serve``.
+- ``access``: clinicians' accounts and API tokens, for ``triage serve``; ``sessions``: their
+  signed-in sessions; ``once``: CDS Hooks JWTs used and checks recorded under an idempotency key.
 """
 
 from __future__ import annotations

@@ -164,10 +164,13 @@ class Access:
         return _clinician(row)
 
     def set_password(self, name: str, password: str) -> Clinician:
+        """A new password; every session of the account ends (after the change, so that no
+        sign-in with the old password can slip in between)."""
         row = self._existing(name)
         self._store.update_row(
             "clinicians", row["id"], {"password_hash": _hasher().hash(checked_password(password))}
         )
+        self._end_sessions(row["name"])
         return _clinician(row)
 
     def set_time_zone(self, name: str, time_zone: str) -> Clinician:
@@ -176,12 +179,18 @@ class Access:
         return _clinician({**row, "time_zone": time_zone})
 
     def disable_clinician(self, name: str) -> Clinician:
-        """The account can no longer sign in; its sessions end at their next request."""
+        """The account can no longer sign in; every session of it ends at once."""
         row = self._existing(name)
         if row["disabled_at"] is None:
             row = {**row, "disabled_at": now_utc()}
             self._store.update_row("clinicians", row["id"], {"disabled_at": row["disabled_at"]})
+        self._end_sessions(row["name"])
         return _clinician(row)
+
+    def _end_sessions(self, name: str) -> None:
+        from .sessions import Sessions  # which hashes its secrets with token_hash, from here
+
+        Sessions(self._store).end_all(name)
 
     def _row(self, name: str) -> Row | None:
         rows = self._store.find_rows("clinicians", "name", name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -24,6 +24,7 @@ from . import chain, worklist
 from .access import Access
 from .cards import ShownCards
 from .location import Server, locate, open_store
+from .once import UsedTokens
 from .patients import KEEP, Keep, checked_change, record_from
 from .records import (
     MAX_ID,
@@ -45,7 +46,8 @@ from .records import (
     stamp,
     visible,
 )
-from .store import Head, Store
+from .sessions import Sessions
+from .store import Head, Once, Store
 from .worklist import Worklist
 
 if TYPE_CHECKING:
@@ -99,42 +101,34 @@ class TriageLog:
 
     def record_many(self, decisions: Iterable[Decision]) -> list[EntrySummary]:
         """Append several checks in one transaction: all are stored, or none."""
-        pending = list(decisions)
-
-        def build(head: Head) -> list[Row]:
-            rows, prev = [], head.hash
-            for offset, decision in enumerate(pending):
-                row = _entry_row(decision, head.next_id + offset, head.seq + offset + 1, prev)
-                row["hash"] = prev = chain.record_hash("entry", row)
-                rows.append(row)
-            return rows
-
-        return [EntrySummary.from_row(row) for row in self._store.append("entry", build)]
+        rows = self._store.append("entry", _entries(list(decisions)))
+        return [EntrySummary.from_row(row) for row in rows]
 
     def record_stopped_early(self, warning: EarlyWarning) -> EntrySummary:
         """Append a check the questionnaire stopped at a red flag (or the patient stopped after
         answers that need a clinician): its report holds the answers given, its decision
         ``"stopped_early": true`` with the rows met; no schema change, every view reads it.
         The summary's top reason says it stopped early, so the list shows it."""
-        answers = dict(warning.answers)
-        if not isinstance(answers.get("patient_id"), str) or not isinstance(
-            answers.get("hours_since_session"), (int, float)
-        ):
-            raise UsageError(
-                "a check stopped early is recorded only once the patient and the end of the "
-                "session are known",
-                "ask the patient id and when the session ended first",
-            )
-        _patient(answers["patient_id"])
-        answers.setdefault("reported_at", now_utc())
-        data = {**warning.to_dict(), "report": answers}
+        return EntrySummary.from_row(self._store.append("entry", _stopped(warning))[0])
 
-        def build(head: Head) -> list[Row]:
-            row = _stopped_row(warning, data, head.next_id, head.seq + 1, head.hash)
-            row["hash"] = chain.record_hash("entry", row)
-            return [row]
+    def record_once(self, done: Decision | EarlyWarning, key: Once) -> EntrySummary | None:
+        """Append one check (a decision, or a check stopped early) under an idempotency key
+        (``once.key_for``); None when a check was recorded under that key already, and has not
+        expired: then nothing is appended, and ``keyed_entry`` finds that check. Requests
+        with the same key queue in the append's transaction, so only one is ever recorded."""
+        from ..decision import Decision
 
-        return EntrySummary.from_row(self._store.append("entry", build)[0])
+        build = _entries([done]) if isinstance(done, Decision) else _stopped(done)
+        rows = self._store.append("entry", build, key)
+        return EntrySummary.from_row(rows[0]) if rows else None
+
+    def keyed_entry(self, key: Once) -> tuple[str, Entry] | None:
+        """The check recorded under the idempotency key ``key`` (and not expired), with the
+        hash of the answers it was recorded for; or None."""
+        rows = self._store.find_rows("idempotency_keys", "key_hash", key.key_hash)
+        if not rows or rows[0]["created_at"] < key.expired_before:
+            return None
+        return rows[0]["body_hash"], self.entry(rows[0]["entry_id"])
 
     def review(
         self, entry_id: int, *, by: str, verdict: Verdict, note: str = "", reason: str = ""
@@ -253,6 +247,16 @@ class TriageLog:
     def cds_cards(self) -> ShownCards:
         """The cards the CDS Hooks service showed, for the EHR's feedback on them."""
         return ShownCards(self._store)
+
+    @property
+    def sessions(self) -> Sessions:
+        """Clinicians' signed-in sessions (``triage serve``)."""
+        return Sessions(self._store)
+
+    @property
+    def used_tokens(self) -> UsedTokens:
+        """The CDS Hooks JWTs already used, until they expire."""
+        return UsedTokens(self._store)
 
     def export(self, filters: Filters | None = None, limit: int | None = None) -> Iterator[Entry]:
         """Every matching entry in full, oldest first, one at a time (never all in memory)."""
@@ -588,6 +592,44 @@ def _check_reason(verdict: Verdict, reason: str) -> None:
 def _compact(value: Any) -> str:
     """JSON as stored: in the contract's order, for people reading it; the hash covers the text."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _entries(decisions: list[Decision]) -> Callable[[Head], list[Row]]:
+    """What appends ``decisions``: their entries, chained from the head."""
+
+    def build(head: Head) -> list[Row]:
+        rows, prev = [], head.hash
+        for offset, decision in enumerate(decisions):
+            row = _entry_row(decision, head.next_id + offset, head.seq + offset + 1, prev)
+            row["hash"] = prev = chain.record_hash("entry", row)
+            rows.append(row)
+        return rows
+
+    return build
+
+
+def _stopped(warning: EarlyWarning) -> Callable[[Head], list[Row]]:
+    """What appends the check stopped early by ``warning`` (UsageError when it does not say
+    who the patient is and when the session ended)."""
+    answers = dict(warning.answers)
+    if not isinstance(answers.get("patient_id"), str) or not isinstance(
+        answers.get("hours_since_session"), (int, float)
+    ):
+        raise UsageError(
+            "a check stopped early is recorded only once the patient and the end of the "
+            "session are known",
+            "ask the patient id and when the session ended first",
+        )
+    _patient(answers["patient_id"])
+    answers.setdefault("reported_at", now_utc())
+    data = {**warning.to_dict(), "report": answers}
+
+    def build(head: Head) -> list[Row]:
+        row = _stopped_row(warning, data, head.next_id, head.seq + 1, head.hash)
+        row["hash"] = chain.record_hash("entry", row)
+        return [row]
+
+    return build
 
 
 def _entry_row(decision: Decision, entry_id: int, seq: int, prev: str) -> Row:

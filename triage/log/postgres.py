@@ -21,7 +21,9 @@ Beside the chain (migration 2, as SQLite's migration 4): the worklist and its ta
 triggers on the entries and reviews in the transaction of each append (they run as the owner:
 the app's role may only read them; ``verify`` checks them against the chain); and the clinicians'
 accounts and API tokens, which are not records of the chain but are changed in place (a new
-password, a revocation), so the app's role may insert and update them, never delete them.
+password, a revocation), so the app's role may insert and update them, never delete them. What
+only lasts a while (migration 4, as SQLite's 7: clinicians' sessions, used CDS Hooks JWT ids,
+idempotency keys) the app's role may also delete, when it ends or expires.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from .records import (
     REPLAY_COLUMNS,
     SUMMARY_FIELDS,
     TABLES,
+    TRANSIENT,
     Filters,
     Kind,
     Review,
@@ -55,7 +58,7 @@ from .records import (
     table_names,
     upper_bound,
 )
-from .store import Head
+from .store import Head, Once
 
 if TYPE_CHECKING:
     import psycopg
@@ -299,6 +302,33 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         GRANT SELECT, INSERT, UPDATE ON triage.cds_cards TO {WRITER};
         """,
     ),
+    (
+        "sessions that end, JWTs used once, checks recorded once per idempotency key",
+        f"""
+        CREATE TABLE triage.web_sessions (
+            id          BIGINT PRIMARY KEY,
+            secret_hash {_TEXT} NOT NULL UNIQUE,
+            clinician   {_TEXT} NOT NULL REFERENCES triage.clinicians (name),
+            started_at  {_TEXT} NOT NULL,
+            seen_at     {_TEXT} NOT NULL
+        );
+        CREATE INDEX web_sessions_by_clinician ON triage.web_sessions (clinician);
+        CREATE TABLE triage.used_jtis (
+            jti_hash   {_TEXT} PRIMARY KEY,
+            expires_at {_TEXT} NOT NULL
+        );
+        CREATE INDEX used_jtis_by_expiry ON triage.used_jtis (expires_at);
+        CREATE TABLE triage.idempotency_keys (
+            key_hash   {_TEXT} PRIMARY KEY,
+            body_hash  {_TEXT} NOT NULL,
+            entry_id   BIGINT NOT NULL REFERENCES triage.entries (id),
+            created_at {_TEXT} NOT NULL
+        );
+        CREATE INDEX idempotency_keys_by_time ON triage.idempotency_keys (created_at);
+        GRANT SELECT, INSERT, UPDATE, DELETE ON triage.web_sessions TO {WRITER};
+        GRANT SELECT, INSERT, DELETE ON triage.used_jtis, triage.idempotency_keys TO {WRITER};
+        """,
+    ),
 )
 """Numbered from 1, in order. Never edit one that has shipped: add the next."""
 
@@ -392,13 +422,23 @@ class PostgresStore:
 
     # -- append --------------------------------------------------------------------------------
 
-    def append(self, kind: Kind, build: Callable[[Head], list[Row]]) -> list[Row]:
+    def append(
+        self, kind: Kind, build: Callable[[Head], list[Row]], once: Once | None = None
+    ) -> list[Row]:
         table = TABLES[kind]
         with self._write() as conn:
-            seq, last = self._lock_head(conn)
+            seq, last = self._lock_head(conn)  # keyed appends queue here too: one sees the other
+            if once is not None and _key_taken(conn, once):
+                return []
             next_id = conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM triage.{table}")
             rows = build(Head(seq, last, _one(next_id)))
             self._insert(conn, kind, rows)
+            if once is not None:
+                conn.execute(
+                    "INSERT INTO triage.idempotency_keys (key_hash, body_hash, entry_id, "
+                    "created_at) VALUES (%s, %s, %s, %s)",
+                    [once.key_hash, once.body_hash, rows[0]["id"], once.at],
+                )
             return rows
 
     def extend(self, records: Iterable[tuple[Kind, Row]]) -> int:
@@ -568,13 +608,36 @@ class PostgresStore:
                 ) from None
             return int(row_id)
 
+    def add_once(self, table: str, row: Row) -> bool:
+        name = _beside(table)
+        columns = [c for c in table_names(name) if c in row]
+        with self._write() as conn:
+            cursor = conn.execute(
+                f"INSERT INTO triage.{name} ({', '.join(columns)}) "
+                f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT DO NOTHING",
+                [row[c] for c in columns],
+            )
+            return cursor.rowcount > 0
+
+    def delete_rows(self, table: str, column: str, value: Any, *, older: bool = False) -> int:
+        name = _beside(table)
+        if name not in TRANSIENT or column not in table_names(name):
+            raise ValueError(f"cannot delete rows of {table} by {column!r}")
+        if _has_nul([value]):
+            return 0
+        with self._write() as conn:
+            cursor = conn.execute(
+                f"DELETE FROM triage.{name} WHERE {column} {'<' if older else '='} %s", [value]
+            )
+            return int(cursor.rowcount)
+
     def find_rows(self, table: str, column: str, value: Any) -> list[Row]:
         name = _beside(table)
         if column not in table_names(name):
             raise ValueError(f"{table} has no column {column!r}")
         sql = (
             f"SELECT {', '.join(table_names(name))} FROM triage.{name} "
-            f"WHERE {column} = %s ORDER BY id"
+            f"WHERE {column} = %s ORDER BY {table_names(name)[0]}"
         )
         if column == "id" and not (isinstance(value, int) and 0 <= value <= MAX_ID):
             return []  # no such id: bigint cannot hold it
@@ -582,7 +645,8 @@ class PostgresStore:
 
     def all_rows(self, table: str) -> list[Row]:
         name = _beside(table)
-        return self._all(f"SELECT {', '.join(table_names(name))} FROM triage.{name} ORDER BY id")
+        columns = table_names(name)
+        return self._all(f"SELECT {', '.join(columns)} FROM triage.{name} ORDER BY {columns[0]}")
 
     def update_row(self, table: str, row_id: int, changes: Row) -> bool:
         name = _beside(table)
@@ -858,9 +922,9 @@ _CSV_JOINS = """
 the reviews as a JSON array (JSON Lines), or the rules fired, the pains (JSON values: psycopg
 reads them as numbers, or None) and the last review (CSV)."""
 
-_LOCKS = {"clinicians": 1, "api_tokens": 2, "cds_cards": 3}
-"""The tables beside the chain that ``add_row`` and friends may touch (never a chained one),
-with the second key of the advisory lock under which rows are added to each."""
+_LOCKS = {"clinicians": 1, "api_tokens": 2, "cds_cards": 3, "web_sessions": 4}
+"""The tables beside the chain with ids, which ``add_row`` adds to, with the second key of the
+advisory lock under which rows are added to each."""
 ACCESS_LOCK = 0x74726961
 """The first key of those advisory locks ('tria')."""
 
@@ -874,9 +938,19 @@ worklist must hold, for the integrity check (the triggers use ``triage.severity`
 
 
 def _beside(table: str) -> str:
-    if table not in _LOCKS:
+    """``table``, when ``add_row`` and friends may touch it (never a chained one)."""
+    if table not in _LOCKS and table not in TRANSIENT:
         raise ValueError(f"{table!r} is not a table beside the chain")
     return table
+
+
+def _key_taken(conn: psycopg.Connection[Any], once: Once) -> bool:
+    """Whether ``once``'s idempotency key is stored (expired keys are deleted first)."""
+    conn.execute("DELETE FROM triage.idempotency_keys WHERE created_at < %s", [once.expired_before])
+    found = conn.execute(
+        "SELECT 1 FROM triage.idempotency_keys WHERE key_hash = %s", [once.key_hash]
+    ).fetchone()
+    return found is not None
 
 
 def _count(rows: list[Row]) -> int:

@@ -177,6 +177,35 @@ TALLY_COLUMNS: tuple[Column, ...] = (
 """How many checks of each severity the worklist holds, kept with it: its counts over the whole
 log in one read, however many checks wait."""
 
+WEB_SESSION_COLUMNS: tuple[Column, ...] = (
+    _c("id", "INTEGER", since_form=None),
+    _c("secret_hash", since_form=None),
+    _c("clinician", since_form=None),
+    _c("started_at", since_form=None),
+    _c("seen_at", since_form=None),
+)
+"""A clinician's signed-in session of ``triage serve``: the SHA-256 of the secret its cookie
+holds (never the secret), the account's name, when it started and when it was last used. Ended
+by deleting it: at sign-out, and for every session of the account at a new password or when the
+account is disabled."""
+
+USED_JTI_COLUMNS: tuple[Column, ...] = (
+    _c("jti_hash", since_form=None),
+    _c("expires_at", since_form=None),
+)
+"""A CDS Hooks JWT already used (the SHA-256 of its ``jti``), kept until the JWT could no
+longer be accepted anyway, then pruned: a JWT is good for one call, on every server of the log."""
+
+IDEMPOTENCY_KEY_COLUMNS: tuple[Column, ...] = (
+    _c("key_hash", since_form=None),
+    _c("body_hash", since_form=None),
+    _c("entry_id", "INTEGER", since_form=None),
+    _c("created_at", since_form=None),
+)
+"""An ``Idempotency-Key`` a check was recorded under (its SHA-256), with the SHA-256 of the
+answers it came with and the entry: the same key within a day answers with that entry again,
+never a second one. Stored in the transaction that appends the entry."""
+
 TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
     "entries": ENTRY_COLUMNS,
     "reviews": REVIEW_COLUMNS,
@@ -186,7 +215,13 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
     "cds_cards": CDS_CARD_COLUMNS,
     "worklist": WORKLIST_COLUMNS,
     "worklist_tally": TALLY_COLUMNS,
+    "web_sessions": WEB_SESSION_COLUMNS,
+    "used_jtis": USED_JTI_COLUMNS,
+    "idempotency_keys": IDEMPOTENCY_KEY_COLUMNS,
 }
+TRANSIENT = ("web_sessions", "used_jtis", "idempotency_keys")
+"""The tables beside the chain whose rows are deleted when they end or expire (the accounts,
+tokens and cards never are); a copy of the log leaves them behind."""
 """Every table of the log, by name: the chained ones and those beside the chain."""
 
 

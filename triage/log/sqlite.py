@@ -32,6 +32,7 @@ from .records import (
     REPLAY_COLUMNS,
     SUMMARY_FIELDS,
     TABLES,
+    TRANSIENT,
     Filters,
     Kind,
     Review,
@@ -42,7 +43,7 @@ from .records import (
     table_names,
     upper_bound,
 )
-from .store import Head
+from .store import Head, Once
 
 BUSY_TIMEOUT_MS = 30_000
 FETCH_BATCH = 500
@@ -200,6 +201,31 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
     """,
     ),
+    (
+        "sessions that end, JWTs used once, checks recorded once per idempotency key",
+        """
+        CREATE TABLE web_sessions (
+            id          INTEGER PRIMARY KEY,
+            secret_hash TEXT NOT NULL UNIQUE,
+            clinician   TEXT NOT NULL REFERENCES clinicians (name),
+            started_at  TEXT NOT NULL,
+            seen_at     TEXT NOT NULL
+        );
+        CREATE INDEX web_sessions_by_clinician ON web_sessions (clinician);
+        CREATE TABLE used_jtis (
+            jti_hash   TEXT PRIMARY KEY,
+            expires_at TEXT NOT NULL
+        );
+        CREATE INDEX used_jtis_by_expiry ON used_jtis (expires_at);
+        CREATE TABLE idempotency_keys (
+            key_hash   TEXT PRIMARY KEY,
+            body_hash  TEXT NOT NULL,
+            entry_id   INTEGER NOT NULL REFERENCES entries (id),
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX idempotency_keys_by_time ON idempotency_keys (created_at);
+    """,
+    ),
 )
 """Numbered from 1, in order. Never edit one that has shipped: add the next."""
 
@@ -270,17 +296,27 @@ class SQLiteStore:
 
     # -- append --------------------------------------------------------------------------------
 
-    def append(self, kind: Kind, build: Callable[[Head], list[Row]]) -> list[Row]:
+    def append(
+        self, kind: Kind, build: Callable[[Head], list[Row]], once: Once | None = None
+    ) -> list[Row]:
         table, columns = TABLES[kind], names(kind)
         insert = (
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         )
         with self._write() as conn:
+            if once is not None and _key_taken(conn, once):
+                return []
             seq, last = self._head(conn)
             next_id = conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]
             rows = build(Head(seq, last, next_id))
             conn.executemany(insert, [[row[c] for c in columns] for row in rows])
             _keep_worklist(conn, kind, rows)
+            if once is not None:
+                conn.execute(
+                    "INSERT INTO idempotency_keys (key_hash, body_hash, entry_id, created_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    [once.key_hash, once.body_hash, rows[0]["id"], once.at],
+                )
             return rows
 
     def extend(self, records: Iterable[tuple[Kind, Row]]) -> int:
@@ -435,17 +471,36 @@ class SQLiteStore:
                 ) from None
             return int(cursor.lastrowid or 0)
 
+    def add_once(self, table: str, row: Row) -> bool:
+        columns = [c for c in table_names(table) if c in row]
+        sql = (
+            f"INSERT INTO {_TABLES_BESIDE[table]} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT DO NOTHING"
+        )
+        with self._write() as conn:
+            return conn.execute(sql, [row[c] for c in columns]).rowcount > 0
+
+    def delete_rows(self, table: str, column: str, value: Any, *, older: bool = False) -> int:
+        if table not in TRANSIENT or column not in table_names(table):
+            raise ValueError(f"cannot delete rows of {table} by {column!r}")
+        sql = f"DELETE FROM {_TABLES_BESIDE[table]} WHERE {column} {'<' if older else '='} ?"
+        with self._write() as conn:
+            return int(conn.execute(sql, [value]).rowcount)
+
     def find_rows(self, table: str, column: str, value: Any) -> list[Row]:
         if column not in table_names(table):
             raise ValueError(f"{table} has no column {column!r}")
         sql = (
             f"SELECT {', '.join(table_names(table))} FROM {_TABLES_BESIDE[table]} "
-            f"WHERE {column} = ? ORDER BY id"
+            f"WHERE {column} = ? ORDER BY {table_names(table)[0]}"
         )
         return list(self._read(sql, [value]))
 
     def all_rows(self, table: str) -> list[Row]:
-        sql = f"SELECT {', '.join(table_names(table))} FROM {_TABLES_BESIDE[table]} ORDER BY id"
+        sql = (
+            f"SELECT {', '.join(table_names(table))} FROM {_TABLES_BESIDE[table]} "
+            f"ORDER BY {table_names(table)[0]}"
+        )
         return list(self._read(sql))
 
     def update_row(self, table: str, row_id: int, changes: Row) -> bool:
@@ -611,7 +666,7 @@ class SQLiteStore:
 
 _SUMMARY = ", ".join(f"e.{name}" for name in SUMMARY_FIELDS)
 _LAST = "SELECT verdict FROM reviews r WHERE r.entry_id = e.id ORDER BY r.id DESC LIMIT 1"
-_TABLES_BESIDE = {"clinicians": "clinicians", "api_tokens": "api_tokens", "cds_cards": "cds_cards"}
+_TABLES_BESIDE = {name: name for name in ("clinicians", "api_tokens", "cds_cards", *TRANSIENT)}
 """The tables beside the chain that ``add_row`` and friends may touch (never a chained one)."""
 
 _SEVERITY_SQL = (
@@ -621,6 +676,13 @@ _SEVERITY_SQL = (
 )
 """An entry's severity (``outcomes.severity``) in SQL; an outcome no triage writes counts as the
 most severe, so that an edited entry is shown rather than hidden."""
+
+
+def _key_taken(conn: sqlite3.Connection, once: Once) -> bool:
+    """Whether ``once``'s idempotency key is stored (expired keys are deleted first)."""
+    conn.execute("DELETE FROM idempotency_keys WHERE created_at < ?", [once.expired_before])
+    found = conn.execute("SELECT 1 FROM idempotency_keys WHERE key_hash = ?", [once.key_hash])
+    return found.fetchone() is not None
 
 
 def _keep_worklist(conn: sqlite3.Connection, kind: Kind, rows: list[Row]) -> None:

@@ -26,6 +26,17 @@ class Head:
     next_id: int
 
 
+@dataclass(frozen=True)
+class Once:
+    """An idempotency key an append is made under (``once.py``): the SHA-256 of the key and of
+    the request, the moment it is used, and the moment before which stored keys have expired."""
+
+    key_hash: str
+    body_hash: str
+    at: str
+    expired_before: str
+
+
 class Store(Protocol):
     """A triage log's storage. Every method raises ``StorageError`` for a storage failure."""
 
@@ -43,10 +54,15 @@ class Store(Protocol):
 
     # -- append --------------------------------------------------------------------------------
 
-    def append(self, kind: Kind, build: Callable[[Head], list[Row]]) -> list[Row]:
+    def append(
+        self, kind: Kind, build: Callable[[Head], list[Row]], once: Once | None = None
+    ) -> list[Row]:
         """In one transaction, taken before reading the head so that writers queue: read the
         head, store the rows ``build`` makes from it (all or none), and return them. ``build``
-        may read the log through the store: it sees the same transaction."""
+        may read the log through the store: it sees the same transaction. With ``once``: when
+        its key is stored already (and has not expired), nothing is appended and ``[]`` is
+        returned; otherwise the key is stored with the first row's id, in the same
+        transaction (expired keys are deleted first)."""
         ...
 
     def extend(self, records: Iterable[tuple[Kind, Row]]) -> int:
@@ -106,12 +122,23 @@ class Store(Protocol):
         no later check of their patient (``next_at`` is None): follow-ups overdue."""
         ...
 
-    # -- beside the chain: clinicians' accounts and API tokens ---------------------------------
-    # ``table`` is 'clinicians' or 'api_tokens' (records.TABLE_COLUMNS); rows are changed in
-    # place (a new password, a revocation): they are not records of the chain.
+    # -- beside the chain: accounts, tokens, cards, sessions, used JWTs, idempotency keys -------
+    # ``table`` is one of those tables (records.TABLE_COLUMNS); rows are changed in place (a
+    # new password, a revocation): they are not records of the chain. Only the ``TRANSIENT``
+    # ones (sessions, used JWT ids, idempotency keys) are ever deleted.
 
     def add_row(self, table: str, row: Row) -> int:
-        """Insert a row; its id. A duplicate unique value is a StorageError."""
+        """Insert a row into a table with ids; its id. A duplicate unique value is a
+        StorageError."""
+        ...
+
+    def add_once(self, table: str, row: Row) -> bool:
+        """Insert a row unless one with the same key is stored; whether it was inserted."""
+        ...
+
+    def delete_rows(self, table: str, column: str, value: Any, *, older: bool = False) -> int:
+        """Delete the rows of a ``TRANSIENT`` table whose ``column`` is ``value`` (with
+        ``older``: is less than it); how many."""
         ...
 
     def find_rows(self, table: str, column: str, value: Any) -> list[Row]: ...

@@ -7,6 +7,7 @@ log (Starlette, Jinja2 templates, uvicorn; no JavaScript build step).
 - ``api``: the JSON API under ``/api/v1/``; ``openapi``: its OpenAPI description;
 - ``present``: what the pages show (times, outcomes, answers, the pain chart);
 - ``errors``: library errors as JSON or as a page, in one place;
+- ``limits``: request bodies of at most 2 MB, read and header timeouts;
 - ``server``: running it with uvicorn.
 
 Every interface is a thin layer over the library: ``triage.check`` for checks, the log's

@@ -5,6 +5,7 @@ listing every problem (``errors.as_json``)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -20,9 +21,9 @@ from ..log import ApiToken, Filters, TriageLog
 from ..log.access import checked_name
 from ..log.records import review_problems
 from ..outcomes import OUTCOMES, URGENCIES
-from ..yamlio import MAX_BYTES, decode, parse_json
+from ..yamlio import decode, parse_json
 from .app import site
-from .openapi import openapi
+from .openapi import DAY_PATTERN, MAX_OFFSET, openapi
 
 REVIEW_KEYS = ("verdict", "reason", "note", "by")
 ENTRY_QUERY = ("patient", "outcome", "urgency", "reviewed", "since", "until", "limit", "offset")
@@ -54,10 +55,7 @@ def _authorised(request: Request) -> tuple[TriageLog, ApiToken]:
 
 
 async def _json_body(request: Request, source: str) -> Any:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BYTES:
-        raise HTTPException(413, f"the request body is larger than {MAX_BYTES} bytes")
-    body = await request.body()
+    body = await request.body()  # at most 2 MB: limits.BodyLimit
     return parse_json(decode(body, source), source)
 
 
@@ -76,11 +74,12 @@ async def check(request: Request) -> Response:
             return await _check(request, fhir=True)
         except TriageError as error:
             from ..fhir.outcome import operation_outcome
-            from .errors import headers_of, status_of
+            from .errors import headers_of, shown, status_of
             from .fhir import fhir_response
 
             status = status_of(error)
-            return fhir_response(operation_outcome(error), status, headers_of(error, status))
+            outcome = operation_outcome(shown(request, error))
+            return fhir_response(outcome, status, headers_of(error, status))
     return await _check(request, fhir=False)
 
 
@@ -91,26 +90,36 @@ async def _check(request: Request, *, fhir: bool) -> Response:
             [Problem("is not a JSON object of answers", file="request body")], "request body"
         )
     from ..checking import check as run_check
+    from ..log.once import KEY_HEADER, REPLAYED_HEADER
 
-    def checked() -> dict[str, Any]:
+    key = request.headers.get(KEY_HEADER)
+
+    def checked() -> tuple[dict[str, Any], bool]:
         log = site(request).logs.get()
-        result = run_check(answers, log=log, pack=site(request).pack, source="request body")
+        result = run_check(
+            answers, log=log, pack=site(request).pack, source="request body", idempotency_key=key
+        )
         if not fhir:
-            return result.to_dict()
+            return result.to_dict(), result.replayed
         from ..checking import StoppedCheck
         from ..fhir import risk_assessment
 
         entry_id = result.entry.id if result.entry is not None else None
         if isinstance(result, StoppedCheck):
-            return risk_assessment(result.warning, entry_id)
-        return risk_assessment(result.decision, entry_id)
+            return risk_assessment(result.warning, entry_id), result.replayed
+        return risk_assessment(result.decision, entry_id), result.replayed
 
-    data = await run_in_threadpool(checked)
+    data, replayed = await run_in_threadpool(checked)
+    if data.get("not_logged"):
+        from .errors import shown_reason
+
+        data["not_logged"] = shown_reason(request, data["not_logged"])
+    headers = {REPLAYED_HEADER: "true"} if replayed else {}
     if fhir:
         from .fhir import fhir_response
 
-        return fhir_response(data)
-    return JSONResponse(data)
+        return fhir_response(data, headers=headers)
+    return JSONResponse(data, headers=headers)
 
 
 # -- the log ------------------------------------------------------------------------------------
@@ -126,7 +135,7 @@ def entries(request: Request) -> Response:
     ]
     filters = _filters(params, problems)
     limit = _integer(params, "limit", 50, 1, 500, problems)
-    offset = _integer(params, "offset", 0, 0, 10**9, problems)
+    offset = _integer(params, "offset", 0, 0, MAX_OFFSET, problems)
     if problems:
         raise InputError(problems, "the query")
     page = log.worklist(
@@ -163,7 +172,7 @@ def _filters(params: Any, problems: list[Problem]) -> Filters:
         if moment is None:
             problems.append(
                 Problem(
-                    f"is {value!r}, not a date or a date-time",
+                    f"is {value[:40]!r}, not a date or a date-time with its offset",
                     field=name,
                     fix="2026-11-21 (a whole UTC day) or 2026-11-21T14:30:00+01:00",
                 )
@@ -174,12 +183,16 @@ def _filters(params: Any, problems: list[Problem]) -> Filters:
 
 
 def _day_or_moment(text: str) -> date | datetime | None:
-    for parse in (date.fromisoformat, datetime.fromisoformat):
-        try:
-            return parse(text)
-        except ValueError:
-            continue
-    return None
+    """A day (2026-11-21), or a date-time with its offset as a report's ``reported_at``
+    (``openapi.WHEN_PATTERN``); None for anything else, a day not in the calendar included."""
+    from ..report import parse_moment
+
+    try:
+        if re.fullmatch(DAY_PATTERN, text):
+            return date.fromisoformat(text)
+        return parse_moment(text)
+    except ValueError:
+        return None
 
 
 def _integer(

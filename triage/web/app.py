@@ -28,8 +28,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..log import TriageLog
+from ..log.sessions import SessionLimits
 from ..pack import RulePack, default_pack
-from .security import SESSION_HOURS, Headers, SignInLimiter
+from .limits import BODY_TIMEOUT, BodyLimit
+from .security import Headers, SignInLimiter
 
 if TYPE_CHECKING:
     from .cds import EhrTrust
@@ -75,12 +77,14 @@ class Logs:
 
 @dataclass
 class Site:
-    """What every request handler needs: the log, the rules, the templates, the limiter."""
+    """What every request handler needs: the log, the rules, the templates, the limiter, how
+    long sessions last."""
 
     logs: Logs
     pack: RulePack
     templates: Environment
     limiter: SignInLimiter = field(default_factory=SignInLimiter)
+    sessions: SessionLimits = field(default_factory=SessionLimits)
 
 
 def site(request: Request) -> Site:
@@ -106,16 +110,21 @@ def create_app(
     cors_origins: Sequence[str] = (),
     https_only: bool = False,
     cds_trust: EhrTrust | None = None,
+    body_timeout: float = BODY_TIMEOUT,
+    sessions: SessionLimits | None = None,
 ) -> Starlette:
     """The application over the log at ``log_path`` (which must exist: ``triage serve`` starts
     it). ``secret_key`` signs session cookies (default: ``TRIAGE_SECRET_KEY``, else a random
     key, so that sessions end when the server stops). CORS is off unless ``cors_origins`` names
     the origins whose pages may call the API. ``cds_trust`` is the EHR whose signed JWTs the
-    CDS Hooks service accepts (None: every CDS Hooks call is refused, 401)."""
+    CDS Hooks service accepts (None: every CDS Hooks call is refused, 401). ``sessions``:
+    how long a clinician's session lasts (default: ``SessionLimits()``). A request body
+    is at most 2 MB, all of it within ``body_timeout`` seconds (``limits.BodyLimit``)."""
     from . import api, cds, fhir, pages
 
     logs = Logs(log_path)
     state = Site(logs, pack or default_pack(), templates())
+    state.sessions = sessions or state.sessions
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -124,11 +133,12 @@ def create_app(
 
     middleware = [
         Middleware(Headers),
+        Middleware(BodyLimit, timeout=body_timeout),
         Middleware(
             SessionMiddleware,
             secret_key=secret_key or os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32),
             session_cookie="triage_session",
-            max_age=SESSION_HOURS * 3600,
+            max_age=int(state.sessions.hours * 3600),
             same_site="lax",
             https_only=https_only,
         ),

@@ -9,8 +9,10 @@ the EHR asks for cards, and gets one per unreviewed check of the patient that ne
   the decision as its ``source`` and links to the check's page.
 - ``POST /cds-services/triage-patient-view/feedback``: a card accepted or overridden in the EHR
   is recorded as a review of its check (``TriageLog.review``), under the user the card was
-  shown to; the same feedback sent again is recorded once. The cards shown are kept in the
-  log (``TriageLog.cds_cards``), so feedback is recorded after a restart too.
+  shown to: each different feedback on a card (another reason, comment or time) is recorded,
+  the same feedback sent again only once. Unknown keys and an ``outcomeTimestamp`` without
+  its zone are refused (400). The cards shown are kept in the log (``TriageLog.cds_cards``),
+  so feedback is recorded after a restart too.
 
 The patient's triage id is the prefetched Patient's identifier of system
 ``triage.fhir.codes.PATIENT_ID_SYSTEM``, or else its ``id``. Every call must carry a JWT signed
@@ -20,11 +22,9 @@ by the configured EHR (``EhrTrust``), as the specification's "Trusting CDS Clien
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +34,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..errors import UsageError
+from ..contract import show, suggest
+from ..errors import InputError, Problem, UsageError
 from ..fhir import codes
+from ..fields import MOMENT_WORDS
 from ..log import Filters
 from ..log.cards import ShownCard
-from ..log.records import EntrySummary, plain_text
+from ..log.records import EntrySummary, plain_text, visible
 from ..outcomes import OVERRIDE_REASONS, level
-from ..yamlio import MAX_BYTES, decode, parse_json
+from ..yamlio import decode, parse_json
 
 SERVICE_ID = "triage-patient-view"
 HOOK = "patient-view"
@@ -92,6 +94,22 @@ class EhrTrust:
         return self.keys.get(kid)
 
 
+def algorithms_for(key: Any) -> list[str]:
+    """The ``ALGORITHMS`` that ``key`` can verify: a JWK its own one, a PEM key those of its
+    kind (an RSA key RS* and PS*, an elliptic-curve key ES*). A token signed with another is
+    refused before it meets the key (PyJWT raises TypeError for a key of the wrong kind)."""
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    if isinstance(key, jwt.PyJWK):
+        return [key.algorithm_name] if key.algorithm_name in ALGORITHMS else []
+    if isinstance(key, rsa.RSAPublicKey):
+        return [name for name in ALGORITHMS if name[:2] in ("RS", "PS")]
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return [name for name in ALGORITHMS if name.startswith("ES")]
+    return []
+
+
 def load_trust(key_file: str, issuer: str, base_url: str | None = None) -> EhrTrust:
     """The EHR's public key(s) from ``key_file``: a JWK Set (JSON with ``keys``), one JWK, or
     a PEM public key. UsageError, with the fix, when it cannot be read."""
@@ -110,6 +128,11 @@ def load_trust(key_file: str, issuer: str, base_url: str | None = None) -> EhrTr
     try:
         if data.lstrip().startswith(b"-----BEGIN PUBLIC KEY"):
             keys[""] = load_pem_public_key(data)
+            if not algorithms_for(keys[""]):
+                raise UsageError(
+                    f"{key_file} holds a public key of a kind CDS Hooks does not sign with",
+                    "give the EHR's RSA or elliptic-curve (P-256, P-384, P-521) public key",
+                )
         else:
             document = json.loads(data)
             listed = document.get("keys", [document])
@@ -124,24 +147,6 @@ def load_trust(key_file: str, issuer: str, base_url: str | None = None) -> EhrTr
     if not keys:
         raise problem
     return EhrTrust(issuer, keys, base_url.rstrip("/") if base_url else None)
-
-
-@dataclass
-class _Seen:
-    """JWT ids already used, until their expiry: a JWT is good for one call (replay)."""
-
-    until: OrderedDict[str, float] = field(default_factory=OrderedDict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def first_use(self, jti: str, expires: float) -> bool:
-        now = time.time()
-        with self.lock:
-            while self.until and next(iter(self.until.values())) < now - LEEWAY:
-                self.until.popitem(last=False)
-            if jti in self.until:
-                return False
-            self.until[jti] = expires
-            return True
 
 
 def _refuse(message: str) -> HTTPException:
@@ -171,11 +176,13 @@ def authenticate(request: Request, audiences: list[str]) -> dict[str, Any]:
     key = cds.trust.key_for(header["kid"])
     if key is None:
         raise _refuse(f"no key {header['kid'][:40]!r} in the EHR's key set")
+    if header["alg"] not in algorithms_for(key):
+        raise _refuse(f"alg {header['alg']} does not fit the EHR's key {header['kid'][:40]!r}")
     try:
         claims: dict[str, Any] = jwt.decode(
             token.strip(),
             key,
-            algorithms=list(ALGORITHMS),
+            algorithms=[header["alg"]],
             audience=audiences,
             issuer=cds.trust.issuer,
             leeway=LEEWAY,
@@ -187,9 +194,18 @@ def authenticate(request: Request, audiences: list[str]) -> dict[str, Any]:
         raise _refuse("iat is in the future")
     if claims["exp"] - claims["iat"] > TOKEN_LIFETIME:
         raise _refuse(f"the JWT lives more than {TOKEN_LIFETIME} seconds")
-    if not isinstance(claims["jti"], str) or not cds.seen.first_use(claims["jti"], claims["exp"]):
+    if not isinstance(claims["jti"], str) or not _first_use(request, claims["jti"], claims["exp"]):
         raise _refuse("this JWT (its jti) was used before")
     return claims
+
+
+def _first_use(request: Request, jti: str, expires: float) -> bool:
+    """Whether the JWT ``jti`` was never used before, by any server of the log: it is kept in
+    the log until the JWT could no longer be accepted (``exp`` and the leeway). Called in a
+    worker thread (each has its own connection to the log)."""
+    from .app import site
+
+    return site(request).logs.get().used_tokens.first_use(jti, expires + LEEWAY)
 
 
 def base_url(request: Request) -> str:
@@ -204,10 +220,9 @@ def base_url(request: Request) -> str:
 
 @dataclass
 class CdsState:
-    """The configured EHR and the JWT ids seen (the cards shown are kept in the log)."""
+    """The configured EHR (the JWT ids used and the cards shown are kept in the log)."""
 
     trust: EhrTrust | None = None
-    seen: _Seen = field(default_factory=_Seen)
 
 
 def _state(request: Request) -> CdsState:
@@ -233,9 +248,6 @@ def _known(request: Request) -> None:
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BYTES:
-        raise HTTPException(413, f"the request body is larger than {MAX_BYTES} bytes")
     data = parse_json(decode(await request.body(), "request body"), "request body")
     if not isinstance(data, dict):
         raise HTTPException(400, "the body must be a JSON object")
@@ -263,7 +275,7 @@ def discovery(request: Request) -> Response:
 
 async def call(request: Request) -> Response:
     _known(request)
-    authenticate(request, [_service_url(request)])
+    await run_in_threadpool(authenticate, request, [_service_url(request)])
     body = await _body(request)
     user, patient = _context(body)
     base = base_url(request)
@@ -365,73 +377,159 @@ def _card(entry: EntrySummary, pack: dict[str, str], base: str) -> dict[str, Any
 
 async def feedback(request: Request) -> Response:
     _known(request)
-    claims = authenticate(request, [f"{_service_url(request)}/feedback", _service_url(request)])
-    body = await _body(request)
-    items = body.get("feedback")
-    if not isinstance(items, list) or not items:
-        raise HTTPException(400, "feedback must be a non-empty array")
-    planned = [_planned(item, number) for number, item in enumerate(items)]
+    audiences = [f"{_service_url(request)}/feedback", _service_url(request)]
+    claims = await run_in_threadpool(authenticate, request, audiences)
+    planned = _plan(await _body(request))
+    by = f"via CDS Hooks ({claims['iss']})"
 
     def record() -> list[dict[str, Any]]:
         from .app import site
 
         log = site(request).logs.get()
-        for where, card_id, *_ in planned:  # every card known, or nothing is recorded
-            _shown_card(log.cds_cards.find(card_id), card_id, where)
+        for item in planned:  # every card known, or nothing is recorded
+            _shown_card(log.cds_cards.find(item.card), item)
         done: list[dict[str, Any]] = []
-        for where, card_id, verdict, reason, note in planned:
-            card = _shown_card(log.cds_cards.find(card_id), card_id, where)
-            if card.verdict == verdict and card.review_id is not None:  # sent again: once
+        for item in planned:
+            card = _shown_card(log.cds_cards.find(item.card), item)
+            reviewer = f"{card.clinician} {by}"[:200]
+            given = (reviewer, item.verdict, item.reason, item.note)
+            same = [
+                r.id
+                for r in log.entry(card.entry_id).reviews
+                if (r.reviewer, r.verdict, r.reason, r.note) == given
+            ]
+            if same:  # this very feedback was recorded already: once
                 done.append({"card": card.card, "entry_id": card.entry_id,
-                             "review": card.review_id, "repeated": True})  # fmt: skip
+                             "review": same[0], "repeated": True})  # fmt: skip
                 continue
             review = log.review(
                 card.entry_id,
-                by=f"{card.clinician} via CDS Hooks ({claims['iss']})"[:200],
-                verdict=verdict,  # type: ignore[arg-type]
-                note=note,
-                reason=reason,
+                by=reviewer,
+                verdict=item.verdict,  # type: ignore[arg-type]
+                note=item.note,
+                reason=item.reason,
             )
-            log.cds_cards.answered(card, verdict, review.id)
+            log.cds_cards.answered(card, item.verdict, review.id)
             done.append({"card": card.card, "entry_id": card.entry_id, "review": review.id})
         return done
 
     return JSONResponse({"recorded": await run_in_threadpool(record)})
 
 
-def _shown_card(shown: ShownCard | None, card: str, where: str) -> ShownCard:
-    if shown is None:
-        raise HTTPException(404, f"{where}: card {card[:40]!r} was not shown by this server")
-    return shown
+FEEDBACK_KEYS = ("card", "outcome", "acceptedSuggestions", "overrideReason", "outcomeTimestamp")
+"""The keys of a feedback item (CDS Hooks 2.0, "Feedback"); any other is refused."""
+OVERRIDE_KEYS = ("reason", "userComment")
+CODING_KEYS = ("system", "code", "display")
 
 
-def _planned(item: Any, number: int) -> tuple[str, str, str, str, str]:
-    """One feedback item, checked before anything is recorded: (where it is, the card, the
-    verdict, the reason, the note)."""
-    where = f"feedback[{number}]"
-    if not isinstance(item, dict) or not isinstance(item.get("card"), str):
-        raise HTTPException(400, f"{where}: card (the card's uuid) is required")
+@dataclass(frozen=True)
+class _Feedback:
+    """One feedback item, checked before anything is recorded: the review it becomes."""
+
+    where: str
+    card: str
+    verdict: str
+    reason: str
+    note: str
+
+
+def _plan(body: dict[str, Any]) -> list[_Feedback]:
+    """Every feedback item of ``body``, or an InputError (400) naming each problem: an unknown
+    key (with the key meant), a missing card or outcome, an outcomeTimestamp without its zone."""
+    problems = _unknown_keys(body, ("feedback",), "")
+    items = body.get("feedback")
+    if not isinstance(items, list) or not items:
+        problems.append(Problem("must be a non-empty array of feedback items", field="feedback"))
+        items = []
+    planned = []
+    for number, item in enumerate(items):
+        found = _planned(item, f"feedback[{number}]", problems)
+        if found is not None:
+            planned.append(found)
+    if problems:
+        raise InputError(problems, "the feedback")
+    return planned
+
+
+def _unknown_keys(given: dict[str, Any], keys: tuple[str, ...], where: str) -> list[Problem]:
+    problems = []
+    for key in given:
+        if key in keys:
+            continue
+        near = suggest(str(key), keys)
+        problems.append(
+            Problem(
+                "is not a key of CDS Hooks feedback"
+                + (f" (did you mean '{near}'?)" if near else ""),
+                field=f"{where}.{visible(str(key)[:40])}".lstrip("."),
+                fix="remove it or correct its name: " + ", ".join(keys),
+            )
+        )
+    return problems
+
+
+def _planned(item: Any, where: str, problems: list[Problem]) -> _Feedback | None:
+    from ..report import parse_moment
+
+    if not isinstance(item, dict):
+        problems.append(Problem("is not a feedback item (a JSON object)", field=where))
+        return None
+    count = len(problems)
+    problems += _unknown_keys(item, FEEDBACK_KEYS, where)
+    if not isinstance(item.get("card"), str):
+        problems.append(Problem("is required", field=f"{where}.card", fix="the card's uuid"))
     if item.get("outcome") not in ("accepted", "overridden"):
-        raise HTTPException(400, f"{where}: outcome is accepted or overridden")
-    if not isinstance(item.get("outcomeTimestamp"), str):
-        raise HTTPException(400, f"{where}: outcomeTimestamp is required")
-    at = item["outcomeTimestamp"][:40]
-    if item["outcome"] == "accepted":
-        return where, item["card"], "accepted", "", f"Accepted in the EHR at {at}."
-    given = item.get("overrideReason")
-    override: dict[str, Any] = given if isinstance(given, dict) else {}
-    reason_given = override.get("reason")
-    coding: dict[str, Any] = reason_given if isinstance(reason_given, dict) else {}
-    reason = coding.get("code") if coding.get("system") == OVERRIDE_SYSTEM else None
+        problems.append(Problem("is accepted or overridden", field=f"{where}.outcome"))
+    at = item.get("outcomeTimestamp")
+    try:
+        parse_moment(at)
+    except ValueError:
+        problems.append(
+            Problem(
+                f"is {show(at, 40)}, not a date-time with its zone",
+                field=f"{where}.outcomeTimestamp",
+                fix=f"give {MOMENT_WORDS} (Z for UTC)",
+            )
+        )
+    override = _object(item, "overrideReason", where, OVERRIDE_KEYS, problems)
+    coding = _object(override, "reason", f"{where}.overrideReason", CODING_KEYS, problems)
     comment = override.get("userComment")
-    note = f"Overridden in the EHR at {at}"
-    if isinstance(coding.get("display"), str) and reason is None:
-        note += f" ({coding['display'][:200]})"
-    note += f": {comment[:2000]}" if isinstance(comment, str) and comment.strip() else "."
-    return (
-        where,
-        item["card"],
-        "overridden",
-        reason if reason in OVERRIDE_REASONS else "other",
-        note,
-    )
+    comment = " ".join(comment.split())[:2000] if isinstance(comment, str) else ""
+    reason = coding.get("code") if coding.get("system") == OVERRIDE_SYSTEM else None
+    if item.get("outcome") == "accepted":
+        note = f"Accepted in the EHR at {at}."
+    else:
+        note = f"Overridden in the EHR at {at}"
+        if isinstance(coding.get("display"), str) and reason is None:
+            note += f" ({' '.join(coding['display'].split())[:200]})"
+        note += f": {comment}" if comment else "."
+    try:
+        plain_text("note", note)
+    except UsageError as refused:
+        problems.append(Problem(str(refused), field=f"{where}.overrideReason", fix=refused.fix))
+    if len(problems) > count:
+        return None
+    if item["outcome"] == "accepted":
+        return _Feedback(where, item["card"], "accepted", "", note)
+    reason = reason if reason in OVERRIDE_REASONS else "other"
+    return _Feedback(where, item["card"], "overridden", str(reason), note)
+
+
+def _object(
+    given: dict[str, Any], key: str, where: str, keys: tuple[str, ...], problems: list[Problem]
+) -> dict[str, Any]:
+    """``given[key]``, a JSON object of ``keys`` (empty when it is not given)."""
+    found = given.get(key, {})
+    if not isinstance(found, dict):
+        problems.append(Problem("is not a JSON object", field=f"{where}.{key}"))
+        return {}
+    problems += _unknown_keys(found, keys, f"{where}.{key}")
+    return found
+
+
+def _shown_card(shown: ShownCard | None, item: _Feedback) -> ShownCard:
+    if shown is None:
+        raise HTTPException(
+            404, f"{item.where}: card {item.card[:40]!r} was not shown by this server"
+        )
+    return shown

@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from ..errors import (
     EvaluationError,
+    IdempotencyKeyError,
     InputError,
     NotFoundError,
     PackError,
@@ -25,12 +26,15 @@ from ..errors import (
     UnavailableError,
     UsageError,
 )
+from .limits import BodyTooLarge
 
 log = logging.getLogger("triage.web")
 
 STATUS: list[tuple[type[TriageError], int]] = [
     (ReportError, 422),
     (ReviewError, 422),
+    (IdempotencyKeyError, 422),
+    (BodyTooLarge, 413),
     (InputError, 400),
     (UsageError, 400),
     (NotFoundError, 404),
@@ -46,12 +50,63 @@ def status_of(exc: TriageError) -> int:
 
 
 def headers_of(exc: Exception, status: int) -> dict[str, str]:
-    """What the client needs besides the body: how to authenticate, when to try again."""
+    """What the client needs besides the body: how to authenticate, when to try again, which
+    methods a path allows (a 405's ``Allow``)."""
     if status == 401:
         return {"WWW-Authenticate": "Bearer"}
     if isinstance(exc, UnavailableError):
         return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, HTTPException) and exc.headers:
+        return dict(exc.headers)
     return {}
+
+
+def shown(request: Request, exc: TriageError) -> TriageError:
+    """``exc`` as a client may see it. A StorageError names the log's file or database URL,
+    which the operator reads in the CLI; an HTTP client never does: every form of the log's
+    place (and its folder) becomes "the triage log" ("the log's folder"), and the error in
+    full goes to the server's own log."""
+    if not isinstance(exc, StorageError):
+        return exc
+    if not isinstance(exc, NotFoundError):
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+    places = _places(request, exc.path)
+    return type(exc)(_hidden(str(exc), places), None, exc.fix and _hidden(exc.fix, places))
+
+
+def shown_reason(request: Request, reason: str) -> str:
+    """Why a check was answered but not recorded (its ``not_logged``), as a client may see it:
+    without the log's place, which the server's log has."""
+    log.warning("%s %s: answered, not recorded: %s", request.method, request.url.path, reason)
+    return _hidden(reason, _places(request, None))
+
+
+def _places(request: Request, path: str | None) -> list[tuple[str, str]]:
+    """The log's path or URL in each form a message may show, with the words shown instead;
+    the longest first, so that a path is hidden before its folder."""
+    from ..log.location import Place, locate, shown_location
+    from .app import site
+
+    given = site(request).logs.path
+    found = {given: "the triage log", shown_location(given): "the triage log"}
+    if path:
+        found[path] = "the triage log"
+    try:
+        place = locate(given)
+    except StorageError:
+        place = None
+    if isinstance(place, Place):
+        for file in (place.path, place.path.resolve()):
+            found.setdefault(str(file), "the triage log")
+            found.setdefault(str(file.parent), "the log's folder")
+    kept = [(text, words) for text, words in found.items() if len(text) > 1]
+    return sorted(kept, key=lambda pair: len(pair[0]), reverse=True)
+
+
+def _hidden(text: str, places: list[tuple[str, str]]) -> str:
+    for place, words in places:
+        text = text.replace(f"{words} {place}", words).replace(place, words)
+    return text
 
 
 def as_json(exc: TriageError) -> dict[str, Any]:
@@ -66,7 +121,7 @@ def as_json(exc: TriageError) -> dict[str, Any]:
 async def error_response(request: Request, exc: Exception) -> Response:
     api = request.url.path.startswith(("/api/", "/cds-services"))
     if isinstance(exc, TriageError):
-        status, data = status_of(exc), as_json(exc)
+        status, data = status_of(exc), as_json(shown(request, exc))
     elif isinstance(exc, HTTPException):
         status = exc.status_code
         data = {"error": "http", "message": str(exc.detail), "problems": [{"message": exc.detail}]}

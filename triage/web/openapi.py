@@ -8,14 +8,22 @@ from typing import Any
 
 from .._version import __version__
 from ..log import OVERRIDE_REASONS
+from ..log.once import KEY_HEADER, KEY_HOURS, MAX_KEY, REPLAYED_HEADER
 from ..outcomes import KEYS, OUTCOMES, URGENCIES
+from ..report import MOMENT_PATTERN
+
+MAX_OFFSET = 10**9
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+def _error(description: str, *, fhir: bool = False) -> dict[str, Any]:
+    """An error answer: JSON (``errors.as_json``), or with ``fhir`` also a FHIR
+    OperationOutcome (asked for with ?format=fhir or 'Accept: application/fhir+json')."""
+    content: dict[str, Any] = {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
     }
+    if fhir:
+        content[FHIR_JSON] = {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}
+    return {"description": description, "content": content}
 
 
 def _ok(description: str, schema: str) -> dict[str, Any]:
@@ -25,19 +33,81 @@ def _ok(description: str, schema: str) -> dict[str, Any]:
     }
 
 
-UNAUTHORISED = _error("no API token, or an unknown or revoked one")
-FHIR_RESOURCE = {
+FHIR_JSON = "application/fhir+json"
+
+
+def _resource(kind: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["resourceType"],
+        "properties": {"resourceType": {"const": kind}},
+        "description": f"a FHIR R4 {kind}: see docs/embedding.md",
+    }
+
+
+QUESTIONNAIRE_RESPONSE = _resource("QuestionnaireResponse")
+INCOMPLETE = {
     "type": "object",
-    "required": ["resourceType"],
-    "description": "a FHIR R4 resource (QuestionnaireResponse in, RiskAssessment or "
-    "OperationOutcome out): see docs/embedding.md",
+    "description": "answers that do not fit the report contract (missing, refused, unknown): "
+    "422 listing every problem, unless the answers given already meet an emergency or urgent "
+    "row whatever the others are; then the early warning, 200, with stopped_early and the "
+    "problems (docs/embedding.md)",
 }
+BY = {
+    "type": "string",
+    "description": "the clinician, recorded as 'NAME via APP' (a name of 1 to 64 letters, "
+    "digits, spaces and . _ ' -, starting with a letter or digit); '' or none: the app alone",
+}
+UNAUTHORISED = {
+    **_error("no API token, or an unknown or revoked one"),
+    "headers": {"WWW-Authenticate": {"required": True, "schema": {"const": "Bearer"}}},
+}
+UNAVAILABLE = {
+    **_error("the triage log cannot be read or written now: nothing was decided or recorded"),
+    "headers": {
+        "Retry-After": {
+            "description": "seconds after which a retry may succeed (when the log may be "
+            "back in a moment, a database restarting)",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
+}
+TOO_LARGE = _error("the body is larger than 2 MB")
+TOO_SLOW = _error("the body did not arrive within the server's body timeout (60 s by default)")
+DAY_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+WHEN_PATTERN = f"{DAY_PATTERN}|{MOMENT_PATTERN}"
+"""``since`` and ``until``: a day, or a date-time with its offset as a report's ``reported_at``
+(the API refuses anything else, and a day that is not in the calendar, with 400)."""
+
+
+def _document(description: str) -> dict[str, Any]:
+    """The answers of a GET of a JSON document."""
+    return {
+        "200": {
+            "description": description,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        "401": UNAUTHORISED,
+        "503": UNAVAILABLE,
+    }
+
+
 FORMAT = {
     "name": "format",
     "in": "query",
     "required": False,
     "description": "json (the default) or fhir: the decision as a FHIR R4 RiskAssessment",
     "schema": {"enum": ["json", "fhir"], "default": "json"},
+}
+IDEMPOTENCY_KEY = {
+    "name": KEY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": f"A new random UUID for each check, the same one when retrying it: within "
+    f"{KEY_HOURS} hours the same key with the same body answers with the check first recorded "
+    f"under it (the same body and log_entry, with '{REPLAYED_HEADER}: true'), never a second "
+    "entry; with another body, 422.",
+    "schema": {"type": "string", "pattern": f"^[!-~]{{1,{MAX_KEY}}}$"},
 }
 
 _QUERY: list[tuple[str, str | dict[str, Any], str]] = [
@@ -50,10 +120,23 @@ _QUERY: list[tuple[str, str | dict[str, Any], str]] = [
         "false (the default): the worklist, unreviewed checks that need action, most urgent "
         "first then oldest; true: reviewed checks; any: every check (both newest first)",
     ),
-    ("since", "string", "from this date (a whole UTC day) or date-time, included"),
-    ("until", "string", "up to this date (a whole UTC day, included) or before this date-time"),
+    (
+        "since",
+        {"pattern": WHEN_PATTERN},
+        "from this date (a whole UTC day, 2026-11-21) or date-time with its offset "
+        "(2026-11-21T14:30:00+01:00), included",
+    ),
+    (
+        "until",
+        {"pattern": WHEN_PATTERN},
+        "up to this date (a whole UTC day, included) or before this date-time with its offset",
+    ),
     ("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}, "page size"),
-    ("offset", {"type": "integer", "minimum": 0, "default": 0}, "entries to skip"),
+    (
+        "offset",
+        {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+        "entries to skip",
+    ),
 ]
 
 
@@ -90,19 +173,20 @@ def openapi() -> dict[str, Any]:
                     "the questionnaire of GET /fhir/Questionnaire. With ?format=fhir or "
                     "'Accept: application/fhir+json' the decision is a FHIR RiskAssessment and "
                     "an error an OperationOutcome.",
-                    "parameters": [FORMAT],
+                    "parameters": [FORMAT, IDEMPOTENCY_KEY],
                     "requestBody": {
                         "required": True,
                         "content": {
                             "application/json": {
                                 "schema": {
-                                    "oneOf": [
+                                    "anyOf": [
                                         {"$ref": "#/components/schemas/Report"},
-                                        FHIR_RESOURCE,
+                                        QUESTIONNAIRE_RESPONSE,
+                                        INCOMPLETE,
                                     ]
                                 }
                             },
-                            "application/fhir+json": {"schema": FHIR_RESOURCE},
+                            FHIR_JSON: {"schema": QUESTIONNAIRE_RESPONSE},
                         },
                     },
                     "responses": {
@@ -110,13 +194,29 @@ def openapi() -> dict[str, Any]:
                             **_ok("the decision; logged, with its entry id, or why not", "Checked"),
                             "content": {
                                 **_ok("", "Checked")["content"],
-                                "application/fhir+json": {"schema": FHIR_RESOURCE},
+                                FHIR_JSON: {"schema": _resource("RiskAssessment")},
+                            },
+                            "headers": {
+                                REPLAYED_HEADER: {
+                                    "description": f"'true' when the {KEY_HEADER} was used "
+                                    "before: this is the check first recorded under it",
+                                    "schema": {"const": "true"},
+                                }
                             },
                         },
-                        "400": _error("the body is not JSON"),
+                        "400": _error(
+                            "the body is not JSON, or format is neither json nor fhir", fhir=True
+                        ),
                         "401": UNAUTHORISED,
-                        "422": _error("the answers do not fit the report contract"),
-                        "500": _error("the rules could not be evaluated: fail closed"),
+                        "408": _error(TOO_SLOW["description"], fhir=True),
+                        "413": _error(TOO_LARGE["description"], fhir=True),
+                        "422": _error(
+                            "the answers do not fit the report contract; or the "
+                            f"{KEY_HEADER} was first sent with other answers",
+                            fhir=True,
+                        ),
+                        "500": _error("the rules could not be evaluated: fail closed", fhir=True),
+                        "503": {**UNAVAILABLE, **_error(UNAVAILABLE["description"], fhir=True)},
                     },
                 }
             },
@@ -126,8 +226,11 @@ def openapi() -> dict[str, Any]:
                     "parameters": parameters,
                     "responses": {
                         "200": _ok("one page, and the counts", "Worklist"),
-                        "400": _error("a filter is not understood"),
+                        "400": _error(
+                            "a filter is not understood, or a day is not in the calendar"
+                        ),
                         "401": UNAUTHORISED,
+                        "503": UNAVAILABLE,
                     },
                 }
             },
@@ -139,6 +242,7 @@ def openapi() -> dict[str, Any]:
                         "200": _ok("the check", "Entry"),
                         "401": UNAUTHORISED,
                         "404": _error("no such entry"),
+                        "503": UNAVAILABLE,
                     },
                 }
             },
@@ -156,28 +260,38 @@ def openapi() -> dict[str, Any]:
                     },
                     "responses": {
                         "201": _ok("the review recorded", "Review"),
+                        "400": _error(
+                            "the body is not JSON; or 'by' is not a clinician's name, or 'by' or "
+                            "'note' is not one line of plain text"
+                        ),
                         "401": UNAUTHORISED,
                         "404": _error("no such entry"),
-                        "422": _error("the review is incomplete"),
+                        "408": TOO_SLOW,
+                        "413": TOO_LARGE,
+                        "422": _error(
+                            "the review is incomplete or contradicts itself: an override without "
+                            "its reason or note, an acceptance with a reason, an unknown field"
+                        ),
+                        "503": UNAVAILABLE,
                     },
                 }
             },
             "/schema": {
                 "get": {
                     "summary": "The report's JSON Schema (as 'triage schema')",
-                    "responses": {"200": {"description": "JSON Schema"}, "401": UNAUTHORISED},
+                    "responses": _document("JSON Schema (2020-12)"),
                 }
             },
             "/questions": {
                 "get": {
                     "summary": "The questionnaire (as 'triage questions --json')",
-                    "responses": {"200": {"description": "the questions"}, "401": UNAUTHORISED},
+                    "responses": _document("the questions"),
                 }
             },
             "/openapi.json": {
                 "get": {
                     "summary": "This description",
-                    "responses": {"200": {"description": "OpenAPI 3.1"}, "401": UNAUTHORISED},
+                    "responses": _document("OpenAPI 3.1"),
                 }
             },
         },
@@ -188,7 +302,9 @@ def openapi() -> dict[str, Any]:
                 "Checked": {
                     "type": "object",
                     "description": "The decision (as 'triage check --json'), with 'logged' and "
-                    "'log_entry' (or 'not_logged': why not)",
+                    "'log_entry' (or 'not_logged': why not); or, for incomplete answers that "
+                    "already meet an emergency or urgent row, the early warning: stopped_early, "
+                    "the unanswered fields and the problems of the answers given",
                     "required": ["outcome", "reasons", "rule_pack", "engine", "report", "logged"],
                     "properties": {
                         "outcome": {"enum": list(OUTCOMES)},
@@ -201,6 +317,9 @@ def openapi() -> dict[str, Any]:
                         "logged": {"type": "boolean"},
                         "log_entry": {"type": "integer"},
                         "not_logged": {"type": "string"},
+                        "stopped_early": {"const": True},
+                        "unanswered": {"type": "array", "items": {"type": "string"}},
+                        "problems": {"type": "array", "items": {"type": "object"}},
                     },
                 },
                 "Worklist": {
@@ -225,24 +344,87 @@ def openapi() -> dict[str, Any]:
                 },
                 "Entry": {"type": "object", "description": "as 'triage log show ID --json'"},
                 "ReviewRequest": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["verdict"],
-                    "properties": {
-                        "verdict": {"enum": ["accepted", "overridden"]},
-                        "reason": {
-                            "enum": list(OVERRIDE_REASONS),
-                            "description": "required with overridden: "
-                            + "; ".join(f"{k}: {v}" for k, v in OVERRIDE_REASONS.items()),
+                    "description": "An acceptance (no reason), or an override with its reason "
+                    "and a note saying what was decided instead; anything else is a 422",
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["verdict"],
+                            "properties": {
+                                "verdict": {"const": "accepted"},
+                                "reason": {
+                                    "const": "",
+                                    "description": "none (a reason goes with an override); "
+                                    "'' is none, as a recorded acceptance shows it",
+                                },
+                                "note": {"type": "string"},
+                                "by": BY,
+                            },
                         },
-                        "note": {"type": "string", "description": "required with overridden"},
-                        "by": {
-                            "type": "string",
-                            "description": "the clinician, recorded as 'NAME via APP'",
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["verdict", "reason", "note"],
+                            "properties": {
+                                "verdict": {"const": "overridden"},
+                                "reason": {
+                                    "enum": list(OVERRIDE_REASONS),
+                                    "description": "; ".join(
+                                        f"{k}: {v}" for k, v in OVERRIDE_REASONS.items()
+                                    ),
+                                },
+                                "note": {
+                                    "type": "string",
+                                    "pattern": "\\S",
+                                    "description": "what was decided instead (not blank)",
+                                },
+                                "by": BY,
+                            },
+                        },
+                    ],
+                },
+                "Review": {
+                    "type": "object",
+                    "required": [
+                        "id",
+                        "entry_id",
+                        "reviewed_at",
+                        "reviewer",
+                        "verdict",
+                        "note",
+                        "reason",
+                    ],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "entry_id": {"type": "integer"},
+                        "reviewed_at": {"type": "string"},
+                        "reviewer": {"type": "string"},
+                        "verdict": {"enum": ["accepted", "overridden"]},
+                        "note": {"type": "string"},
+                        "reason": {"enum": ["", *OVERRIDE_REASONS]},
+                    },
+                },
+                "OperationOutcome": {
+                    "type": "object",
+                    "required": ["resourceType", "issue"],
+                    "properties": {
+                        "resourceType": {"const": "OperationOutcome"},
+                        "issue": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {
+                                "type": "object",
+                                "required": ["severity", "code"],
+                                "properties": {
+                                    "severity": {"enum": ["fatal", "error", "warning"]},
+                                    "code": {"type": "string"},
+                                    "diagnostics": {"type": "string"},
+                                },
+                            },
                         },
                     },
                 },
-                "Review": {"type": "object"},
                 "Error": {
                     "type": "object",
                     "required": ["error", "message", "problems"],

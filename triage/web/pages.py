@@ -32,6 +32,7 @@ from .security import (
     client_address,
     csrf_ok,
     csrf_token,
+    session_secret,
     signed_in,
     start_session,
 )
@@ -88,7 +89,7 @@ def to_login(request: Request) -> RedirectResponse:
 
 def _who(request: Request) -> tuple[TriageLog, Clinician | None]:
     log = site(request).logs.get()
-    return log, signed_in(request, log)
+    return log, signed_in(request, log, site(request).sessions)
 
 
 # -- sign-in ------------------------------------------------------------------------------------
@@ -116,17 +117,27 @@ async def login(request: Request) -> Response:
             name=name,
             error=f"Too many failed sign-ins. Try again in {minutes} min.",
         )
-    clinician = await run_in_threadpool(
-        lambda: site(request).logs.get().access.sign_in(name, password)
-    )
-    if clinician is None:
+    earlier = session_secret(request)
+
+    def sign_in() -> tuple[Clinician, str] | None:
+        log = site(request).logs.get()
+        found = log.access.sign_in(name, password)
+        if found is None:
+            return None
+        if earlier is not None:  # signing in again ends the session before
+            log.sessions.end(earlier)
+        return found, log.sessions.start(found.name, site(request).sessions)
+
+    signed = await run_in_threadpool(sign_in)
+    if signed is None:
         limiter.failed(name, address)
         return render(
             request, "login.html", 401, next=target, name=name, error="Wrong name or password."
         )
     limiter.succeeded(name)
+    clinician, secret = signed
     zone = str(form.get("time_zone", ""))
-    start_session(request, clinician, zone if _known_zone(zone) else None)
+    start_session(request, secret, clinician, zone if _known_zone(zone) else None)
     return RedirectResponse(target, status_code=303)
 
 
@@ -137,6 +148,9 @@ async def logout(request: Request) -> Response:
     form = await request.form()
     if not csrf_ok(request, form):
         raise HTTPException(403, "This form has expired or did not come from this site.")
+    secret = session_secret(request)
+    if secret is not None:  # the session ends in the log: a copy of the cookie opens nothing
+        await run_in_threadpool(lambda: site(request).logs.get().sessions.end(secret))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

@@ -3,8 +3,10 @@ failed sign-ins, API bearer tokens, and the headers every response carries.
 
 - A clinician's session is a cookie signed with the server's secret (Starlette's
   ``SessionMiddleware``: itsdangerous, HttpOnly, SameSite=Lax, Secure behind HTTPS), holding the
-  account name, a CSRF token and the time zone; the account is looked up on every request, so a
-  disabled account is signed out at once.
+  session's random secret, a CSRF token and the time zone. The session itself is kept in the log
+  (``log.sessions``: only the secret's hash), looked up with its account on every request: it
+  ends when idle or too old (``SessionLimits``), at sign-out, and when the account gets a new
+  password or is disabled, on every server of the log at once.
 - Every form carries the session's CSRF token; a POST without it (or from another origin) is
   refused with 403 before anything is read or written.
 - Failed sign-ins are counted per name and per client address; past the limit, sign-in is
@@ -26,9 +28,9 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..log import ApiToken, Clinician, TriageLog
+from ..log.sessions import SessionLimits
 
 CSRF_FIELD = "csrf_token"
-SESSION_HOURS = 12
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -107,28 +109,35 @@ def csrf_ok(request: Request, form: Any) -> bool:
     return secrets.compare_digest(expected.encode(), given.encode())
 
 
-def start_session(request: Request, clinician: Clinician, time_zone: str | None) -> None:
-    """A new session for ``clinician``: everything of the one before is dropped (no fixation)."""
+def start_session(
+    request: Request, secret: str, clinician: Clinician, time_zone: str | None
+) -> None:
+    """The cookie of the new session ``secret`` (``log.sessions.start``) of ``clinician``:
+    everything of the one before is dropped (no fixation)."""
     request.session.clear()
     request.session.update(
         {
-            "user": clinician.name,
+            "session": secret,
             "tz": time_zone or clinician.time_zone,
-            "since": int(time.time()),
             "csrf": secrets.token_urlsafe(32),
         }
     )
 
 
-def signed_in(request: Request, log: TriageLog) -> Clinician | None:
-    """The active clinician of this session, or None (no session, expired, or disabled)."""
-    name, since = request.session.get("user"), request.session.get("since")
-    if not isinstance(name, str) or not isinstance(since, int):
+def session_secret(request: Request) -> str | None:
+    """The secret of the session the cookie names, if any."""
+    found = request.session.get("session")
+    return found if isinstance(found, str) else None
+
+
+def signed_in(request: Request, log: TriageLog, limits: SessionLimits) -> Clinician | None:
+    """The active clinician of this session, or None: no session, or one that has ended (idle,
+    too old, signed out, a new password, a disabled account); its cookie is then cleared."""
+    secret = session_secret(request)
+    if secret is None:
         return None
-    if time.time() - since > SESSION_HOURS * 3600:
-        request.session.clear()
-        return None
-    clinician = log.access.clinician(name)
+    session = log.sessions.current(secret, limits)
+    clinician = log.access.clinician(session.clinician) if session is not None else None
     if clinician is None or not clinician.active:
         request.session.clear()
         return None

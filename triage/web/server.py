@@ -10,8 +10,16 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..log.location import shown_location
+from ..log.sessions import SessionLimits
 from ..pack import RulePack
 from .cds import EhrTrust
+from .limits import (
+    BODY_TIMEOUT,
+    HEADER_TIMEOUT,
+    KEEP_ALIVE_TIMEOUT,
+    MAX_CONNECTIONS,
+    timed_protocol,
+)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -53,9 +61,21 @@ def serve(
     cors_origins: Sequence[str] = (),
     https_only: bool = False,
     cds_trust: EhrTrust | None = None,
+    trusted_proxies: Sequence[str] = (),
+    header_timeout: int = HEADER_TIMEOUT,
+    body_timeout: int = BODY_TIMEOUT,
+    keep_alive_timeout: int = KEEP_ALIVE_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
+    sessions: SessionLimits | None = None,
     announce: Callable[[str], None] = print,
 ) -> None:
-    """Serve the pages and the API of the log at ``log_path`` until Ctrl-C."""
+    """Serve the pages and the API of the log at ``log_path`` until Ctrl-C.
+
+    The client's address and scheme are taken from ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` only on connections from ``trusted_proxies`` (addresses or
+    networks). A connection has ``header_timeout`` seconds to send a request's line and
+    headers, ``body_timeout`` for its body, and is closed after ``keep_alive_timeout`` idle;
+    a request beyond ``max_connections`` open connections is answered 503."""
     import uvicorn
 
     from .app import create_app
@@ -66,14 +86,21 @@ def serve(
         cors_origins=cors_origins,
         https_only=https_only,
         cds_trust=cds_trust,
+        body_timeout=body_timeout,
+        sessions=sessions,
     )
     sock = bind(host, port)
     config = uvicorn.Config(
         app,
+        http=timed_protocol(header_timeout),
         log_level="warning",
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies),
+        timeout_keep_alive=keep_alive_timeout,
+        limit_concurrency=max_connections + 1,  # uvicorn counts the new connection too
     )
     server = uvicorn.Server(config)
     shown = shown_location(str(log_path))  # a PostgreSQL URL without its password
