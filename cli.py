@@ -33,7 +33,8 @@ from triage.render import IF_STOPPED, Line, Style, counted, render_early_warning
 if TYPE_CHECKING:
     from triage.checking import StoppedCheck
     from triage.log import Filters, Keep, TriageLog
-    from triage.questionnaire import Gate, Interview, Item
+    from triage.questionnaire import Gate, Item
+    from triage.session import QuestionnaireSession
     from triage.warning import EarlyWarning
 
 EXIT_CODES = {(lv.outcome, lv.urgency): lv.exit_code for lv in LEVELS}
@@ -425,14 +426,13 @@ def _show_stopped(
 ) -> NoReturn:
     """A questionnaire stopped early: the screen at once (on stderr too with --json, since a
     person is answering), then the record in the log, then whether it was saved."""
-    from triage.checking import stop_early
-
-    warning = stopped.warning
+    warning = stopped.session.warning
+    assert warning is not None
     _say()
     echo_lines(render_early_warning(warning), err=as_json)
     if stopped.interrupted:
         echo_lines([Line("text", ""), Line("urgent", IF_STOPPED)], err=as_json)
-    result = stop_early(warning, log=stopped.db, record=stopped.record)
+    result = stopped.session.stop(record=stopped.record)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     problems = _after_the_result(result, save_answers, as_json)
@@ -606,10 +606,9 @@ _INTERRUPTS = _Interrupts()
 
 @dataclass
 class _Stopping:
-    """Why and how the questions stopped before the end."""
+    """How the questions stopped before the end (the session holds the warning)."""
 
-    warning: EarlyWarning
-    db: str | None
+    session: QuestionnaireSession
     record: bool
     interrupted: bool = False
     status: int = 0
@@ -622,111 +621,64 @@ class _Asked:
     stopped: _Stopping | None = None
 
 
-_NOT_READ = object()
-
-
 class _Questions:
-    """Asks the questions in the terminal, one at a time, and after each answer looks for an
-    early warning; the questionnaire itself (``triage.questionnaire.Interview``) and the warning
-    (``triage.warning``) are the library's."""
+    """Asks the questions in the terminal, one at a time; what comes next, whether an answer
+    answers it and when the questions stop are the library's (``triage.session``)."""
 
     def __init__(self, pack: _PackLoading, db: str | None, *, record: bool) -> None:
         self.pack = pack
         self.db = db
         self.record = record
-        self.clinician: Any = _NOT_READ  # the profile and conditions of the patient's record
-        self.interview: Interview | None = None
+        self.session: QuestionnaireSession | None = None
 
     def run(self, patient: str | None, interactive: bool, follow_up: bool) -> _Asked:
         """The answers; or, stopped early, the warning. Ctrl-C leaves with status 130 and end
         of input with 1; with answers that already need a clinician, these are shown and
         recorded first."""
+        from triage.session import QuestionnaireSession
+
         if not interactive and not sys.stdin.isatty():
             click.echo(NOT_A_TERMINAL, err=True)
             sys.exit(1)
-        preset = {} if patient is None else {"patient_id": _patient_option(patient)}
+        given = None if patient is None else _patient_option(patient)
+        self.session = QuestionnaireSession(
+            given, follow_up=follow_up, log=self.db, pack=self.pack.get
+        )
         try:
             _say("Follow-up check" if follow_up else "Post-session check", bold=True, fg="cyan")
             _say("Answer each question; type ? for help. Ctrl-C stops.")
-            if follow_up:
-                preset, follow_up = self._follow_up(preset)
-            return self._ask_all(preset, follow_up)
+            return self._ask_all(self.session)
         except KeyboardInterrupt:
             return self._stopped(130, "\nStopped.")
         except EOFError:
             return self._stopped(1, "\nNo more input.")
 
-    def _follow_up(self, preset: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        """Who the patient is, their latest session (confirmed by them), and what the log knows
-        about it. A patient who means another session gets a check of a new session."""
-        from datetime import datetime, timezone
-
-        from triage.checking import follow_up_preset
-        from triage.prompts import session_question
-        from triage.questionnaire import ITEMS
-
-        if "patient_id" not in preset:
-            step = ITEMS["patient_id"][1]
-            preset = {"patient_id": _ask(step)}
-        session, known = follow_up_preset(preset["patient_id"], self.db)
-        if _ask(session_question(session.ended_at, datetime.now(timezone.utc))):
-            return known, True
-        _say("Then this is a check of a new session.")
-        return preset, False
-
-    def _ask_all(self, preset: dict[str, Any], follow_up: bool) -> _Asked:
+    def _ask_all(self, session: QuestionnaireSession) -> _Asked:
         from triage.prompts import UNSET
-        from triage.questionnaire import Interview
 
-        interview = Interview.follow_up(preset) if follow_up else Interview(preset)
-        self.interview = interview
         while True:
-            step = interview.next_step()
+            step = session.next_question()
             keep = UNSET
             if step is None:
-                key = _confirm(interview)
+                key = _confirm(session)
                 if key is None:
-                    return _Asked(interview.report_data(), follow_up)
-                step, keep = interview.step(key), interview.value(key)
-            interview.answer(step, _ask(step, keep))
-            warning = self._warning()
-            if warning is not None:
-                return _Asked({}, follow_up, _Stopping(warning, self.db, self.record))
-
-    def _warning(self, at_least: str = "urgent", interrupted: bool = False) -> EarlyWarning | None:
-        """The early warning for the answers so far, with the patient's profile and conditions
-        from their record (not known, while the log cannot say)."""
-        from triage.checking import record_answers
-        from triage.warning import early_warning
-
-        if self.interview is None:
-            return None
-        answers, pending = self.interview.partial()
-        if "patient_id" not in answers:
-            return None
-        if self.clinician is _NOT_READ:
-            self.clinician = record_answers(answers["patient_id"], self.db)
-        if self.clinician is None:
-            pending |= {"profile", "conditions"}
-        else:
-            answers = {**answers, **self.clinician}
-        return early_warning(
-            answers, pending, self.pack.get(), at_least=at_least, interrupted=interrupted
-        )
+                    return _Asked(session.finish(), session.follow_up)
+                step, keep = session.question(key), session.value(key)
+            if _ask(session, step, keep) is not None:
+                return _Asked({}, session.follow_up, _Stopping(session, self.record))
+            if step.key == "session" and not session.follow_up:
+                _say("Then this is a check of a new session.")
 
     def _stopped(self, status: int, said: str) -> _Asked:
         """Stopped by the patient: answers that already need a clinician are shown and recorded;
         otherwise nothing is saved."""
-        answers = self.interview.partial()[0] if self.interview is not None else {}
-        warning = None
-        if {"patient_id", "hours_since_session"} <= set(answers):
-            warning = self._warning("routine", interrupted=True)
-        if warning is None:
+        assert self.session is not None
+        if self.session.interrupt() is None:
             _say(f"{said} Nothing was saved.")
             _say_wrapped(IF_STOPPED)
             sys.exit(status)
         _say(said)
-        return _Asked({}, False, _Stopping(warning, self.db, self.record, True, status))
+        return _Asked({}, False, _Stopping(self.session, self.record, True, status))
 
 
 def _say(text: str = "", **style: Any) -> None:
@@ -753,12 +705,13 @@ def _read(prompt: str = "> ") -> str:
 _FIRST_TIME: Any = object()
 
 
-def _ask(step: Gate | Item, keep: Any = _FIRST_TIME) -> Any:
-    """Ask one question until it gets a valid answer; None when an optional one is skipped.
+def _ask(
+    session: QuestionnaireSession, step: Gate | Item, keep: Any = _FIRST_TIME
+) -> EarlyWarning | None:
+    """Ask one question until the session takes the answer; the early warning it gives.
     ``keep`` (when changing an answer) is the answer Enter keeps; ``prompts.UNSET`` for none."""
     from triage.errors import AnswerError
-    from triage.prompts import UNSET, help_text, is_optional, options, question_lines
-    from triage.questionnaire import Gate, parse_answer, parse_choice
+    from triage.prompts import UNSET, help_text, question_lines
 
     keep = UNSET if keep is _FIRST_TIME else keep
     echo_lines(question_lines(step, _width(), keep), err=True, wrap=False)
@@ -766,26 +719,18 @@ def _ask(step: Gate | Item, keep: Any = _FIRST_TIME) -> Any:
         text = _read().strip()
         if text == "?":
             _say_wrapped(help_text(step), indent=2)
-        elif not text and keep is not UNSET:
-            return keep
-        elif not text and is_optional(step):
-            return None
-        elif not text:
-            _say("  This question needs an answer.")
-        else:
-            try:
-                if isinstance(step, Gate):
-                    return parse_choice(options(step), text)
-                return parse_answer(step.spec, text)
-            except AnswerError as exc:
-                _say_wrapped(str(exc), indent=2)
+            continue
+        try:
+            return session.answer(step.key, keep if not text and keep is not UNSET else text)
+        except AnswerError as exc:
+            _say_wrapped(str(exc), indent=2)
 
 
-def _confirm(interview: Interview) -> str | None:
+def _confirm(session: QuestionnaireSession) -> str | None:
     """Show every answer on one screen; Enter confirms, a number changes that answer."""
     from triage.prompts import changeable, summary_lines
 
-    rows = interview.summary()
+    rows = session.summary()
     keys = changeable(rows)
     echo_lines(summary_lines(rows, _width()), err=True, wrap=False)
     while True:
@@ -1139,13 +1084,15 @@ def log_show(entry_id: int, as_json: bool, rules: str | None, db: str | None) ->
 @click.argument("entry_id", type=int, metavar="ID")
 @click.option("--by", "reviewer", required=True, metavar="NAME", help="Who reviewed it.")
 @click.option("--accept", is_flag=True, help="The decision was right.")
-@click.option("--override", is_flag=True, help="The decision was overridden (say why in --note).")
+@click.option(
+    "--override", is_flag=True, help="The decision was overridden (say why: --reason and --note)."
+)
 @click.option("--note", default="", metavar="TEXT", help="A note; required with --override.")
 @click.option(
     "--reason",
     type=click.Choice(list(OVERRIDE_REASONS)),
     default=None,
-    help="With --override: why, as a coded reason (as in the web review form).",
+    help="With --override (required): why, as a coded reason (as in the web review form).",
 )
 @db_option
 def log_review(
@@ -1159,16 +1106,12 @@ def log_review(
 ) -> None:
     """Record a clinician's review of a check (appended; never edits the check).
 
-    Give exactly one of --accept and --override.
+    Give exactly one of --accept and --override; an override needs --reason and --note.
     """
     if accept and override:
         raise click.UsageError("give either --accept or --override, not both")
     if not accept and not override:
         raise click.UsageError("give --accept or --override")
-    if override and not note.strip():
-        raise click.UsageError("an override needs --note saying what was decided instead, and why")
-    if reason and not override:
-        raise click.UsageError("--reason goes with --override")
     with _reading(db) as triage_log:
         review = triage_log.review(
             entry_id,
@@ -1683,6 +1626,9 @@ def _password(from_stdin: bool) -> str:
 @main.group()
 def user() -> None:
     """Clinicians' accounts for 'triage serve': who may sign in and review."""
+    from triage.extras import needs
+
+    needs("serve")  # before a password is typed: argon2 hashes it
 
 
 @user.command("add")

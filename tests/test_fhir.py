@@ -20,6 +20,15 @@ import triage
 from tests.fhir_support import assert_valid, library_model, schema_errors
 from tests.golden_files import check_golden
 from tests.helpers import ROOT, examples, load_case, report, vignette_files
+from triage.errors import (
+    EvaluationError,
+    NotFoundError,
+    Problem,
+    ReportError,
+    TriageError,
+    UnavailableError,
+    UsageError,
+)
 from triage.fhir import (
     QUESTIONNAIRE_URL,
     answers_from_response,
@@ -471,3 +480,27 @@ def test_triage_check_format_fhir(tmp_path: Path) -> None:
     plain = json.loads(run("check", "--answers", str(path), "--no-log", "--json").stdout)
     assert plain["urgency"] == "emergency"
     assert run("check", "--format", "fhir").exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (UnavailableError("the log is restarting"), 503, "transient"),
+        (ReportError([Problem("is missing", field="fainting")]), 422, "invalid"),
+        (UsageError("no such format"), 400, "invalid"),
+        (NotFoundError("there is no entry 9"), 404, "not-found"),
+        (EvaluationError("the engine failed"), 500, "exception"),
+        ("sign in first", 401, "login"),
+        ("the body is too large", 413, "too-long"),
+        ("the server failed", 500, "exception"),
+    ],
+)
+def test_one_builder_gives_each_error_its_fhir_issue_type(
+    error: TriageError | str, status: int, code: str
+) -> None:
+    """The CLI (no status) and the web (with one) give a library error the same issue type."""
+    from triage.fhir.outcome import operation_outcome
+
+    assert [i["code"] for i in operation_outcome(error, status)["issue"]] == [code]
+    if not isinstance(error, str):
+        assert operation_outcome(error)["issue"][0]["code"] == code

@@ -13,7 +13,7 @@ import pytest
 import triage
 from tests.backends import rows, tamper
 from tests.helpers import load_case, report, vignette_files
-from triage.errors import UsageError
+from triage.errors import ReviewError
 from triage.log import Filters, TriageLog
 from triage.log.location import default_log_path
 from triage.log.records import names
@@ -78,7 +78,7 @@ def test_dates_filter_whole_utc_days(log: TriageLog) -> None:
 
 def test_reviews_are_appended_and_unreviewed_filter(log: TriageLog) -> None:
     log.review(10, by="Dr Ada", verdict="accepted")
-    log.review(10, by="Dr Bo", verdict="overridden", note="Seen; cleared.")
+    log.review(10, by="Dr Bo", verdict="overridden", reason="other", note="Seen; cleared.")
     entry = log.entry(10)
     assert [(r.reviewer, r.verdict) for r in entry.reviews] == [
         ("Dr Ada", "accepted"),
@@ -92,7 +92,7 @@ def test_reviews_are_appended_and_unreviewed_filter(log: TriageLog) -> None:
 def test_review_of_a_missing_entry_is_refused(log: TriageLog) -> None:
     with pytest.raises(triage.StorageError, match="there is no entry 999"):
         log.review(999, by="Dr Ada", verdict="accepted")
-    with pytest.raises(UsageError, match="reviewer's name"):
+    with pytest.raises(ReviewError, match="field 'reviewer': a review needs the reviewer's name"):
         log.review(1, by="  ", verdict="accepted")
 
 

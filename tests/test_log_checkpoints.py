@@ -43,7 +43,7 @@ def fill(log: TriageLog) -> None:
     log.record_many(DECISIONS[3:5])
     log.set_patient("pt-1", conditions=["heart_disease"], by="Dr Bo")  # record 8
     log.record(DECISIONS[5])
-    log.review(6, by="Dr Bo", verdict="overridden", note="Seen.")  # record 10
+    log.review(6, by="Dr Bo", verdict="overridden", reason="other", note="Seen.")  # record 10
     log.record_many(DECISIONS[6:8])
 
 

@@ -106,7 +106,8 @@ def test_list_filters_and_json(filled: Path) -> None:
 
 
 def test_show_gives_answers_reasons_sources_rules_and_reviews(filled: Path) -> None:
-    run("log", "review", "3", "--by", "Dr Ada", "--override", "--note", "Seen in clinic.")
+    override = ("--override", "--reason", "other", "--note", "Seen in clinic.")
+    run("log", "review", "3", "--by", "Dr Ada", *override)
     text = run("log", "show", "3").stdout
     for part in (
         "Entry 3: pt-p10-chest-pain-ongoing",
@@ -127,7 +128,8 @@ def test_show_gives_answers_reasons_sources_rules_and_reviews(filled: Path) -> N
 
 def test_review_rules(filled: Path) -> None:
     assert run("log", "review", "1", "--by", "Dr Ada").exit_code == 2  # neither flag
-    assert run("log", "review", "1", "--by", "Dr Ada", "--override").exit_code == 2  # no note
+    bare = run("log", "review", "1", "--by", "Dr Ada", "--override")
+    assert bare.exit_code == 1 and "field 'reason'" in bare.stderr and "field 'note'" in bare.stderr
     missing = run("log", "review", "99", "--by", "Dr Ada", "--accept")
     assert missing.exit_code == 1 and "there is no entry 99" in missing.stderr
     ok = run("log", "review", "1", "--by", "Dr Ada", "--accept", "--note", "fine")

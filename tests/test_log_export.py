@@ -81,7 +81,9 @@ def test_text_cells_that_start_a_formula_get_a_leading_quote(cell: object, writt
 def test_csv_export_neutralises_names_and_notes_and_includes_the_last_note(filled: Path) -> None:
     with TriageLog(filled) as log:
         log.review(3, by="=cmd|' /C calc'!A0", verdict="accepted", note="first")
-        log.review(3, by="@Dr Ada", verdict="overridden", note="-2+3 seen; +1 cleared")
+        log.review(
+            3, by="@Dr Ada", verdict="overridden", reason="other", note="-2+3 seen; +1 cleared"
+        )
         log.review(2, by="Dr Bo", verdict="accepted", note='=HYPERLINK("http://evil")')
     result = run("log", "export", "--format", "csv")
     assert result.exit_code == 0, result.output
@@ -199,7 +201,7 @@ def reviewed(filled: Path) -> Path:
     would act on (as an edit outside triage could leave them)."""
     with TriageLog(filled) as log:
         log.review(1, by="=Dr Ada", verdict="accepted", note="-2+3 seen")
-        log.review(1, by="Dr Bo", verdict="overridden", note="+1 cleared")
+        log.review(1, by="Dr Bo", verdict="overridden", reason="other", note="+1 cleared")
         log.review(3, by="Dr Cy", verdict="accepted", note="placeholder")
     tamper(filled, "UPDATE reviews SET note = ? WHERE id = 3", "\x1b[2J\t\x9b0m \u202eevil")
     tamper(filled, "UPDATE entries SET top_reason = ? WHERE id = 2", "@Fever\x1b]8;;x\x07")

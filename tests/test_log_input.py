@@ -258,7 +258,7 @@ RAW_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]")
 def hostile(filled: Path) -> Path:
     """Texts with escape sequences, as an older triage or an edit outside triage left them."""
     with TriageLog(filled) as log:
-        log.review(3, by="Dr Ada", verdict="overridden", note="placeholder")
+        log.review(3, by="Dr Ada", verdict="overridden", reason="other", note="placeholder")
     tamper(
         filled,
         "UPDATE reviews SET reviewer = ?, note = ? WHERE id = 1",

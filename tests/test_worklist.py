@@ -17,7 +17,7 @@ import triage
 from tests.backends import Target, explain, tamper
 from tests.helpers import report
 from tests.web_support import LEVEL_REPORTS
-from triage.errors import NotFoundError, UsageError
+from triage.errors import NotFoundError, ReviewError, UsageError
 from triage.log import Filters, TriageLog
 from triage.log.records import review_problems
 from triage.log.worklist import status
@@ -217,9 +217,9 @@ def test_an_override_keeps_its_coded_reason(log: TriageLog) -> None:
     review = log.review(1, by="Dr Ada", verdict="overridden", reason="more_urgent", note="Seen")
     assert log.entry(1).reviews[-1].reason == review.reason == "more_urgent"
     assert review.reason_words.startswith("More urgent")
-    with pytest.raises(UsageError, match="not an override reason"):
-        log.review(1, by="Dr Ada", verdict="overridden", reason="bored")
-    with pytest.raises(UsageError, match="with an override"):
+    with pytest.raises(ReviewError, match="field 'reason': an override needs a reason from"):
+        log.review(1, by="Dr Ada", verdict="overridden", reason="bored", note="Seen")
+    with pytest.raises(ReviewError, match="field 'reason': a reason goes with an override"):
         log.review(1, by="Dr Ada", verdict="accepted", reason="other")
     assert log.verify().ok
 
@@ -239,7 +239,7 @@ def test_an_override_keeps_its_coded_reason(log: TriageLog) -> None:
 def test_what_a_review_from_the_web_needs(
     verdict: str, reason: str, note: str, fields: list[str]
 ) -> None:
-    assert [p.field for p in review_problems(verdict, reason, note)] == fields
+    assert [p.field for p in review_problems(verdict, reason, note, "Dr Ada")] == fields
 
 
 # -- accounts and tokens -------------------------------------------------------------------------

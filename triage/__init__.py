@@ -26,6 +26,7 @@ _EXPORTS = {
     "parse_report": "contract",
     "Decision": "decision",
     "Reason": "decision",
+    "AnswerError": "errors",
     "EvaluationError": "errors",
     "IdempotencyKeyError": "errors",
     "InputError": "errors",
@@ -45,6 +46,8 @@ _EXPORTS = {
     "default_pack": "pack",
     "load_pack": "pack",
     "Report": "report",
+    "QuestionnaireSession": "session",
+    "EarlyWarning": "warning",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -87,6 +90,9 @@ if TYPE_CHECKING:  # the names of _EXPORTS, for type checkers (tests/test_packag
     )
     from .decision import (
         Reason as Reason,
+    )
+    from .errors import (
+        AnswerError as AnswerError,
     )
     from .errors import (
         EvaluationError as EvaluationError,
@@ -144,4 +150,10 @@ if TYPE_CHECKING:  # the names of _EXPORTS, for type checkers (tests/test_packag
     )
     from .report import (
         Report as Report,
+    )
+    from .session import (
+        QuestionnaireSession as QuestionnaireSession,
+    )
+    from .warning import (
+        EarlyWarning as EarlyWarning,
     )

@@ -43,16 +43,21 @@ class CompiledRule:
     @cached_property
     def reason(self) -> dict[str, object]:
         """What a decision's reason says of this rule, whatever the answers."""
-        rule = self.rule
-        return {
-            "rule": rule.id,
-            "title": rule.title,
-            "outcome": rule.outcome,
-            "urgency": rule.urgency,
-            "patient": rule.patient,
-            "clinician": rule.clinician,
-            "source": self.source,
-        }
+        return reason_fields(self.rule, self.source)
+
+
+def reason_fields(rule: Rule, source: str) -> dict[str, object]:
+    """What a reason (``decision.Reason``) says of ``rule``, whatever the answers: the one
+    place a rule becomes a reason, for a decision and for an early warning."""
+    return {
+        "rule": rule.id,
+        "title": rule.title,
+        "outcome": rule.outcome,
+        "urgency": rule.urgency,
+        "patient": rule.patient,
+        "clinician": rule.clinician,
+        "source": source,
+    }
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from .compiled import CompiledNote, CompiledRule, compiled
+from .compiled import CompiledNote, CompiledRule, compiled, reason_fields
 from .explain import WhyNot
 from .history import Context, history_matched
 from .outcomes import Outcome, Urgency
-from .pack import RulePack
+from .pack import Note as PackNote
+from .pack import Rule, RulePack
 from .report import Report
 
 
@@ -34,6 +35,11 @@ class Reason(_Frozen):
     source: str
     matched: dict[str, Any]
 
+    @classmethod
+    def of(cls, rule: Rule, source: str, matched: dict[str, Any]) -> Reason:
+        """``rule`` as a reason, with the answers that made it fire."""
+        return cls.model_validate({**reason_fields(rule, source), "matched": matched})
+
 
 class Note(_Frozen):
     """A sentence for the patient that a pack adds when its condition holds (insulin, a previous
@@ -45,6 +51,18 @@ class Note(_Frozen):
     clinician: str
     source: str
     matched: dict[str, Any]
+
+    @classmethod
+    def of(cls, note: PackNote, source: str, matched: dict[str, Any]) -> Note:
+        """The pack's ``note`` as said to the patient, with the answers that made it hold."""
+        return cls(
+            note=note.id,
+            title=note.title,
+            patient=note.patient,
+            clinician=note.clinician,
+            source=source,
+            matched=matched,
+        )
 
 
 class PackInfo(_Frozen):
@@ -100,15 +118,7 @@ def _reason(compiled_rule: CompiledRule, context: Context) -> dict[str, Any]:
 
 
 def _note(compiled_note: CompiledNote, context: Context) -> Note:
-    note = compiled_note.note
-    return Note(
-        note=note.id,
-        title=note.title,
-        patient=note.patient,
-        clinician=note.clinician,
-        source=compiled_note.source,
-        matched=compiled_note.matched(context.answers),
-    )
+    return Note.of(compiled_note.note, compiled_note.source, compiled_note.matched(context.answers))
 
 
 @functools.cache

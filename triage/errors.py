@@ -241,3 +241,14 @@ class AnswerError(TriageError, ValueError):
     what is expected, and the question is asked again."""
 
     kind = "answer"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        """The question's field or gate, when known (``QuestionnaireSession.answer``)."""
+
+    def explain(self) -> str:
+        return f"error: field '{self.field}': {self}" if self.field else super().explain()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), **({"field": self.field} if self.field else {})}

@@ -134,14 +134,7 @@ def early_warning(
         unanswered=tuple(name for name in ITEMS if name in unknown),
         rule_pack=PackInfo(name=rules.name, version=rules.version, sha256=rules.sha256),
         notes=tuple(
-            Note(
-                note=note.id,
-                title=note.title,
-                patient=note.patient,
-                clinician=note.clinician,
-                source=rules.source(note),
-                matched=matched(note.condition, known, unknown),
-            )
+            Note.of(note, rules.source(note), matched(note.condition, known, unknown))
             for note in rules.notes
             if truth(note.condition, known, unknown) is True
         ),
@@ -153,13 +146,4 @@ def _reason(
     pack: RulePack, rule: Rule, answers: Mapping[str, Any], unknown: Collection[str]
 ) -> Reason:
     assert rule.condition is not None
-    return Reason(
-        rule=rule.id,
-        title=rule.title,
-        outcome=rule.outcome,
-        urgency=rule.urgency,
-        patient=rule.patient,
-        clinician=rule.clinician,
-        source=pack.source(rule),
-        matched=matched(rule.condition, answers, unknown),
-    )
+    return Reason.of(rule, pack.source(rule), matched(rule.condition, answers, unknown))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import NotFoundError, UsageError
+from ..extras import needs
 from .records import Row, now_utc, plain_text
 from .store import Store
 
@@ -68,6 +69,7 @@ class ApiToken:
 
 @cache
 def _hasher() -> PasswordHasher:
+    needs("serve")  # argon2 comes with the web server: accounts are for 'triage serve'
     from argon2 import PasswordHasher
 
     return PasswordHasher()  # argon2id, the library's current RFC 9106 low-memory profile

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..errors import NotFoundError, StorageError, UsageError
+from ..errors import NotFoundError, ReviewError, StorageError, UsageError
 from ..history import Earlier, new_session_id
-from ..outcomes import OVERRIDE_REASONS
 from . import chain, worklist
 from .access import Access
 from .cards import ShownCards
@@ -29,7 +28,6 @@ from .patients import KEEP, Keep, checked_change, record_from
 from .records import (
     MAX_ID,
     MIN_STAMP,
-    VERDICTS,
     Entry,
     EntrySummary,
     Filters,
@@ -43,6 +41,7 @@ from .records import (
     days_before,
     now_utc,
     plain_text,
+    review_problems,
     stamp,
     visible,
 )
@@ -133,18 +132,16 @@ class TriageLog:
     def review(
         self, entry_id: int, *, by: str, verdict: Verdict, note: str = "", reason: str = ""
     ) -> Review:
-        """Append a clinician's review of an entry; reviews are never edited. An override may
-        give a coded ``reason`` (``OVERRIDE_REASONS``); an acceptance gives none."""
-        if verdict not in VERDICTS:
-            raise UsageError(
-                f"a review's verdict is one of {', '.join(VERDICTS)}, not {verdict!r}",
-                "accept the decision or override it",
-            )
-        _check_reason(verdict, reason)
-        reviewer = plain_text("reviewer", by).strip()
-        if not reviewer:
-            raise UsageError("a review needs the reviewer's name", "give --by NAME")
+        """Append a clinician's review of an entry; reviews are never edited. An override
+        needs a coded ``reason`` (``OVERRIDE_REASONS``) and a note; an acceptance takes no
+        reason. ReviewError lists every problem (``review_problems``, the one rule the CLI,
+        the web and the API apply); UsageError for text that cannot be stored."""
+        plain_text("reviewer", by)
         plain_text("note", note)
+        problems = review_problems(verdict, reason, note, by)
+        if problems:
+            raise ReviewError(problems, f"entry {entry_id}")
+        reviewer = by.strip()
         self._existing(entry_id)
 
         def build(head: Head) -> list[Row]:
@@ -572,21 +569,6 @@ def _review(row: Row) -> Review:
         row["note"],
         row.get("reason") or "",
     )
-
-
-def _check_reason(verdict: Verdict, reason: str) -> None:
-    if not reason:
-        return
-    if verdict != "overridden":
-        raise UsageError(
-            "a reason is given with an override, not with an acceptance",
-            "leave the reason out, or override the decision",
-        )
-    if reason not in OVERRIDE_REASONS:
-        raise UsageError(
-            f"{visible(reason[:40])!r} is not an override reason",
-            "give one of " + ", ".join(OVERRIDE_REASONS),
-        )
 
 
 def _compact(value: Any) -> str:

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import StorageError
+from ..extras import needs
 from ..outcomes import LEVELS
 from .chain import GENESIS
 from .records import (
@@ -371,7 +372,7 @@ class PostgresStore:
     def open(cls, url: str, *, create: bool) -> PostgresStore:
         """Connect to the log at ``url`` and bring its schema up to date; with ``create``, an
         empty database gets a new log (only its owner may start one)."""
-        psycopg, pool_module = _drivers(url)
+        psycopg, pool_module = _drivers()
         location = shown_url(url)
         try:
             with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S) as conn:
@@ -1034,16 +1035,12 @@ def _worklist_where(filters: Filters) -> tuple[str, list[Any]]:
 _URL_FIX = "check the server and the URL given with --db or TRIAGE_DB"
 
 
-def _drivers(url: str) -> tuple[Any, Any]:
-    try:
-        import psycopg
-        import psycopg_pool
-    except ImportError as exc:  # pragma: no cover - both are dependencies of triage
-        raise StorageError(
-            f"the PostgreSQL log {shown_url(url)} needs psycopg and psycopg-pool ({exc})",
-            shown_url(url),
-            "install them: pip install 'psycopg[binary]' psycopg-pool",
-        ) from None
+def _drivers() -> tuple[Any, Any]:
+    """psycopg and its pool; a UsageError naming the extra to install when they are missing."""
+    needs("postgres")
+    import psycopg
+    import psycopg_pool
+
     return psycopg, psycopg_pool
 
 

@@ -344,12 +344,17 @@ def _escaped(found: re.Match[str]) -> str:
 # -- records -----------------------------------------------------------------------------------
 
 
-def review_problems(verdict: str, reason: str, note: str) -> list[Problem]:
-    """What a review given through ``triage serve`` lacks: a verdict; for an override, a coded
-    reason and a note saying what was decided instead. Every problem, each naming its field."""
+def review_problems(verdict: str, reason: str, note: str, reviewer: str) -> list[Problem]:
+    """What a review lacks, the one rule every interface applies (``TriageLog.review``): a
+    verdict; the reviewer's name; for an override, a coded reason and a note saying what was
+    decided instead; no reason with an acceptance. Every problem, each naming its field. (Text
+    that cannot be stored, control characters or bytes that are not UTF-8, is ``plain_text``'s
+    UsageError, as for every text of the log.)"""
     problems = []
     if verdict not in VERDICTS:
         problems.append(Problem("choose accept or override", field="verdict"))
+    if not reviewer.strip():
+        problems.append(Problem("a review needs the reviewer's name", field="reviewer"))
     if verdict == "overridden":
         if reason not in OVERRIDE_REASONS:
             problems.append(

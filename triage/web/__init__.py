@@ -16,7 +16,11 @@ Every interface is a thin layer over the library: ``triage.check`` for checks, t
 
 from __future__ import annotations
 
-from .app import create_app
-from .server import serve
+from ..extras import needs
+
+needs("serve")  # before anything imports starlette: say which extra to install
+
+from .app import create_app  # noqa: E402
+from .server import serve  # noqa: E402
 
 __all__ = ["create_app", "serve"]

@@ -19,7 +19,6 @@ from starlette.routing import Route
 from ..errors import InputError, Problem, ReviewError, TriageError
 from ..log import ApiToken, Filters, TriageLog
 from ..log.access import checked_name
-from ..log.records import review_problems
 from ..outcomes import OUTCOMES, URGENCIES
 from ..yamlio import decode, parse_json
 from .app import site
@@ -78,7 +77,7 @@ async def check(request: Request) -> Response:
             from .fhir import fhir_response
 
             status = status_of(error)
-            outcome = operation_outcome(shown(request, error))
+            outcome = operation_outcome(shown(request, error), status)
             return fhir_response(outcome, status, headers_of(error, status))
     return await _check(request, fhir=False)
 
@@ -229,8 +228,6 @@ async def add_review(request: Request) -> Response:
     given = {key: body.get(key, "") for key in REVIEW_KEYS}
     texts = {key: value for key, value in given.items() if isinstance(value, str)}
     problems += [Problem("is not a text", field=key) for key in REVIEW_KEYS if key not in texts]
-    if not problems:
-        problems += review_problems(texts["verdict"], texts["reason"], texts["note"])
     if problems:
         raise ReviewError(problems, source)
     reviewer = token.app if not texts["by"] else f"{checked_name(texts['by'])} via {token.app}"

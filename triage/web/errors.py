@@ -120,22 +120,23 @@ def as_json(exc: TriageError) -> dict[str, Any]:
 
 async def error_response(request: Request, exc: Exception) -> Response:
     api = request.url.path.startswith(("/api/", "/cds-services"))
+    error: TriageError | str
     if isinstance(exc, TriageError):
-        status, data = status_of(exc), as_json(shown(request, exc))
+        error = shown(request, exc)
+        status, data = status_of(exc), as_json(error)
     elif isinstance(exc, HTTPException):
-        status = exc.status_code
-        data = {"error": "http", "message": str(exc.detail), "problems": [{"message": exc.detail}]}
+        status, error = exc.status_code, str(exc.detail)
+        data = {"error": "http", "message": error, "problems": [{"message": exc.detail}]}
     else:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        status = 500
-        data = {
-            "error": "internal",
-            "message": "the server failed; the error is in its log",
-            "problems": [{"message": "the server failed; the error is in its log"}],
-        }
+        status, error = 500, "the server failed; the error is in its log"
+        data = {"error": "internal", "message": error, "problems": [{"message": error}]}
     headers = headers_of(exc, status)
     if request.url.path.startswith("/fhir/"):
-        return _operation_outcome(status, data, headers)
+        from ..fhir.outcome import operation_outcome
+        from .fhir import fhir_response
+
+        return fhir_response(operation_outcome(error, status), status, headers)
     if api:
         return JSONResponse(data, status_code=status, headers=headers)
     from .app import site
@@ -143,24 +144,3 @@ async def error_response(request: Request, exc: Exception) -> Response:
     page = site(request).templates.get_template("error.html")
     html = page.render(status=status, message=data["message"], problems=data["problems"])
     return HTMLResponse(html, status_code=status, headers=headers)
-
-
-_ISSUE_CODES = {400: "invalid", 401: "login", 404: "not-found", 422: "invalid"}
-
-
-def _operation_outcome(status: int, data: dict[str, Any], headers: dict[str, str]) -> Response:
-    """An error under ``/fhir/``, as FHIR says it: an ``OperationOutcome``."""
-    issues = [
-        {
-            "severity": "error",
-            "code": _ISSUE_CODES.get(status, "exception" if status >= 500 else "processing"),
-            "diagnostics": str(problem.get("message", "")),
-        }
-        for problem in data["problems"]
-    ]
-    return JSONResponse(
-        {"resourceType": "OperationOutcome", "issue": issues},
-        status_code=status,
-        headers=headers,
-        media_type="application/fhir+json",
-    )

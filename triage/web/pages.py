@@ -19,7 +19,6 @@ from starlette.routing import Route
 from ..errors import NotFoundError, ReviewError, TriageError, UsageError
 from ..explain import WhyNot, entry_why_not
 from ..log import OVERRIDE_REASONS, Clinician, Entry, Filters, TriageLog
-from ..log.records import review_problems
 from ..log.views import stopped_early
 from ..outcomes import OUTCOMES, URGENCIES
 from ..pack import RulePack
@@ -290,27 +289,25 @@ async def review(request: Request) -> Response:
         raise HTTPException(403, "This form has expired or did not come from this site.")
     entry_id = request.path_params["entry_id"]
     given = {key: str(form.get(key, "")) for key in ("verdict", "reason", "note")}
-    problems = review_problems(given["verdict"], given["reason"], given["note"])
-    if problems:
-        error = ReviewError(problems, f"entry {entry_id}")
+    try:
+        done = await run_in_threadpool(
+            lambda: (
+                site(request)
+                .logs.get()  # each thread its own connection
+                .review(
+                    entry_id,
+                    by=clinician.name,
+                    verdict=given["verdict"],  # type: ignore[arg-type]
+                    note=given["note"].strip(),
+                    reason=given["reason"],
+                )
+            )
+        )
+    except ReviewError as error:  # the form again, with every problem by its field
+        problems = error.problems
         return await run_in_threadpool(
-            lambda: _check(
-                request, site(request).logs.get(), clinician, entry_id, error.problems, given
-            )
+            lambda: _check(request, site(request).logs.get(), clinician, entry_id, problems, given)
         )
-    done = await run_in_threadpool(
-        lambda: (
-            site(request)
-            .logs.get()
-            .review(
-                entry_id,
-                by=clinician.name,
-                verdict=given["verdict"],  # type: ignore[arg-type]
-                note=given["note"].strip(),
-                reason=given["reason"],
-            )
-        )
-    )
     request.session["flash"] = f"Review recorded: {done.verdict} by {done.reviewer}."
     return RedirectResponse(f"/checks/{entry_id}", status_code=303)
 
