@@ -615,32 +615,12 @@ def _stopped(warning: EarlyWarning) -> Callable[[Head], list[Row]]:
 
 
 def _entry_row(decision: Decision, entry_id: int, seq: int, prev: str) -> Row:
-    from ..report import CONTRACT_VERSION  # loaded already: the decision holds a report
-
     report = decision.report
     alerts = [r for r in decision.reasons if r.outcome != "continue"]
-    return {
-        "id": entry_id,
-        "seq": seq,
-        "recorded_at": now_utc(),
-        "reported_at": stamp(report.reported_at),
-        "patient_id": report.patient_id,
-        "session_id": report.session_id or new_session_id(),
-        "outcome": decision.outcome,
-        "urgency": decision.urgency,
-        "top_reason": alerts[0].title if alerts else "",
-        "pack_name": decision.rule_pack.name,
-        "pack_version": decision.rule_pack.version,
-        "pack_sha256": decision.rule_pack.sha256,
-        "engine_name": decision.engine.name,
-        "engine_version": decision.engine.version,
-        "program_version": __version__,
-        "report_json": _compact(report.answers()),
-        "decision_json": _compact(decision.to_dict()),
-        "prev_hash": prev,
-        "form": chain.CURRENT_FORM,
-        "contract_version": CONTRACT_VERSION,
-    }
+    row = _row(entry_id, seq, prev, decision, report.answers(), decision.to_dict())
+    row["reported_at"] = stamp(report.reported_at)
+    row["top_reason"] = alerts[0].title if alerts else ""
+    return row
 
 
 STOPPED_EARLY = "Stopped early: "
@@ -650,29 +630,45 @@ STOPPED_EARLY = "Stopped early: "
 def _stopped_row(
     warning: EarlyWarning, data: dict[str, Any], entry_id: int, seq: int, prev: str
 ) -> Row:
+    answers = data["report"]
+    row = _row(entry_id, seq, prev, warning, answers, data)
+    moment = datetime.fromisoformat(str(answers["reported_at"]).replace("Z", "+00:00"))
+    row["reported_at"] = stamp(moment)
+    row["top_reason"] = STOPPED_EARLY + warning.reasons[0].title
+    return row
+
+
+def _row(
+    entry_id: int,
+    seq: int,
+    prev: str,
+    decided: Decision | EarlyWarning,
+    answers: dict[str, Any],
+    decision_json: dict[str, Any],
+) -> Row:
+    """The stored row of a check (a decision, or a check stopped early), but for when it was
+    answered and its top reason, which each kind says in its own way."""
     from ..report import CONTRACT_VERSION
 
-    answers = data["report"]
+    engine = decided.engine if isinstance(decided.engine, dict) else decided.engine.model_dump()
     return {
         "id": entry_id,
         "seq": seq,
         "recorded_at": now_utc(),
-        "reported_at": stamp(
-            datetime.fromisoformat(str(answers["reported_at"]).replace("Z", "+00:00"))
-        ),
+        "reported_at": None,
         "patient_id": answers["patient_id"],
         "session_id": answers.get("session_id") or new_session_id(),
-        "outcome": warning.outcome,
-        "urgency": warning.urgency,
-        "top_reason": STOPPED_EARLY + warning.reasons[0].title,
-        "pack_name": warning.rule_pack.name,
-        "pack_version": warning.rule_pack.version,
-        "pack_sha256": warning.rule_pack.sha256,
-        "engine_name": warning.engine["name"],
-        "engine_version": warning.engine["version"],
+        "outcome": decided.outcome,
+        "urgency": decided.urgency,
+        "top_reason": None,
+        "pack_name": decided.rule_pack.name,
+        "pack_version": decided.rule_pack.version,
+        "pack_sha256": decided.rule_pack.sha256,
+        "engine_name": engine["name"],
+        "engine_version": engine["version"],
         "program_version": __version__,
         "report_json": _compact(answers),
-        "decision_json": _compact(data),
+        "decision_json": _compact(decision_json),
         "prev_hash": prev,
         "form": chain.CURRENT_FORM,
         "contract_version": CONTRACT_VERSION,
