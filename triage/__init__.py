@@ -15,7 +15,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import readers
 from ._version import __version__
+
+readers.ADAPTERS["QuestionnaireResponse"] = "triage.fhir"  # the edge reads a FHIR response
 
 _EXPORTS = {
     "CheckResult": "checking",

@@ -255,11 +255,9 @@ def _given(
 ) -> tuple[Mapping[str, Any] | Report, list[Problem]]:
     """The answers, and what is wrong with a ``QuestionnaireResponse`` they come as (then only
     the answers without a problem of their own); any other FHIR resource is refused."""
-    from .fhir.response import answers_of, is_response, read_response
+    from .readers import read
 
-    if is_response(answers):
-        return read_response(answers, source or "the QuestionnaireResponse")  # type: ignore[arg-type]
-    return answers_of(answers, source), []
+    return read(answers, source)
 
 
 def _stopped_or_refused(
@@ -295,12 +293,14 @@ def with_patient(
     """The answers for ``patient``: their ``patient_id`` filled in when they have none; answers
     that name another patient are refused, naming both (never silently re-assigned). A
     ``QuestionnaireResponse`` gets ``patient`` as its ``subject`` when it names none."""
-    from .fhir.response import is_response, subject_of, with_subject
+    from .readers import reader_of
 
-    response = is_response(answers)
-    given = subject_of(answers) if response else answers.get("patient_id")
+    reader = reader_of(answers, source)
+    given = answers.get("patient_id") if reader is None else reader.subject_of(answers)
     if given is None:
-        return with_subject(answers, patient) if response else {**answers, "patient_id": patient}
+        if reader is None:
+            return {**answers, "patient_id": patient}
+        return reader.with_subject(answers, patient)
     if given != patient:
         raise ReportError(
             [

@@ -222,11 +222,11 @@ def read_answers(path: str, stdin: bytes | str | None = None) -> tuple[Any, str]
     """The answers in a YAML or JSON file (or ``stdin`` when ``path`` is '-'), not yet
     checked, and the name of their source. A case file (a vignette) holding the report under
     ``report:`` is accepted too, and so is a FHIR ``QuestionnaireResponse`` (its answers, read
-    and checked by ``triage.fhir.response``)."""
-    from .fhir.response import answers_of
+    and checked by its reader: ``triage.readers``)."""
+    from .readers import answers_in
 
     data, source = read_input(path, stdin)
-    return answers_of(data, source), source
+    return answers_in(data, source), source
 
 
 def read_input(path: str, stdin: bytes | str | None = None) -> tuple[Any, str]:

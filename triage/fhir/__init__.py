@@ -11,10 +11,13 @@ Schema).
 
 from __future__ import annotations
 
+from ..readers import register
 from .assessment import risk_assessment
 from .codes import QUESTIONNAIRE_URL, code_system, code_systems, collection
 from .questionnaire import questionnaire
-from .response import answers_from_response, is_response, questionnaire_response
+from .response import answers_from_response, is_response, questionnaire_response, reader
+
+register("QuestionnaireResponse", reader)  # triage.check and --answers read responses with it
 
 __all__ = [
     "QUESTIONNAIRE_URL",

@@ -18,9 +18,10 @@ from dataclasses import replace
 from typing import Any
 
 from ..contract import FIELDS, parse_report, suggest
-from ..errors import InputError, Problem, ReportError
+from ..errors import Problem, ReportError
 from ..logic import holds
 from ..questionnaire import FLOW, GATES, ITEMS, Gate, Step
+from ..readers import ResourceReader
 from ..report import Report
 from . import codes
 from .questionnaire import group_id, questionnaire
@@ -38,27 +39,6 @@ _MISSING = object()
 
 def is_response(data: Any) -> bool:
     return isinstance(data, Mapping) and data.get("resourceType") == "QuestionnaireResponse"
-
-
-def answers_of(data: Any, source: str | None) -> Any:
-    """The answers ``data`` holds: a ``QuestionnaireResponse`` read as answers
-    (``answers_from_response``), any other FHIR resource refused, anything else as it is."""
-    if is_response(data):
-        return answers_from_response(data, source)
-    if isinstance(data, Mapping) and isinstance(data.get("resourceType"), str):
-        kind = str(data["resourceType"])[:40]
-        raise InputError(
-            [
-                Problem(
-                    f"is a FHIR {kind}, not a report",
-                    file=source,
-                    fix="give a report, or a QuestionnaireResponse to the questionnaire of "
-                    "'triage questions --fhir'",
-                )
-            ],
-            source,
-        )
-    return data
 
 
 @functools.cache
@@ -151,6 +131,10 @@ def read_response(
     except ReportError as error:
         reading.problems += _as_item_problems(error.problems, reading)
     return answers, _ordered(reading.problems)
+
+
+reader = ResourceReader("the QuestionnaireResponse", read_response, subject_of, with_subject)
+"""How the core reads a response (registered in ``triage/fhir/__init__.py``)."""
 
 
 def _check_resource(resource: Mapping[str, Any], reading: _Reading) -> None:
