@@ -1,16 +1,19 @@
-"""Golden files: a user-facing message compared with the file that holds it exactly.
+"""Golden files: a user-facing message compared with the file that holds it exactly, and the
+example runs a page shows compared with the real runs.
 
-``TRIAGE_REGOLD=1 pytest ...`` rewrites the files, on purpose only. The words a dependency
-chooses (the YAML parser's or JSON decoder's description of a syntax error, SQLite's reason for
-not opening a file) are compared as a placeholder on both sides: a new release of PyYAML or
-SQLite may word them differently, and what the test pins is ours (the file, the line, what
-happened and the fix around them).
+``TRIAGE_REGOLD=1 pytest ...`` rewrites the files (or the lines of a page), on purpose only; this
+module alone reads it (tests/test_pack_errors.py checks). The words a dependency chooses (the
+YAML parser's or JSON decoder's description of a syntax error, SQLite's reason for not opening a
+file) are compared as a placeholder on both sides: a new release of PyYAML or SQLite may word
+them differently, and what the test pins is ours (the file, the line, what happened and the fix
+around them).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.helpers import ROOT
@@ -31,10 +34,38 @@ def without_dependency_words(text: str) -> str:
     return text
 
 
+REGOLD = "TRIAGE_REGOLD"
+"""The environment variable that makes a run rewrite the golden files, on purpose only."""
+
+
+def regenerating() -> bool:
+    """Whether this run rewrites the golden files (TRIAGE_REGOLD=1)."""
+    return bool(os.environ.get(REGOLD))
+
+
 def check_golden(path: Path | str, actual: str) -> None:
     """``actual`` is what the golden file ``path`` (relative to tests/golden) holds, but for the
     words a dependency chooses; TRIAGE_REGOLD=1 rewrites the file."""
     golden = GOLDEN / path
-    if os.environ.get("TRIAGE_REGOLD"):
+    if regenerating():
         golden.write_text(actual)
     assert without_dependency_words(actual) == without_dependency_words(golden.read_text())
+
+
+def check_shown(
+    page: Path,
+    shown: list[str],
+    actual: list[str],
+    agree: Callable[[list[str], list[str]], bool],
+    *,
+    rewritable: bool = True,
+) -> None:
+    """The lines ``shown``, a part of the file ``page``, ``agree`` with the ``actual`` ones;
+    TRIAGE_REGOLD=1 puts ``actual`` in their place instead (found by their text: an earlier
+    rewrite moves the lines), unless they are not ``rewritable`` (lines with patterns a person
+    wrote are left to a person)."""
+    if regenerating() and rewritable:
+        old, new = "\n".join(shown) + "\n", "\n".join(actual) + "\n"
+        page.write_text(page.read_text().replace(old, new, 1))
+        return
+    assert agree(shown, actual), "\n".join(actual)

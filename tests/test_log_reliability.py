@@ -1,11 +1,11 @@
-"""Nothing is lost: concurrent writers, and a writer killed in the middle of a batch."""
+"""Nothing is lost: concurrent writers, and a writer killed in the middle of a batch (on both
+backends: an SQLite file and a PostgreSQL database, conftest.py)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 import triage
+from tests.backends import Target, rows
 from tests.helpers import ROOT, report
 from tests.probes import first_check
 from triage.log import Filters, TriageLog
 
 pytestmark = pytest.mark.slow
+BACKENDS = True  # the killed writer runs on both; the file's own tests are sqlite_only
 
 WRITER = """
 import sys, triage
@@ -33,7 +35,7 @@ with TriageLog(path) as log:
 """
 
 
-def writer(path: Path, name: str, count: int, batch: int = 1) -> subprocess.Popen[str]:
+def writer(path: Target, name: str, count: int, batch: int = 1) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", WRITER, str(path), name, str(count), str(batch)],
         cwd=ROOT,
@@ -42,6 +44,7 @@ def writer(path: Path, name: str, count: int, batch: int = 1) -> subprocess.Pope
     )
 
 
+@pytest.mark.sqlite_only
 def test_four_processes_append_500_each_and_nothing_is_lost(tmp_path: Path) -> None:
     path = tmp_path / "log.db"
     TriageLog(path).close()
@@ -57,6 +60,7 @@ def test_four_processes_append_500_each_and_nothing_is_lost(tmp_path: Path) -> N
             assert len(log.entries(Filters(patient=f"pt-{i}"), limit=None)) == 500
 
 
+@pytest.mark.sqlite_only
 def test_processes_starting_the_same_new_log_at_once_all_get_it(tmp_path: Path) -> None:
     """The first check of several app processes at the same moment: one creates the file, the
     others find it (never 'File exists'), one migrates it, and every check is recorded."""
@@ -85,29 +89,27 @@ def test_processes_starting_the_same_new_log_at_once_all_get_it(tmp_path: Path) 
         assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
-def count_entries(path: Path) -> int:
-    with sqlite3.connect(path) as conn:
-        return conn.execute("SELECT count(*) FROM entries").fetchone()[0]
+def count_entries(target: Target) -> int:
+    return int(rows(target, "SELECT count(*) AS n FROM entries")[0]["n"])
 
 
 def test_a_writer_killed_mid_batch_leaves_a_sound_log_without_partial_entries(
-    tmp_path: Path,
+    private_log: Target,
 ) -> None:
-    path = tmp_path / "log.db"
-    proc = writer(path, "pt-kill", 1_000_000, batch=50)
+    proc = writer(private_log, "pt-kill", 1_000_000, batch=50)
     assert proc.stdout.readline().strip() == "ready"
     deadline = time.monotonic() + 600  # generous: a busy machine is slow, not wrong
-    while count_entries(path) < 300:
+    while count_entries(private_log) < 300:
         assert time.monotonic() < deadline and proc.poll() is None, "the writer did not write"
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    with TriageLog(path) as log:
-        result = log.verify()
+    with TriageLog(private_log) as log:
+        result = log.verify(full=True)
         assert result.ok, result.first_bad
         assert result.entries >= 300
         assert result.entries % 50 == 0, "a batch is one transaction: all of it or none"
         assert all(entry.decision["outcome"] == "reduce_load" for entry in log.export())
-        log.record(triage.evaluate(report()))
-        assert log.verify().ok  # and the log goes on
+        log.record(triage.evaluate(report()))  # on PostgreSQL, the head row's lock went with it
+        assert log.verify(full=True).ok  # and the log goes on

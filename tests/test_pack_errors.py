@@ -5,13 +5,14 @@ TRIAGE_REGOLD=1 pytest tests/test_pack_errors.py
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 import triage
-from tests.golden_files import DEPENDENCY_WORDS, check_golden
+from tests.golden_files import DEPENDENCY_WORDS, REGOLD, check_golden
 from tests.helpers import ROOT
 from triage_cli.cli import main
 
@@ -85,3 +86,17 @@ def test_the_golden_files_hold_each_dependency_wording_they_mask() -> None:
     texts = [path.read_text() for path in (ROOT / "tests" / "golden").rglob("*.txt")]
     for pattern, _ in DEPENDENCY_WORDS:
         assert any(pattern.search(text) for text in texts), pattern.pattern
+
+
+def test_compare_or_rewrite_is_written_once() -> None:
+    """Only tests/golden_files.py reads TRIAGE_REGOLD: every golden file and every example run a
+    page shows is compared, or rewritten on purpose, by its helpers."""
+    readers = [
+        path.relative_to(ROOT).as_posix()
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        if any(
+            isinstance(node, ast.Constant) and node.value == REGOLD
+            for node in ast.walk(ast.parse(path.read_text()))
+        )
+    ]
+    assert readers == ["tests/golden_files.py"]
