@@ -40,24 +40,20 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import StorageError
 from ..extras import needs
-from ..outcomes import LEVELS
+from . import sql as queries
 from .chain import GENESIS
 from .records import (
     CSV_STORED,
     MAX_ID,
-    REPLAY_COLUMNS,
-    SUMMARY_FIELDS,
     TABLES,
     TRANSIENT,
     Filters,
     Kind,
     Review,
     Row,
-    lower_bound,
     names,
     now_utc,
     table_names,
-    upper_bound,
 )
 from .store import Head, Once
 
@@ -66,6 +62,7 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
 SCHEMA = "triage"
+D = queries.POSTGRES
 WRITER = "triage_writer"
 """The role the app servers' logins are members of: SELECT and INSERT, nothing more."""
 
@@ -521,65 +518,35 @@ class PostgresStore:
             yield from cursor
 
     def summaries(self, filters: Filters, limit: int | None, offset: int = 0) -> list[Row]:
-        where, params = _where(filters)
-        sql = (
-            f"SELECT {_SUMMARY}, ({_LAST_VERDICT}) AS last_verdict FROM triage.entries e{where} "
-            "ORDER BY e.id DESC"
-        )
-        return self._all(*_limited(sql, params, limit, offset))
+        return self._all(*queries.summaries(D, filters, limit, offset))
 
     def count(self, filters: Filters) -> int:
-        where, params = _where(filters)
-        return _count(self._all(f"SELECT count(*) AS n FROM triage.entries e{where}", params))
+        return _count(self._all(*queries.count(D, filters)))
 
     def session_rows(self, patient: str, session_id: str) -> list[Row]:
-        sql = (
-            f"SELECT {_SUMMARY}, ({_LAST_VERDICT}) AS last_verdict FROM triage.entries e "
-            "WHERE e.session_id = %s AND e.patient_id = %s ORDER BY e.reported_at, e.id"
-        )
-        return self._all(sql, [session_id, patient])
+        return self._all(*queries.session_rows(D, patient, session_id))
 
     def review_rows_of(self, entry_ids: list[int]) -> list[Row]:
-        if not entry_ids:
-            return []
-        sql = (
-            f"SELECT {_columns('review')} FROM triage.reviews WHERE entry_id = ANY(%s) ORDER BY id"
-        )
-        return self._all(sql, [list(entry_ids)])
+        return self._all(*queries.review_rows_of(D, entry_ids)) if entry_ids else []
 
     def next_check_after(self, patient: str, after: str) -> str | None:
-        sql = (
-            "SELECT min(reported_at) AS next_at FROM triage.entries "
-            "WHERE patient_id = %s AND reported_at > %s"
-        )
-        found = self._all(sql, [patient, after])
+        found = self._all(*queries.next_check_after(D, patient, after))
         return found[0]["next_at"] if found else None
 
     # -- the worklist (kept by the triggers of migration 2, in each append's transaction) ------
 
     def worklist_rows(self, filters: Filters, limit: int, offset: int) -> list[Row]:
-        where, params = _worklist_where(filters)
-        sql = (
-            f"SELECT {_SUMMARY}, NULL::text AS last_verdict, w.next_at FROM triage.worklist w "
-            f"JOIN triage.entries e ON e.id = w.entry_id{where} "
-            "ORDER BY w.severity DESC, w.reported_at, w.entry_id LIMIT %s OFFSET %s"
-        )
-        return self._all(sql, [*params, limit, offset])
+        return self._all(*queries.worklist_rows(D, filters, limit, offset))
 
     def worklist_count(self, filters: Filters) -> int:
-        where, params = _worklist_where(filters)
-        return _count(self._all(f"SELECT count(*) AS n FROM triage.worklist w{where}", params))
+        return _count(self._all(*queries.worklist_count(D, filters)))
 
     def worklist_counts(self) -> dict[int, int]:
-        sql = "SELECT severity, checks FROM triage.worklist_tally"
-        return {int(row["severity"]): int(row["checks"]) for row in self._all(sql)}
+        found = self._all(*queries.worklist_counts(D))
+        return {int(row["severity"]): int(row["checks"]) for row in found}
 
     def worklist_waiting(self, severity: int, answered_before: str) -> int:
-        sql = (
-            "SELECT count(*) AS n FROM triage.worklist WHERE severity = %s AND reported_at < %s "
-            "AND next_at IS NULL"
-        )
-        return _count(self._all(sql, [severity, answered_before]))
+        return _count(self._all(*queries.worklist_waiting(D, severity, answered_before)))
 
     # -- beside the chain: accounts and tokens (changed in place, never chained) ---------------
 
@@ -664,15 +631,13 @@ class PostgresStore:
             return cursor.rowcount > 0
 
     def entry_rows(self, filters: Filters, limit: int | None) -> Iterator[Row]:
-        where, params = _where(filters)
-        sql = f"SELECT {_columns('entry', 'e')} FROM triage.entries e{where} ORDER BY e.id"
-        return self._stream(*_limited(sql, params, limit))
+        return self._stream(*queries.entry_rows(D, filters, limit))
 
     def export_rows(self, filters: Filters, limit: int | None, *, whole: bool) -> Iterator[Row]:
         """As SQLite gives them (``Store.export_rows``), in one query: PostgreSQL's JSON
         functions read the stored JSON text (a cast to ``json`` checks it; nothing is parsed in
         Python). Damaged JSON stops the query: the entry that holds it is then looked for."""
-        where, params = _where(filters)
+        where, params = queries.where(D, filters)
         if whole:
             columns = [f"e.{c}" for c in names("entry") if c != "report_json"]
             extras, joins = _WHOLE_EXTRAS, ""
@@ -682,7 +647,7 @@ class PostgresStore:
             f"SELECT {', '.join(columns)}, {extras} FROM triage.entries e{joins}{where} "
             "ORDER BY e.id"
         )
-        return self._exported(*_limited(sql, params, limit), where, params)
+        return self._exported(*queries.limited(D, (sql, params), limit), where, params)
 
     def _exported(
         self, sql: str, params: list[Any], where: str, where_params: list[Any]
@@ -713,72 +678,37 @@ class PostgresStore:
         )
 
     def entry_row(self, entry_id: int) -> Row | None:
-        sql = f"SELECT {_columns('entry')} FROM triage.entries WHERE id = %s"
-        return next(iter(self._all(sql, [entry_id])), None)
+        return next(iter(self._all(*queries.entry_row(D, entry_id))), None)
 
     def review_rows(self, entry_id: int) -> list[Row]:
-        sql = f"SELECT {_columns('review')} FROM triage.reviews WHERE entry_id = %s ORDER BY id"
-        return self._all(sql, [entry_id])
+        return self._all(*queries.review_rows(D, entry_id))
 
     def newest_of_patient(self, patient: str, limit: int) -> list[Row]:
-        sql = (
-            f"SELECT {_columns('entry')} FROM triage.entries WHERE patient_id = %s "
-            "ORDER BY reported_at DESC, id DESC LIMIT %s"
-        )
-        return self._all(sql, [patient, limit])
+        return self._all(*queries.newest_of_patient(D, patient, limit))
 
     def patient_window(self, patient: str, since: str, before: str, limit: int) -> list[Row]:
-        sql = (
-            f"SELECT {_columns('entry')} FROM triage.entries WHERE patient_id = %s "
-            "AND reported_at >= %s AND reported_at < %s ORDER BY reported_at DESC, id DESC LIMIT %s"
-        )
-        return self._all(sql, [patient, since, before, limit])
+        return self._all(*queries.patient_window(D, patient, since, before, limit))
 
     def first_of_session(self, patient: str, session_id: str) -> Row | None:
-        sql = (
-            f"SELECT {_columns('entry')} FROM triage.entries WHERE patient_id = %s "
-            "AND session_id = %s ORDER BY reported_at, id LIMIT 1"
-        )
-        return next(iter(self._all(sql, [patient, session_id])), None)
+        return next(iter(self._all(*queries.first_of_session(D, patient, session_id))), None)
 
     def patient_counts(self, since: str) -> Iterator[Row]:
-        sql = (
-            "SELECT patient_id, count(*) AS entries FROM triage.entries WHERE reported_at >= %s "
-            "GROUP BY patient_id ORDER BY patient_id"
-        )
-        return self._stream(sql, [since])
+        return self._stream(*queries.patient_counts(D, since))
 
     def patients_entries(self, first: str, last: str, since: str) -> Iterator[Row]:
-        sql = (
-            f"SELECT {', '.join(REPLAY_COLUMNS)} FROM triage.entries WHERE patient_id >= %s "
-            "AND patient_id <= %s AND reported_at >= %s ORDER BY patient_id, reported_at, id"
-        )
-        return self._stream(sql, [first, last, since])
+        return self._stream(*queries.patients_entries(D, first, last, since))
 
     def has_patient(self, patient: str) -> bool:
-        sql = (
-            "SELECT 1 AS found FROM triage.entries WHERE patient_id = %s "
-            "UNION ALL SELECT 1 FROM triage.patients WHERE patient_id = %s LIMIT 1"
-        )
-        return bool(self._all(sql, [patient, patient]))
+        return bool(self._all(*queries.has_patient(D, patient)))
 
     def patient_ids(self) -> list[str]:
-        sql = (
-            "SELECT patient_id FROM triage.entries UNION "
-            "SELECT patient_id FROM triage.patients ORDER BY patient_id"
-        )
-        return [row["patient_id"] for row in self._all(sql)]
+        return [row["patient_id"] for row in self._all(*queries.patient_ids(D))]
 
     def patient_rows(self, patient: str) -> list[Row]:
-        sql = f"SELECT {_columns('patient')} FROM triage.patients WHERE patient_id = %s ORDER BY id"
-        return self._all(sql, [patient])
+        return self._all(*queries.patient_rows(D, patient))
 
     def latest_patient_row(self, patient: str) -> Row | None:
-        sql = (
-            f"SELECT {_columns('patient')} FROM triage.patients WHERE patient_id = %s "
-            "ORDER BY id DESC LIMIT 1"
-        )
-        return next(iter(self._all(sql, [patient])), None)
+        return next(iter(self._all(*queries.patient_rows(D, patient, latest=True))), None)
 
     # -- verify --------------------------------------------------------------------------------
 
@@ -793,10 +723,7 @@ class PostgresStore:
             for kind, table in TABLES.items():
                 cursor = conn.cursor(name=f"triage_chain_{table}", row_factory=dict_row)
                 cursor.itersize = FETCH_BATCH * 4
-                cursor.execute(
-                    f"SELECT {_columns(kind)} FROM triage.{table} WHERE seq > %s ORDER BY seq",
-                    [after],
-                )
+                cursor.execute(*queries.records_after(D, kind, after))
                 cursors.append(_tagged(kind, cursor))
             yield from heapq.merge(*cursors, key=lambda item: item[1]["seq"])
 
@@ -811,14 +738,11 @@ class PostgresStore:
 
     def hash_at(self, seq: int) -> str | None:
         """The hash of record ``seq``, or None if there is none."""
-        found = " UNION ALL ".join(
-            f"SELECT hash FROM triage.{table} WHERE seq = %s" for table in RECORD_TABLES
-        )
-        rows = self._all(found, [seq] * len(RECORD_TABLES))
+        rows = self._all(*queries.hash_at(D, seq))
         return rows[0]["hash"] if len(rows) == 1 else None
 
     def checkpoints(self) -> list[Row]:
-        return self._all("SELECT * FROM triage.checkpoints ORDER BY id")
+        return self._all(*queries.checkpoints(D))
 
     def integrity(self, full: bool = True) -> str:
         """The head row agrees with the newest record (it moves with every append); with
@@ -862,44 +786,10 @@ def _head_problem(cursor: Any) -> str | None:
 
 def _worklist_problem(cursor: Any) -> str | None:
     """Whether the worklist holds exactly the unreviewed entries that need action, and its
-    tally their number at each severity (as the SQLite backend checks it)."""
-    expected = (
-        f"SELECT e.id, {_SEVERITY_SQL}, e.reported_at, e.patient_id, "
-        "(SELECT min(n.reported_at) FROM triage.entries n WHERE n.patient_id = e.patient_id "
-        "AND n.reported_at > e.reported_at) FROM triage.entries e "
-        "WHERE e.outcome <> 'continue' "
-        "AND NOT EXISTS (SELECT 1 FROM triage.reviews r WHERE r.entry_id = e.id)"
-    )
-    held = "SELECT entry_id, severity, reported_at, patient_id, next_at FROM triage.worklist"
-    counted = (
-        "SELECT severity, count(*) FROM triage.worklist GROUP BY severity "
-        "EXCEPT SELECT severity, checks FROM triage.worklist_tally WHERE checks <> 0"
-    )
-    tallied = (
-        "SELECT severity, checks FROM triage.worklist_tally WHERE checks <> 0 "
-        "EXCEPT SELECT severity, count(*) FROM triage.worklist GROUP BY severity"
-    )
-    found = cursor.execute(
-        f"SELECT (SELECT count(*) FROM ({expected} EXCEPT {held}) AS m) AS missing, "
-        f"(SELECT count(*) FROM ({held} EXCEPT {expected}) AS x) AS extra, "
-        f"(SELECT count(*) FROM ({counted}) AS c) + (SELECT count(*) FROM ({tallied}) AS t) "
-        "AS wrong"
-    ).fetchone()
-    missing, extra, wrong = found["missing"], found["extra"], found["wrong"]
-    if wrong and not missing and not extra:
-        return "the worklist's counts do not match the worklist: they were edited outside triage"
-    if not missing and not extra:
-        return None
-    return (
-        f"the worklist does not match the log ({missing} unreviewed entries that need action "
-        f"missing from it, {extra} rows it should not hold): it was edited outside triage"
-    )
+    tally their number at each severity (the query both backends share)."""
+    return queries.worklist_problem(cursor.execute(*queries.worklist_check(D)).fetchone())
 
 
-_SUMMARY = ", ".join(f"e.{name}" for name in SUMMARY_FIELDS)
-_LAST_VERDICT = (
-    "SELECT verdict FROM triage.reviews r WHERE r.entry_id = e.id ORDER BY r.id DESC LIMIT 1"
-)
 _REVIEW_OBJECT = ", ".join(f"'{f.name}', r.{f.name}" for f in dataclasses.fields(Review))
 _WHOLE_EXTRAS = f"""
     (e.decision_json::json IS NOT NULL) AS json_ok,
@@ -928,14 +818,6 @@ _LOCKS = {"clinicians": 1, "api_tokens": 2, "cds_cards": 3, "web_sessions": 4}
 advisory lock under which rows are added to each."""
 ACCESS_LOCK = 0x74726961
 """The first key of those advisory locks ('tria')."""
-
-_SEVERITY_SQL = (
-    "CASE e.outcome || '/' || coalesce(e.urgency, '') "
-    + " ".join(f"WHEN '{lv.outcome}/{lv.urgency or ''}' THEN {n}" for n, lv in enumerate(LEVELS))
-    + f" ELSE {len(LEVELS) - 1} END"
-)
-"""An entry's severity (``outcomes.severity``) in SQL, as the SQLite backend has it: what the
-worklist must hold, for the integrity check (the triggers use ``triage.severity``)."""
 
 
 def _beside(table: str) -> str:
@@ -968,66 +850,6 @@ def _one(cursor: Any) -> int:
 
 def _has_nul(params: Iterable[Any]) -> bool:
     return any(isinstance(p, str) and "\x00" in p for p in params)
-
-
-def _columns(kind: Kind, alias: str = "") -> str:
-    prefix = f"{alias}." if alias else ""
-    return ", ".join(prefix + name for name in names(kind))
-
-
-def _limited(
-    sql: str, params: list[Any], limit: int | None, offset: int = 0
-) -> tuple[str, list[Any]]:
-    if limit is None and not offset:
-        return sql, params
-    return sql + " LIMIT %s OFFSET %s", [*params, limit, offset]  # LIMIT NULL: no limit
-
-
-def _where(filters: Filters) -> tuple[str, list[Any]]:
-    clauses, params = [], []
-    for column, value in filters.equal().items():
-        clauses.append(f"e.{column} = %s")
-        params.append(value)
-    if filters.since is not None:
-        clauses.append("e.reported_at >= %s")
-        params.append(lower_bound(filters.since))
-    end = upper_bound(filters.until) if filters.until is not None else None
-    if end is not None:
-        clauses.append("e.reported_at < %s")
-        params.append(end)
-    if filters.unreviewed:
-        clauses.append("NOT EXISTS (SELECT 1 FROM triage.reviews r WHERE r.entry_id = e.id)")
-    if filters.reviewed:
-        clauses.append("EXISTS (SELECT 1 FROM triage.reviews r WHERE r.entry_id = e.id)")
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
-def _worklist_where(filters: Filters) -> tuple[str, list[Any]]:
-    """The filters over the worklist: the outcome and urgency as severities."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    if filters.patient is not None:
-        clauses.append("w.patient_id = %s")
-        params.append(filters.patient)
-    if filters.outcome is not None or filters.urgency is not None:
-        wanted = [
-            n
-            for n, lv in enumerate(LEVELS)
-            if filters.outcome in (None, lv.outcome) and filters.urgency in (None, lv.urgency)
-        ]
-        if wanted:
-            clauses.append("w.severity = ANY(%s)")
-            params.append(wanted)
-        else:
-            clauses.append("false")
-    if filters.since is not None:
-        clauses.append("w.reported_at >= %s")
-        params.append(lower_bound(filters.since))
-    end = upper_bound(filters.until) if filters.until is not None else None
-    if end is not None:
-        clauses.append("w.reported_at < %s")
-        params.append(end)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
 # -- errors ----------------------------------------------------------------------------------------

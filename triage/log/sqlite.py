@@ -24,26 +24,25 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MissingLogError, StorageError
-from ..outcomes import LEVELS, severity
+from ..outcomes import severity
+from . import sql as queries
 from .chain import GENESIS
 from .records import (
     CSV_STORED,
     NOT_CHECKED,
-    REPLAY_COLUMNS,
-    SUMMARY_FIELDS,
     TABLES,
     TRANSIENT,
     Filters,
     Kind,
     Review,
     Row,
-    lower_bound,
     names,
     now_utc,
     table_names,
-    upper_bound,
 )
 from .store import Head, Once
+
+D = queries.SQLITE
 
 BUSY_TIMEOUT_MS = 30_000
 FETCH_BATCH = 500
@@ -397,62 +396,34 @@ class SQLiteStore:
                 cursor.close()
 
     def summaries(self, filters: Filters, limit: int | None, offset: int = 0) -> list[Row]:
-        where, params = _where(filters)
-        sql = f"SELECT {_SUMMARY}, ({_LAST}) AS last_verdict FROM entries e{where}"
-        sql += " ORDER BY e.id DESC"
-        return list(self._read(*_limited(sql, params, limit, offset)))
+        return list(self._read(*queries.summaries(D, filters, limit, offset)))
 
     def count(self, filters: Filters) -> int:
-        where, params = _where(filters)
-        return int(next(self._read(f"SELECT count(*) AS n FROM entries e{where}", params))["n"])
+        return int(next(self._read(*queries.count(D, filters)))["n"])
 
     # -- the worklist --------------------------------------------------------------------------
 
     def worklist_rows(self, filters: Filters, limit: int, offset: int) -> list[Row]:
-        where, params = _worklist_where(filters)
-        sql = (
-            f"SELECT {_SUMMARY}, NULL AS last_verdict, w.next_at FROM worklist w "
-            f"JOIN entries e ON e.id = w.entry_id{where} "
-            "ORDER BY w.severity DESC, w.reported_at, w.entry_id LIMIT ? OFFSET ?"
-        )
-        return list(self._read(sql, [*params, limit, offset]))
+        return list(self._read(*queries.worklist_rows(D, filters, limit, offset)))
 
     def worklist_count(self, filters: Filters) -> int:
-        where, params = _worklist_where(filters)
-        return int(next(self._read(f"SELECT count(*) AS n FROM worklist w{where}", params))["n"])
+        return int(next(self._read(*queries.worklist_count(D, filters)))["n"])
 
     def worklist_counts(self) -> dict[int, int]:
-        sql = "SELECT severity, checks FROM worklist_tally"
-        return {row["severity"]: row["checks"] for row in self._read(sql)}
+        return {row["severity"]: row["checks"] for row in self._read(*queries.worklist_counts(D))}
 
     def worklist_waiting(self, severity: int, answered_before: str) -> int:
-        sql = (
-            "SELECT count(*) AS n FROM worklist WHERE severity = ? AND reported_at < ? "
-            "AND next_at IS NULL"
-        )
-        return int(next(self._read(sql, [severity, answered_before]))["n"])
+        return int(next(self._read(*queries.worklist_waiting(D, severity, answered_before)))["n"])
 
     def next_check_after(self, patient: str, after: str) -> str | None:
-        sql = (
-            "SELECT min(reported_at) AS next_at FROM entries "
-            "WHERE patient_id = ? AND reported_at > ?"
-        )
-        row = next(self._read(sql, [patient, after]), None)
+        row = next(self._read(*queries.next_check_after(D, patient, after)), None)
         return None if row is None else row["next_at"]
 
     def session_rows(self, patient: str, session_id: str) -> list[Row]:
-        sql = (
-            f"SELECT {_SUMMARY}, ({_LAST}) AS last_verdict FROM entries e "
-            "WHERE e.session_id = ? AND e.patient_id = ? ORDER BY e.reported_at, e.id"
-        )
-        return list(self._read(sql, [session_id, patient]))
+        return list(self._read(*queries.session_rows(D, patient, session_id)))
 
     def review_rows_of(self, entry_ids: list[int]) -> list[Row]:
-        if not entry_ids:
-            return []
-        marks = ", ".join("?" * len(entry_ids))
-        sql = f"SELECT {_all('review')} FROM reviews WHERE entry_id IN ({marks}) ORDER BY id"
-        return list(self._read(sql, entry_ids))
+        return list(self._read(*queries.review_rows_of(D, entry_ids))) if entry_ids else []
 
     # -- accounts and tokens -------------------------------------------------------------------
 
@@ -513,92 +484,56 @@ class SQLiteStore:
             return conn.execute(sql, [*changes.values(), row_id]).rowcount > 0
 
     def entry_rows(self, filters: Filters, limit: int | None) -> Iterator[Row]:
-        where, params = _where(filters)
-        sql = f"SELECT {_all('entry', 'e')} FROM entries e{where} ORDER BY e.id"
-        return self._read(*_limited(sql, params, limit))
+        return self._read(*queries.entry_rows(D, filters, limit))
 
     def export_rows(self, filters: Filters, limit: int | None, *, whole: bool) -> Iterator[Row]:
-        where, params = _where(filters)
+        where, params = queries.where(D, filters)
         if whole:
             columns = [f"e.{c}" for c in names("entry") if c != "report_json"]
             extras = _WHOLE_EXTRAS
         else:
             columns, extras = [f"e.{c}" for c in CSV_STORED], _CSV_EXTRAS
-        sql = f"SELECT {', '.join(columns)}, {extras} FROM entries e{where} ORDER BY e.id"
-        return self._read(*_limited(sql, params, limit))
+        query = f"SELECT {', '.join(columns)}, {extras} FROM entries e{where} ORDER BY e.id"
+        return self._read(*queries.limited(D, (query, params), limit))
 
     def entry_row(self, entry_id: int) -> Row | None:
-        sql = f"SELECT {_all('entry')} FROM entries WHERE id = ?"
-        return next(self._read(sql, [entry_id]), None)
+        return next(self._read(*queries.entry_row(D, entry_id)), None)
 
     def review_rows(self, entry_id: int) -> list[Row]:
-        sql = f"SELECT {_all('review')} FROM reviews WHERE entry_id = ? ORDER BY id"
-        return list(self._read(sql, [entry_id]))
+        return list(self._read(*queries.review_rows(D, entry_id)))
 
     def newest_of_patient(self, patient: str, limit: int) -> list[Row]:
-        sql = (
-            f"SELECT {_all('entry')} FROM entries WHERE patient_id = ? "
-            "ORDER BY reported_at DESC, id DESC LIMIT ?"
-        )
-        return list(self._read(sql, [patient, limit]))
+        return list(self._read(*queries.newest_of_patient(D, patient, limit)))
 
     def patient_window(self, patient: str, since: str, before: str, limit: int) -> list[Row]:
-        sql = (
-            f"SELECT {_all('entry')} FROM entries WHERE patient_id = ? AND reported_at >= ? "
-            "AND reported_at < ? ORDER BY reported_at DESC, id DESC LIMIT ?"
-        )
-        return list(self._read(sql, [patient, since, before, limit]))
+        return list(self._read(*queries.patient_window(D, patient, since, before, limit)))
 
     def first_of_session(self, patient: str, session_id: str) -> Row | None:
-        sql = (
-            f"SELECT {_all('entry')} FROM entries WHERE patient_id = ? AND session_id = ? "
-            "ORDER BY reported_at, id LIMIT 1"
-        )
-        return next(self._read(sql, [patient, session_id]), None)
+        return next(self._read(*queries.first_of_session(D, patient, session_id)), None)
 
     def patient_counts(self, since: str) -> Iterator[Row]:
-        sql = (
-            "SELECT patient_id, count(*) AS entries FROM entries WHERE reported_at >= ? "
-            "GROUP BY patient_id ORDER BY patient_id"
-        )
-        return self._read(sql, [since])
+        return self._read(*queries.patient_counts(D, since))
 
     def patients_entries(self, first: str, last: str, since: str) -> Iterator[Row]:
-        sql = (
-            f"SELECT {', '.join(REPLAY_COLUMNS)} FROM entries WHERE patient_id >= ? "
-            "AND patient_id <= ? AND reported_at >= ? ORDER BY patient_id, reported_at, id"
-        )
-        return self._read(sql, [first, last, since])
+        return self._read(*queries.patients_entries(D, first, last, since))
 
     def has_patient(self, patient: str) -> bool:
-        sql = (
-            "SELECT 1 AS found FROM entries WHERE patient_id = ? "
-            "UNION ALL SELECT 1 FROM patients WHERE patient_id = ? LIMIT 1"
-        )
-        return next(self._read(sql, [patient, patient]), None) is not None
+        return next(self._read(*queries.has_patient(D, patient)), None) is not None
 
     def patient_ids(self) -> list[str]:
-        sql = (
-            "SELECT patient_id FROM entries UNION SELECT patient_id FROM patients "
-            "ORDER BY patient_id"
-        )
-        return [row["patient_id"] for row in self._read(sql)]
+        return [row["patient_id"] for row in self._read(*queries.patient_ids(D))]
 
     def patient_rows(self, patient: str) -> list[Row]:
-        sql = f"SELECT {_all('patient')} FROM patients WHERE patient_id = ? ORDER BY id"
-        return list(self._read(sql, [patient]))
+        return list(self._read(*queries.patient_rows(D, patient)))
 
     def latest_patient_row(self, patient: str) -> Row | None:
-        sql = f"SELECT {_all('patient')} FROM patients WHERE patient_id = ? ORDER BY id DESC"
-        sql += " LIMIT 1"
-        return next(self._read(sql, [patient]), None)
+        return next(self._read(*queries.patient_rows(D, patient, latest=True)), None)
 
     # -- verify --------------------------------------------------------------------------------
 
     def chain(self, after: int = 0) -> Iterator[tuple[Kind, Row]]:
         def records(kind: Kind) -> Iterator[tuple[Kind, Row]]:
-            sql = f"SELECT {_all(kind)} FROM {TABLES[kind]} WHERE seq > ? ORDER BY seq"
-            return ((kind, row) for row in self._read(sql, [after]))
+            return ((kind, row) for row in self._read(*queries.records_after(D, kind, after)))
 
         return heapq.merge(*(records(kind) for kind in TABLES), key=lambda item: item[1]["seq"])
 
@@ -609,14 +544,11 @@ class SQLiteStore:
             raise storage_error(self.path, exc, "read") from None
 
     def hash_at(self, seq: int) -> str | None:
-        found = " UNION ALL ".join(
-            f"SELECT hash FROM {table} WHERE seq = ?" for table in TABLES.values()
-        )
-        rows = list(self._read(found, [seq] * len(TABLES)))
+        rows = list(self._read(*queries.hash_at(D, seq)))
         return rows[0]["hash"] if len(rows) == 1 else None
 
     def checkpoints(self) -> list[Row]:
-        return list(self._read("SELECT * FROM checkpoints ORDER BY id"))
+        return list(self._read(*queries.checkpoints(D)))
 
     def integrity(self, full: bool = True) -> str:
         if not full:
@@ -630,52 +562,11 @@ class SQLiteStore:
 
     def _worklist_problem(self) -> str | None:
         """Whether the worklist holds exactly the unreviewed entries that need action."""
-        expected = (
-            f"SELECT e.id, {_SEVERITY_SQL}, e.reported_at, e.patient_id, "
-            "(SELECT min(n.reported_at) FROM entries n WHERE n.patient_id = e.patient_id "
-            "AND n.reported_at > e.reported_at) FROM entries e "
-            "WHERE e.outcome <> 'continue' "
-            "AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.entry_id = e.id)"
-        )
-        held = "SELECT entry_id, severity, reported_at, patient_id, next_at FROM worklist"
-        missing = next(self._read(f"SELECT count(*) AS n FROM ({expected} EXCEPT {held})"))["n"]
-        extra = next(self._read(f"SELECT count(*) AS n FROM ({held} EXCEPT {expected})"))["n"]
-        counted = (
-            "SELECT severity, count(*) FROM worklist GROUP BY severity "
-            "EXCEPT SELECT severity, checks FROM worklist_tally WHERE checks <> 0"
-        )
-        tallied = (
-            "SELECT severity, checks FROM worklist_tally WHERE checks <> 0 "
-            "EXCEPT SELECT severity, count(*) FROM worklist GROUP BY severity"
-        )
-        wrong = sum(
-            next(self._read(f"SELECT count(*) AS n FROM ({sql})"))["n"]
-            for sql in (counted, tallied)
-        )
-        if wrong and not missing and not extra:
-            return (
-                "the worklist's counts do not match the worklist: they were edited outside triage"
-            )
-        if not missing and not extra:
-            return None
-        return (
-            f"the worklist does not match the log ({missing} unreviewed entries that need action "
-            f"missing from it, {extra} rows it should not hold): it was edited outside triage"
-        )
+        return queries.worklist_problem(next(self._read(*queries.worklist_check(D))))
 
 
-_SUMMARY = ", ".join(f"e.{name}" for name in SUMMARY_FIELDS)
-_LAST = "SELECT verdict FROM reviews r WHERE r.entry_id = e.id ORDER BY r.id DESC LIMIT 1"
 _TABLES_BESIDE = {name: name for name in ("clinicians", "api_tokens", "cds_cards", *TRANSIENT)}
 """The tables beside the chain that ``add_row`` and friends may touch (never a chained one)."""
-
-_SEVERITY_SQL = (
-    "CASE e.outcome || '/' || coalesce(e.urgency, '') "
-    + " ".join(f"WHEN '{lv.outcome}/{lv.urgency or ''}' THEN {n}" for n, lv in enumerate(LEVELS))
-    + f" ELSE {len(LEVELS) - 1} END"
-)
-"""An entry's severity (``outcomes.severity``) in SQL; an outcome no triage writes counts as the
-most severe, so that an edited entry is shown rather than hidden."""
 
 
 def _key_taken(conn: sqlite3.Connection, once: Once) -> bool:
@@ -725,31 +616,6 @@ def _tally(conn: sqlite3.Connection, changes: Mapping[int, int]) -> None:
     )
 
 
-def _worklist_where(filters: Filters) -> tuple[str, list[Any]]:
-    """The filters over the worklist: the outcome and urgency as severities."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    if filters.patient is not None:
-        clauses.append("w.patient_id = ?")
-        params.append(filters.patient)
-    if filters.outcome is not None or filters.urgency is not None:
-        wanted = [
-            n
-            for n, lv in enumerate(LEVELS)
-            if filters.outcome in (None, lv.outcome) and filters.urgency in (None, lv.urgency)
-        ]
-        clauses.append(f"w.severity IN ({', '.join('?' * len(wanted))})" if wanted else "0")
-        params += wanted
-    if filters.since is not None:
-        clauses.append("w.reported_at >= ?")
-        params.append(lower_bound(filters.since))
-    end = upper_bound(filters.until) if filters.until is not None else None
-    if end is not None:
-        clauses.append("w.reported_at < ?")
-        params.append(end)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
 _LAST_REVIEW = "(SELECT r.{0} FROM reviews r WHERE r.entry_id = e.id ORDER BY r.id DESC LIMIT 1)"
 _REVIEW_OBJECT = ", ".join(f"'{f.name}', r.{f.name}" for f in dataclasses.fields(Review))
 _CSV_EXTRAS = f"""
@@ -769,38 +635,6 @@ _WHOLE_EXTRAS = f"""
 """What ``export_rows`` adds to the entries (``Store.export_rows``): SQLite's JSON functions do
 in C, in the one query, what would otherwise take a query per entry and a parse of every row's
 JSON in Python."""
-
-
-def _all(kind: Kind, alias: str = "") -> str:
-    prefix = f"{alias}." if alias else ""
-    return ", ".join(prefix + name for name in names(kind))
-
-
-def _limited(
-    sql: str, params: list[Any], limit: int | None, offset: int = 0
-) -> tuple[str, list[Any]]:
-    if limit is None and not offset:
-        return sql, params
-    return sql + " LIMIT ? OFFSET ?", [*params, -1 if limit is None else limit, offset]
-
-
-def _where(filters: Filters) -> tuple[str, list[Any]]:
-    clauses, params = [], []
-    for column, value in filters.equal().items():
-        clauses.append(f"e.{column} = ?")
-        params.append(value)
-    if filters.since is not None:
-        clauses.append("e.reported_at >= ?")
-        params.append(lower_bound(filters.since))
-    end = upper_bound(filters.until) if filters.until is not None else None
-    if end is not None:
-        clauses.append("e.reported_at < ?")
-        params.append(end)
-    if filters.unreviewed:
-        clauses.append("NOT EXISTS (SELECT 1 FROM reviews r WHERE r.entry_id = e.id)")
-    if filters.reviewed:
-        clauses.append("EXISTS (SELECT 1 FROM reviews r WHERE r.entry_id = e.id)")
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
 # -- opening the file ------------------------------------------------------------------------------

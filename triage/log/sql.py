@@ -1,0 +1,337 @@
+"""The queries both log backends share, written once for a ``Dialect``.
+
+A query is written here with ``?`` for each value and ``{t}`` before each table; ``Dialect``
+turns those into what its database takes (``%s``, ``triage.``). Only those fixed tokens differ:
+every value is bound, never formatted in. What truly differs stays in ``sqlite.py`` and
+``postgres.py``: pragmas, locks, triggers, grants, the JSON functions of the export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..outcomes import LEVELS
+from .records import (
+    REPLAY_COLUMNS,
+    SUMMARY_FIELDS,
+    TABLES,
+    Filters,
+    Kind,
+    lower_bound,
+    names,
+    upper_bound,
+)
+
+Query = tuple[str, list[Any]]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    mark: str
+    """A bound value's placeholder: ``?`` or ``%s``."""
+    tables: str
+    """What stands before a table's name: ``""`` or ``"triage."``."""
+    no_limit: int | None
+    """The ``LIMIT`` that means none: SQLite's -1, PostgreSQL's NULL."""
+
+    def query(self, sql: str, params: list[Any] | None = None) -> Query:
+        """``sql`` (written with ``?`` and ``{t}``) in this dialect, with its values."""
+        return sql.replace("?", self.mark).replace("{t}", self.tables), list(params or [])
+
+
+SQLITE = Dialect("?", "", -1)
+POSTGRES = Dialect("%s", "triage.", None)
+
+SEVERITY = (
+    "CASE e.outcome || '/' || coalesce(e.urgency, '') "
+    + " ".join(f"WHEN '{lv.outcome}/{lv.urgency or ''}' THEN {n}" for n, lv in enumerate(LEVELS))
+    + f" ELSE {len(LEVELS) - 1} END"
+)
+"""An entry's severity (``outcomes.severity``) in SQL, from the one scale in ``outcomes``; an
+outcome no triage writes counts as the most severe, so that an edited entry is shown rather than
+hidden. (The migrations that made the worklist spell the scale out: they are history.)"""
+
+_SUMMARY = ", ".join(f"e.{name}" for name in SUMMARY_FIELDS)
+_LAST_VERDICT = (
+    "(SELECT verdict FROM {t}reviews r WHERE r.entry_id = e.id ORDER BY r.id DESC LIMIT 1)"
+)
+
+
+def columns(kind: Kind, alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(prefix + name for name in names(kind))
+
+
+def limited(d: Dialect, query: Query, limit: int | None, offset: int = 0) -> Query:
+    sql, params = query
+    if limit is None and not offset:
+        return sql, params
+    return f"{sql} LIMIT {d.mark} OFFSET {d.mark}", [
+        *params,
+        d.no_limit if limit is None else limit,
+        offset,
+    ]
+
+
+# -- filters -------------------------------------------------------------------------------------
+
+
+def _where(filters: Filters) -> Query:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in filters.equal().items():
+        clauses.append(f"e.{column} = ?")
+        params.append(value)
+    _answered(filters, "e", clauses, params)
+    if filters.unreviewed:
+        clauses.append("NOT EXISTS (SELECT 1 FROM {t}reviews r WHERE r.entry_id = e.id)")
+    if filters.reviewed:
+        clauses.append("EXISTS (SELECT 1 FROM {t}reviews r WHERE r.entry_id = e.id)")
+    return _joined(clauses), params
+
+
+def where(d: Dialect, filters: Filters) -> Query:
+    """The filters over the entries (alias ``e``), as `` WHERE ...`` or nothing."""
+    return d.query(*_where(filters))
+
+
+def _worklist_where(filters: Filters) -> Query:
+    """The filters over the worklist: the outcome and urgency as severities."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters.patient is not None:
+        clauses.append("w.patient_id = ?")
+        params.append(filters.patient)
+    if filters.outcome is not None or filters.urgency is not None:
+        wanted = [
+            n
+            for n, lv in enumerate(LEVELS)
+            if filters.outcome in (None, lv.outcome) and filters.urgency in (None, lv.urgency)
+        ]
+        clauses.append(f"w.severity IN ({', '.join('?' * len(wanted))})" if wanted else "1 = 0")
+        params += wanted
+    _answered(filters, "w", clauses, params)
+    return _joined(clauses), params
+
+
+def _answered(filters: Filters, alias: str, clauses: list[str], params: list[Any]) -> None:
+    """Add the filters' time bounds on ``alias.reported_at`` to ``clauses`` and ``params``."""
+    if filters.since is not None:
+        clauses.append(f"{alias}.reported_at >= ?")
+        params.append(lower_bound(filters.since))
+    end = upper_bound(filters.until) if filters.until is not None else None
+    if end is not None:
+        clauses.append(f"{alias}.reported_at < ?")
+        params.append(end)
+
+
+def _joined(clauses: list[str]) -> str:
+    return " WHERE " + " AND ".join(clauses) if clauses else ""
+
+
+# -- entries -------------------------------------------------------------------------------------
+
+
+def summaries(d: Dialect, filters: Filters, limit: int | None, offset: int = 0) -> Query:
+    where_sql, params = _where(filters)
+    sql = f"SELECT {_SUMMARY}, {_LAST_VERDICT} AS last_verdict FROM {{t}}entries e{where_sql}"
+    return limited(d, d.query(sql + " ORDER BY e.id DESC", params), limit, offset)
+
+
+def count(d: Dialect, filters: Filters) -> Query:
+    where_sql, params = _where(filters)
+    return d.query(f"SELECT count(*) AS n FROM {{t}}entries e{where_sql}", params)
+
+
+def entry_rows(d: Dialect, filters: Filters, limit: int | None) -> Query:
+    where_sql, params = _where(filters)
+    sql = f"SELECT {columns('entry', 'e')} FROM {{t}}entries e{where_sql} ORDER BY e.id"
+    return limited(d, d.query(sql, params), limit)
+
+
+def entry_row(d: Dialect, entry_id: int) -> Query:
+    return d.query(f"SELECT {columns('entry')} FROM {{t}}entries WHERE id = ?", [entry_id])
+
+
+def session_rows(d: Dialect, patient: str, session_id: str) -> Query:
+    sql = (
+        f"SELECT {_SUMMARY}, {_LAST_VERDICT} AS last_verdict FROM {{t}}entries e "
+        "WHERE e.session_id = ? AND e.patient_id = ? ORDER BY e.reported_at, e.id"
+    )
+    return d.query(sql, [session_id, patient])
+
+
+def next_check_after(d: Dialect, patient: str, after: str) -> Query:
+    sql = (
+        "SELECT min(reported_at) AS next_at FROM {t}entries "
+        "WHERE patient_id = ? AND reported_at > ?"
+    )
+    return d.query(sql, [patient, after])
+
+
+def review_rows(d: Dialect, entry_id: int) -> Query:
+    sql = f"SELECT {columns('review')} FROM {{t}}reviews WHERE entry_id = ? ORDER BY id"
+    return d.query(sql, [entry_id])
+
+
+def review_rows_of(d: Dialect, entry_ids: list[int]) -> Query:
+    marks = ", ".join("?" * len(entry_ids))
+    sql = f"SELECT {columns('review')} FROM {{t}}reviews WHERE entry_id IN ({marks}) ORDER BY id"
+    return d.query(sql, list(entry_ids))
+
+
+# -- a patient's history (newest first: by reported_at, then id) ---------------------------------
+
+
+def newest_of_patient(d: Dialect, patient: str, limit: int) -> Query:
+    sql = (
+        f"SELECT {columns('entry')} FROM {{t}}entries WHERE patient_id = ? "
+        "ORDER BY reported_at DESC, id DESC LIMIT ?"
+    )
+    return d.query(sql, [patient, limit])
+
+
+def patient_window(d: Dialect, patient: str, since: str, before: str, limit: int) -> Query:
+    sql = (
+        f"SELECT {columns('entry')} FROM {{t}}entries WHERE patient_id = ? AND reported_at >= ? "
+        "AND reported_at < ? ORDER BY reported_at DESC, id DESC LIMIT ?"
+    )
+    return d.query(sql, [patient, since, before, limit])
+
+
+def first_of_session(d: Dialect, patient: str, session_id: str) -> Query:
+    sql = (
+        f"SELECT {columns('entry')} FROM {{t}}entries WHERE patient_id = ? AND session_id = ? "
+        "ORDER BY reported_at, id LIMIT 1"
+    )
+    return d.query(sql, [patient, session_id])
+
+
+def patient_counts(d: Dialect, since: str) -> Query:
+    sql = (
+        "SELECT patient_id, count(*) AS entries FROM {t}entries WHERE reported_at >= ? "
+        "GROUP BY patient_id ORDER BY patient_id"
+    )
+    return d.query(sql, [since])
+
+
+def patients_entries(d: Dialect, first: str, last: str, since: str) -> Query:
+    sql = (
+        f"SELECT {', '.join(REPLAY_COLUMNS)} FROM {{t}}entries WHERE patient_id >= ? "
+        "AND patient_id <= ? AND reported_at >= ? ORDER BY patient_id, reported_at, id"
+    )
+    return d.query(sql, [first, last, since])
+
+
+def has_patient(d: Dialect, patient: str) -> Query:
+    sql = (
+        "SELECT 1 AS found FROM {t}entries WHERE patient_id = ? "
+        "UNION ALL SELECT 1 FROM {t}patients WHERE patient_id = ? LIMIT 1"
+    )
+    return d.query(sql, [patient, patient])
+
+
+def patient_ids(d: Dialect) -> Query:
+    sql = (
+        "SELECT patient_id FROM {t}entries UNION SELECT patient_id FROM {t}patients "
+        "ORDER BY patient_id"
+    )
+    return d.query(sql)
+
+
+def patient_rows(d: Dialect, patient: str, *, latest: bool = False) -> Query:
+    """A patient's records, oldest first; or with ``latest`` only the newest."""
+    order = "ORDER BY id DESC LIMIT 1" if latest else "ORDER BY id"
+    sql = f"SELECT {columns('patient')} FROM {{t}}patients WHERE patient_id = ? {order}"
+    return d.query(sql, [patient])
+
+
+# -- the worklist --------------------------------------------------------------------------------
+
+
+def worklist_rows(d: Dialect, filters: Filters, limit: int, offset: int) -> Query:
+    where_sql, params = _worklist_where(filters)
+    sql = (
+        f"SELECT {_SUMMARY}, CAST(NULL AS TEXT) AS last_verdict, w.next_at FROM {{t}}worklist w "
+        f"JOIN {{t}}entries e ON e.id = w.entry_id{where_sql} "
+        "ORDER BY w.severity DESC, w.reported_at, w.entry_id LIMIT ? OFFSET ?"
+    )
+    return d.query(sql, [*params, limit, offset])
+
+
+def worklist_count(d: Dialect, filters: Filters) -> Query:
+    where_sql, params = _worklist_where(filters)
+    return d.query(f"SELECT count(*) AS n FROM {{t}}worklist w{where_sql}", params)
+
+
+def worklist_counts(d: Dialect) -> Query:
+    return d.query("SELECT severity, checks FROM {t}worklist_tally")
+
+
+def worklist_waiting(d: Dialect, severity: int, answered_before: str) -> Query:
+    sql = (
+        "SELECT count(*) AS n FROM {t}worklist WHERE severity = ? AND reported_at < ? "
+        "AND next_at IS NULL"
+    )
+    return d.query(sql, [severity, answered_before])
+
+
+def worklist_check(d: Dialect) -> Query:
+    """One row: how many unreviewed entries that need action the worklist is ``missing``, how
+    many rows it holds that it should not (``extra``), and how many of its tally's counts are
+    ``wrong``."""
+    expected = (
+        f"SELECT e.id, {SEVERITY}, e.reported_at, e.patient_id, "
+        "(SELECT min(n.reported_at) FROM {t}entries n WHERE n.patient_id = e.patient_id "
+        "AND n.reported_at > e.reported_at) FROM {t}entries e "
+        "WHERE e.outcome <> 'continue' "
+        "AND NOT EXISTS (SELECT 1 FROM {t}reviews r WHERE r.entry_id = e.id)"
+    )
+    held = "SELECT entry_id, severity, reported_at, patient_id, next_at FROM {t}worklist"
+    counted = (
+        "SELECT severity, count(*) FROM {t}worklist GROUP BY severity "
+        "EXCEPT SELECT severity, checks FROM {t}worklist_tally WHERE checks <> 0"
+    )
+    tallied = (
+        "SELECT severity, checks FROM {t}worklist_tally WHERE checks <> 0 "
+        "EXCEPT SELECT severity, count(*) FROM {t}worklist GROUP BY severity"
+    )
+    return d.query(
+        f"SELECT (SELECT count(*) FROM ({expected} EXCEPT {held}) AS m) AS missing, "
+        f"(SELECT count(*) FROM ({held} EXCEPT {expected}) AS x) AS extra, "
+        f"(SELECT count(*) FROM ({counted}) AS c) + (SELECT count(*) FROM ({tallied}) AS t) "
+        "AS wrong"
+    )
+
+
+def worklist_problem(found: dict[str, Any]) -> str | None:
+    """What ``worklist_check``'s row says is wrong, in words; None if nothing."""
+    missing, extra, wrong = found["missing"], found["extra"], found["wrong"]
+    if wrong and not missing and not extra:
+        return "the worklist's counts do not match the worklist: they were edited outside triage"
+    if not missing and not extra:
+        return None
+    return (
+        f"the worklist does not match the log ({missing} unreviewed entries that need action "
+        f"missing from it, {extra} rows it should not hold): it was edited outside triage"
+    )
+
+
+# -- the chain -----------------------------------------------------------------------------------
+
+
+def records_after(d: Dialect, kind: Kind, after: int) -> Query:
+    sql = f"SELECT {columns(kind)} FROM {{t}}{TABLES[kind]} WHERE seq > ? ORDER BY seq"
+    return d.query(sql, [after])
+
+
+def hash_at(d: Dialect, seq: int) -> Query:
+    found = " UNION ALL ".join(
+        f"SELECT hash FROM {{t}}{table} WHERE seq = ?" for table in TABLES.values()
+    )
+    return d.query(found, [seq] * len(TABLES))
+
+
+def checkpoints(d: Dialect) -> Query:
+    return d.query("SELECT * FROM {t}checkpoints ORDER BY id")
