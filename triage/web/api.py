@@ -22,6 +22,7 @@ from ..log.access import checked_name
 from ..outcomes import OUTCOMES, URGENCIES
 from ..yamlio import decode, parse_json
 from .app import site
+from .errors import unknown_keys
 from .openapi import DAY_PATTERN, MAX_OFFSET, openapi
 
 REVIEW_KEYS = ("verdict", "reason", "note", "by")
@@ -218,13 +219,7 @@ async def add_review(request: Request) -> Response:
     source = f"entry {entry_id}"
     if not isinstance(body, dict):
         raise ReviewError([Problem("is not a JSON object", file="request body")], source)
-    problems = [
-        Problem(
-            "is not a field of a review", field=str(key), fix="one of " + ", ".join(REVIEW_KEYS)
-        )
-        for key in body
-        if key not in REVIEW_KEYS
-    ]
+    problems = unknown_keys(body, REVIEW_KEYS, "a field of a review")
     given = {key: body.get(key, "") for key in REVIEW_KEYS}
     texts = {key: value for key, value in given.items() if isinstance(value, str)}
     problems += [Problem("is not a text", field=key) for key in REVIEW_KEYS if key not in texts]

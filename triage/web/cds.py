@@ -34,15 +34,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..contract import show, suggest
+from ..contract import show
 from ..errors import InputError, Problem, UsageError
 from ..fhir import codes
 from ..fields import MOMENT_WORDS
 from ..log import Filters
 from ..log.cards import ShownCard
-from ..log.records import EntrySummary, plain_text, visible
+from ..log.records import EntrySummary, plain_text
 from ..outcomes import OVERRIDE_REASONS, level
 from ..yamlio import decode, parse_json
+from .errors import unknown_keys
 
 SERVICE_ID = "triage-patient-view"
 HOOK = "patient-view"
@@ -436,7 +437,7 @@ class _Feedback:
 def _plan(body: dict[str, Any]) -> list[_Feedback]:
     """Every feedback item of ``body``, or an InputError (400) naming each problem: an unknown
     key (with the key meant), a missing card or outcome, an outcomeTimestamp without its zone."""
-    problems = _unknown_keys(body, ("feedback",), "")
+    problems = unknown_keys(body, ("feedback",), "a key of CDS Hooks feedback")
     items = body.get("feedback")
     if not isinstance(items, list) or not items:
         problems.append(Problem("must be a non-empty array of feedback items", field="feedback"))
@@ -451,23 +452,6 @@ def _plan(body: dict[str, Any]) -> list[_Feedback]:
     return planned
 
 
-def _unknown_keys(given: dict[str, Any], keys: tuple[str, ...], where: str) -> list[Problem]:
-    problems = []
-    for key in given:
-        if key in keys:
-            continue
-        near = suggest(str(key), keys)
-        problems.append(
-            Problem(
-                "is not a key of CDS Hooks feedback"
-                + (f" (did you mean '{near}'?)" if near else ""),
-                field=f"{where}.{visible(str(key)[:40])}".lstrip("."),
-                fix="remove it or correct its name: " + ", ".join(keys),
-            )
-        )
-    return problems
-
-
 def _planned(item: Any, where: str, problems: list[Problem]) -> _Feedback | None:
     from ..report import parse_moment
 
@@ -475,7 +459,7 @@ def _planned(item: Any, where: str, problems: list[Problem]) -> _Feedback | None
         problems.append(Problem("is not a feedback item (a JSON object)", field=where))
         return None
     count = len(problems)
-    problems += _unknown_keys(item, FEEDBACK_KEYS, where)
+    problems += unknown_keys(item, FEEDBACK_KEYS, "a key of CDS Hooks feedback", where)
     if not isinstance(item.get("card"), str):
         problems.append(Problem("is required", field=f"{where}.card", fix="the card's uuid"))
     if item.get("outcome") not in ("accepted", "overridden"):
@@ -523,7 +507,7 @@ def _object(
     if not isinstance(found, dict):
         problems.append(Problem("is not a JSON object", field=f"{where}.{key}"))
         return {}
-    problems += _unknown_keys(found, keys, f"{where}.{key}")
+    problems += unknown_keys(found, keys, "a key of CDS Hooks feedback", f"{where}.{key}")
     return found
 
 

@@ -18,6 +18,7 @@ from ..errors import (
     InputError,
     NotFoundError,
     PackError,
+    Problem,
     ProblemsError,
     ReportError,
     ReviewError,
@@ -144,3 +145,26 @@ async def error_response(request: Request, exc: Exception) -> Response:
     page = site(request).templates.get_template("error.html")
     html = page.render(status=status, message=data["message"], problems=data["problems"])
     return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def unknown_keys(
+    given: dict[str, Any], keys: tuple[str, ...], what: str, where: str = ""
+) -> list[Problem]:
+    """A located problem for each key of ``given`` that is not one of ``keys`` (a typo is never
+    ignored), with the key meant when one is near; ``where`` is the path of ``given``."""
+    from ..contract import suggest
+    from ..log.records import visible
+
+    problems = []
+    for key in given:
+        if key in keys:
+            continue
+        near = suggest(str(key), keys)
+        problems.append(
+            Problem(
+                f"is not {what}" + (f" (did you mean '{near}'?)" if near else ""),
+                field=f"{where}.{visible(str(key)[:40])}".lstrip("."),
+                fix="remove it or correct its name: " + ", ".join(keys),
+            )
+        )
+    return problems
