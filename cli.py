@@ -25,17 +25,18 @@ import triage
 from triage.engines import DURABLE, REFERENCE
 from triage.errors import TriageError
 from triage.outcomes import LEVELS, OUTCOMES, OVERRIDE_REASONS, URGENCIES
-from triage.render import IF_STOPPED, Line, Style, counted, render_early_warning
+from triage.views.render import IF_STOPPED, Line, Style, render_early_warning
+from triage.wording import counted
 
 # Nothing is imported before a command needs it (tests/test_start.py): the report contract
 # builds its pydantic models on import (about 100 ms), the triage log opens SQLite, and the
 # first question of 'triage check' needs neither, nor the rules, the engine or the decision.
 if TYPE_CHECKING:
-    from triage.checking import StoppedCheck
+    from triage.checking.check import StoppedCheck
+    from triage.checking.session import QuestionnaireSession
+    from triage.evaluation.questionnaire import Gate, Item
+    from triage.evaluation.warning import EarlyWarning
     from triage.log import Filters, Keep, TriageLog
-    from triage.questionnaire import Gate, Item
-    from triage.session import QuestionnaireSession
-    from triage.warning import EarlyWarning
 
 EXIT_CODES = {(lv.outcome, lv.urgency): lv.exit_code for lv in LEVELS}
 """Exit status of ``triage check --exit-code`` per outcome; 1 is an error, 2 a usage error."""
@@ -295,11 +296,11 @@ def check(
             if asked.stopped is not None:
                 _show_stopped(asked.stopped, as_json, exit_code, save_answers)
             _check(asked.data, questions.pack.get(), asked.follow_up, None, **options)
-    from triage.contract import read_input
+    from triage.contract.reading import read_input
 
     data, source = read_input(answers, _stdin_bytes() if answers == "-" else None)
     if patient is not None:
-        from triage.checking import with_patient
+        from triage.checking.check import with_patient
 
         data = with_patient(data, _patient_option(patient), source)
     _check(data, _load_pack(rules), follow_up, source, **options)
@@ -344,11 +345,11 @@ def _check(
     elif as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
-        from triage.render import render_decision
+        from triage.views.render import render_decision
 
         echo_lines(render_decision(decision))
         if decision.why_not is not None:
-            from triage.rule_views import why_not_lines
+            from triage.views.rules import why_not_lines
 
             click.echo()
             echo_lines(why_not_lines(decision.why_not))
@@ -363,7 +364,7 @@ def _after_the_result(
     """Say whether the check was saved (and its reference number), save the answers, and say
     what went wrong with the log, once the patient has the result. Whether anything went
     wrong."""
-    from triage.contract import save_answers_file
+    from triage.contract.reading import save_answers_file
 
     problems = False
     if not as_json and result.log_error is None:
@@ -455,9 +456,9 @@ def _say_follow_up(session: Any, hours: float) -> None:
 
 def _patient_option(patient: str) -> str:
     """--patient, checked as the patient id question checks it (a usage error otherwise)."""
+    from triage.contract.field_table import FIELDS
     from triage.errors import AnswerError
-    from triage.field_table import FIELDS
-    from triage.questionnaire import parse_answer
+    from triage.evaluation.questionnaire import parse_answer
 
     try:
         return str(parse_answer(FIELDS["patient_id"], patient))
@@ -623,7 +624,7 @@ class _Asked:
 
 class _Questions:
     """Asks the questions in the terminal, one at a time; what comes next, whether an answer
-    answers it and when the questions stop are the library's (``triage.session``)."""
+    answers it and when the questions stop are the library's (``triage.checking.session``)."""
 
     def __init__(self, pack: _PackLoading, db: str | None, *, record: bool) -> None:
         self.pack = pack
@@ -635,7 +636,7 @@ class _Questions:
         """The answers; or, stopped early, the warning. Ctrl-C leaves with status 130 and end
         of input with 1; with answers that already need a clinician, these are shown and
         recorded first."""
-        from triage.session import QuestionnaireSession
+        from triage.checking.session import QuestionnaireSession
 
         if not interactive and not sys.stdin.isatty():
             click.echo(NOT_A_TERMINAL, err=True)
@@ -654,7 +655,7 @@ class _Questions:
             return self._stopped(1, "\nNo more input.")
 
     def _ask_all(self, session: QuestionnaireSession) -> _Asked:
-        from triage.prompts import UNSET
+        from triage.views.prompts import UNSET
 
         while True:
             step = session.next_question()
@@ -687,7 +688,7 @@ def _say(text: str = "", **style: Any) -> None:
 
 
 def _say_wrapped(text: str, indent: int = 0) -> None:
-    from triage.prompts import fill
+    from triage.views.prompts import fill
 
     echo_lines(fill(text, _width(), indent), err=True, wrap=False)
 
@@ -711,7 +712,7 @@ def _ask(
     """Ask one question until the session takes the answer; the early warning it gives.
     ``keep`` (when changing an answer) is the answer Enter keeps; ``prompts.UNSET`` for none."""
     from triage.errors import AnswerError
-    from triage.prompts import UNSET, help_text, question_lines
+    from triage.views.prompts import UNSET, help_text, question_lines
 
     keep = UNSET if keep is _FIRST_TIME else keep
     echo_lines(question_lines(step, _width(), keep), err=True, wrap=False)
@@ -728,7 +729,7 @@ def _ask(
 
 def _confirm(session: QuestionnaireSession) -> str | None:
     """Show every answer on one screen; Enter confirms, a number changes that answer."""
-    from triage.prompts import changeable, summary_lines
+    from triage.views.prompts import changeable, summary_lines
 
     rows = session.summary()
     keys = changeable(rows)
@@ -756,7 +757,7 @@ def _confirm(session: QuestionnaireSession) -> str | None:
 )
 def questions(as_json: bool, fhir: bool, code_systems: bool) -> None:
     """Print the questionnaire: questions, help, answers, gates, and when each is asked."""
-    from triage.questionnaire import describe
+    from triage.evaluation.questionnaire import describe
 
     if code_systems and not fhir:
         raise click.UsageError("--code-systems goes with --fhir")
@@ -913,8 +914,8 @@ def rules_test(
     pack's own cases (its cases folder) are run. Exits 1 if any case fails, or with --strict
     if anything is uncovered.
     """
-    from triage.cases import run_tests
-    from triage.rule_views import case_table, coverage_lines
+    from triage.evaluation.cases import run_tests
+    from triage.views.rules import case_table, coverage_lines
 
     pack = _load_pack(directory)
     tests = run_tests(pack, locations or None, engine)
@@ -1024,7 +1025,7 @@ def log() -> None:
 @db_option
 def log_list(limit: int, worklist: bool, as_json: bool, db: str | None, **given: Any) -> None:
     """List checks, newest first; unreviewed urgent ones are flagged."""
-    from triage.log.views import entry_table, json_text
+    from triage.views.log import entry_table, json_text
 
     counts = None
     with _reading(db) as triage_log:
@@ -1054,10 +1055,10 @@ def log_list(limit: int, worklist: bool, as_json: bool, db: str | None, **given:
 def log_show(entry_id: int, as_json: bool, rules: str | None, db: str | None) -> None:
     """Show one check: the answers, every reason with its source, the rules, the reviews, and
     the more severe rules that did not fire (why not)."""
-    from triage.explain import entry_why_not
-    from triage.log.views import entry_detail, json_text
-    from triage.render import Line
-    from triage.rule_views import why_not_lines
+    from triage.checking.replay import entry_why_not
+    from triage.views.log import entry_detail, json_text
+    from triage.views.render import Line
+    from triage.views.rules import why_not_lines
 
     with _reading(db) as triage_log:
         entry = triage_log.entry(entry_id)
@@ -1140,7 +1141,7 @@ def log_review(
 @db_option
 def log_export(fmt: str, output: str | None, force: bool, db: str | None, **given: Any) -> None:
     """Export entries, oldest first, streamed (any number of entries in constant memory)."""
-    from triage.log.export import write_export
+    from triage.views.export import write_export
 
     with _reading(db) as triage_log:
         entries = triage_log.export_rows(_filters(triage_log, given), whole=fmt == "jsonl")
@@ -1157,7 +1158,7 @@ def log_export(fmt: str, output: str | None, force: bool, db: str | None, **give
 @db_option
 def log_trend(patient: str, limit: int, db: str | None) -> None:
     """A patient's pain (during and now) and outcomes over time, as a chart."""
-    from triage.log.views import trend_chart
+    from triage.views.log import trend_chart
 
     with _reading(db) as triage_log:
         triage_log.require_patient(patient)
@@ -1203,7 +1204,7 @@ def log_verify(
     from pathlib import Path
 
     from triage.log import checkpoints as signed
-    from triage.log.views import json_text, verification
+    from triage.views.log import json_text, verification
 
     key = signed.load_public_key(Path(public_key)) if public_key else None
     kept = signed.read_file(Path(checkpoint_file)) if checkpoint_file else []
@@ -1325,7 +1326,7 @@ class _PatientSetCommand(click.Command):
     """Its help lists the profiles and conditions, read from the report contract when shown."""
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        from triage.contract import FIELDS
+        from triage.contract.reading import FIELDS
 
         formatter.write_paragraph()
         for title, name in (("Profiles", "profile"), ("Conditions", "conditions")):
@@ -1370,7 +1371,7 @@ def patient_set(
     """
     from triage.log import KEEP, Filters
     from triage.log.patients import checked_change
-    from triage.log.views import no_checks_yet, patient_saved
+    from triage.views.log import no_checks_yet, patient_saved
 
     new_profile = _given_profile(profile, no_profile)
     new_conditions = _given_conditions(conditions, no_conditions)
@@ -1430,7 +1431,7 @@ def _login() -> str:
 @db_option
 def patient_show(patient_id: str, as_json: bool, db: str | None) -> None:
     """Show a patient's current profile and conditions, and every change: who, when, what."""
-    from triage.log.views import json_text, patient_data, patient_view
+    from triage.views.log import json_text, patient_data, patient_view
 
     with _reading(db) as triage_log:
         triage_log.require_patient(patient_id)
@@ -1780,8 +1781,8 @@ def rules_diff(
     counts; checks that would become less urgent first, marked SAFETY), then the entry ids of
     each, with the rules that fire now and the rules that no longer fire.
     """
-    from triage.replay import replay
-    from triage.rule_views import replay_header, replay_lines
+    from triage.checking.replay import replay
+    from triage.views.rules import replay_header, replay_lines
 
     if not from_log:
         raise click.UsageError("give --log: the checks to replay are those of the triage log")

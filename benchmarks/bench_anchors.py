@@ -50,10 +50,10 @@ sys.path.insert(0, str(ROOT))
 
 import triage  # noqa: E402 - after the path is set, so that tests.helpers imports
 from tests.helpers import NOW, load_case, report, vignette_files  # noqa: E402
-from triage.contract import FIELDS, parse_report  # noqa: E402
+from triage.contract.reading import FIELDS, parse_report  # noqa: E402
 from triage.engines import get_engine  # noqa: E402
-from triage.history import Earlier, build_context  # noqa: E402
 from triage.logic import All, AnyOf, Condition, FieldRef, Not, Test  # noqa: E402
+from triage.pack.history import Earlier, build_context  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 ROUNDS = 3 if QUICK else 7
@@ -472,7 +472,7 @@ def plain_export(path: Path, output: Path) -> int:
     """The CSV a clinician would get from a plain script: one query, csv.writer, and text
     cells starting like a formula quoted (as ``triage log export`` does: the files must be
     identical)."""
-    from triage.log.export import CSV_COLUMNS
+    from triage.views.export import CSV_COLUMNS
 
     def neutralised(value: Any) -> Any:
         if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
@@ -508,7 +508,7 @@ _DERIVED_SQL = {
 
 
 def triage_export(path: Path, output: Path) -> int:
-    from triage.log.export import write_export
+    from triage.views.export import write_export
 
     output.unlink(missing_ok=True)
     with triage.TriageLog(path, create=False) as log:

@@ -147,7 +147,13 @@ class Run:
 def _questions(tree: Path) -> dict[str, str]:
     """Each question's text (whitespace normalised) and its field or gate name, from that
     version's own description of the questionnaire."""
-    code = "import json; from triage.questionnaire import describe; print(json.dumps(describe()))"
+    code = (
+        "import json\n"
+        "try:\n    from triage.evaluation.questionnaire import describe\n"
+        "except ImportError:  # a version before the layered package\n"
+        "    from triage.questionnaire import describe\n"
+        "print(json.dumps(describe()))"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code], env=_env(tree), capture_output=True, text=True, check=True
     )

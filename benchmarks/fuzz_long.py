@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 import triage  # noqa: E402 - after the path is set, so that tests.helpers imports
 from tests.fuzz import mutate_pack, report_texts  # noqa: E402
 from tests.helpers import load_case, vignette_files  # noqa: E402
-from triage.contract import read_answers  # noqa: E402
+from triage.contract.reading import read_answers  # noqa: E402
 from triage.engines import get_engine  # noqa: E402
-from triage.history import build_context  # noqa: E402
+from triage.pack.history import build_context  # noqa: E402
 
 
 def fuzz_reports(count: int) -> collections.Counter[str]:

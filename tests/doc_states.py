@@ -17,10 +17,10 @@ from typing import Any
 
 import triage
 from tests.helpers import VIGNETTE_DIR, load_case, report
-from triage.checking import stop_early
-from triage.contract import FIELDS
+from triage.checking.check import stop_early
+from triage.contract.reading import FIELDS
+from triage.evaluation.warning import EarlyWarning, early_warning
 from triage.log import TriageLog
-from triage.warning import EarlyWarning, early_warning
 
 ANSWERED = "2026-11-21T06:22:00+00:00"
 VIGNETTES = ["p03-doms-30h", "p17-fever", "p06-snap-deadlift", "p10-chest-pain-ongoing",

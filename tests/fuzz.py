@@ -16,7 +16,7 @@ import yaml
 from hypothesis import strategies as st
 
 from tests.helpers import BASE
-from triage.contract import FIELDS
+from triage.contract.reading import FIELDS
 
 # -- reports ---------------------------------------------------------------------------------
 

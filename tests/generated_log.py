@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from triage.contract import FIELDS, FieldSpec
+from triage.contract.reading import FIELDS, FieldSpec
+from triage.contract.report import REQUIREMENTS
 from triage.logic import holds
-from triage.report import REQUIREMENTS
 
 START = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
 HOURS = [0, 0.5, 1, 6, 12, 20, 24, 30, 48, 50, 72, 100, 168]

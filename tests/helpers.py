@@ -11,11 +11,11 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from triage.contract import FIELDS, FieldSpec, parse_report
-from triage.history import Earlier
+from triage.contract.reading import FIELDS, FieldSpec, parse_report
+from triage.contract.report import REQUIREMENTS
 from triage.logic import holds
 from triage.outcomes import OUTCOMES, URGENCIES
-from triage.report import REQUIREMENTS
+from triage.pack.history import Earlier
 from triage.yamlio import read_document
 
 THOROUGH = os.environ.get("TRIAGE_TESTS") == "thorough"
@@ -197,7 +197,7 @@ def gate_answer(gate: Any, data: dict[str, Any]) -> bool:
 
 def typed(spec: FieldSpec, value: Any) -> str:
     """What a person types to give ``value``: a choice's number, a number, or text."""
-    from triage.questionnaire import choices
+    from triage.evaluation.questionnaire import choices
 
     if value is None:
         return ""
@@ -221,7 +221,7 @@ def typed(spec: FieldSpec, value: Any) -> str:
 def keystrokes(data: dict[str, Any], preset: dict[str, Any] | None = None) -> list[str]:
     """The lines a person types to answer the questionnaire with this report, then confirms;
     ``preset`` answers are not asked (a follow-up's patient and hours)."""
-    from triage.questionnaire import Gate, Interview
+    from triage.evaluation.questionnaire import Gate, Interview
 
     interview = Interview(preset)
     lines = []

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import triage
-import triage.evaluation
+import triage.evaluation.evaluator
 from tests.helpers import NOW, load_case, vignette_files
 
 REPORTS = [{**load_case(p)["report"], "reported_at": NOW.isoformat()} for p in vignette_files()]
@@ -17,8 +17,8 @@ REPORTS = [{**load_case(p)["report"], "reported_at": NOW.isoformat()} for p in v
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Worker processes from 10 reports on, 7 to a chunk: the parallel path on a small batch."""
-    monkeypatch.setattr(triage.evaluation, "PARALLEL_FROM", 10)
-    monkeypatch.setattr(triage.evaluation, "_CHUNK", 7)
+    monkeypatch.setattr(triage.evaluation.evaluator, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(triage.evaluation.evaluator, "_CHUNK", 7)
 
 
 def dumped(decisions: list[triage.Decision]) -> list[dict[str, Any]]:

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 import triage
-import triage.readers
-import triage.report
+import triage.contract.readers
+import triage.contract.report
 from tests.helpers import ROOT, report
+from triage.contract.report import Report
 from triage.log import TriageLog
-from triage.report import Report
 from triage_cli.cli import main
 
 EDGE = ("triage.fhir", "triage.web")
@@ -36,7 +36,7 @@ class Counted:
 @pytest.fixture
 def counted() -> Iterator[Counted]:
     counts = Counted()
-    conditional = triage.report._any_conditional_problem
+    conditional = triage.contract.report._any_conditional_problem
     model_validate = Report.model_validate
 
     def validating(values: Any) -> bool:
@@ -48,7 +48,7 @@ def counted() -> Iterator[Counted]:
         return model_validate(data, *args, **kwargs)
 
     with (
-        mock.patch.object(triage.report, "_any_conditional_problem", validating),
+        mock.patch.object(triage.contract.report, "_any_conditional_problem", validating),
         mock.patch.object(Report, "model_validate", parsing),
     ):
         yield counts
@@ -109,7 +109,9 @@ def test_the_cli_reads_a_questionnaire_response_once(tmp_path: Path) -> None:
     answers = tmp_path / "qr.json"
     answers.write_text(json.dumps(questionnaire_response(report(patient_id="pt-1"))))
     args = ["check", "--answers", str(answers), "--json", "--db", str(tmp_path / "log.db")]
-    with mock.patch.object(triage.readers, "reader_of", wraps=triage.readers.reader_of) as detect:
+    with mock.patch.object(
+        triage.contract.readers, "reader_of", wraps=triage.contract.readers.reader_of
+    ) as detect:
         done = CliRunner().invoke(main, args)
     assert done.exit_code == 0, done.output
     assert detect.call_count == 1

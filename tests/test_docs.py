@@ -18,8 +18,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.helpers import ROOT
-from triage.conditions import OPERATORS
-from triage.contract import FIELDS
+from triage.contract.reading import FIELDS
+from triage.pack.conditions import OPERATORS
 from triage_cli.cli import main
 
 RULES_DOC = (ROOT / "docs" / "rules.md").read_text()

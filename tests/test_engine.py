@@ -16,7 +16,7 @@ from tests.helpers import ROOT, load_case, report, vignette_files
 from triage.engines import durable as adapter
 from triage.engines import get_engine
 from triage.engines.durable import _core
-from triage.history import Context
+from triage.pack.history import Context
 from triage_cli.cli import main
 
 REPORTS = [triage.parse_report(load_case(p)["report"]) for p in vignette_files()]

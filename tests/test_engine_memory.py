@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
 from tests.helpers import ROOT, THOROUGH, histories, load_case, reports, vignette_files
-from triage.history import Earlier
+from triage.pack.history import Earlier
 
 pytestmark = pytest.mark.valgrind
 

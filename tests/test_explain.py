@@ -13,9 +13,9 @@ from hypothesis import given
 
 import triage
 from tests.helpers import ROOT, examples, report, reports
-from triage.explain import why_not
-from triage.history import build_context
 from triage.outcomes import severity
+from triage.pack.explain import why_not
+from triage.pack.history import build_context
 from triage_cli.cli import main
 
 PAIN_5 = report(pain_during=5, pain_now=3, pain_region="knee", pain_site="joint")

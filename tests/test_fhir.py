@@ -20,6 +20,8 @@ import triage
 from tests.fhir_support import assert_valid, library_model, schema_errors
 from tests.golden_files import check_golden
 from tests.helpers import ROOT, examples, load_case, report, vignette_files
+from triage.contract.field_table import FIELDS
+from triage.contract.fields import CONTRACT_VERSION
 from triage.errors import (
     EvaluationError,
     NotFoundError,
@@ -29,6 +31,7 @@ from triage.errors import (
     UnavailableError,
     UsageError,
 )
+from triage.evaluation.questionnaire import GATES, ITEMS, NOT_ASKED
 from triage.fhir import (
     QUESTIONNAIRE_URL,
     answers_from_response,
@@ -39,11 +42,8 @@ from triage.fhir import (
     risk_assessment,
 )
 from triage.fhir.questionnaire import enable_when, fhirpath
-from triage.field_table import FIELDS
-from triage.fields import CONTRACT_VERSION
 from triage.logic import All, AnyOf, Not
 from triage.logic import Test as FieldTest
-from triage.questionnaire import GATES, ITEMS, NOT_ASKED
 from triage_cli.cli import main
 
 PUBLIC = [p for p in vignette_files() if p.parent.name == "vignettes-v2"]

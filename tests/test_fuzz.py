@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 import triage
 from tests.fuzz import mutate_pack, report_texts
 from tests.helpers import THOROUGH, examples, load_case, vignette_files
-from triage.contract import read_answers
+from triage.contract.reading import read_answers
 from triage.engines import get_engine
-from triage.history import build_context
+from triage.pack.history import build_context
 from triage_cli.cli import main
 
 CLEAN = (triage.InputError, triage.ReportError)

@@ -11,7 +11,7 @@ from hypothesis import given
 import triage
 from tests.helpers import ROOT, at, examples, histories, report
 from triage.engines import get_engine
-from triage.history import Earlier, build_context, compile_when, rule_holds
+from triage.pack.history import Earlier, build_context, compile_when, rule_holds
 
 H1, H2, H3 = (
     "history.no-improvement-48h",

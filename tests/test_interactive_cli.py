@@ -11,8 +11,8 @@ from click.testing import CliRunner, Result
 
 import triage_cli.cli as cli
 from tests.helpers import keystrokes, load_case, vignette_files
-from triage.contract import read_report
-from triage.questionnaire import ITEMS
+from triage.contract.reading import read_report
+from triage.evaluation.questionnaire import ITEMS
 from triage_cli.cli import main
 
 PUBLIC = [p for p in vignette_files() if p.parent.name == "vignettes-v2"]

@@ -225,7 +225,7 @@ def test_log_commands_do_not_load_the_report_models(filled: Path) -> None:
         "import sys\nimport triage_cli.cli as cli\n"
         "try:\n    cli.main(['log', 'list', '--db', sys.argv[1]])\n"
         "except SystemExit:\n    pass\n"
-        "print('pydantic' in sys.modules, 'triage.report' in sys.modules)\n"
+        "print('pydantic' in sys.modules, 'triage.contract.report' in sys.modules)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(filled)],

@@ -19,7 +19,7 @@ from tests.backends import tamper
 from tests.helpers import load_case
 from tests.test_log_cli import P03, P10, P17, check_golden, run
 from triage.log import Entry, TriageLog
-from triage.log.export import CSV_COLUMNS, neutralised, write_export
+from triage.views.export import CSV_COLUMNS, neutralised, write_export
 
 BACKENDS = True  # every test runs on an SQLite file and a PostgreSQL database (conftest.py)
 

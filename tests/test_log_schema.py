@@ -13,9 +13,9 @@ import pytest
 import triage
 from tests.helpers import ROOT
 from tests.log_v2 import v2_pack, v2_report
+from triage.contract.report import CONTRACT_VERSION
 from triage.log import EntrySummary, TriageLog
 from triage.log.chain import CURRENT_FORM, covered, forms, record_hash
-from triage.log.export import CSV_COLUMNS, DERIVED
 from triage.log.records import (
     COLUMNS,
     CSV_STORED,
@@ -25,7 +25,7 @@ from triage.log.records import (
     names,
 )
 from triage.log.sqlite import MIGRATIONS
-from triage.report import CONTRACT_VERSION
+from triage.views.export import CSV_COLUMNS, DERIVED
 
 OLD_LOG = ROOT / "tests" / "golden" / "log" / "schema-1.sql"
 """A log written by triage 0.1.0 itself (schema 1, form 1): 4 entries, a review of entry 2."""

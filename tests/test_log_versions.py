@@ -20,7 +20,7 @@ import pytest
 import triage
 from tests.log_v2 import RELEASE_LOG, SCHEMA_1_LOG, fired, load_log, v2_pack, v2_report
 from tests.test_log_cli import check_golden, run
-from triage.contract import FIELDS
+from triage.contract.reading import FIELDS
 from triage.log import TriageLog
 from triage.log.chain import CURRENT_FORM
 from triage.log.sqlite import MIGRATIONS

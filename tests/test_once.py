@@ -16,7 +16,7 @@ import pytest
 import triage
 from tests.backends import Target
 from tests.helpers import report
-from triage.checking import CheckResult, StoppedCheck
+from triage.checking.check import CheckResult, StoppedCheck
 from triage.errors import IdempotencyKeyError, UsageError
 from triage.log import TriageLog
 from triage.log.once import KEY_HEADER, key_for

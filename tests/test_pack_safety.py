@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 import triage
 from tests.helpers import ROOT, examples, reports
-from triage.contract import FIELDS
+from triage.contract.reading import FIELDS
 from triage.engines import get_engine
 from triage.engines.durable import DurableEngine
-from triage.history import build_context
+from triage.pack.history import build_context
 
 NUMERIC = [name for name, spec in FIELDS.items() if spec.numeric]
 TESTS = ["at_least", "at_most", "above", "below", "equals", "not_equals"]

@@ -17,11 +17,11 @@ import triage
 from tests.backends import rows, tamper
 from tests.log_v2 import fired, v2_pack, v2_report
 from tests.test_log_cli import check_golden, run
-from triage.checking import with_patient_record
+from triage.checking.check import with_patient_record
+from triage.contract.report import Report
 from triage.errors import StorageError, UsageError
 from triage.log import KEEP, PatientRecord, TriageLog
 from triage.log.chain import CURRENT_FORM, record_hash
-from triage.report import Report
 
 BACKENDS = True  # every test runs on an SQLite file and a PostgreSQL database (conftest.py)
 

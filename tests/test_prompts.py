@@ -11,16 +11,10 @@ import pytest
 
 import triage
 from tests.helpers import load_case, report, vignette_files
-from triage.prompts import (
-    UNSET,
-    help_text,
-    question_lines,
-    session_end,
-    summary_lines,
-)
-from triage.questionnaire import GATES, ITEMS, Gate, Interview, Step
-from triage.render import render_decision, render_early_warning
-from triage.warning import early_warning
+from triage.evaluation.questionnaire import GATES, ITEMS, Gate, Interview, Step, session_end
+from triage.evaluation.warning import early_warning
+from triage.views.prompts import UNSET, help_text, question_lines, summary_lines
+from triage.views.render import render_decision, render_early_warning
 
 STEPS: list[Step] = [*(item for _, item in ITEMS.values()), *GATES.values()]
 

@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 
 import triage
 from tests.helpers import ROOT, complete, examples, load_case, reports, vignette_files
-from triage.contract import FIELDS, worse_chains
+from triage.contract.reading import FIELDS, worse_chains
+from triage.contract.report import REQUIREMENTS
 from triage.engines import get_engine
-from triage.history import build_context, rule_holds
 from triage.logic import Condition, compile_condition, compile_matched, holds, matched
 from triage.outcomes import severity
-from triage.report import REQUIREMENTS
+from triage.pack.history import build_context, rule_holds
 
 DURABLE = get_engine("durable-rules")
 REFERENCE = get_engine("reference")

@@ -7,11 +7,10 @@ from datetime import datetime
 import pytest
 
 from tests.helpers import BASE, report
-from triage.conditions import ConditionParser
-from triage.contract import FIELDS
+from triage.contract.reading import FIELDS
+from triage.contract.report import requirement_for
 from triage.errors import AnswerError
-from triage.logic import to_data
-from triage.questionnaire import (
+from triage.evaluation.questionnaire import (
     FLOW,
     GATES,
     ITEMS,
@@ -22,7 +21,8 @@ from triage.questionnaire import (
     parse_answer,
     parse_session_end,
 )
-from triage.report import requirement_for
+from triage.logic import to_data
+from triage.pack.conditions import ConditionParser
 
 NOW = datetime(2026, 11, 21, 15, 0)
 

@@ -18,9 +18,9 @@ import triage
 from tests.generated_log import checks
 from tests.helpers import ROOT, report
 from tests.pg_server import APP, Server
+from triage.checking.replay import replay
 from triage.log import TriageLog
 from triage.outcomes import severity
-from triage.replay import replay
 from triage_cli.cli import main
 
 L1 = "      pain_during: {at_least: 6}\n"
@@ -269,7 +269,7 @@ def test_the_json_text_is_the_json_of_the_replay(
 
 
 def test_a_worker_that_cannot_start_says_why(l1_at_7: triage.RulePack) -> None:
-    from triage import replay as module
+    from triage.checking import replay as module
 
     module._start_worker(l1_at_7.path, "0" * 64, "reference", "unused.db")
     with pytest.raises(triage.UsageError) as error:
@@ -289,7 +289,7 @@ def test_a_check_stopped_early_is_not_replayed_and_is_counted(tmp_path: Path) ->
     """Its answers are those given before the red flag: evaluated again, the unanswered
     questions would read as 'no' and could look like a safety transition."""
     from tests.test_stopped_early import warning
-    from triage.checking import stop_early
+    from triage.checking.check import stop_early
 
     path = tmp_path / "log.db"
     stop_early(warning(), log=path)

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 
 import triage
 from tests.helpers import BASE, answers, examples, load_case, report, vignette_files
-from triage.contract import FIELDS, json_schema, read_report
-from triage.report import _any_conditional_problem, _conditional_problems
+from triage.contract.reading import FIELDS, json_schema, read_report
+from triage.contract.report import _any_conditional_problem, _conditional_problems
 from triage.yamlio import parse_yaml
 
 

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 import triage
 from tests.helpers import BASE, ROOT, VIGNETTE_DIR
-from triage.cases import run_cases, run_tests
-from triage.coverage import coverage
+from triage.evaluation.cases import run_cases, run_tests
+from triage.pack.coverage import coverage
 from triage_cli.cli import main
 
 BUNDLED_CASES = ROOT / "rules" / "cases"

@@ -10,9 +10,9 @@ import pytest
 
 import triage
 from tests.helpers import gate_answer, report, typed
+from triage.checking.session import NEEDS_AN_ANSWER
 from triage.errors import AnswerError, UsageError
-from triage.questionnaire import Gate
-from triage.session import NEEDS_AN_ANSWER
+from triage.evaluation.questionnaire import Gate
 
 PACK = triage.default_pack()
 

@@ -13,7 +13,7 @@ import pytest
 from tests.backends import Target
 from tests.helpers import ROOT
 from triage.log import TriageLog
-from triage.log.access import token_hash
+from triage.log.records import token_hash
 from triage.log.sessions import IDLE_MINUTES, LIFETIME_HOURS, SessionLimits
 
 BACKENDS = True  # every test runs on an SQLite file and a PostgreSQL database (conftest.py)

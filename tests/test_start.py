@@ -3,8 +3,8 @@
 The log commands and the questionnaire's first question never load the rule engine, the
 decision or pydantic (the report contract builds its models on import, about 100 ms); each is
 run in a fresh interpreter, which lists what it imported when it leaves. The questionnaire
-reads the contract's fields from ``triage/field_table.py``, written out from the model: it must
-be up to date.
+reads the contract's fields from ``triage/contract/field_table.py``, written out from the
+model: it must be up to date.
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ import pytest
 
 import triage
 from tests.helpers import ROOT, load_case, vignette_files
-from triage.contract import FIELDS, field_table_source
-from triage.field_table import FIELDS as TABLE
+from triage.contract.field_table import FIELDS as TABLE
+from triage.contract.reading import FIELDS, field_table_source
 from triage.log import TriageLog
 
 NEVER_BEFORE_NEEDED = (
     "pydantic",
     "pydantic_core",
-    "triage.report",
-    "triage.contract",
-    "triage.decision",
-    "triage.evaluation",
+    "triage.contract.report",
+    "triage.contract.reading",
+    "triage.evaluation.decision",
+    "triage.evaluation.evaluator",
     "triage.engines.durable",
     "triage.engines.reference",
     "durable_rules_engine",
@@ -80,8 +80,8 @@ def loaded_too_early(modules: set[str]) -> list[str]:
 
 def test_the_field_table_is_the_contract_written_out() -> None:
     assert TABLE == FIELDS and list(TABLE) == list(FIELDS)
-    written = (ROOT / "triage" / "field_table.py").read_text(encoding="utf-8")
-    assert written == field_table_source(), "run: python -m triage.contract"
+    written = (ROOT / "triage" / "contract" / "field_table.py").read_text(encoding="utf-8")
+    assert written == field_table_source(), "run: python -m triage.contract.reading"
 
 
 @pytest.fixture(scope="module")
@@ -128,9 +128,9 @@ def test_the_first_question_is_asked_before_anything_else_is_loaded(
 ) -> None:
     """Standard input ends at the first question: what was loaded then is all there is."""
     modules = imported("check", "--interactive", "--db", str(tmp_path / "log.db"), *options)
-    assert "triage.questionnaire" in modules  # it asked
+    assert "triage.evaluation.questionnaire" in modules  # it asked
     assert loaded_too_early(modules) == []
-    assert "triage.log" not in modules and "triage.pack" not in modules
+    assert "triage.log" not in modules and "triage.pack.loading" not in modules
 
 
 def test_a_pack_given_with_rules_is_checked_before_the_first_question(tmp_path: Path) -> None:

@@ -13,11 +13,11 @@ from click.testing import CliRunner
 
 import triage
 from tests.helpers import BASE, report
-from triage.checking import record_answers, stop_early, with_patient
-from triage.contract import FIELDS
+from triage.checking.check import record_answers, stop_early, with_patient
+from triage.contract.reading import FIELDS
 from triage.errors import ReportError, UsageError
+from triage.evaluation.warning import early_warning
 from triage.log import TriageLog
-from triage.warning import early_warning
 from triage_cli.cli import main
 
 PACK = triage.default_pack()

@@ -21,14 +21,14 @@ from tests.helpers import (
     vignette_files,
 )
 from tests.helpers import _value as value_of
-from triage.contract import FIELDS, parse_report
+from triage.contract.reading import FIELDS, parse_report
+from triage.contract.report import REQUIREMENTS
 from triage.errors import ReportError
+from triage.evaluation.questionnaire import ITEMS, Gate, Interview
+from triage.evaluation.warning import early_warning
 from triage.logic import All, AnyOf, FieldRef, Not, truth
 from triage.logic import Test as On
 from triage.outcomes import severity
-from triage.questionnaire import ITEMS, Gate, Interview
-from triage.report import REQUIREMENTS
-from triage.warning import early_warning
 
 PACK = triage.default_pack()
 ASKED = sorted(ITEMS)

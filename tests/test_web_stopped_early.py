@@ -10,7 +10,7 @@ import httpx
 
 from tests.test_stopped_early import warning
 from tests.web_support import NAME, PASSWORD, csrf_of, start, stop
-from triage.checking import stop_early
+from triage.checking.check import stop_early
 from triage.log import TriageLog
 
 

@@ -8,7 +8,7 @@ import re
 
 import triage
 from tests.web_support import Server
-from triage.explain import entry_why_not
+from triage.checking.replay import entry_why_not
 from triage.log import TriageLog
 
 

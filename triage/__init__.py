@@ -15,20 +15,20 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from . import readers
 from ._version import __version__
+from .contract import readers
 
 readers.ADAPTERS["QuestionnaireResponse"] = "triage.fhir"  # the edge reads a FHIR response
 
 _EXPORTS = {
-    "CheckResult": "checking",
-    "StoppedCheck": "checking",
-    "check": "checking",
-    "FIELDS": "contract",
-    "json_schema": "contract",
-    "parse_report": "contract",
-    "Decision": "decision",
-    "Reason": "decision",
+    "CheckResult": "checking.check",
+    "StoppedCheck": "checking.check",
+    "check": "checking.check",
+    "FIELDS": "contract.reading",
+    "json_schema": "contract.reading",
+    "parse_report": "contract.reading",
+    "Decision": "evaluation.decision",
+    "Reason": "evaluation.decision",
     "AnswerError": "errors",
     "EvaluationError": "errors",
     "IdempotencyKeyError": "errors",
@@ -41,16 +41,16 @@ _EXPORTS = {
     "UnavailableError": "errors",
     "UsageError": "errors",
     "TriageError": "errors",
-    "evaluate": "evaluation",
-    "evaluate_many": "evaluation",
+    "evaluate": "evaluation.evaluator",
+    "evaluate_many": "evaluation.evaluator",
     "TriageLog": "log",
-    "Rule": "pack",
-    "RulePack": "pack",
-    "default_pack": "pack",
-    "load_pack": "pack",
-    "Report": "report",
-    "QuestionnaireSession": "session",
-    "EarlyWarning": "warning",
+    "Rule": "pack.rules",
+    "RulePack": "pack.rules",
+    "default_pack": "pack.loading",
+    "load_pack": "pack.loading",
+    "Report": "contract.report",
+    "QuestionnaireSession": "checking.session",
+    "EarlyWarning": "evaluation.warning",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -70,30 +70,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # the names of _EXPORTS, for type checkers (tests/test_packaging.py)
-    from .checking import (
-        CheckResult as CheckResult,
-    )
-    from .checking import (
-        StoppedCheck as StoppedCheck,
-    )
-    from .checking import (
-        check as check,
-    )
-    from .contract import (
-        FIELDS as FIELDS,
-    )
-    from .contract import (
-        json_schema as json_schema,
-    )
-    from .contract import (
-        parse_report as parse_report,
-    )
-    from .decision import (
-        Decision as Decision,
-    )
-    from .decision import (
-        Reason as Reason,
-    )
+    from .checking.check import CheckResult as CheckResult
+    from .checking.check import StoppedCheck as StoppedCheck
+    from .checking.check import check as check
+    from .checking.session import QuestionnaireSession as QuestionnaireSession
+    from .contract.reading import FIELDS as FIELDS
+    from .contract.reading import json_schema as json_schema
+    from .contract.reading import parse_report as parse_report
+    from .contract.report import Report as Report
     from .errors import (
         AnswerError as AnswerError,
     )
@@ -130,33 +114,15 @@ if TYPE_CHECKING:  # the names of _EXPORTS, for type checkers (tests/test_packag
     from .errors import (
         UsageError as UsageError,
     )
-    from .evaluation import (
-        evaluate as evaluate,
-    )
-    from .evaluation import (
-        evaluate_many as evaluate_many,
-    )
+    from .evaluation.decision import Decision as Decision
+    from .evaluation.decision import Reason as Reason
+    from .evaluation.evaluator import evaluate as evaluate
+    from .evaluation.evaluator import evaluate_many as evaluate_many
+    from .evaluation.warning import EarlyWarning as EarlyWarning
     from .log import (
         TriageLog as TriageLog,
     )
-    from .pack import (
-        Rule as Rule,
-    )
-    from .pack import (
-        RulePack as RulePack,
-    )
-    from .pack import (
-        default_pack as default_pack,
-    )
-    from .pack import (
-        load_pack as load_pack,
-    )
-    from .report import (
-        Report as Report,
-    )
-    from .session import (
-        QuestionnaireSession as QuestionnaireSession,
-    )
-    from .warning import (
-        EarlyWarning as EarlyWarning,
-    )
+    from .pack.loading import default_pack as default_pack
+    from .pack.loading import load_pack as load_pack
+    from .pack.rules import Rule as Rule
+    from .pack.rules import RulePack as RulePack

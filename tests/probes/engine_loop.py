@@ -28,7 +28,7 @@ from typing import Any
 
 import triage
 from tests.helpers import load_case, vignette_files
-from triage.history import build_context
+from triage.pack.history import build_context
 
 
 def _python_clock(step: float, every: int) -> dict[str, int]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import triage
 from triage.engines import get_engine
-from triage.history import build_context
+from triage.pack.history import build_context
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PACKS = [

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Protocol
 from ..errors import EvaluationError
 
 if TYPE_CHECKING:
-    from ..history import Context
-    from ..pack import RulePack
+    from ..pack.history import Context
+    from ..pack.rules import RulePack
 
 DURABLE = "durable-rules"
 REFERENCE = "reference"

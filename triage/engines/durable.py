@@ -61,13 +61,20 @@ from typing import Any
 
 import durable_rules_engine as _core  # type: ignore[import-not-found]
 
-from ..conditions import EARLIER_FIELDS, SESSION_FIELDS
-from ..contract import FIELDS
+from ..contract.fields import FieldSpec
+from ..contract.reading import FIELDS
 from ..errors import EvaluationError
-from ..fields import FieldSpec
-from ..history import Context, EarlierChecks, PreviousSession, RisingSessions, SessionFact, When
 from ..logic import All, Condition, CurrentRef, FieldRef, Not, Test, difference, fields_of
-from ..pack import Rule, RulePack
+from ..pack.conditions import EARLIER_FIELDS, SESSION_FIELDS
+from ..pack.history import (
+    Context,
+    EarlierChecks,
+    PreviousSession,
+    RisingSessions,
+    SessionFact,
+    When,
+)
+from ..pack.rules import Rule, RulePack
 
 _KIND = "fact_kind"  # current, earlier or session; no report field has this name
 _CURRENT = "current"  # the name of the current report's pattern

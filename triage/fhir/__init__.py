@@ -11,7 +11,7 @@ Schema).
 
 from __future__ import annotations
 
-from ..readers import register
+from ..contract.readers import register
 from .assessment import risk_assessment
 from .codes import QUESTIONNAIRE_URL, code_system, code_systems, collection
 from .questionnaire import questionnaire

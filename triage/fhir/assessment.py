@@ -29,13 +29,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..render import headline
-from ..warning import EarlyWarning
+from ..evaluation.warning import EarlyWarning
+from ..views.render import headline
 from . import codes
 from .response import partial_response, questionnaire_response
 
 if TYPE_CHECKING:
-    from ..decision import Decision
+    from ..evaluation.decision import Decision
 
 OUTCOME_WORDS = {
     "continue": "Continue",

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..field_table import FIELDS
-from ..fields import CONTRACT_VERSION, FieldSpec
+from ..contract.field_table import FIELDS
+from ..contract.fields import CONTRACT_VERSION, FieldSpec
+from ..evaluation.questionnaire import ITEMS, choices
 from ..outcomes import OUTCOMES, URGENCIES
-from ..questionnaire import ITEMS, choices
 
 CANONICAL = "https://triage.invalid/fhir"
 VERSION = CONTRACT_VERSION

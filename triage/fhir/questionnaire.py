@@ -1,5 +1,6 @@
 """The questionnaire as a FHIR R4 ``Questionnaire``, derived from the structure the terminal
-walks (``triage.questionnaire.FLOW``) and the contract's fields: no second list of questions.
+walks (``triage.evaluation.questionnaire.FLOW``) and the contract's fields: no second list of
+questions.
 
 - each question's ``linkId`` is its report field; its text, help (a ``display`` child with the
   ``help`` item control) and answers come from the contract;
@@ -15,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..field_table import FIELDS
+from ..contract.field_table import FIELDS
+from ..evaluation.questionnaire import FLOW, Gate, Item, Step
 from ..logic import All, AnyOf, Condition, FieldRef, Not, Test
-from ..questionnaire import FLOW, Gate, Item, Step
 from . import codes
 
 TYPES = {

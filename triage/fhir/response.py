@@ -17,12 +17,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ..contract import FIELDS, parse_report, suggest
+from ..contract.readers import ResourceReader
+from ..contract.reading import FIELDS, parse_report, suggest
+from ..contract.report import Report
 from ..errors import Problem, ReportError
+from ..evaluation.questionnaire import FLOW, GATES, ITEMS, Gate, Step
 from ..logic import holds
-from ..questionnaire import FLOW, GATES, ITEMS, Gate, Step
-from ..readers import ResourceReader
-from ..report import Report
 from . import codes
 from .questionnaire import group_id, questionnaire
 

@@ -11,7 +11,6 @@ in reviews keep meaning someone.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import NotFoundError, UsageError
 from ..extras import needs
-from .records import Row, now_utc, plain_text
+from .records import Row, now_utc, plain_text, token_hash
 from .store import Store
 
 if TYPE_CHECKING:
@@ -113,10 +112,6 @@ def checked_time_zone(name: str) -> str:
     return name
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
-
-
 class Access:
     """The accounts and tokens kept in one triage log."""
 
@@ -190,7 +185,7 @@ class Access:
         return _clinician(row)
 
     def _end_sessions(self, name: str) -> None:
-        from .sessions import Sessions  # which hashes its secrets with token_hash, from here
+        from .sessions import Sessions
 
         Sessions(self._store).end_all(name)
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..errors import NotFoundError, ReviewError, StorageError, UsageError
-from ..history import Earlier, new_session_id
+from ..pack.history import Earlier, new_session_id
 from . import chain, worklist
 from .access import Access
 from .cards import ShownCards
@@ -50,8 +50,8 @@ from .store import Head, Once, Store
 from .worklist import Worklist
 
 if TYPE_CHECKING:
-    from ..decision import Decision
-    from ..warning import EarlyWarning
+    from ..evaluation.decision import Decision
+    from ..evaluation.warning import EarlyWarning
     from .checkpoints import Checkpoint
 
 
@@ -115,7 +115,7 @@ class TriageLog:
         (``once.key_for``); None when a check was recorded under that key already, and has not
         expired: then nothing is appended, and ``keyed_entry`` finds that check. Requests
         with the same key queue in the append's transaction, so only one is ever recorded."""
-        from ..decision import Decision
+        from ..evaluation.decision import Decision
 
         build = _entries([done]) if isinstance(done, Decision) else _stopped(done)
         rows = self._store.append("entry", build, key)
@@ -486,7 +486,7 @@ class TriageLog:
         return row
 
     def _earlier(self, row: Row) -> Earlier:
-        from ..contract import readable_answers  # the report models load only with history
+        from ..contract.reading import readable_answers  # the report models load only with history
 
         stored = self._json(row, "report_json")
         answers = readable_answers(stored, row["contract_version"])
@@ -648,7 +648,7 @@ def _row(
 ) -> Row:
     """The stored row of a check (a decision, or a check stopped early), but for when it was
     answered and its top reason, which each kind says in its own way."""
-    from ..report import CONTRACT_VERSION
+    from ..contract.report import CONTRACT_VERSION
 
     engine = decided.engine if isinstance(decided.engine, dict) else decided.engine.model_dump()
     return {

@@ -14,8 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..errors import UsageError
-from .access import token_hash
-from .records import stamp
+from .records import stamp, token_hash
 from .store import Once, Store
 
 KEY_HOURS = 24

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from ..contract.field_table import FIELDS  # the contract's fields, without building its models
 from ..errors import StorageError, UsageError
-from ..field_table import FIELDS  # the contract's fields, without building its models
 from . import chain
 from .records import PatientRecord, Row, now_utc, plain_text
 from .store import Head
@@ -94,8 +94,8 @@ def checked_change(
 
 def checked_patient_id(patient_id: Any) -> str:
     """A patient id as the report contract accepts it."""
-    from ..contract import show
-    from ..report import Report
+    from ..contract.reading import show
+    from ..contract.report import Report
 
     info = Report.model_fields["patient_id"]
     pattern = next(m.pattern for m in info.metadata if getattr(m, "pattern", None))
@@ -112,7 +112,7 @@ def checked_profile(profile: Any) -> str | None:
     spec = FIELDS["profile"]
     if profile is None or spec.accepts(profile):
         return profile  # type: ignore[no-any-return]
-    from ..contract import show
+    from ..contract.reading import show
 
     raise UsageError(
         f"field 'profile': got {show(profile)}, expected {spec.expected()}",
@@ -124,7 +124,7 @@ def checked_conditions(conditions: Any) -> tuple[str, ...]:
     """Distinct conditions the contract accepts, in the contract's order."""
     spec = FIELDS["conditions"]
     if not isinstance(conditions, LISTS):
-        from ..contract import show
+        from ..contract.reading import show
 
         one = conditions in spec.choices
         raise UsageError(
@@ -145,7 +145,7 @@ def checked_conditions(conditions: Any) -> tuple[str, ...]:
 
 
 def _unknown_conditions(unknown: list[Any]) -> UsageError:
-    from ..contract import show
+    from ..contract.reading import show
 
     spec = FIELDS["conditions"]
     shown = " and ".join(show(value) for value in unknown)
@@ -161,7 +161,7 @@ def _unknown_conditions(unknown: list[Any]) -> UsageError:
 def _near(field: str, value: Any) -> str | None:
     """The contract's did-you-mean for a misspelt value, or the one answer that contains it
     ('older' for older_adult)."""
-    from ..contract import hint
+    from ..contract.reading import hint
 
     spec = FIELDS[field]
     near = hint(spec, value)

@@ -9,6 +9,7 @@ migrations has exactly these columns.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -568,3 +569,8 @@ class Filters:
                 "ask for the reviewed ones, the unreviewed ones, or all",
             )
         return self
+
+
+def token_hash(token: str) -> str:
+    """How a secret is kept: its SHA-256 (tokens, session secrets, idempotency keys, jtis)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()

@@ -13,8 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .access import token_hash
-from .records import Row, stamp
+from .records import Row, stamp, token_hash
 from .store import Store
 
 IDLE_MINUTES = 30

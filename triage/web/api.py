@@ -11,19 +11,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import InputError, Problem, ReviewError, TriageError
-from ..log import ApiToken, Filters, TriageLog
+from ..log import Filters
 from ..log.access import checked_name
 from ..outcomes import OUTCOMES, URGENCIES
 from ..yamlio import decode, parse_json
-from .app import site
 from .errors import unknown_keys
 from .openapi import DAY_PATTERN, MAX_OFFSET, openapi
+from .site import api_access, site
 
 REVIEW_KEYS = ("verdict", "reason", "note", "by")
 ENTRY_QUERY = ("patient", "outcome", "urgency", "reviewed", "since", "until", "limit", "offset")
@@ -41,19 +40,6 @@ def routes() -> list[Route]:
     ]
 
 
-def _authorised(request: Request) -> tuple[TriageLog, ApiToken]:
-    """This thread's connection to the log, and the request's token; 401 without a valid one.
-    A connection is used only by the thread that opened it: an async handler calls this again
-    inside each ``run_in_threadpool`` that touches the log."""
-    from .security import bearer
-
-    log = site(request).logs.get()
-    token = bearer(request, log)
-    if token is None:
-        raise HTTPException(401, "an API token is needed: Authorization: Bearer <token>")
-    return log, token
-
-
 async def _json_body(request: Request, source: str) -> Any:
     body = await request.body()  # at most 2 MB: limits.BodyLimit
     return parse_json(decode(body, source), source)
@@ -68,7 +54,7 @@ async def check(request: Request) -> Response:
     errors as an ``OperationOutcome`` then."""
     from .fhir import wants_fhir
 
-    await run_in_threadpool(_authorised, request)
+    await run_in_threadpool(api_access, request)
     if wants_fhir(request):
         try:
             return await _check(request, fhir=True)
@@ -89,7 +75,7 @@ async def _check(request: Request, *, fhir: bool) -> Response:
         raise InputError(
             [Problem("is not a JSON object of answers", file="request body")], "request body"
         )
-    from ..checking import check as run_check
+    from ..checking.check import check as run_check
     from ..log.once import KEY_HEADER, REPLAYED_HEADER
 
     key = request.headers.get(KEY_HEADER)
@@ -101,7 +87,7 @@ async def _check(request: Request, *, fhir: bool) -> Response:
         )
         if not fhir:
             return result.to_dict(), result.replayed
-        from ..checking import StoppedCheck
+        from ..checking.check import StoppedCheck
         from ..fhir import risk_assessment
 
         entry_id = result.entry.id if result.entry is not None else None
@@ -126,7 +112,7 @@ async def _check(request: Request, *, fhir: bool) -> Response:
 
 
 def entries(request: Request) -> Response:
-    log, _ = _authorised(request)
+    log, _ = api_access(request)
     params = request.query_params
     problems = [
         Problem("is not a filter of /entries", field=key, fix="one of " + ", ".join(ENTRY_QUERY))
@@ -185,7 +171,7 @@ def _filters(params: Any, problems: list[Problem]) -> Filters:
 def _day_or_moment(text: str) -> date | datetime | None:
     """A day (2026-11-21), or a date-time with its offset as a report's ``reported_at``
     (``openapi.WHEN_PATTERN``); None for anything else, a day not in the calendar included."""
-    from ..report import parse_moment
+    from ..contract.report import parse_moment
 
     try:
         if re.fullmatch(DAY_PATTERN, text):
@@ -208,12 +194,12 @@ def _integer(
 
 
 def entry(request: Request) -> Response:
-    log, _ = _authorised(request)
+    log, _ = api_access(request)
     return JSONResponse(log.entry(request.path_params["entry_id"]).to_dict())
 
 
 async def add_review(request: Request) -> Response:
-    _, token = await run_in_threadpool(_authorised, request)
+    _, token = await run_in_threadpool(api_access, request)
     entry_id = request.path_params["entry_id"]
     body = await _json_body(request, "request body")
     source = f"entry {entry_id}"
@@ -246,19 +232,19 @@ async def add_review(request: Request) -> Response:
 
 
 def schema(request: Request) -> Response:
-    _authorised(request)
-    from ..contract import json_schema
+    api_access(request)
+    from ..contract.reading import json_schema
 
     return JSONResponse(json_schema())
 
 
 def questions(request: Request) -> Response:
-    _authorised(request)
-    from ..questionnaire import describe
+    api_access(request)
+    from ..evaluation.questionnaire import describe
 
     return JSONResponse(describe())
 
 
 def description(request: Request) -> Response:
-    _authorised(request)
+    api_access(request)
     return JSONResponse(openapi())

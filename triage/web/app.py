@@ -12,94 +12,29 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import threading
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..log import TriageLog
 from ..log.sessions import SessionLimits
-from ..pack import RulePack, default_pack
+from ..pack.loading import default_pack
+from ..pack.rules import RulePack
+from . import api, cds, fhir, pages
 from .limits import BODY_TIMEOUT, BodyLimit
-from .security import Headers, SignInLimiter
+from .security import Headers
+from .site import HERE, Logs, Site, templates
 
 if TYPE_CHECKING:
     from .cds import EhrTrust
 
-HERE = Path(__file__).resolve().parent
 SECRET_ENV = "TRIAGE_SECRET_KEY"
-
-
-class Logs:
-    """One open ``TriageLog`` per worker thread, all on the same file; closed together. A log
-    that may be shared (PostgreSQL: its pool of connections) is opened once for all threads."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._local = threading.local()
-        self._opened: list[TriageLog] = []
-        self._shared: TriageLog | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> TriageLog:
-        if self._shared is not None:
-            return self._shared
-        log: TriageLog | None = getattr(self._local, "log", None)
-        if log is None:
-            with self._lock:
-                if self._shared is not None:
-                    return self._shared
-                log = TriageLog(self.path, create=False)
-                self._opened.append(log)
-                if log.shared:
-                    self._shared = log
-                    return log
-            self._local.log = log
-        return log
-
-    def close(self) -> None:
-        with self._lock:
-            for log in self._opened:
-                log.close()
-            self._opened.clear()
-            self._shared = None
-
-
-@dataclass
-class Site:
-    """What every request handler needs: the log, the rules, the templates, the limiter, how
-    long sessions last."""
-
-    logs: Logs
-    pack: RulePack
-    templates: Environment
-    limiter: SignInLimiter = field(default_factory=SignInLimiter)
-    sessions: SessionLimits = field(default_factory=SessionLimits)
-
-
-def site(request: Request) -> Site:
-    found: Site = request.app.state.site
-    return found
-
-
-def templates() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
-        autoescape=select_autoescape(("html", "svg"), default=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env
 
 
 def create_app(
@@ -120,8 +55,6 @@ def create_app(
     CDS Hooks service accepts (None: every CDS Hooks call is refused, 401). ``sessions``:
     how long a clinician's session lasts (default: ``SessionLimits()``). A request body
     is at most 2 MB, all of it within ``body_timeout`` seconds (``limits.BodyLimit``)."""
-    from . import api, cds, fhir, pages
-
     logs = Logs(log_path)
     state = Site(logs, pack or default_pack(), templates())
     state.sessions = sessions or state.sessions

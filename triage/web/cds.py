@@ -34,10 +34,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..contract import show
+from ..contract.fields import MOMENT_WORDS
+from ..contract.reading import show
 from ..errors import InputError, Problem, UsageError
 from ..fhir import codes
-from ..fields import MOMENT_WORDS
 from ..log import Filters
 from ..log.cards import ShownCard
 from ..log.records import EntrySummary, plain_text
@@ -204,7 +204,7 @@ def _first_use(request: Request, jti: str, expires: float) -> bool:
     """Whether the JWT ``jti`` was never used before, by any server of the log: it is kept in
     the log until the JWT could no longer be accepted (``exp`` and the leeway). Called in a
     worker thread (each has its own connection to the log)."""
-    from .app import site
+    from .site import site
 
     return site(request).logs.get().used_tokens.first_use(jti, expires + LEEWAY)
 
@@ -282,7 +282,7 @@ async def call(request: Request) -> Response:
     base = base_url(request)
 
     def cards() -> list[dict[str, Any]]:
-        from .app import site
+        from .site import site
 
         log = site(request).logs.get()
         page = log.worklist(Filters(patient=patient, unreviewed=True), limit=MAX_CARDS)
@@ -384,7 +384,7 @@ async def feedback(request: Request) -> Response:
     by = f"via CDS Hooks ({claims['iss']})"
 
     def record() -> list[dict[str, Any]]:
-        from .app import site
+        from .site import site
 
         log = site(request).logs.get()
         for item in planned:  # every card known, or nothing is recorded
@@ -453,7 +453,7 @@ def _plan(body: dict[str, Any]) -> list[_Feedback]:
 
 
 def _planned(item: Any, where: str, problems: list[Problem]) -> _Feedback | None:
-    from ..report import parse_moment
+    from ..contract.report import parse_moment
 
     if not isinstance(item, dict):
         problems.append(Problem("is not a feedback item (a JSON object)", field=where))

@@ -86,7 +86,7 @@ def _places(request: Request, path: str | None) -> list[tuple[str, str]]:
     """The log's path or URL in each form a message may show, with the words shown instead;
     the longest first, so that a path is hidden before its folder."""
     from ..log.location import Place, locate, shown_location
-    from .app import site
+    from .site import site
 
     given = site(request).logs.path
     found = {given: "the triage log", shown_location(given): "the triage log"}
@@ -140,7 +140,7 @@ async def error_response(request: Request, exc: Exception) -> Response:
         return fhir_response(operation_outcome(error, status), status, headers)
     if api:
         return JSONResponse(data, status_code=status, headers=headers)
-    from .app import site
+    from .site import site
 
     page = site(request).templates.get_template("error.html")
     html = page.render(status=status, message=data["message"], problems=data["problems"])
@@ -152,7 +152,7 @@ def unknown_keys(
 ) -> list[Problem]:
     """A located problem for each key of ``given`` that is not one of ``keys`` (a typo is never
     ignored), with the key meant when one is near; ``where`` is the path of ``given``."""
-    from ..contract import suggest
+    from ..contract.reading import suggest
     from ..log.records import visible
 
     problems = []

@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from ..fhir import code_system, questionnaire
 from ..fhir.codes import CANONICAL, QUESTIONNAIRE_ID, code_systems
+from .site import api_access
 
 FHIR_JSON = "application/fhir+json"
 
@@ -43,9 +44,7 @@ def wants_fhir(request: Request) -> bool:
 
 
 def _authorised(request: Request) -> None:
-    from .api import _authorised as api_authorised
-
-    api_authorised(request)
+    api_access(request)
 
 
 def _searchset(request: Request, resources: list[dict[str, Any]]) -> Response:

@@ -7,10 +7,10 @@ from functools import cache
 from typing import Any
 
 from .._version import __version__
+from ..contract.report import MOMENT_PATTERN
 from ..log import OVERRIDE_REASONS
 from ..log.once import KEY_HEADER, KEY_HOURS, MAX_KEY, REPLAYED_HEADER
 from ..outcomes import KEYS, OUTCOMES, URGENCIES
-from ..report import MOMENT_PATTERN
 
 MAX_OFFSET = 10**9
 
@@ -142,7 +142,7 @@ _QUERY: list[tuple[str, str | dict[str, Any], str]] = [
 
 @cache
 def openapi() -> dict[str, Any]:
-    from ..contract import json_schema
+    from ..contract.reading import json_schema
 
     parameters = [
         {

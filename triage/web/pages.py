@@ -16,15 +16,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..checking.replay import entry_why_not
 from ..errors import NotFoundError, ReviewError, TriageError, UsageError
-from ..explain import WhyNot, entry_why_not
 from ..log import OVERRIDE_REASONS, Clinician, Entry, Filters, TriageLog
-from ..log.views import stopped_early
 from ..outcomes import OUTCOMES, URGENCIES
-from ..pack import RulePack
-from ..rule_views import NO_MORE_SEVERE, WHY_NOT_HEADING, why_not_groups
+from ..pack.explain import WhyNot
+from ..pack.rules import RulePack
+from ..views.log import stopped_early
+from ..views.rules import NO_MORE_SEVERE, WHY_NOT_HEADING, why_not_groups
 from . import present
-from .app import site
 from .errors import error_response
 from .security import (
     CSRF_FIELD,
@@ -35,6 +35,7 @@ from .security import (
     signed_in,
     start_session,
 )
+from .site import site
 
 PAGE_SIZE = 50
 TIMELINE = 100

@@ -93,7 +93,7 @@ class AnswerRow:
 def answer_rows(entry: Entry, tz: ZoneInfo) -> list[AnswerRow]:
     """The check's answers in the contract's order, with their question labels, each marked
     with the rules it made fire."""
-    from ..contract import FIELDS
+    from ..contract.reading import FIELDS
 
     fired: dict[str, list[str]] = {}
     for reason in entry.decision.get("reasons", []):
@@ -122,7 +122,7 @@ def _shown_answer(name: str, value: Any, tz: ZoneInfo) -> str:
 
 def answer_text(name: str, value: Any) -> str:
     """An answer in the words the patient chose it by."""
-    from ..contract import FIELDS
+    from ..contract.reading import FIELDS
 
     spec = FIELDS.get(name)
     labels = dict(spec.ask.labels) if spec else {}

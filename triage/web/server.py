@@ -11,7 +11,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..log.location import shown_location
 from ..log.sessions import SessionLimits
-from ..pack import RulePack
+from ..pack.rules import RulePack
 from .cds import EhrTrust
 from .limits import (
     BODY_TIMEOUT,

@@ -10,15 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from ..wording import counted
+
 if TYPE_CHECKING:
-    from .decision import Decision, Note, Reason
-    from .warning import EarlyWarning
-
-
-def counted(number: int, thing: str, things: str | None = None) -> str:
-    """'1 entry', '2 entries', '1,500 checks': a count and its noun, singular or plural (the
-    plural is ``thing`` + 's' unless given)."""
-    return f"{number:,} {thing if number == 1 else things or thing + 's'}"
+    from ..evaluation.decision import Decision, Note, Reason
+    from ..evaluation.warning import EarlyWarning
 
 
 Style = Literal["emergency", "urgent", "caution", "ok", "heading", "text", "note"]

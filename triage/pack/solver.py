@@ -23,10 +23,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .contract import FIELDS
-from .fields import REQUIREMENTS, FieldSpec
+from ..contract.fields import REQUIREMENTS, FieldSpec
+from ..contract.reading import FIELDS
+from ..logic import All, AnyOf, Condition, CurrentRef, FieldRef, Not, Test, fields_of, holds
 from .history import EarlierChecks, PreviousSession, When
-from .logic import All, AnyOf, Condition, CurrentRef, FieldRef, Not, Test, fields_of, holds
 
 STEP = 0.0001
 """The smallest difference between two answers (numbers have at most 4 decimals)."""

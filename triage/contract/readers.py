@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .errors import Problem
+    from ..errors import Problem
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def reader_of(data: Any, source: str | None) -> ResourceReader | None:
         importlib.import_module(ADAPTERS[kind])
     if kind in READERS:
         return READERS[kind]
-    from .errors import InputError, Problem
+    from ..errors import InputError, Problem
 
     problem = Problem(
         f"is a FHIR {kind[:40]}, not a report",
@@ -75,7 +75,7 @@ def answers_in(data: Any, source: str | None) -> Any:
     """``read``, refusing a resource with any problem (``ReportError``)."""
     answers, problems = read(data, source)
     if problems:
-        from .errors import ReportError
+        from ..errors import ReportError
 
         raise ReportError(problems, source)
     return answers

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .errors import AnswerError, UsageError
-from .questionnaire import (
+from ..errors import AnswerError, UsageError
+from ..evaluation.questionnaire import (
     CHOICE_KINDS,
     ITEMS,
     Gate,
@@ -31,10 +31,10 @@ from .questionnaire import (
 )
 
 if TYPE_CHECKING:
-    from .checking import LogLocation, StoppedCheck
-    from .log import SessionRef, TriageLog
-    from .pack import RulePack
-    from .warning import EarlyWarning
+    from ..evaluation.warning import EarlyWarning
+    from ..log import SessionRef, TriageLog
+    from ..pack.rules import RulePack
+    from .check import LogLocation, StoppedCheck
 
 NEEDS_AN_ANSWER = "This question needs an answer."
 _YES_NO = [(True, "Yes"), (False, "No")]
@@ -87,8 +87,8 @@ class QuestionnaireSession:
         if "patient_id" not in self._preset:
             return ITEMS["patient_id"][1]
         if self._which_session is None:
-            from .checking import follow_up_preset
-            from .prompts import session_question
+            from ..evaluation.questionnaire import session_question
+            from .check import follow_up_preset
 
             session, self._known = follow_up_preset(self._preset["patient_id"], self.log)
             self.follow_up_session = session
@@ -158,8 +158,8 @@ class QuestionnaireSession:
         return self.warning
 
     def stop(self, *, record: bool = True, now: datetime | None = None) -> StoppedCheck:
-        """Record the check stopped early in the log (``triage.checking.stop_early``)."""
-        from .checking import stop_early
+        """Record the check stopped early in the log (``triage.checking.check.stop_early``)."""
+        from .check import stop_early
 
         if self.warning is None:
             raise UsageError("the questionnaire has not stopped early: nothing to record")
@@ -178,7 +178,7 @@ class QuestionnaireSession:
 
     def _rules(self) -> RulePack:
         if self._pack is None:
-            from .pack import default_pack
+            from ..pack.loading import default_pack
 
             self._pack = default_pack()
         return self._pack() if callable(self._pack) else self._pack
@@ -186,8 +186,8 @@ class QuestionnaireSession:
     def _warning(self, at_least: str = "urgent", interrupted: bool = False) -> EarlyWarning | None:
         """The early warning for the answers so far, with the patient's profile and conditions
         from their record (not known, while the log cannot say)."""
-        from .checking import record_answers
-        from .warning import early_warning
+        from ..evaluation.warning import early_warning
+        from .check import record_answers
 
         answers, pending = self._interview().partial()
         if "patient_id" not in answers:

@@ -12,17 +12,15 @@ import os
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from .conditions import ConditionParser, when_to_data
-from .contract import show, suggest
-from .errors import InputError, PackError, Problem
-from .history import HistoryTest, When
-from .logic import Condition, to_data
-from .outcomes import KEYS, OUTCOMES, URGENCIES
-from .yamlio import LocatedDict, LocatedList, read_document
+from ..contract.reading import show, suggest
+from ..errors import InputError, PackError, Problem
+from ..outcomes import KEYS, OUTCOMES, URGENCIES
+from ..yamlio import LocatedDict, LocatedList, read_document
+from .conditions import ConditionParser
+from .rules import Note, Rule, RulePack
 
 PACK_FILE = "pack.yaml"
 _PACK_KEYS = ("name", "version", "policy", "no_alert")
@@ -46,113 +44,6 @@ _NOTE_KEYS = {"id", "title", "when", "patient", "clinician", "source"}
 _SOURCE_KEYS = {"policy", "reference"}
 _RULE_ID = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One validated rule, with where it was written."""
-
-    id: str
-    title: str
-    outcome: str
-    urgency: str | None
-    when: When
-    patient: str
-    clinician: str
-    advice: str | None
-    policy_row: str
-    reference: str
-    file: str
-    line: int
-
-    @property
-    def condition(self) -> Condition | None:
-        """The condition on this report (None: the rule looks only at earlier checks)."""
-        return self.when.condition
-
-    @property
-    def history(self) -> tuple[HistoryTest, ...]:
-        return self.when.history
-
-    def to_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": self.id,
-            "title": self.title,
-            "outcome": self.outcome,
-            "urgency": self.urgency,
-            "when": when_to_data(self.when),
-            "patient": self.patient,
-            "clinician": self.clinician,
-            "advice": self.advice,
-            "source": {"policy": self.policy_row, "reference": self.reference},
-        }
-        return {k: v for k, v in data.items() if v is not None}
-
-
-@dataclass(frozen=True)
-class Note:
-    """A sentence added to what the patient reads when its condition holds (clinical.md section
-    5: insulin, a previous clot). A note never changes the outcome: it is not a rule."""
-
-    id: str
-    title: str
-    condition: Condition
-    patient: str
-    clinician: str
-    policy_row: str
-    reference: str
-    file: str
-    line: int
-
-    def to_data(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "when": to_data(self.condition),
-            "patient": self.patient,
-            "clinician": self.clinician,
-            "source": {"policy": self.policy_row, "reference": self.reference},
-        }
-
-
-@dataclass(frozen=True)
-class RulePack:
-    """A validated rule pack. ``sha256`` hashes its canonical content, not its formatting."""
-
-    name: str
-    version: str
-    policy: str
-    no_alert: str
-    rules: tuple[Rule, ...]
-    sha256: str
-    path: str
-    notes: tuple[Note, ...] = ()
-    follow_up: dict[str, float] = field(default_factory=dict)
-    """Hours within which an outcome expects a later check of the patient, by level key
-    ('same_day', 'routine'): the clinician's worklist shows a follow-up due but not received."""
-    rows: tuple[str, ...] = ()
-    """The policy's rows as pack.yaml lists them (empty when it does not). Not in the hash: the
-    list changes no decision."""
-
-    def rule(self, rule_id: str) -> Rule:
-        return next(r for r in self.rules if r.id == rule_id)
-
-    def source(self, item: Rule | Note) -> str:
-        """Where a rule or note comes from, as a decision cites it: policy, row, reference."""
-        return f"{self.policy} {item.policy_row}; {item.reference}"
-
-    @property
-    def history_days(self) -> float:
-        """How many days of earlier checks the rules look at (0: none of them does)."""
-        return max((r.when.window_days for r in self.rules), default=0)
-
-    def summary(self) -> str:
-        counts = {o: sum(r.outcome == o for r in self.rules) for o in OUTCOMES}
-        by_outcome = ", ".join(f"{n} {o}" for o, n in counts.items() if n)
-        return (
-            f"{self.name} {self.version}: {len(self.rules)} rules ({by_outcome}); "
-            f"sha256 {self.sha256[:12]}"
-        )
 
 
 def load_pack(path: str | Path) -> RulePack:
@@ -182,7 +73,7 @@ def load_pack(path: str | Path) -> RulePack:
 def _refuse_what_the_engine_cannot_compile(pack: RulePack) -> None:
     """A pack that validates must also run: compile it with durable-rules now, so that a rule
     the engine cannot compile is refused here, named, rather than failing every check later."""
-    from .engines import compile_problems
+    from ..engines import compile_problems
 
     problems = []
     for rule_id, message in compile_problems(pack):
@@ -600,7 +491,7 @@ os.register_at_fork(after_in_child=_fresh_lock_after_fork)
 
 def default_rules_dir() -> Path:
     """The bundled rules: ``triage/rules`` in an installed wheel, ``rules/`` in a checkout."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # triage/
     for candidate in (package / "rules", package.parent / "rules"):
         if (candidate / PACK_FILE).exists():
             return candidate

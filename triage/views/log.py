@@ -15,10 +15,8 @@ from dataclasses import replace
 from functools import wraps
 from typing import Any, ParamSpec
 
-from ..outcomes import level
-from ..render import Line, Style, counted
-from .patients import changed
-from .records import (
+from ..log.patients import changed
+from ..log.records import (
     NOT_CHECKED,
     UNSAFE,
     Entry,
@@ -28,6 +26,9 @@ from .records import (
     Verification,
     visible,
 )
+from ..outcomes import level
+from ..wording import counted
+from .render import Line, Style
 
 P = ParamSpec("P")
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .errors import AnswerError
-from .field_table import FIELDS
-from .fields import CONTRACT_VERSION, PAIN, PAIN_WORDS, FieldSpec, requirement_for
-from .logic import Condition, holds, to_data, truth
+from ..contract.field_table import FIELDS
+from ..contract.fields import CONTRACT_VERSION, PAIN, PAIN_WORDS, FieldSpec, requirement_for
+from ..errors import AnswerError
+from ..logic import Condition, holds, to_data, truth
 
 Answers = dict[str, Any]
 
@@ -577,7 +577,7 @@ class Interview:
 
     def partial(self) -> tuple[Answers, set[str]]:
         """The answers so far as the report would hold them, and the fields still pending:
-        what ``triage.warning.early_warning`` needs."""
+        what ``triage.evaluation.warning.early_warning`` needs."""
         pending = self.pending()
         data = {k: v for k, v in self.report_data().items() if k not in pending}
         return data, pending
@@ -618,7 +618,9 @@ def describe() -> dict[str, Any]:
     canonical data form of ``rules list --json`` (``asked_when``; null: always), from ``FLOW``,
     the definition the questionnaire itself walks; ``tests`` names each test of that form as
     the rule language writes it (docs/rules.md). A gate's ``if_yes`` may hold another gate."""
-    from .conditions import OPERATORS  # here: it loads the contract's models (not at the start)
+    from ..pack.conditions import (
+        OPERATORS,  # here: it loads the contract's models (not at the start)
+    )
 
     return {
         "contract_version": CONTRACT_VERSION,
@@ -631,7 +633,7 @@ def describe() -> dict[str, Any]:
             "urgency": ["urgent", "emergency"],
             "when": "after each answer, the answers given meet a single-report rule of one of "
             "these urgencies whatever the answers still to come (three-valued evaluation: "
-            "triage.warning.early_warning)",
+            "triage.evaluation.warning.early_warning)",
         },
     }
 
@@ -667,3 +669,30 @@ def _describe(step: Step) -> dict[str, Any]:
             "whole_number": spec.kind == "integer",
         }
     return entry
+
+
+def session_end(ended_at: datetime, now: datetime) -> str:
+    """When a session ended, as a person says it, in local time: 'today at 09:10',
+    'yesterday at 18:30', 'on Thursday at 18:30', 'on 12 November at 18:30'."""
+    local, today = ended_at.astimezone(), now.astimezone().date()
+    clock = f"{local:%H:%M}"
+    if local.date() == today:
+        return f"today at {clock}"
+    if local.date() == today - timedelta(days=1):
+        return f"yesterday at {clock}"
+    if today - local.date() < timedelta(days=7):
+        return f"on {local:%A} at {clock}"
+    return f"on {local.day} {local:%B} at {clock}"
+
+
+def session_question(ended_at: datetime, now: datetime) -> Gate:
+    """A follow-up's first question: is this the session the patient means?"""
+    return Gate(
+        "session",
+        "Session",
+        f"This follow-up is about your session that ended {session_end(ended_at, now)}. "
+        "Is that the one?",
+        "A follow-up checks in about your latest session in the log. Answer no if you "
+        "have trained since: then this is a check of a new session.",
+        (),
+    )

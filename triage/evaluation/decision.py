@@ -8,13 +8,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from .compiled import CompiledNote, CompiledRule, compiled, reason_fields
-from .explain import WhyNot
-from .history import Context, history_matched
-from .outcomes import Outcome, Urgency
-from .pack import Note as PackNote
-from .pack import Rule, RulePack
-from .report import Report
+from ..contract.report import Report
+from ..outcomes import Outcome, Urgency
+from ..pack.compiled import CompiledNote, CompiledRule, compiled, reason_fields
+from ..pack.explain import WhyNot
+from ..pack.history import Context, history_matched
+from ..pack.rules import Note as PackNote
+from ..pack.rules import Rule, RulePack
 
 
 class _Frozen(BaseModel):

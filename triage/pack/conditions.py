@@ -33,12 +33,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from .contract import FIELDS, STABLE_FIELDS, hint, show, suggest
-from .errors import Problem
-from .fields import Ask, FieldSpec, number_text
+from ..contract.fields import Ask, FieldSpec, number_text
+from ..contract.reading import FIELDS, STABLE_FIELDS, hint, show, suggest
+from ..errors import Problem
+from ..logic import All, AnyOf, Condition, CurrentRef, FieldRef, Not, Test, to_data
+from ..outcomes import OUTCOMES, URGENCIES
 from .history import EarlierChecks, HistoryTest, PreviousSession, RisingSessions, When
-from .logic import All, AnyOf, Condition, CurrentRef, FieldRef, Not, Test, to_data
-from .outcomes import OUTCOMES, URGENCIES
 
 OPERATORS = {
     "equals": "eq",

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .logic import All, AnyOf, Condition, Not
-from .outcomes import severity
-from .pack import Rule, RulePack
+from ..logic import All, AnyOf, Condition, Not
+from ..outcomes import severity
+from .rules import Rule, RulePack
 from .solver import TRUE, Undecided, rule_condition, satisfiable
 
 

@@ -30,24 +30,16 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from ..logic import All, AnyOf, Condition, Not, Test, compile_condition
 from .fields import ADDING, HIGHER, REQUIREMENTS, Ask
 from .fields import CONTRACT_VERSION as CONTRACT_VERSION
 from .fields import (  # the contract's plain data, defined there (and importable from here)
     MOMENT_WORDS as MOMENT_WORDS,
 )
-from .fields import (
-    PAIN as PAIN,
-)
-from .fields import (
-    PAIN_WORDS as PAIN_WORDS,
-)
-from .fields import (
-    Requirement as Requirement,
-)
-from .fields import (
-    requirement_for as requirement_for,
-)
-from .logic import All, AnyOf, Condition, Not, Test, compile_condition
+from .fields import PAIN as PAIN
+from .fields import PAIN_WORDS as PAIN_WORDS
+from .fields import Requirement as Requirement
+from .fields import requirement_for as requirement_for
 
 YES_NO = {True: "Yes", False: "No"}
 SYMPTOM = ((False, True),)

@@ -8,10 +8,17 @@ width and broken only between words; the front end prints them and reads the ans
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime, timedelta
 from typing import Any
 
-from .questionnaire import CHOICE_KINDS, NOT_ANSWERED, Gate, Item, Step, choices, show_answer
+from ..evaluation.questionnaire import (
+    CHOICE_KINDS,
+    NOT_ANSWERED,
+    Gate,
+    Item,
+    Step,
+    choices,
+    show_answer,
+)
 from .render import Line, Style
 
 UNSET: Any = object()
@@ -154,30 +161,3 @@ def _wrap(text: str, width: int) -> list[str]:
 def changeable(rows: list[tuple[str | None, str, str]]) -> list[str]:
     """The keys of the rows that can be changed, in the order of their numbers."""
     return [key for key, _, _ in rows if key is not None]
-
-
-def session_end(ended_at: datetime, now: datetime) -> str:
-    """When a session ended, as a person says it, in local time: 'today at 09:10',
-    'yesterday at 18:30', 'on Thursday at 18:30', 'on 12 November at 18:30'."""
-    local, today = ended_at.astimezone(), now.astimezone().date()
-    clock = f"{local:%H:%M}"
-    if local.date() == today:
-        return f"today at {clock}"
-    if local.date() == today - timedelta(days=1):
-        return f"yesterday at {clock}"
-    if today - local.date() < timedelta(days=7):
-        return f"on {local:%A} at {clock}"
-    return f"on {local.day} {local:%B} at {clock}"
-
-
-def session_question(ended_at: datetime, now: datetime) -> Gate:
-    """A follow-up's first question: is this the session the patient means?"""
-    return Gate(
-        "session",
-        "Session",
-        f"This follow-up is about your session that ended {session_end(ended_at, now)}. "
-        "Is that the one?",
-        "A follow-up checks in about your latest session in the log. Answer no if you "
-        "have trained since: then this is a check of a new session.",
-        (),
-    )

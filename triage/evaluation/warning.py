@@ -14,12 +14,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, cast
 
-from ._version import __version__
+from .._version import __version__
+from ..errors import Problem
+from ..logic import matched, truth
+from ..outcomes import Outcome, Urgency, severity
+from ..pack.loading import default_pack
+from ..pack.rules import Rule, RulePack
 from .decision import Note, PackInfo, Reason
-from .errors import Problem
-from .logic import matched, truth
-from .outcomes import Outcome, Urgency, severity
-from .pack import Rule, RulePack, default_pack
 from .questionnaire import ITEMS
 
 EVALUATOR = {"name": "early-warning", "version": __version__}

@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .errors import Problem, ReportError
-from .logic import Condition, Predicate, compile_condition, fields_of, holds
+from ..errors import Problem, ReportError
+from ..logic import Condition, Predicate, compile_condition, fields_of, holds
 
 if TYPE_CHECKING:
-    from .report import Report
+    from ..contract.report import Report
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .contract import parse_report, suggest
-from .coverage import Coverage, coverage
-from .errors import InputError, Problem, ReportError, UsageError
-from .evaluation import evaluate
-from .outcomes import OUTCOMES, URGENCIES, describe
-from .pack import RulePack
-from .yamlio import read_document
+from ..contract.reading import parse_report, suggest
+from ..errors import InputError, Problem, ReportError, UsageError
+from ..outcomes import OUTCOMES, URGENCIES, describe
+from ..pack.coverage import Coverage, coverage
+from ..pack.rules import RulePack
+from ..yamlio import read_document
+from .evaluator import evaluate
 
 CASE_KEYS = {"id", "summary", "why", "expected", "report", "fires", "does_not_fire"}
 STEP_KEYS = {"at", "session", "follow_up", "summary", "why", "expected", "report", "fires",

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .contract import FIELDS, parse_report, show
-from .errors import (
+from ..contract.reading import FIELDS, parse_report, show
+from ..contract.report import Report, parse_moment
+from ..errors import (
     IdempotencyKeyError,
     MissingLogError,
     Problem,
@@ -27,16 +28,16 @@ from .errors import (
     UnavailableError,
     UsageError,
 )
-from .evaluation import evaluate
-from .history import Earlier, with_session
-from .pack import RulePack, default_pack
-from .report import Report, parse_moment
+from ..evaluation.evaluator import evaluate
+from ..pack.history import Earlier, with_session
+from ..pack.loading import default_pack
+from ..pack.rules import RulePack
 
 if TYPE_CHECKING:
-    from .decision import Decision
-    from .log import EntrySummary, PatientRecord, SessionRef, TriageLog
-    from .log.store import Once
-    from .warning import EarlyWarning
+    from ..evaluation.decision import Decision
+    from ..evaluation.warning import EarlyWarning
+    from ..log import EntrySummary, PatientRecord, SessionRef, TriageLog
+    from ..log.store import Once
 
 FOLLOW_UP_LIMIT_HOURS = 336
 KEYED = "the check recorded under the idempotency key"
@@ -169,7 +170,7 @@ def check(
 
 @dataclass(frozen=True)
 class StoppedCheck:
-    """A check stopped early (``triage.warning``): by the questionnaire at a red flag, or given
+    """A check stopped early (``warning.py``): by the questionnaire at a red flag, or given
     as answers that do not fit the contract but already meet an emergency or urgent row (the
     warning's ``problems`` then list what was missing or refused); and whether it was
     recorded: ``entry`` in the log, or why not."""
@@ -255,7 +256,7 @@ def _given(
 ) -> tuple[Mapping[str, Any] | Report, list[Problem]]:
     """The answers, and what is wrong with a ``QuestionnaireResponse`` they come as (then only
     the answers without a problem of their own); any other FHIR resource is refused."""
-    from .readers import read
+    from ..contract.readers import read
 
     return read(answers, source)
 
@@ -273,7 +274,7 @@ def _stopped_or_refused(
     already meet an emergency or urgent row, whatever the others would be; else ``error``."""
     from dataclasses import replace
 
-    from .warning import early_warning
+    from ..evaluation.warning import early_warning
 
     if not isinstance(given, Mapping):
         raise error
@@ -293,7 +294,7 @@ def with_patient(
     """The answers for ``patient``: their ``patient_id`` filled in when they have none; answers
     that name another patient are refused, naming both (never silently re-assigned). A
     ``QuestionnaireResponse`` gets ``patient`` as its ``subject`` when it names none."""
-    from .readers import reader_of
+    from ..contract.readers import reader_of
 
     reader = reader_of(answers, source)
     given = answers.get("patient_id") if reader is None else reader.subject_of(answers)
@@ -341,8 +342,8 @@ def follow_up_preset(
     """A follow-up's answers known before any question: the patient, their latest session and
     the hours since it ended, and what cannot have changed about that session
     (``questionnaire.SESSION_FACTS``), from its first check."""
-    from .contract import readable_answers
-    from .questionnaire import SESSION_FACTS
+    from ..contract.reading import readable_answers
+    from ..evaluation.questionnaire import SESSION_FACTS
 
     opened, error = _open(log, create=False)
     if opened is None:
@@ -362,7 +363,7 @@ def follow_up_preset(
 def _open(
     log: TriageLog | LogLocation, *, create: bool
 ) -> tuple[TriageLog | None, StorageError | None]:
-    from .log import TriageLog
+    from ..log import TriageLog
 
     if isinstance(log, TriageLog):
         return log, None
@@ -431,7 +432,7 @@ def _record(
     log: TriageLog | None, done: Decision | EarlyWarning, key: Once | None
 ) -> tuple[EntrySummary | None, StorageError | None]:
     """Record the check (under ``key``): its entry, or why the log could not take it."""
-    from .decision import Decision
+    from ..evaluation.decision import Decision
 
     if log is None:
         return None, None
@@ -464,7 +465,7 @@ def _key(
             "not recorded",
             "record the check, or give no idempotency key",
         )
-    from .log.once import key_for
+    from ..log.once import key_for
 
     return key_for(idempotency_key, answers.answers() if isinstance(answers, Report) else answers)
 
@@ -476,7 +477,7 @@ def _replayed(
     when there is none. IdempotencyKeyError when it was recorded for other answers."""
     if log is None or key is None:
         return None
-    from .log.once import KEY_HEADER, KEY_HOURS
+    from ..log.once import KEY_HEADER, KEY_HOURS
 
     try:
         found = log.keyed_entry(key)
@@ -494,9 +495,9 @@ def _replayed(
             "(a new random UUID)",
         )
         raise IdempotencyKeyError([problem], source or "the answers")
-    from .decision import Decision
-    from .log import EntrySummary
-    from .warning import EarlyWarning
+    from ..evaluation.decision import Decision
+    from ..evaluation.warning import EarlyWarning
+    from ..log import EntrySummary
 
     summary = EntrySummary.from_row(entry.stored)
     if entry.decision.get("stopped_early"):

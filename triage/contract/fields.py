@@ -1,9 +1,9 @@
 """The report contract as plain data, without pydantic: how each field is asked (``Ask``), what
 it accepts (``FieldSpec``) and the answers that depend on other answers (``REQUIREMENTS``).
 
-``triage.report`` builds the pydantic model from these; ``triage.contract.FIELDS`` reads each
-field's ``FieldSpec`` back from that model; ``triage.field_table`` holds the same table written
-out, so that the questionnaire asks its first question without building the model (about 100 ms).
+``report.py`` builds the pydantic model from these; ``reading.FIELDS`` reads each field's
+``FieldSpec`` back from that model; ``field_table.py`` holds the same table written out, so
+that the questionnaire asks its first question without building the model (about 100 ms).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .logic import All, AnyOf, Condition, Test
+from ..logic import All, AnyOf, Condition, Test
 
 CONTRACT_VERSION = "2"
 """The version of the report contract; the log stores it with each entry."""

@@ -27,14 +27,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .engines import get_engine
-from .errors import EvaluationError, StorageError, TriageError, UsageError
-from .history import Earlier, context_of
-from .outcomes import LEVELS, severity
-from .pack import RulePack, load_pack
-from .warning import EVALUATOR
+from ..engines import get_engine
+from ..errors import EvaluationError, StorageError, TriageError, UsageError
+from ..evaluation.warning import EVALUATOR
+from ..outcomes import LEVELS, severity
+from ..pack.history import Earlier, context_of
+from ..pack.loading import load_pack
+from ..pack.rules import RulePack
+
+if TYPE_CHECKING:
+    from ..log import Entry, TriageLog
+    from ..pack.explain import WhyNot
 
 Progress = Callable[[int, int], None]
 """Called with the checks replayed so far and the checks to replay."""
@@ -189,8 +194,8 @@ class _Replayer:
     """Replays ranges of patients of one log with one pack (in a worker process, or here)."""
 
     def __init__(self, pack: RulePack, engine: str | None, db: str) -> None:
-        from .log import TriageLog
-        from .report import CONTRACT_VERSION
+        from ..contract.report import CONTRACT_VERSION
+        from ..log import TriageLog
 
         self.pack = pack
         self.engine = get_engine(engine)
@@ -222,7 +227,7 @@ class _Replayer:
         return result
 
     def _answers(self, row: dict[str, Any]) -> dict[str, Any]:
-        from .contract import readable_answers
+        from ..contract.reading import readable_answers
 
         try:
             stored = json.loads(row["report_json"])
@@ -279,7 +284,7 @@ class _Replayer:
 
 
 def _days_before(stamp: str, days: float) -> str:
-    from .log.records import days_before
+    from ..log.records import days_before
 
     return days_before(datetime.fromisoformat(stamp.replace("Z", "+00:00")), days)
 
@@ -323,8 +328,8 @@ def replay(
     ``pack``. ``workers`` processes (default: one per core) replay ranges of patients; without
     ``workers``, a log of fewer than ``IN_PROCESS`` checks is replayed in this process.
     ``progress`` is called as ranges finish."""
-    from .log import TriageLog
-    from .log.records import MIN_STAMP, days_before, lower_bound
+    from ..log import TriageLog
+    from ..log.records import MIN_STAMP, days_before, lower_bound
 
     start = time.perf_counter()
     with TriageLog(None if db is None else os.fspath(db), create=False) as log:
@@ -383,3 +388,32 @@ def _results(
             finished, running = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 yield future.result()
+
+
+def entry_why_not(log: TriageLog, entry: Entry, pack: RulePack) -> tuple[WhyNot, ...] | str:
+    """``why_not`` for a check in the log, with the history it had; or, when it cannot be
+    given, why: the entry was decided by other rules than ``pack``, under an earlier report
+    contract, or stopped early (its answers are not a whole report)."""
+    from ..contract.reading import parse_report
+    from ..contract.report import CONTRACT_VERSION
+    from ..pack.explain import why_not
+    from ..pack.history import build_context
+
+    if entry.pack.get("sha256") != pack.sha256:
+        return (
+            f"this check was decided by {entry.pack.get('name')} {entry.pack.get('version')} "
+            f"(sha256 {str(entry.pack.get('sha256'))[:12]}), not by {pack.name} {pack.version} "
+            f"(sha256 {pack.sha256[:12]}): give the rules it was decided by with --rules"
+        )
+    if entry.contract_version != CONTRACT_VERSION:
+        return f"this check was answered under report contract v{entry.contract_version}"
+    if entry.decision.get("stopped_early"):
+        return "the check stopped early, at a red flag, before every question was answered"
+    report = parse_report(entry.report, f"entry {entry.id}")
+    known = bool(entry.decision.get("history", {}).get("available"))
+    history = None
+    if known and pack.history_days:
+        history = log.history(report.patient_id, before=report.reported_at, days=pack.history_days)
+    context = build_context(report, history if known else None)
+    fired = [reason["rule"] for reason in entry.decision.get("reasons", [])]
+    return why_not(pack, context, fired, entry.outcome, entry.urgency)

@@ -13,21 +13,18 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .contract import FIELDS
-from .fields import FieldSpec, number_text
+from ..contract.fields import FieldSpec, number_text
+from ..contract.reading import FIELDS
+from ..logic import fields_of
+from ..outcomes import Outcome, Urgency, severity
+from ..wording import counted
 from .history import Context, When, rule_holds
-from .logic import fields_of
-from .outcomes import Outcome, Urgency, severity
-from .pack import Rule, RulePack
-from .render import counted
+from .rules import Rule, RulePack
 from .solver import STEP, Undecided, possible_answers, satisfiable
-
-if TYPE_CHECKING:
-    from .log import Entry, TriageLog
 
 MAX_WAYS = 5
 """At most this many alternative smallest sets of answers are given per rule."""
@@ -262,34 +259,3 @@ def _set_words(spec: FieldSpec, works: list[Any]) -> str:
         return "to include none of " + ", ".join(left_out)
     listed = sorted(family, key=lambda s: (len(s), [spec.choices.index(c) for c in s]))
     return " or ".join("[" + ", ".join(sorted(s, key=spec.choices.index)) + "]" for s in listed)
-
-
-# -- a logged check ----------------------------------------------------------------------------
-
-
-def entry_why_not(log: TriageLog, entry: Entry, pack: RulePack) -> tuple[WhyNot, ...] | str:
-    """``why_not`` for a check in the log, with the history it had; or, when it cannot be
-    given, why: the entry was decided by other rules than ``pack``, under an earlier report
-    contract, or stopped early (its answers are not a whole report)."""
-    from .contract import parse_report
-    from .history import build_context
-    from .report import CONTRACT_VERSION
-
-    if entry.pack.get("sha256") != pack.sha256:
-        return (
-            f"this check was decided by {entry.pack.get('name')} {entry.pack.get('version')} "
-            f"(sha256 {str(entry.pack.get('sha256'))[:12]}), not by {pack.name} {pack.version} "
-            f"(sha256 {pack.sha256[:12]}): give the rules it was decided by with --rules"
-        )
-    if entry.contract_version != CONTRACT_VERSION:
-        return f"this check was answered under report contract v{entry.contract_version}"
-    if entry.decision.get("stopped_early"):
-        return "the check stopped early, at a red flag, before every question was answered"
-    report = parse_report(entry.report, f"entry {entry.id}")
-    known = bool(entry.decision.get("history", {}).get("available"))
-    history = None
-    if known and pack.history_days:
-        history = log.history(report.patient_id, before=report.reported_at, days=pack.history_days)
-    context = build_context(report, history if known else None)
-    fired = [reason["rule"] for reason in entry.decision.get("reasons", [])]
-    return why_not(pack, context, fired, entry.outcome, entry.urgency)

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from ..logic import Answers, Matcher, compile_matched, compile_selection
+from ..outcomes import severity
 from .history import Context, ContextTest, compile_when
-from .logic import Answers, Matcher, compile_matched, compile_selection
-from .outcomes import severity
 
 if TYPE_CHECKING:
-    from .pack import Note, Rule, RulePack
+    from .rules import Note, Rule, RulePack
 
 
 @dataclass(frozen=True)

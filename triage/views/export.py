@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import StorageError
-from .records import CSV_STORED, UNSAFE, Entry, Row
-from .views import json_escape, json_text
+from ..log.records import CSV_STORED, UNSAFE, Entry, Row
+from .log import json_escape, json_text
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What a spreadsheet may read as the start of a formula (OWASP)."""

@@ -9,12 +9,13 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .render import Line, counted
+from ..wording import counted
+from .render import Line
 
 if TYPE_CHECKING:
-    from .cases import PackTests
-    from .explain import WhyNot
-    from .replay import Replay
+    from ..checking.replay import Replay
+    from ..evaluation.cases import PackTests
+    from ..pack.explain import WhyNot
 
 MAX_NAME = 60
 
@@ -48,7 +49,7 @@ def case_table(tests: PackTests) -> list[Line]:
 
 
 def _failure(result: object) -> list[str]:
-    from .cases import CaseResult
+    from ..evaluation.cases import CaseResult
 
     assert isinstance(result, CaseResult)
     found = [f"problem: {p}" for p in result.problems]
@@ -135,7 +136,7 @@ def why_not_groups(reasons: Iterable[WhyNot]) -> list[tuple[str, list[WhyNot]]]:
 
 def why_not_lines(reasons: Iterable[WhyNot]) -> list[Line]:
     """The more severe rules that did not fire, the closest first: for clinicians only."""
-    from .outcomes import level
+    from ..outcomes import level
 
     lines = [Line("heading", WHY_NOT_HEADING)]
     groups = why_not_groups(reasons)
@@ -177,7 +178,7 @@ def replay_lines(replay: Replay, limit: int) -> list[Line]:
     """The transition table, the safety transitions (less urgent) first and marked, then each
     transition's checks by the rules that fire now and no longer; ``limit`` entry ids per
     group (0: all)."""
-    from .outcomes import LEVELS
+    from ..outcomes import LEVELS
 
     result = replay.result
     unchanged = sum(n for (b, a), n in result.matrix.items() if a == b)
@@ -218,7 +219,7 @@ def replay_lines(replay: Replay, limit: int) -> list[Line]:
 def _transition_lines(
     replay: Replay, before: int, after: int, count: int, limit: int
 ) -> list[Line]:
-    from .outcomes import LEVELS
+    from ..outcomes import LEVELS
 
     safety = after < before
     title = (

@@ -7,13 +7,14 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .contract import parse_report
+from ..contract.reading import parse_report
+from ..contract.report import Report
+from ..engines import get_engine
+from ..errors import EvaluationError, Problem, ReportError, TriageError
+from ..pack.history import Earlier, build_context
+from ..pack.loading import default_pack
+from ..pack.rules import RulePack
 from .decision import Decision, build_decision, engine_info
-from .engines import get_engine
-from .errors import EvaluationError, Problem, ReportError, TriageError
-from .history import Earlier, build_context
-from .pack import RulePack, default_pack
-from .report import Report
 
 
 def evaluate(
@@ -57,7 +58,7 @@ def evaluate(
     decision = build_decision(rules, checked, fired, info, context)
     if not explain:
         return decision
-    from .explain import why_not
+    from ..pack.explain import why_not
 
     reasons = why_not(rules, context, fired, decision.outcome, decision.urgency)
     return decision.model_copy(update={"why_not": reasons})
