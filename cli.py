@@ -28,7 +28,7 @@ from triage.outcomes import LEVELS, OUTCOMES, OVERRIDE_REASONS, URGENCIES
 from triage.views.render import IF_STOPPED, Line, Style, render_early_warning
 from triage.wording import counted
 
-# Nothing is imported before a command needs it (tests/test_start.py): the report contract
+# Nothing is imported before a command needs it (tests/repo/test_start.py): the report contract
 # builds its pydantic models on import (about 100 ms), the triage log opens SQLite, and the
 # first question of 'triage check' needs neither, nor the rules, the engine or the decision.
 if TYPE_CHECKING:

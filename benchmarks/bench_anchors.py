@@ -48,8 +48,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import triage  # noqa: E402 - after the path is set, so that tests.helpers imports
-from tests.helpers import NOW, load_case, report, vignette_files  # noqa: E402
+import triage  # noqa: E402 - after the path is set, so that tests.support.helpers imports
+from tests.support.helpers import NOW, load_case, report, vignette_files  # noqa: E402
 from triage.contract.reading import FIELDS, parse_report  # noqa: E402
 from triage.engines import get_engine  # noqa: E402
 from triage.logic import All, AnyOf, Condition, FieldRef, Not, Test  # noqa: E402

@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import triage  # noqa: E402 - after the path is set, so that tests.helpers imports
-from tests.helpers import load_case, vignette_files  # noqa: E402
+import triage  # noqa: E402 - after the path is set, so that tests.support.helpers imports
+from tests.support.helpers import load_case, vignette_files  # noqa: E402
 
 ROUNDS = 100
 
@@ -50,7 +50,7 @@ def bench_history(engine: str, rounds: int = 300) -> None:
     """A follow-up with a three-week history of six earlier checks (all the history rules run)."""
     from datetime import timedelta
 
-    from tests.helpers import NOW, report
+    from tests.support.helpers import NOW, report
 
     history = [
         triage.evaluate(

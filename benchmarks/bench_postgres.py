@@ -5,8 +5,8 @@
 2. ``verify`` on a log of 1,000,000 entries: full (every record re-hashed), and incremental (the
    records after a signed checkpoint: here 1,000 new ones).
 
-The PostgreSQL server is a throwaway one (tests/pg_server.py) with durable settings, on a Unix
-socket, removed at the end; the SQLite files are in a temporary folder.
+The PostgreSQL server is a throwaway one (tests/support/pg_server.py) with durable settings, on a
+Unix socket, removed at the end; the SQLite files are in a temporary folder.
 Run: python benchmarks/bench_postgres.py [ENTRIES] [APPENDS_PER_WRITER]   (default 1,000,000, 200)
 
 Measured on the 2-core development machine while other work ran (load average 3 to 5), one run:
@@ -44,7 +44,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.pg_server import APP, Server  # noqa: E402
+from tests.support.pg_server import APP, Server  # noqa: E402
 from triage.log import TriageLog  # noqa: E402
 from triage.log import checkpoints as signed  # noqa: E402
 
@@ -53,7 +53,7 @@ WRITERS = (1, 4, 16)
 
 def _writer(target: str, appends: int, ready: Any, go: Any, done: Any) -> None:
     import triage
-    from tests.helpers import report
+    from tests.support.helpers import report
 
     decision = triage.evaluate(report(unwell=True))
     with TriageLog(target) as log:
@@ -95,7 +95,7 @@ def timed(action: Any) -> tuple[float, Any]:
 
 def decisions() -> list[Any]:
     import triage
-    from tests.helpers import load_case, vignette_files
+    from tests.support.helpers import load_case, vignette_files
 
     return [triage.evaluate(load_case(p)["report"]) for p in vignette_files()]
 

@@ -9,8 +9,8 @@ same code: each scenario gives the reply to each question by field or gate name,
 question on the screen is recognised from that version's own ``questionnaire.describe()`` (so a
 reworded question is still recognised). A question the scenario does not mention gets Enter
 (skipped, when optional). A prompt is a '> ' waiting for an answer, the summary included. The
-replies are those of tests/test_terminal.py; where BEFORE asks more (it never stops early), the
-scenario says what that patient answers (no to what they do not have).
+replies are those of tests/system/test_terminal.py; where BEFORE asks more (it never stops early),
+the scenario says what that patient answers (no to what they do not have).
 
 The first prompt is timed in CPU seconds of the child (steadier than the wall clock on a shared
 machine), best of N runs, interleaved with ``python -c "import click"``: see
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_anchors import _first_prompt, _run, best_of  # noqa: E402
-from tests.helpers import BASE  # noqa: E402
+from tests.support.helpers import BASE  # noqa: E402
 
 BEFORE = "e9b4be9"
 QUICK = "--quick" in sys.argv

@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import triage  # noqa: E402 - after the path is set, so that tests.generated_log imports
-from tests.generated_log import random_report  # noqa: E402
+import triage  # noqa: E402 - after the path is set, so that tests.support.generated_log imports
+from tests.support.generated_log import random_report  # noqa: E402
 from triage.log import TriageLog  # noqa: E402
 
 PATIENTS = 10_000

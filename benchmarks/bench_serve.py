@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from benchmarks.bench_log import fill  # noqa: E402
-from tests.helpers import report  # noqa: E402
-from tests.web_support import LEVEL_REPORTS, csrf_of, start, stop  # noqa: E402
+from tests.support.helpers import report  # noqa: E402
+from tests.support.web_support import LEVEL_REPORTS, csrf_of, start, stop  # noqa: E402
 from triage.log import Filters, TriageLog  # noqa: E402
 from triage.log.chain import CURRENT_FORM, record_hash  # noqa: E402
 from triage.log.records import now_utc  # noqa: E402

@@ -1,6 +1,6 @@
 """The long fuzz run: many malformed reports (through the library's reader and the CLI's
 parser) and mutated rule packs, each of which must give a decision or a clean error; prints the
-counts. The suite runs the same strategies, bounded (tests/test_fuzz.py).
+counts. The suite runs the same strategies, bounded (tests/unit/rules/test_fuzz.py).
 
     python benchmarks/fuzz_long.py [--reports 20000] [--packs 2000]
 """
@@ -19,9 +19,9 @@ sys.path.insert(0, str(ROOT))
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-import triage  # noqa: E402 - after the path is set, so that tests.helpers imports
-from tests.fuzz import mutate_pack, report_texts  # noqa: E402
-from tests.helpers import load_case, vignette_files  # noqa: E402
+import triage  # noqa: E402 - after the path is set, so that tests.support.helpers imports
+from tests.support.fuzz import mutate_pack, report_texts  # noqa: E402
+from tests.support.helpers import load_case, vignette_files  # noqa: E402
 from triage.contract.reading import read_answers  # noqa: E402
 from triage.engines import get_engine  # noqa: E402
 from triage.pack.history import build_context  # noqa: E402

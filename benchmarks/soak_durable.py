@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import triage  # noqa: E402 - after the path is set, so that tests.helpers imports
-from tests.helpers import load_case, vignette_files  # noqa: E402
+import triage  # noqa: E402 - after the path is set, so that tests.support.helpers imports
+from tests.support.helpers import load_case, vignette_files  # noqa: E402
 from triage.engines import get_engine  # noqa: E402
 from triage.pack.history import build_context  # noqa: E402
 

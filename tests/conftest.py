@@ -1,9 +1,9 @@
 """Every test gets its own triage log: nothing is ever written to the user's real one.
 
 A test module that sets ``BACKENDS = True`` runs each of its tests against both backends: an
-SQLite file and a PostgreSQL database on a throwaway server (tests/pg_server.py), started once
-for the session and removed at its end. ``private_log`` is then the file's path or the
-database's URL (as the application's role, triage_app); ``tests.backends`` reads and tampers
+SQLite file and a PostgreSQL database on a throwaway server (tests/support/pg_server.py), started
+once for the session and removed at its end. ``private_log`` is then the file's path or the
+database's URL (as the application's role, triage_app); ``tests.support.backends`` reads and tampers
 with either. A test marked ``sqlite_only`` is about the file itself and runs once.
 
 The tests that need a system program or a long run carry a marker saying which (registered in
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.pg_server import APP, Server
-from tests.web_support import server  # noqa: F401 (a real 'triage serve', for the web tests)
+from tests.support.pg_server import APP, Server
+from tests.support.web_support import server  # noqa: F401 (a real 'triage serve', for the web tests)
 
 BOTH = ["sqlite", "postgresql"]
 

@@ -1,8 +1,8 @@
 #!/bin/sh
 # The system programs the test suite runs, installed when missing: valgrind (the engine's memory
 # test), Chromium with its WebDriver (the clinician's pages in a real browser,
-# tests/test_web_browser.py) and the PostgreSQL server (the PostgreSQL log's tests start a
-# throwaway one, tests/pg_server.py). On Debian or Ubuntu as root this installs the missing ones
+# tests/system/test_web_browser.py) and the PostgreSQL server (the PostgreSQL log's tests start a
+# throwaway one, tests/support/pg_server.py). On Debian or Ubuntu as root this installs the missing ones
 # with apt-get (one update, one install); elsewhere it names them.
 set -e
 missing=""

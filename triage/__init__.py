@@ -6,7 +6,7 @@
 
 Names are loaded on first use (PEP 562), so that commands which only read the triage log start
 quickly. ``_EXPORTS`` is the one list of public names; the block for type checkers at the end
-repeats them as imports, and tests/test_packaging.py fails if the two drift. See
+repeats them as imports, and tests/system/test_packaging.py fails if the two drift. See
 docs/embedding.md.
 """
 
@@ -69,7 +69,7 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
 
 
-if TYPE_CHECKING:  # the names of _EXPORTS, for type checkers (tests/test_packaging.py)
+if TYPE_CHECKING:  # the names of _EXPORTS, for type checkers (tests/system/test_packaging.py)
     from .checking.check import CheckResult as CheckResult
     from .checking.check import StoppedCheck as StoppedCheck
     from .checking.check import check as check

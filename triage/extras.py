@@ -18,8 +18,8 @@ EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "postgres": ("a PostgreSQL triage log", ("psycopg", "psycopg_pool")),
 }
-"""Each extra: what it is for, and the modules it installs (tests/test_packaging.py checks them
-against pyproject.toml)."""
+"""Each extra: what it is for, and the modules it installs (tests/system/test_packaging.py checks
+them against pyproject.toml)."""
 
 
 def needs(extra: str) -> None:

@@ -284,7 +284,7 @@ class _Source:
 def compile_condition(condition: Condition) -> Predicate:
     """``condition`` compiled once into a Python function: ``compile_condition(c)(answers,
     current)`` is ``holds(c, answers, current)`` for any answers, without walking the condition
-    per report (tests/test_properties.py holds the two to each other)."""
+    per report (tests/unit/evaluation/test_properties.py holds the two to each other)."""
     source = _Source()
     body = [
         "def holds(a, c=None):",

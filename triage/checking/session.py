@@ -7,7 +7,7 @@ an interruption leaves for the clinician, how a follow-up is linked to its sessi
 recorded (``checking.stop_early``) or checked (``triage.check``). The terminal only shows the
 questions and reads the lines typed; a web form or an embedding app can drive it the same way.
 
-Nothing heavy is imported before the first answer (tests/test_start.py): the rules, the report
+Nothing heavy is imported before the first answer (tests/repo/test_start.py): the rules, the report
 contract and the log are loaded when an answer needs them.
 """
 

@@ -803,7 +803,7 @@ def _violated(requirement: Requirement) -> Condition:
 
 _any_conditional_problem = compile_condition(AnyOf(tuple(map(_violated, REQUIREMENTS))))
 """Whether ``_conditional_problems`` finds any problem, in one call (a valid report, the usual
-case, needs no list of them; tests/test_report.py holds the two to each other)."""
+case, needs no list of them; tests/unit/contract/test_report.py holds the two to each other)."""
 
 
 def _conditional_problems(values: Mapping[str, Any]) -> list[InitErrorDetails]:

@@ -45,7 +45,7 @@ The pitfalls of durable-rules measured on this machine (docs/engine.md), and wha
 
 The C API used here (the functions above, their return shapes, and the result format
 ``{"rule id": ...}``) is that of durable-rules 2.0.28, which ``pyproject.toml`` pins;
-``tests/test_engine.py`` checks each assumption.
+``tests/unit/rules/test_engine.py`` checks each assumption.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ After each answer the questionnaire asks ``early_warning`` whether the answers g
 an emergency or urgent row *whatever the remaining answers are* (clinical.md section 6.4). The
 conditions are evaluated in three-valued logic (``logic.truth``) with every answer still to come
 unknown, so a warning is sound: every way of finishing the questionnaire is evaluated at least as
-urgent (tests/test_warning.py proves it over generated partial answers). History rules need the
-log and the whole report: only the single-report rules are considered.
+urgent (tests/unit/evaluation/test_warning.py proves it over generated partial answers). History
+rules need the log and the whole report: only the single-report rules are considered.
 """
 
 from __future__ import annotations

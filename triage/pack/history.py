@@ -319,7 +319,8 @@ ContextTest = Callable[[Context], bool]
 
 def compile_when(when: When) -> ContextTest:
     """``rule_holds(when, context)`` as a function of the context, its conditions compiled once
-    (``logic.compile_condition``); tests/test_history_rules.py holds the two to each other."""
+    (``logic.compile_condition``); tests/unit/rules/test_history_rules.py holds the two to each
+    other."""
     condition = compile_condition(when.condition) if when.condition is not None else None
     tests = tuple(_compile_history(test) for test in when.history)
 
