@@ -46,14 +46,12 @@ from .records import (
     CSV_STORED,
     MAX_ID,
     TABLES,
-    TRANSIENT,
     Filters,
     Kind,
     Review,
     Row,
     names,
     now_utc,
-    table_names,
 )
 from .store import Head, Once
 
@@ -423,20 +421,15 @@ class PostgresStore:
     def append(
         self, kind: Kind, build: Callable[[Head], list[Row]], once: Once | None = None
     ) -> list[Row]:
-        table = TABLES[kind]
         with self._write() as conn:
             seq, last = self._lock_head(conn)  # keyed appends queue here too: one sees the other
             if once is not None and _key_taken(conn, once):
                 return []
-            next_id = conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM triage.{table}")
-            rows = build(Head(seq, last, _one(next_id)))
+            next_id = _one(conn.execute(queries.next_id(D, TABLES[kind])))
+            rows = build(Head(seq, last, next_id))
             self._insert(conn, kind, rows)
             if once is not None:
-                conn.execute(
-                    "INSERT INTO triage.idempotency_keys (key_hash, body_hash, entry_id, "
-                    "created_at) VALUES (%s, %s, %s, %s)",
-                    [once.key_hash, once.body_hash, rows[0]["id"], once.at],
-                )
+                conn.execute(*queries.insert_key(D, once, rows[0]["id"]))
             return rows
 
     def extend(self, records: Iterable[tuple[Kind, Row]]) -> int:
@@ -451,14 +444,8 @@ class PostgresStore:
 
     def add_checkpoint(self, build: Callable[[int], Row]) -> Row:
         with self._write() as conn:
-            next_id = _one(conn.execute("SELECT coalesce(max(id), 0) + 1 FROM triage.checkpoints"))
-            row = build(next_id)
-            columns = list(row)
-            conn.execute(
-                f"INSERT INTO triage.checkpoints ({', '.join(columns)}) "
-                f"VALUES ({', '.join(['%s'] * len(columns))})",
-                [row[c] for c in columns],
-            )
+            row = build(_one(conn.execute(queries.next_id(D, "checkpoints"))))
+            conn.execute(*queries.insert_checkpoint(D, row))
             return row
 
     @staticmethod
@@ -471,11 +458,7 @@ class PostgresStore:
 
     @staticmethod
     def _insert(conn: psycopg.Connection[Any], kind: Kind, rows: list[Row]) -> None:
-        columns = names(kind)
-        insert = (
-            f"INSERT INTO triage.{TABLES[kind]} ({', '.join(columns)}) "
-            f"VALUES ({', '.join(['%s'] * len(columns))})"
-        )
+        insert, columns = queries.insert_records(D, kind)
         with conn.cursor() as cursor:
             cursor.executemany(insert, [[row[c] for c in columns] for row in rows])
 
@@ -553,22 +536,18 @@ class PostgresStore:
     def add_row(self, table: str, row: Row) -> int:
         import psycopg
 
-        name = _beside(table)
+        if table not in _LOCKS:
+            raise ValueError(f"{table!r} is not a table beside the chain with ids")
         with self._write() as conn:
             # ids as SQLite gives them (the next after the largest), one writer at a time
-            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ACCESS_LOCK, _LOCKS[name]])
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ACCESS_LOCK, _LOCKS[table]])
             row_id = row.get("id")
             if row_id is None:
-                row_id = _one(conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM triage.{name}"))
-            stored = {**row, "id": row_id}
-            columns = [c for c in table_names(name) if c in stored]
+                row_id = _one(conn.execute(queries.next_id(D, table)))
+            insert = queries.insert_row(D, table, {**row, "id": row_id})
             try:
                 with conn.transaction():
-                    conn.execute(
-                        f"INSERT INTO triage.{name} ({', '.join(columns)}) "
-                        f"VALUES ({', '.join(['%s'] * len(columns))})",
-                        [stored[c] for c in columns],
-                    )
+                    conn.execute(*insert)
             except psycopg.errors.UniqueViolation as exc:
                 reason = (exc.diag.message_detail or str(exc)).strip()
                 raise StorageError(
@@ -577,58 +556,32 @@ class PostgresStore:
             return int(row_id)
 
     def add_once(self, table: str, row: Row) -> bool:
-        name = _beside(table)
-        columns = [c for c in table_names(name) if c in row]
+        insert = queries.insert_row(D, table, row, unless_there=True)
         with self._write() as conn:
-            cursor = conn.execute(
-                f"INSERT INTO triage.{name} ({', '.join(columns)}) "
-                f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT DO NOTHING",
-                [row[c] for c in columns],
-            )
-            return cursor.rowcount > 0
+            return conn.execute(*insert).rowcount > 0
 
     def delete_rows(self, table: str, column: str, value: Any, *, older: bool = False) -> int:
-        name = _beside(table)
-        if name not in TRANSIENT or column not in table_names(name):
-            raise ValueError(f"cannot delete rows of {table} by {column!r}")
+        delete = queries.delete_rows(D, table, column, value, older=older)
         if _has_nul([value]):
             return 0
         with self._write() as conn:
-            cursor = conn.execute(
-                f"DELETE FROM triage.{name} WHERE {column} {'<' if older else '='} %s", [value]
-            )
-            return int(cursor.rowcount)
+            return int(conn.execute(*delete).rowcount)
 
     def find_rows(self, table: str, column: str, value: Any) -> list[Row]:
-        name = _beside(table)
-        if column not in table_names(name):
-            raise ValueError(f"{table} has no column {column!r}")
-        sql = (
-            f"SELECT {', '.join(table_names(name))} FROM triage.{name} "
-            f"WHERE {column} = %s ORDER BY {table_names(name)[0]}"
-        )
+        found = queries.find_rows(D, table, column, value)
         if column == "id" and not (isinstance(value, int) and 0 <= value <= MAX_ID):
             return []  # no such id: bigint cannot hold it
-        return self._all(sql, [value])
+        return self._all(*found)
 
     def all_rows(self, table: str) -> list[Row]:
-        name = _beside(table)
-        columns = table_names(name)
-        return self._all(f"SELECT {', '.join(columns)} FROM triage.{name} ORDER BY {columns[0]}")
+        return self._all(*queries.all_rows(D, table))
 
     def update_row(self, table: str, row_id: int, changes: Row) -> bool:
-        name = _beside(table)
-        unknown = set(changes) - set(table_names(name))
-        if unknown or not changes:
-            raise ValueError(f"cannot set {sorted(unknown)} in {table}")
+        update = queries.update_row(D, table, row_id, changes)
         if not 0 <= row_id <= MAX_ID:
             return False
-        assignments = ", ".join(f"{column} = %s" for column in changes)
         with self._write() as conn:
-            cursor = conn.execute(
-                f"UPDATE triage.{name} SET {assignments} WHERE id = %s", [*changes.values(), row_id]
-            )
-            return cursor.rowcount > 0
+            return conn.execute(*update).rowcount > 0
 
     def entry_rows(self, filters: Filters, limit: int | None) -> Iterator[Row]:
         return self._stream(*queries.entry_rows(D, filters, limit))
@@ -820,20 +773,10 @@ ACCESS_LOCK = 0x74726961
 """The first key of those advisory locks ('tria')."""
 
 
-def _beside(table: str) -> str:
-    """``table``, when ``add_row`` and friends may touch it (never a chained one)."""
-    if table not in _LOCKS and table not in TRANSIENT:
-        raise ValueError(f"{table!r} is not a table beside the chain")
-    return table
-
-
 def _key_taken(conn: psycopg.Connection[Any], once: Once) -> bool:
     """Whether ``once``'s idempotency key is stored (expired keys are deleted first)."""
-    conn.execute("DELETE FROM triage.idempotency_keys WHERE created_at < %s", [once.expired_before])
-    found = conn.execute(
-        "SELECT 1 FROM triage.idempotency_keys WHERE key_hash = %s", [once.key_hash]
-    ).fetchone()
-    return found is not None
+    conn.execute(*queries.expire_keys(D, once))
+    return conn.execute(*queries.key_taken(D, once)).fetchone() is not None
 
 
 def _count(rows: list[Row]) -> int:

@@ -1,4 +1,4 @@
-"""The queries both log backends share, written once for a ``Dialect``.
+"""The queries and write statements both log backends share, written once for a ``Dialect``.
 
 A query is written here with ``?`` for each value and ``{t}`` before each table; ``Dialect``
 turns those into what its database takes (``%s``, ``triage.``). Only those fixed tokens differ:
@@ -8,20 +8,27 @@ every value is bound, never formatted in. What truly differs stays in ``sqlite.p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..outcomes import LEVELS
 from .records import (
     REPLAY_COLUMNS,
     SUMMARY_FIELDS,
     TABLES,
+    TRANSIENT,
     Filters,
     Kind,
+    Row,
     lower_bound,
     names,
+    table_names,
     upper_bound,
 )
+
+if TYPE_CHECKING:
+    from .store import Once
 
 Query = tuple[str, list[Any]]
 
@@ -335,3 +342,89 @@ def hash_at(d: Dialect, seq: int) -> Query:
 
 def checkpoints(d: Dialect) -> Query:
     return d.query("SELECT * FROM {t}checkpoints ORDER BY id")
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+BESIDE = ("clinicians", "api_tokens", "cds_cards", *TRANSIENT)
+"""The tables beside the chain that ``add_row`` and its kin may write (never a chained one)."""
+
+
+def _beside(table: str) -> str:
+    if table not in BESIDE:
+        raise ValueError(f"{table!r} is not a table beside the chain")
+    return table
+
+
+def _insert(d: Dialect, table: str, columns: Sequence[str], tail: str = "") -> str:
+    marks = ", ".join("?" * len(columns))
+    return d.query(f"INSERT INTO {{t}}{table} ({', '.join(columns)}) VALUES ({marks}){tail}")[0]
+
+
+def insert_records(d: Dialect, kind: Kind) -> tuple[str, tuple[str, ...]]:
+    """The statement that appends records of ``kind`` to the chain, and its columns in order."""
+    columns = names(kind)
+    return _insert(d, TABLES[kind], columns), columns
+
+
+def next_id(d: Dialect, table: str) -> str:
+    """The id after the largest in ``table`` (the chain's writers hold its lock)."""
+    return d.query(f"SELECT coalesce(max(id), 0) + 1 FROM {{t}}{table}")[0]
+
+
+def expire_keys(d: Dialect, once: Once) -> Query:
+    return d.query("DELETE FROM {t}idempotency_keys WHERE created_at < ?", [once.expired_before])
+
+
+def key_taken(d: Dialect, once: Once) -> Query:
+    return d.query("SELECT 1 FROM {t}idempotency_keys WHERE key_hash = ?", [once.key_hash])
+
+
+def insert_key(d: Dialect, once: Once, entry_id: int) -> Query:
+    columns = ("key_hash", "body_hash", "entry_id", "created_at")
+    return _insert(d, "idempotency_keys", columns), [
+        once.key_hash,
+        once.body_hash,
+        entry_id,
+        once.at,
+    ]
+
+
+def insert_checkpoint(d: Dialect, row: Row) -> Query:
+    return _insert(d, "checkpoints", list(row)), list(row.values())
+
+
+def insert_row(d: Dialect, table: str, row: Row, *, unless_there: bool = False) -> Query:
+    """A row added to a table beside the chain; with ``unless_there``, nothing when a row
+    with the same unique key is there."""
+    columns = [c for c in table_names(_beside(table)) if c in row]
+    tail = " ON CONFLICT DO NOTHING" if unless_there else ""
+    return _insert(d, table, columns, tail), [row[c] for c in columns]
+
+
+def delete_rows(d: Dialect, table: str, column: str, value: Any, *, older: bool) -> Query:
+    if table not in TRANSIENT or column not in table_names(table):
+        raise ValueError(f"cannot delete rows of {table} by {column!r}")
+    return d.query(f"DELETE FROM {{t}}{table} WHERE {column} {'<' if older else '='} ?", [value])
+
+
+def find_rows(d: Dialect, table: str, column: str, value: Any) -> Query:
+    columns = table_names(_beside(table))
+    if column not in columns:
+        raise ValueError(f"{table} has no column {column!r}")
+    sql = f"SELECT {', '.join(columns)} FROM {{t}}{table} WHERE {column} = ? ORDER BY {columns[0]}"
+    return d.query(sql, [value])
+
+
+def all_rows(d: Dialect, table: str) -> Query:
+    columns = table_names(_beside(table))
+    return d.query(f"SELECT {', '.join(columns)} FROM {{t}}{table} ORDER BY {columns[0]}")
+
+
+def update_row(d: Dialect, table: str, row_id: int, changes: Row) -> Query:
+    unknown = set(changes) - set(table_names(_beside(table)))
+    if unknown or not changes:
+        raise ValueError(f"cannot set {sorted(unknown)} in {table}")
+    assignments = ", ".join(f"{column} = ?" for column in changes)
+    sql = f"UPDATE {{t}}{table} SET {assignments} WHERE id = ?"
+    return d.query(sql, [*changes.values(), row_id])

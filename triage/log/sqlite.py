@@ -31,14 +31,12 @@ from .records import (
     CSV_STORED,
     NOT_CHECKED,
     TABLES,
-    TRANSIENT,
     Filters,
     Kind,
     Review,
     Row,
     names,
     now_utc,
-    table_names,
 )
 from .store import Head, Once
 
@@ -298,24 +296,17 @@ class SQLiteStore:
     def append(
         self, kind: Kind, build: Callable[[Head], list[Row]], once: Once | None = None
     ) -> list[Row]:
-        table, columns = TABLES[kind], names(kind)
-        insert = (
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        )
+        insert, columns = queries.insert_records(D, kind)
         with self._write() as conn:
             if once is not None and _key_taken(conn, once):
                 return []
             seq, last = self._head(conn)
-            next_id = conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0]
+            next_id = conn.execute(queries.next_id(D, TABLES[kind])).fetchone()[0]
             rows = build(Head(seq, last, next_id))
             conn.executemany(insert, [[row[c] for c in columns] for row in rows])
             _keep_worklist(conn, kind, rows)
             if once is not None:
-                conn.execute(
-                    "INSERT INTO idempotency_keys (key_hash, body_hash, entry_id, created_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    [once.key_hash, once.body_hash, rows[0]["id"], once.at],
-                )
+                conn.execute(*queries.insert_key(D, once, rows[0]["id"]))
             return rows
 
     def extend(self, records: Iterable[tuple[Kind, Row]]) -> int:
@@ -330,24 +321,16 @@ class SQLiteStore:
                         self.location,
                         "copy a whole log, in chain order, into an empty one",
                     )
-                columns = names(kind)
-                conn.execute(
-                    f"INSERT INTO {TABLES[kind]} ({', '.join(columns)}) "
-                    f"VALUES ({', '.join('?' * len(columns))})",
-                    [row[c] for c in columns],
-                )
+                insert, columns = queries.insert_records(D, kind)
+                conn.execute(insert, [row[c] for c in columns])
                 _keep_worklist(conn, kind, [row])
                 seq, last, count = row["seq"], row["hash"], count + 1
         return count
 
     def add_checkpoint(self, build: Callable[[int], Row]) -> Row:
         with self._write() as conn:
-            next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM checkpoints").fetchone()[0]
-            row = build(next_id)
-            conn.execute(
-                f"INSERT INTO checkpoints ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                list(row.values()),
-            )
+            row = build(conn.execute(queries.next_id(D, "checkpoints")).fetchone()[0])
+            conn.execute(*queries.insert_checkpoint(D, row))
             return row
 
     @contextmanager
@@ -428,14 +411,10 @@ class SQLiteStore:
     # -- accounts and tokens -------------------------------------------------------------------
 
     def add_row(self, table: str, row: Row) -> int:
-        columns = [c for c in table_names(table) if c in row]
-        sql = (
-            f"INSERT INTO {_TABLES_BESIDE[table]} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})"
-        )
+        insert = queries.insert_row(D, table, row)
         with self._write() as conn:
             try:
-                cursor = conn.execute(sql, [row[c] for c in columns])
+                cursor = conn.execute(*insert)
             except sqlite3.IntegrityError as exc:
                 raise StorageError(
                     f"{table}: {exc}", str(self.path), "choose another name"
@@ -443,45 +422,25 @@ class SQLiteStore:
             return int(cursor.lastrowid or 0)
 
     def add_once(self, table: str, row: Row) -> bool:
-        columns = [c for c in table_names(table) if c in row]
-        sql = (
-            f"INSERT INTO {_TABLES_BESIDE[table]} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT DO NOTHING"
-        )
+        insert = queries.insert_row(D, table, row, unless_there=True)
         with self._write() as conn:
-            return conn.execute(sql, [row[c] for c in columns]).rowcount > 0
+            return conn.execute(*insert).rowcount > 0
 
     def delete_rows(self, table: str, column: str, value: Any, *, older: bool = False) -> int:
-        if table not in TRANSIENT or column not in table_names(table):
-            raise ValueError(f"cannot delete rows of {table} by {column!r}")
-        sql = f"DELETE FROM {_TABLES_BESIDE[table]} WHERE {column} {'<' if older else '='} ?"
+        delete = queries.delete_rows(D, table, column, value, older=older)
         with self._write() as conn:
-            return int(conn.execute(sql, [value]).rowcount)
+            return int(conn.execute(*delete).rowcount)
 
     def find_rows(self, table: str, column: str, value: Any) -> list[Row]:
-        if column not in table_names(table):
-            raise ValueError(f"{table} has no column {column!r}")
-        sql = (
-            f"SELECT {', '.join(table_names(table))} FROM {_TABLES_BESIDE[table]} "
-            f"WHERE {column} = ? ORDER BY {table_names(table)[0]}"
-        )
-        return list(self._read(sql, [value]))
+        return list(self._read(*queries.find_rows(D, table, column, value)))
 
     def all_rows(self, table: str) -> list[Row]:
-        sql = (
-            f"SELECT {', '.join(table_names(table))} FROM {_TABLES_BESIDE[table]} "
-            f"ORDER BY {table_names(table)[0]}"
-        )
-        return list(self._read(sql))
+        return list(self._read(*queries.all_rows(D, table)))
 
     def update_row(self, table: str, row_id: int, changes: Row) -> bool:
-        unknown = set(changes) - set(table_names(table))
-        if unknown or not changes:
-            raise ValueError(f"cannot set {sorted(unknown)} in {table}")
-        assignments = ", ".join(f"{column} = ?" for column in changes)
-        sql = f"UPDATE {_TABLES_BESIDE[table]} SET {assignments} WHERE id = ?"
+        update = queries.update_row(D, table, row_id, changes)
         with self._write() as conn:
-            return conn.execute(sql, [*changes.values(), row_id]).rowcount > 0
+            return conn.execute(*update).rowcount > 0
 
     def entry_rows(self, filters: Filters, limit: int | None) -> Iterator[Row]:
         return self._read(*queries.entry_rows(D, filters, limit))
@@ -565,15 +524,10 @@ class SQLiteStore:
         return queries.worklist_problem(next(self._read(*queries.worklist_check(D))))
 
 
-_TABLES_BESIDE = {name: name for name in ("clinicians", "api_tokens", "cds_cards", *TRANSIENT)}
-"""The tables beside the chain that ``add_row`` and friends may touch (never a chained one)."""
-
-
 def _key_taken(conn: sqlite3.Connection, once: Once) -> bool:
     """Whether ``once``'s idempotency key is stored (expired keys are deleted first)."""
-    conn.execute("DELETE FROM idempotency_keys WHERE created_at < ?", [once.expired_before])
-    found = conn.execute("SELECT 1 FROM idempotency_keys WHERE key_hash = ?", [once.key_hash])
-    return found.fetchone() is not None
+    conn.execute(*queries.expire_keys(D, once))
+    return conn.execute(*queries.key_taken(D, once)).fetchone() is not None
 
 
 def _keep_worklist(conn: sqlite3.Connection, kind: Kind, rows: list[Row]) -> None:

@@ -14,7 +14,7 @@ import triage
 from triage.engines import get_engine
 from triage.pack.history import build_context
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 PACKS = [
     triage.default_pack(),
     triage.load_pack(ROOT / "tests" / "support" / "packs" / "coverage"),
