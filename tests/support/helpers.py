@@ -34,7 +34,7 @@ def examples(count: int) -> settings:
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("TRIAGE_SHARED", ROOT.parent / "shared"))
-VIGNETTE_DIR = SHARED / "vignettes-v2"
+VIGNETTE_DIR = SHARED / "vignettes-v3"
 CASES_DIR = ROOT / "tests" / "support" / "cases"
 
 

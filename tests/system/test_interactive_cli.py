@@ -15,7 +15,7 @@ from triage.contract.reading import read_report
 from triage.evaluation.questionnaire import ITEMS
 from triage_cli.cli import main
 
-PUBLIC = [p for p in vignette_files() if p.parent.name == "vignettes-v2"]
+PUBLIC = [p for p in vignette_files() if p.parent.name == "vignettes-v3"]
 NO_PAIN = ["pt-1", "0.5", "", "", "", "", "no", "no", "no"]
 
 
@@ -26,10 +26,11 @@ def ask(lines: list[str], *args: str) -> Result:
 
 
 def ask_case(report: dict, *args: str) -> Result:
-    """Answer the questions as the patient of ``report``; the profile and known conditions,
+    """Answer the questions as the patient of ``report``; the profile, age and known conditions,
     which the questionnaire does not ask, are first set on the patient's record, as the
     clinician would."""
     record = [f"--profile={report['profile']}"] if "profile" in report else []
+    record += [f"--age={report['age']}"] if "age" in report else []
     record += [f"--condition={c}" for c in report.get("conditions", [])]
     if record:
         done = CliRunner().invoke(main, ["patient", "set", report["patient_id"], *record])

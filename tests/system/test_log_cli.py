@@ -103,7 +103,7 @@ def test_show_gives_answers_reasons_sources_rules_and_reviews(filled: Path) -> N
         "Entry 3: pt-p10-chest-pain-ongoing",
         "Outcome: EMERGENCY",
         "emergency.chest-pain-ongoing",
-        "source: triage policy v2 E1",
+        "source: triage policy v3 E1",
         "chest_pain: ongoing",
         f"Rules: post-session-safety {triage.default_pack().version}",
         "sha256 ",

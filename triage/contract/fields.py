@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from ..logic import All, AnyOf, Condition, Test
 
-CONTRACT_VERSION = "2"
+CONTRACT_VERSION = "3"
 """The version of the report contract; the log stores it with each entry."""
 
 HIGHER = "higher"  # for scores: a higher number is worse
@@ -132,7 +132,9 @@ _DESCRIBING_PAIN = (
     "pain_sides",
     "pain_character",
     "pain_onset",
+    "pain_duration",
     "eases_with_movement",
+    "rest_pain",
     "night_pain",
     "radiating_pain",
 )

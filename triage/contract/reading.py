@@ -108,7 +108,7 @@ STABLE_FIELDS = frozenset(
     )
 )  # fmt: skip
 """The answers every stored report has, with the same meaning, whatever contract version it was
-written under (v1 and v2 both require them): the only ones a history rule may take for granted
+written under (v1, v2 and v3 all require them): the only ones a history rule may take for granted
 in an earlier check."""
 
 
@@ -117,6 +117,8 @@ def readable_answers(stored: Mapping[str, Any], contract_version: str) -> dict[s
     rules: an answer whose meaning changed, or that this contract does not have, is left out
     (absent), so that no rule can mistake it (clinical.md section 8)."""
     answers = dict(stored)
+    if contract_version in ("1", "2"):  # v3 asks pain when still and pain waking apart
+        answers.pop("night_pain", None)
     if contract_version == "1":
         answers.pop("sudden_headache", None)  # v2 asks `headache`, with more answers
         if answers.get("pain_site") == "back":  # v2 says where with pain_region

@@ -163,8 +163,9 @@ NoneMildMarked = Literal["none", "mild", "marked"]
 Limb = Literal["one_arm", "both_arms", "one_leg", "both_legs"]
 NumbPlace = Literal["one_arm", "both_arms", "one_leg", "both_legs", "saddle"]
 KnownCondition = Literal[
-    "heart_disease", "high_blood_pressure", "diabetes_insulin", "blood_thinners", "previous_clot"
-]
+    "heart_disease", "high_blood_pressure", "diabetes_insulin", "blood_thinners", "previous_clot",
+    "osteoporosis",
+]  # fmt: skip
 LIMB_LABELS = {
     "one_arm": "Into one arm",
     "both_arms": "Into both arms",
@@ -174,7 +175,7 @@ LIMB_LABELS = {
 
 
 class Report(BaseModel):
-    """A post-session report (contract v2). Strict on purpose: a typo such as ``chest_pian`` or
+    """A post-session report (contract v3). Strict on purpose: a typo such as ``chest_pian`` or
     the text "5" for a score must be rejected, never ignored, because a safety rule may depend
     on it."""
 
@@ -269,6 +270,16 @@ class Report(BaseModel):
             short="Programme profile",
         ),
     ] = None
+    age: Annotated[
+        int | None,
+        Field(ge=5, le=120),
+        BeforeValidator(_whole_number),
+        Ask(
+            "How old are you?",
+            "In whole years. Your clinician may have it on your record already.",
+            short="Age",
+        ),
+    ] = None
     conditions: Annotated[
         SetOf[KnownCondition],
         Ask(
@@ -280,6 +291,7 @@ class Report(BaseModel):
                 "diabetes_insulin": "Diabetes treated with insulin",
                 "blood_thinners": "Taking blood thinners (anticoagulants)",
                 "previous_clot": "A blood clot in a leg or a lung before",
+                "osteoporosis": "Osteoporosis (thin, fragile bones)",
             },
             worse=ADDING,
             short="Known conditions",
@@ -414,6 +426,20 @@ class Report(BaseModel):
             short="When the pain started",
         ),
     ] = None
+    pain_duration: Annotated[
+        Literal["new", "days", "weeks", "long_term"] | None,
+        Ask(
+            "How long have you had this pain?",
+            "Count from when this pain first began, even if it comes and goes.",
+            labels={
+                "new": "It is new since this session",
+                "days": "It began in the last two weeks",
+                "weeks": "Two weeks or more",
+                "long_term": "A long-term condition (months or years, on and off)",
+            },
+            short="How long the pain has been there",
+        ),
+    ] = None
     eases_with_movement: Annotated[
         bool | None,
         Ask(
@@ -423,14 +449,23 @@ class Report(BaseModel):
             short="Eases with gentle movement",
         ),
     ] = None
+    rest_pain: Annotated[
+        bool | None,
+        Ask(
+            "Does it hurt when you sit or lie still?",
+            "Yes if it hurts when you are still, not only when you move.",
+            labels=YES_NO,
+            short="Pain when still",
+        ),
+    ] = None
     night_pain: Annotated[
         bool | None,
         Ask(
-            "Does it hurt at rest, or wake you at night?",
-            "Yes if it hurts when you are still, not only when you move.",
+            "Does the pain wake you from sleep?",
+            "Only pain that wakes you; pain while lying still is the question before.",
             labels=YES_NO,
             worse=SYMPTOM,
-            short="Pain at rest or at night",
+            short="Pain that wakes you at night",
         ),
     ] = None
     radiating_pain: Annotated[
@@ -484,13 +519,27 @@ class Report(BaseModel):
     deformity: Annotated[
         bool,
         Ask(
-            "Does a joint or a limb look out of shape, or feel out of place?",
-            "For example a shoulder that looks square, or a kneecap that slipped sideways.",
+            "Does a joint look out of shape or feel out of place now, or does an arm or leg "
+            "look bent where it should not?",
+            "For example a shoulder that looks square, or a kneecap that sits sideways. A bulge "
+            "in a muscle is the next question; a joint that slipped and went straight back in "
+            "is a joint giving way.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Out of shape or out of place",
         ),
     ]
+    muscle_bulge: Annotated[
+        bool | None,
+        Ask(
+            "Is there a new dent, gap or bulge in a muscle?",
+            "For example a muscle that has bunched up into a ball, or a changed fold at the "
+            "front of the armpit.",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="New dent or bulge in a muscle",
+        ),
+    ] = None
     weakness: Annotated[
         NoneMildMarked | None,
         Ask(
@@ -565,6 +614,27 @@ class Report(BaseModel):
             short="What the chest pain was like",
         ),
     ] = None
+    referred_ache: Annotated[
+        NoneResolvedOngoing | None,
+        Ask(
+            "Did an ache, pressure or heaviness come on with the effort in your jaw, throat, "
+            "neck, shoulder or arm, not in a muscle you worked?",
+            "Heart pain can be felt there instead of in the chest.",
+            labels=NONE_RESOLVED_ONGOING,
+            worse=ORDER_RESOLVED,
+            short="Ache in the jaw, neck or arm",
+        ),
+    ] = None
+    cold_sweat: Annotated[
+        bool | None,
+        Ask(
+            "Did you break out in a cold sweat or feel clammy?",
+            "Not the ordinary sweat of hard exercise.",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Cold sweat",
+        ),
+    ] = None
     fainting: Annotated[
         Literal["none", "nearly", "fainted"],
         Ask(
@@ -595,12 +665,20 @@ class Report(BaseModel):
         ),
     ]
     dizziness: Annotated[
-        NoneResolvedOngoing,
+        Literal["none", "brief", "resolved", "ongoing"],
         Ask(
             "Did you feel dizzy or light-headed?",
-            "As if the room were spinning, or as if you might faint.",
-            labels=NONE_RESOLVED_ONGOING,
-            worse=ORDER_RESOLVED,
+            "As if the room were spinning, or as if you might faint. Only for a few seconds "
+            "when you stood up or racked a heavy set, gone within a minute: that is the "
+            "second answer.",
+            labels={
+                "none": "No",
+                "brief": "Only a few seconds on standing up or after a heavy set, gone within a "
+                "minute",
+                "resolved": "Yes, but it has gone",
+                "ongoing": "Yes, and I still have it",
+            },
+            worse=(("none", "brief", "resolved", "ongoing"),),
         ),
     ]
     confusion: Annotated[
@@ -687,13 +765,24 @@ class Report(BaseModel):
     bladder_bowel_change: Annotated[
         bool,
         Ask(
-            "Any new trouble controlling or feeling your bladder or bowel?",
-            "For example not feeling when you need to go, or leaking.",
+            "Any new trouble passing urine, or feeling when your bladder is full or when urine "
+            "or stool passes, or new loss of control?",
+            "A small leak only when you lift, cough or jump is asked on its own.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Bladder or bowel change",
         ),
     ]
+    stress_leak: Annotated[
+        bool | None,
+        Ask(
+            "Do you leak a little urine when you lift, cough, laugh or jump?",
+            "With normal feeling: you know when your bladder is full and when urine passes.",
+            labels=YES_NO,
+            worse=SYMPTOM,
+            short="Small leak when lifting",
+        ),
+    ] = None
     heat_illness: Annotated[
         NoneResolvedOngoing,
         Ask(

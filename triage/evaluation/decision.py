@@ -13,8 +13,9 @@ from ..outcomes import Outcome, Urgency
 from ..pack.compiled import CompiledNote, CompiledRule, compiled, reason_fields
 from ..pack.explain import WhyNot
 from ..pack.history import Context, history_matched
+from ..pack.rules import Contacts, Rule, RulePack
 from ..pack.rules import Note as PackNote
-from ..pack.rules import Rule, RulePack
+from .safety_net import read_by_patient, safety_net
 
 
 class _Frozen(BaseModel):
@@ -71,6 +72,13 @@ class PackInfo(_Frozen):
     sha256: str
 
 
+class ContactInfo(_Frozen):
+    """The clinic's words for whom to call (the pack's ``contacts``), as the patient read them."""
+
+    emergency_examples: str = Contacts.emergency_examples
+    urgent_care: str = Contacts.urgent_care
+
+
 class EngineInfo(_Frozen):
     name: str
     version: str
@@ -96,6 +104,11 @@ class Decision(_Frozen):
     history: HistoryInfo
     report: Report
     notes: tuple[Note, ...] = ()
+    headline: str | None = None
+    """A continue result's first line when a continue row holds the load (clinical.md 4)."""
+    safety_net: tuple[str, ...] = ()
+    """What the patient reads last: what to do if it gets worse (clinical.md section 7)."""
+    contacts: ContactInfo = ContactInfo()
     why_not: tuple[WhyNot, ...] | None = None
     """Only when asked for (``evaluate(..., explain=True)``): each more severe rule that did not
     fire, and the fewest answers that kept it from firing. For clinicians, never for patients."""
@@ -148,6 +161,8 @@ def build_decision(
     advice: tuple[str, ...] = ()
     if outcome == "continue":  # the no-alert sentence only when no continue row has advice
         advice = tuple(r.rule.advice for r in ranked if r.rule.advice) or (pack.no_alert,)
+    shown = [r.rule for r in ranked if read_by_patient(outcome, urgency, r.rule)]
+    headline = next((rule.headline for rule in shown if rule.headline), None)
     earlier = context.earlier
     return Decision(
         outcome=outcome,
@@ -159,4 +174,12 @@ def build_decision(
         history=history_info(earlier is not None, None if earlier is None else len(earlier)),
         report=report,
         notes=tuple(_note(note, context) for note in code.notes(context.answers)),
+        headline=headline,
+        safety_net=safety_net(outcome, urgency, shown, pack.contacts),
+        contacts=contact_info(pack.contacts),
     )
+
+
+@functools.cache
+def contact_info(contacts: Contacts) -> ContactInfo:
+    return ContactInfo(**contacts.to_data())

@@ -97,6 +97,7 @@ INJURY = Gate(
         _only("swelling_fast"),
         Item("bruising"),
         Item("deformity"),
+        Item("muscle_bulge"),
         Item("weakness"),
         Item("functional_loss"),
         Item("joint_giving_way"),
@@ -108,6 +109,7 @@ INJURY = Gate(
         "swelling": "none",
         "bruising": False,
         "deformity": False,
+        "muscle_bulge": False,
         "functional_loss": False,
         "joint_giving_way": False,
         "joint_locked": False,
@@ -129,14 +131,17 @@ FLOW: tuple[Step, ...] = (
     Gate(
         "heart",
         "Chest, heart, breathing or head symptoms",
-        "During or after the session, did you have any chest pain or tightness, "
-        "fainting or nearly fainting, a racing or irregular heartbeat, unusual breathlessness, "
-        "dizziness, confusion, a change in your vision, or a headache?",
+        "During or after the session, did you have any chest pain or tightness, an ache in "
+        "your jaw, neck or arm, a cold sweat, fainting or nearly fainting, a racing or "
+        "irregular heartbeat, unusual breathlessness, dizziness, confusion, a change in your "
+        "vision, or a headache?",
         "Answer yes even if it has passed, or if you are not sure: the next questions ask "
         "about each one.",
         (
             Item("chest_pain"),
             _required("chest_pain_kind"),
+            Item("referred_ache"),
+            Item("cold_sweat"),
             Item("fainting"),
             Item("palpitations"),
             Item("breathless"),
@@ -161,7 +166,7 @@ FLOW: tuple[Step, ...] = (
         "Urine, limbs, numbness, bladder, heat or illness",
         "Since the session, have you had any dark or much less urine, a tense swollen "
         "arm or leg, a swollen warm calf or arm, numbness or tingling, a change in bladder or "
-        "bowel control, overheating, or a fever or feeling ill?",
+        "bowel control or a leak of urine, overheating, or a fever or feeling ill?",
         "Answer yes even if you are not sure it is related to the session: the next questions "
         "ask about each one.",
         tuple(
@@ -174,6 +179,7 @@ FLOW: tuple[Step, ...] = (
                 "heat_illness",
                 "numbness",  # after the emergency-only ones: in both arms it is urgent
                 "unwell",
+                "stress_leak",  # last: it can only be routine
             )
         ),
         {
@@ -199,12 +205,14 @@ FLOW: tuple[Step, ...] = (
             _required("pain_region"),
             _required("pain_site"),
             _only("pain_onset"),
+            _only("pain_duration"),
             _only("radiating_pain"),
             INJURY,  # after the answers that can make an emergency (a dislocation is urgent)
             _only("pain_spread"),
             _only("pain_sides"),
             _only("pain_character"),
             _only("eases_with_movement"),
+            _only("rest_pain"),
             _only("night_pain"),
             Item("pain_before", PAIN, PAIN_ONLY),
             _required("pain_trend"),

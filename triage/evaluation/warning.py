@@ -20,8 +20,9 @@ from ..logic import matched, truth
 from ..outcomes import Outcome, Urgency, severity
 from ..pack.loading import default_pack
 from ..pack.rules import Rule, RulePack
-from .decision import Note, PackInfo, Reason
+from .decision import ContactInfo, Note, PackInfo, Reason, contact_info
 from .questionnaire import ITEMS
+from .safety_net import read_by_patient, safety_net
 
 EVALUATOR = {"name": "early-warning", "version": __version__}
 """What decided a stopped-early check (the log's engine columns): the three-valued evaluation of
@@ -45,6 +46,9 @@ class EarlyWarning:
     """Whether the patient stopped the questionnaire (Ctrl-C, end of input) rather than it
     stopping at a red flag."""
     engine: dict[str, str] = field(default_factory=lambda: dict(EVALUATOR))
+    safety_net: tuple[str, ...] = ()
+    """What the patient reads last: what to do if it gets worse (clinical.md section 7)."""
+    contacts: ContactInfo = field(default_factory=ContactInfo)
     problems: tuple[Problem, ...] = ()
     """For answers given all at once (``triage.check``) that do not fit the contract: what was
     missing or refused. Those answers were left unknown."""
@@ -69,6 +73,8 @@ class EarlyWarning:
             "rule_pack": self.rule_pack.model_dump(mode="json"),
             "engine": dict(self.engine),
             "unanswered": list(self.unanswered),
+            "safety_net": list(self.safety_net),
+            "contacts": self.contacts.model_dump(mode="json"),
             "report": dict(self.answers),
         }
         if self.problems:
@@ -87,6 +93,8 @@ class EarlyWarning:
             notes=tuple(Note.model_validate(n) for n in data["notes"]),
             interrupted=data["interrupted"],
             engine=dict(data["engine"]),
+            safety_net=tuple(data.get("safety_net", ())),
+            contacts=ContactInfo.model_validate(data.get("contacts", {})),
             problems=tuple(Problem(**p) for p in data.get("problems", ())),
         )
 
@@ -128,8 +136,10 @@ def early_warning(
     threshold = severity("seek_medical_review", at_least)
     if not met or severity(met[0].outcome, met[0].urgency) < threshold:
         return None
+    urgency = cast(Urgency, met[0].urgency)
+    shown = [rule for rule in met if read_by_patient("seek_medical_review", urgency, rule)]
     return EarlyWarning(
-        urgency=cast(Urgency, met[0].urgency),
+        urgency=urgency,
         reasons=tuple(_reason(rules, rule, known, unknown) for rule in met),
         answers=known,
         unanswered=tuple(name for name in ITEMS if name in unknown),
@@ -140,6 +150,8 @@ def early_warning(
             if truth(note.condition, known, unknown) is True
         ),
         interrupted=interrupted,
+        safety_net=safety_net("seek_medical_review", urgency, shown, rules.contacts),
+        contacts=contact_info(rules.contacts),
     )
 
 

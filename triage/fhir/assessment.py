@@ -14,7 +14,7 @@ The mapping:
 - ``prediction[0].outcome``: the outcome, coded; ``qualitativeRisk``: the urgency, coded (its
   binding in R4 is an example one); ``rationale``: the reasons, in the patient's words;
 - ``reasonCode``: each rule that fired (its id, title, and the clinician's text);
-- ``mitigation``: what the patient is told to do, then the advice;
+- ``mitigation``: what the patient is told to do, then the advice, then the safety net;
 - ``method``: the rule pack's name and version, with its sha256 and the engine in the text;
 - ``basis``: the answers, as a contained ``QuestionnaireResponse``;
 - ``note``: the pack's notes for the patient, and whether the history was known.
@@ -88,7 +88,8 @@ def risk_assessment(
     )
     if decision.reasons:
         found["reasonCode"] = [_reason(decision, index) for index in range(len(decision.reasons))]
-    found["mitigation"] = "\n".join(t for t in (first, instruction, *advice) if t)
+    mitigation = (first, instruction, *advice, *decision.safety_net)
+    found["mitigation"] = "\n".join(t for t in mitigation if t)
     notes = [note.patient for note in decision.notes] + ([last_note] if last_note else [])
     if notes:
         found["note"] = [{"text": text} for text in notes]

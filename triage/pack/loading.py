@@ -20,11 +20,12 @@ from ..errors import InputError, PackError, Problem
 from ..outcomes import KEYS, OUTCOMES, URGENCIES
 from ..yamlio import LocatedDict, LocatedList, read_document
 from .conditions import ConditionParser
-from .rules import Note, Rule, RulePack
+from .rules import Contacts, Note, Rule, RulePack
 
 PACK_FILE = "pack.yaml"
 _PACK_KEYS = ("name", "version", "policy", "no_alert")
 _FOLLOW_UP = "follow_up"
+_CONTACTS = "contacts"
 _MAX_FOLLOW_UP_HOURS = 336
 _ROWS = "rows"
 """Optional in pack.yaml: every row of the policy, so that a row no rule cites is found
@@ -38,6 +39,8 @@ _RULE_KEYS = {
     "patient",
     "clinician",
     "advice",
+    "worse_if",
+    "headline",
     "source",
 }
 _NOTE_KEYS = {"id", "title", "when", "patient", "clinician", "source"}
@@ -100,7 +103,10 @@ def _build(
     rows: tuple[str, ...] = (),
 ) -> RulePack:
     follow_up = meta.pop(_FOLLOW_UP, {})
+    contacts = meta.pop(_CONTACTS, None)
     canonical: dict[str, Any] = {**meta, "rules": [r.to_data() for r in rules]}
+    if contacts:  # a pack that keeps the default words keeps its hash
+        canonical[_CONTACTS] = contacts
     if notes:  # a pack without notes keeps the hash it had before notes existed
         canonical["notes"] = [n.to_data() for n in notes]
     if follow_up:  # the same for follow-up windows
@@ -118,6 +124,7 @@ def _build(
         str(folder),
         tuple(notes),
         follow_up,
+        Contacts(**(contacts or {})),
         rows,
     )
 
@@ -150,10 +157,12 @@ class _PackLoader:
         if not isinstance(data, LocatedDict):
             self._add("must be a mapping of name, version, policy and no_alert", file=file, line=1)
             return {}
-        self._unknown_keys(data, {*_PACK_KEYS, _FOLLOW_UP, _ROWS}, file, None)
+        self._unknown_keys(data, {*_PACK_KEYS, _FOLLOW_UP, _CONTACTS, _ROWS}, file, None)
         meta: dict[str, Any] = {key: self._text(data, key, file, None) for key in _PACK_KEYS}
         if _FOLLOW_UP in data:
             meta[_FOLLOW_UP] = self._follow_up(data, file)
+        if _CONTACTS in data:
+            meta[_CONTACTS] = self._contacts(data, file)
         if _ROWS in data:
             self.rows = self._rows(data[_ROWS], file, data.key_lines[_ROWS])
         version = meta.get("version")
@@ -165,6 +174,23 @@ class _PackLoader:
                 fix="for example 1.0.0",
             )
         return {k: v for k, v in meta.items() if v is not None}
+
+    def _contacts(self, data: LocatedDict, file: str) -> dict[str, str]:
+        """``contacts``: the clinic's words for the emergency number's examples and for the
+        urgent-care service (each optional: the defaults of ``Contacts`` stand in)."""
+        given = data[_CONTACTS]
+        if not isinstance(given, LocatedDict):
+            self._add(
+                "contacts must be a mapping",
+                file=file,
+                line=data.key_lines[_CONTACTS],
+                fix="for example contacts: {urgent_care: NHS 111, emergency_examples: '999'}",
+            )
+            return {}
+        keys = set(Contacts().to_data())
+        self._unknown_keys(given, keys, file, None)
+        texts = {key: self._text(given, key, file, None) for key in sorted(keys) if key in given}
+        return {key: text for key, text in texts.items() if text is not None}
 
     def _follow_up(self, data: LocatedDict, file: str) -> dict[str, float]:
         """``follow_up``: hours (more than 0, at most 336) by level: reduce_load, routine,
@@ -297,6 +323,8 @@ class _PackLoader:
         outcome, urgency = self._outcome(data, file, rule_id)
         texts = {k: self._text(data, k, file, rule_id) for k in ("title", "patient", "clinician")}
         advice = self._advice(data, outcome, file, rule_id)
+        worse_if = self._text(data, "worse_if", file, rule_id) if "worse_if" in data else None
+        headline = self._headline(data, outcome, file, rule_id)
         source = self._source(data, file, rule_id, line)
         parser = ConditionParser(file, rule_id)
         when = None
@@ -309,7 +337,7 @@ class _PackLoader:
             return None
         title, patient, clinician = (cast(str, texts[k]) for k in ("title", "patient", "clinician"))
         return Rule(rule_id, title, outcome, urgency, when, patient, clinician, advice,
-                    source[0], source[1], file, line)  # fmt: skip
+                    source[0], source[1], file, line, worse_if, headline)  # fmt: skip
 
     def _rule_id(self, data: Any, file: str, line: int) -> str | None:
         rule_id = data.get("id")
@@ -379,6 +407,23 @@ class _PackLoader:
                 fix="put what to do in 'patient'",
             )
         return None
+
+    def _headline(
+        self, data: Any, outcome: str | None, file: str, rule_id: str | None
+    ) -> str | None:
+        if "headline" not in data:
+            return None
+        if outcome != "continue":
+            self._add(
+                "headline is only for continue rules (the first line of a continue result "
+                "that holds the load)",
+                file=file,
+                line=data.key_lines["headline"],
+                rule_id=rule_id,
+                fix="remove 'headline': the outcome says what to do first",
+            )
+            return None
+        return self._text(data, "headline", file, rule_id)
 
     def _source(
         self, data: Any, file: str, rule_id: str | None, line: int, *, cites_row: bool = True

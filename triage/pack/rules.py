@@ -13,6 +13,19 @@ from .history import HistoryTest, When
 
 
 @dataclass(frozen=True)
+class Contacts:
+    """Whom the patient is told to call, in the clinic's own words (``contacts`` in pack.yaml):
+    the emergency number's examples, and the service to call when the clinician cannot be
+    reached in time (clinical.md section 7)."""
+
+    emergency_examples: str = "999, 112 or 911"
+    urgent_care: str = "an urgent-care service"
+
+    def to_data(self) -> dict[str, str]:
+        return {"emergency_examples": self.emergency_examples, "urgent_care": self.urgent_care}
+
+
+@dataclass(frozen=True)
 class Rule:
     """One validated rule, with where it was written."""
 
@@ -28,6 +41,10 @@ class Rule:
     reference: str
     file: str
     line: int
+    worse_if: str | None = None
+    """What to do if it gets worse, for this rule's patient (the safety net, clinical.md 7)."""
+    headline: str | None = None
+    """A continue rule's first line, when it holds the load (clinical.md section 4, v3)."""
 
     @property
     def condition(self) -> Condition | None:
@@ -48,6 +65,8 @@ class Rule:
             "patient": self.patient,
             "clinician": self.clinician,
             "advice": self.advice,
+            "worse_if": self.worse_if,
+            "headline": self.headline,
             "source": {"policy": self.policy_row, "reference": self.reference},
         }
         return {k: v for k, v in data.items() if v is not None}
@@ -94,6 +113,7 @@ class RulePack:
     follow_up: dict[str, float] = field(default_factory=dict)
     """Hours within which an outcome expects a later check of the patient, by level key
     ('same_day', 'routine'): the clinician's worklist shows a follow-up due but not received."""
+    contacts: Contacts = field(default_factory=Contacts)
     rows: tuple[str, ...] = ()
     """The policy's rows as pack.yaml lists them (empty when it does not). Not in the hash: the
     list changes no decision."""

@@ -10,24 +10,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from ..evaluation.safety_net import read_by_patient
 from ..wording import counted
 
 if TYPE_CHECKING:
-    from ..evaluation.decision import Decision, Note, Reason
+    from ..evaluation.decision import Decision, Note
     from ..evaluation.warning import EarlyWarning
 
 
 Style = Literal["emergency", "urgent", "caution", "ok", "heading", "text", "note"]
 
-EMERGENCY_BANNER = (
-    "STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW (for example 999, 112 or 911)."
-)
+EMERGENCY_BANNER = "STOP EXERCISING AND CALL YOUR LOCAL EMERGENCY NUMBER NOW (for example {})."
 URGENT_BANNER = "GO TO AN EMERGENCY DEPARTMENT NOW."
 
 _HEADLINES: dict[tuple[str, str | None], tuple[Style, str, str]] = {
     ("seek_medical_review", "emergency"): (
         "emergency",
-        EMERGENCY_BANNER,
+        EMERGENCY_BANNER,  # with the clinic's examples of the number (the pack's contacts)
         "Do not drive yourself. Do not exercise again until a doctor has seen you.",
     ),
     ("seek_medical_review", "urgent"): (
@@ -66,14 +65,13 @@ class Line:
 
 
 def headline(decision: Decision | EarlyWarning) -> tuple[Style, str, str]:
-    """The style, the first line and the instruction that goes with the outcome."""
-    return _HEADLINES[(decision.outcome, decision.urgency)]
+    """The style, the first line and the instruction that goes with the outcome: a continue
+    result that holds the load says so in its first line."""
+    style, first, instruction = _HEADLINES[(decision.outcome, decision.urgency)]
+    held = getattr(decision, "headline", None)  # a Decision's; a warning never continues
+    return style, held or first.format(decision.contacts.emergency_examples), instruction
 
 
-RED_FLAG_ADVICE = (
-    "If you develop chest pain, fainting, severe breathlessness or confusion, call your "
-    "emergency number."
-)
 IF_STOPPED = (
     "If you have chest pain or pressure now, have fainted, are breathless at rest or confused, "
     "or have numbness around your groin or bottom, call your emergency number now."
@@ -82,29 +80,31 @@ IF_STOPPED = (
 
 
 def render_decision(decision: Decision) -> list[Line]:
-    """The result screen: what to do first, then why, then the advice. No rule ids, hashes or
-    engine names: they are in the JSON, the log and the clinician's views."""
+    """The result screen: what to do first, then why (the reasons of the result's own level),
+    the advice, and the safety net last. No rule ids, hashes or engine names: they are in the
+    JSON, the log and the clinician's views."""
     style, first, instruction = headline(decision)
     lines = [Line(style, first)]
     if instruction:
         lines.append(Line("text", instruction))
-    alerts = [r for r in decision.reasons if r.outcome != "continue"]
-    explanations = [r for r in decision.reasons if r.outcome == "continue"]
-    shown = alerts if decision.outcome != "continue" else explanations
-    lines += _why(shown, decision.notes)
+    lines += _why(decision, decision.notes)
     if decision.advice:
         lines += [Line("text", ""), Line("heading", "Advice:")]
         lines += [Line("text", f"- {a}", indent=2) for a in decision.advice]
-    if decision.outcome != "seek_medical_review":
-        lines += [Line("text", ""), Line("note", RED_FLAG_ADVICE)]
-    return lines
+    return lines + _safety_net(decision.safety_net)
 
 
-def _why(reasons: Sequence[Reason], notes: Sequence[Note]) -> list[Line]:
+def _why(decision: Decision | EarlyWarning, notes: Sequence[Note]) -> list[Line]:
+    """The reasons of the result's own level; the other alerts in a few words, for the
+    clinician (clinical.md section 7)."""
+    shown = [r for r in decision.reasons if read_by_patient(decision.outcome, decision.urgency, r)]
+    others = [r.title for r in decision.reasons if r not in shown and r.outcome != "continue"]
     lines: list[Line] = []
-    if reasons:
+    if shown:
         lines += [Line("text", ""), Line("heading", "Why:")]
-        lines += [Line("text", f"- {r.patient}", indent=2) for r in reasons]
+        lines += [Line("text", f"- {r.patient}", indent=2) for r in shown]
+    if others:
+        lines.append(Line("note", f"Your clinician will also see: {'; '.join(others)}."))
     if notes:
         lines += [Line("text", ""), Line("heading", "Also:")]
         lines += [Line("text", f"- {n.patient}", indent=2) for n in notes]
@@ -119,15 +119,7 @@ def render_early_warning(warning: EarlyWarning) -> list[Line]:
     lines = [Line(style, first), Line("text", instruction)]
     if warning.interrupted:
         lines.append(Line("text", "You stopped the questions, but your answers so far need this."))
-    elif warning.urgency == "urgent":
-        lines.append(
-            Line(
-                "text",
-                "If you also have chest pain, have fainted, are very breathless or confused, "
-                "call your emergency number instead.",
-            )
-        )
-    lines += _why(warning.reasons, warning.notes)
+    lines += _why(warning, warning.notes)
     problems = warning.problems
     if problems:
         lines += [
@@ -141,4 +133,11 @@ def render_early_warning(warning: EarlyWarning) -> list[Line]:
             Line("text", ""),
             Line("note", "The other questions are not needed now: your answers so far are enough."),
         ]
-    return lines
+    return lines + _safety_net(warning.safety_net)
+
+
+def _safety_net(lines: Sequence[str]) -> list[Line]:
+    """Read last, before the reference number: what to do if it gets worse."""
+    if not lines:
+        return []
+    return [Line("text", ""), *(Line("note", line) for line in lines)]

@@ -311,6 +311,15 @@ def openapi() -> dict[str, Any]:
                         "urgency": {"enum": list(URGENCIES)},
                         "reasons": {"type": "array", "items": {"type": "object"}},
                         "advice": {"type": "array", "items": {"type": "string"}},
+                        "headline": {"type": "string"},
+                        "safety_net": {"type": "array", "items": {"type": "string"}},
+                        "contacts": {
+                            "type": "object",
+                            "properties": {
+                                "emergency_examples": {"type": "string"},
+                                "urgent_care": {"type": "string"},
+                            },
+                        },
                         "rule_pack": {"type": "object"},
                         "engine": {"type": "object"},
                         "report": {"type": "object"},

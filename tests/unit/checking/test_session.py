@@ -41,7 +41,7 @@ def test_a_red_flag_stops_the_questionnaire_at_that_answer(tmp_path: Path) -> No
     db = tmp_path / "log.db"
     session = triage.QuestionnaireSession("pt-s", log=db, pack=PACK)
     asked, warning = drive(session, report(patient_id="pt-s", fainting="fainted"), typing=True)
-    assert asked[-2:] == ["chest_pain", "fainting"]
+    assert asked[-1] == "fainting" and "chest_pain" in asked
     assert warning is session.warning
     assert warning is not None
     assert (warning.outcome, warning.urgency, warning.interrupted) == (

@@ -67,7 +67,7 @@ def test_matched_holds_the_answers_that_made_the_rule_fire() -> None:
 
 def test_source_names_policy_row_and_reference() -> None:
     reason = triage.evaluate(report(dark_urine=True)).reasons[0]
-    assert reason.source.startswith("triage policy v2 E10; ")
+    assert reason.source.startswith("triage policy v3 E10; ")
 
 
 def test_report_in_the_decision_is_the_normalised_report() -> None:

@@ -118,6 +118,8 @@ def rank(data: dict[str, Any]) -> int:
 
 def test_every_ordered_field_is_worsened_somewhere() -> None:
     """clinical.md 6.1 lists the ordered answers: each has an order in the contract."""
+    assert worse_chains(FIELDS["dizziness"]) == [("none", "brief", "resolved", "ongoing")]
+    assert "osteoporosis" in FIELDS["conditions"].choices  # a set: adding it is worse
     listed = {
         "pain_during", "pain_now", "pain_trend", "snap_or_tear", "swelling", "weakness",
         "chest_pain", "palpitations", "breathless", "dizziness", "heat_illness", "fainting",
@@ -125,11 +127,13 @@ def test_every_ordered_field_is_worsened_somewhere() -> None:
         "numbness", "radiating_pain", "conditions", "night_pain", "bruising", "functional_loss",
         "joint_giving_way", "confusion", "dark_urine", "tense_swollen_limb", "swollen_warm_limb",
         "bladder_bowel_change", "unwell",
+        # v3
+        "referred_ache", "muscle_bulge", "cold_sweat", "stress_leak",
     }  # fmt: skip
     assert listed <= set(ORDERED)
     unordered = {"hours_since_session", "pain_before", "profile", "pain_region", "pain_site",
                  "pain_onset", "pain_spread", "pain_sides", "pain_character", "chest_pain_kind",
-                 "eases_with_movement"}  # fmt: skip
+                 "eases_with_movement", "age", "pain_duration", "rest_pain"}  # fmt: skip
     assert not unordered & set(ORDERED)
 
 
@@ -151,6 +155,11 @@ EMERGENCY_ROWS = {
         "palpitations": "resolved",
     },
     "E2b": {"chest_pain": "resolved", "chest_pain_kind": "tender", "conditions": ["heart_disease"]},
+    "E1b": {"referred_ache": "ongoing"},
+    "E2c-sweat": {"referred_ache": "resolved", "cold_sweat": True},
+    "E2c-breathless": {"referred_ache": "resolved", "breathless": "resolved"},
+    "E2c-heart": {"referred_ache": "resolved", "conditions": ["heart_disease"]},
+    "E2d": {"chest_pain": "resolved", "chest_pain_kind": "tender", "cold_sweat": True},
     "E3": {"fainting": "fainted"},
     "E4": {"breathless": "ongoing"},
     "E5": {"palpitations": "ongoing"},

@@ -38,8 +38,8 @@ def walk(interview: Interview, answers: dict) -> list[str]:
 
 
 def test_every_report_field_is_asked_somewhere_except_the_technical_ones() -> None:
-    # the profile and known conditions are the clinician's: set once on the patient's record
-    assert set(FIELDS) - set(ITEMS) == {"session_id", "reported_at", "profile", "conditions"}
+    # the profile, age and known conditions are on the patient's record (clinical.md section 5)
+    assert set(FIELDS) - set(ITEMS) == {"session_id", "reported_at", "profile", "age", "conditions"}
 
 
 def test_no_pain_and_no_red_flags_is_short() -> None:
@@ -70,8 +70,8 @@ def test_the_warning_signs_are_asked_before_pain() -> None:
     assert since.index("numbness") > since.index("bladder_bowel_change")
 
 
-HEART = ("chest_pain", "fainting", "palpitations", "breathless", "dizziness", "confusion",
-         "headache", "vision_change")  # fmt: skip
+HEART = ("chest_pain", "referred_ache", "cold_sweat", "fainting", "palpitations", "breathless",
+         "dizziness", "confusion", "headache", "vision_change")  # fmt: skip
 
 
 def test_gate_yes_asks_each_item_of_its_group_only() -> None:
@@ -297,7 +297,7 @@ def test_the_description_gives_when_each_question_is_asked_as_data() -> None:
     """An app renders the form from it: the conditions come from the same definition as the
     questionnaire's (the contract's requirements), with the contract version."""
     data = describe()
-    assert data["contract_version"] == "2"
+    assert data["contract_version"] == "3"
     pain = next(s for s in data["steps"] if s.get("gate") == "pain")
     injury = next(i for i in pain["if_yes"] if i.get("gate") == "injury")
     fast = next(i for i in injury["if_yes"] if i["field"] == "swelling_fast")
@@ -306,7 +306,7 @@ def test_the_description_gives_when_each_question_is_asked_as_data() -> None:
                 if i["field"] == "chest_pain_kind")  # fmt: skip
     assert kind["asked_when"] == {"chest_pain": {"ne": "none"}}
     assert next(s for s in data["steps"] if s.get("field") == "patient_id")["asked_when"] is None
-    assert set(data["not_asked"]) == {"session_id", "reported_at", "profile", "conditions"}
+    assert set(data["not_asked"]) == {"session_id", "reported_at", "profile", "age", "conditions"}
 
 
 def _in_rule_words(data: dict, tests: dict[str, str]) -> dict:

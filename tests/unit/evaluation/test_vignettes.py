@@ -1,4 +1,4 @@
-"""Every clinical vignette (the 64 public ones of policy v2 and ours in tests/support/cases) reaches
+"""Every clinical vignette (the 92 public ones of policy v3 and ours in tests/support/cases) reaches
 exactly its expected outcome and urgency, through the Python API with each engine (both firing
 the same rules) and through the CLI."""
 
@@ -16,17 +16,17 @@ from triage_cli.cli import main
 
 CASES = vignette_files()
 IDS = [p.stem for p in CASES]
-PUBLIC = [p for p in CASES if p.parent.name == "vignettes-v2"]
+PUBLIC = [p for p in CASES if p.parent.name == "vignettes-v3"]
 
 
 def expected(case: dict) -> tuple[str, str | None]:
     return case["expected"]["outcome"], case["expected"].get("urgency")
 
 
-def test_the_public_vignettes_of_policy_v2_are_all_here() -> None:
-    assert len(PUBLIC) == 64
+def test_the_public_vignettes_of_policy_v3_are_all_here() -> None:
+    assert len(PUBLIC) == 92
     pack = triage.default_pack()
-    assert (pack.version, pack.policy) == ("2.1.0", "triage policy v2")
+    assert (pack.version, pack.policy) == ("3.0.0", "triage policy v3")
 
 
 @pytest.mark.parametrize("path", CASES, ids=IDS)

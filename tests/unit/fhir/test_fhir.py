@@ -46,7 +46,7 @@ from triage.logic import All, AnyOf, Not
 from triage.logic import Test as FieldTest
 from triage_cli.cli import main
 
-PUBLIC = [p for p in vignette_files() if p.parent.name == "vignettes-v2"]
+PUBLIC = [p for p in vignette_files() if p.parent.name == "vignettes-v3"]
 GOLDEN = ROOT / "tests" / "support" / "golden" / "fhir"
 
 

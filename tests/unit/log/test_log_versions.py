@@ -14,13 +14,15 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
 import triage
 from tests.support.cli_runs import check_golden, run
+from tests.support.helpers import SHARED, load_case
 from tests.support.log_v2 import RELEASE_LOG, SCHEMA_1_LOG, fired, load_log, v2_pack, v2_report
-from triage.contract.reading import FIELDS
+from triage.contract.reading import FIELDS, readable_answers
 from triage.log import TriageLog
 from triage.log.chain import CURRENT_FORM
 from triage.log.sqlite import MIGRATIONS
@@ -63,7 +65,7 @@ ALL = (len(MIGRATIONS), list(range(1, len(MIGRATIONS) + 1)))
 
 
 def test_the_migrations_add_patient_records_checkpoints_cards_then_sessions_and_keys() -> None:
-    assert len(MIGRATIONS) == 7
+    assert len(MIGRATIONS) == 8
     name, sql = MIGRATIONS[2]
     assert name.startswith("patient records") and "CREATE TABLE patients" in sql
     name, sql = MIGRATIONS[4]
@@ -75,6 +77,10 @@ def test_the_migrations_add_patient_records_checkpoints_cards_then_sessions_and_
         f"CREATE TABLE {table}" in sql
         for table in ("web_sessions", "used_jtis", "idempotency_keys")
     )
+    name, sql = MIGRATIONS[7]
+    assert name.startswith("the patient's age") and sql.split() == [
+        "ALTER", "TABLE", "patients", "ADD", "COLUMN", "age", "INTEGER;"
+    ]  # fmt: skip
 
 
 def test_the_fourth_migration_fills_the_worklist_of_a_log_of_the_release(release: Path) -> None:
@@ -129,7 +135,8 @@ def test_a_log_of_triage_0_1_0_migrates_through_every_migration(tmp_path: Path) 
 @pytest.fixture
 def grown(release: Path, pack: triage.RulePack) -> Path:
     """The release's log, migrated, with a record of every kind appended: a patient record of
-    pt-v1 (record 10), a v2 check of pt-v1 (entry 8, record 11) and its review (record 12)."""
+    pt-v1 (record 10), a check of pt-v1 under the current contract (entry 8, record 11) and its
+    review (record 12)."""
     with TriageLog(release) as log:
         log.set_patient("pt-v1", profile="older_adult", conditions=["blood_thinners"], by="Dr Ada")
         answers = v2_report(patient_id="pt-v1", reported_at=AFTER_V1)
@@ -145,7 +152,7 @@ def test_verify_passes_after_migration_with_records_of_every_kind(grown: Path) -
         new = log.entry(8)
     assert result.ok, result.first_bad
     assert (result.entries, result.reviews, result.patients) == (8, 3, 1)
-    assert (new.form, new.contract_version) == (CURRENT_FORM, "2")
+    assert (new.form, new.contract_version) == (CURRENT_FORM, "3")
     cli = run("log", "verify", "--db", str(grown))
     assert cli.exit_code == 0
     assert "8 entries, 3 reviews and 1 patient record; the hash chain is intact" in cli.stdout
@@ -225,7 +232,7 @@ def test_a_v1_entry_is_shown_as_it_was_answered(grown: Path) -> None:
 
 def test_log_show_of_a_v2_entry_names_its_contract(grown: Path) -> None:
     result = run("log", "show", "8", "--db", str(grown))
-    assert "Answers (report contract v2):" in result.stdout
+    assert "Answers (report contract v3):" in result.stdout
     assert (
         "  conditions: blood_thinners\n" in result.stdout and "  numbness: none\n" in result.stdout
     )
@@ -242,7 +249,7 @@ def test_csv_export_holds_every_entry_with_its_contract(grown: Path) -> None:
     assert result.exit_code == 0, result.output
     table = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["id"] for r in table] == [str(n) for n in range(1, 9)]
-    assert [r["contract_version"] for r in table] == ["1"] * 7 + ["2"]
+    assert [r["contract_version"] for r in table] == ["1"] * 7 + ["3"]
     assert [r["pain_during"] for r in table[4:7]] == ["6", "7", "6"]
     assert table[5]["last_verdict"] == "overridden" and table[5]["reviews"] == "1"
 
@@ -251,7 +258,7 @@ def test_jsonl_export_holds_every_entry_as_stored(grown: Path) -> None:
     result = run("log", "export", "--format", "jsonl", "--db", str(grown))
     assert result.exit_code == 0, result.output
     entries = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [e["contract_version"] for e in entries] == ["1"] * 7 + ["2"]
+    assert [e["contract_version"] for e in entries] == ["1"] * 7 + ["3"]
     v1 = entries[5]["decision"]["report"]
     assert (v1["numbness"], v1["sudden_headache"], v1["pain_site"]) == ("one_limb", True, "back")
     assert entries[7]["decision"]["report"]["conditions"] == ["blood_thinners"]
@@ -288,3 +295,36 @@ def test_history_rules_use_v1_entries_and_never_misread_them(
     assert fired(result.decision) == {"probe.earlier-reductions", "probe.earlier-numb-both-legs"}
     # not probe.earlier-numb-one-limb (v1's one_limb: an arm or a leg?) nor
     # probe.earlier-headache (v1's sudden_headache is not v2's headache)
+
+
+# -- entries of contract v2 read as v3 ----------------------------------------------------------
+
+V2_REPORTS = sorted((SHARED / "vignettes-v2").glob("p1*.yaml"))[:6]
+
+
+@pytest.mark.parametrize("path", V2_REPORTS, ids=lambda p: p.stem)
+def test_a_v2_report_reads_as_v3_with_the_new_fields_absent(path: Path) -> None:
+    stored = load_case(path)["report"]
+    answers = readable_answers({**stored, "night_pain": True}, "2")
+    assert "night_pain" not in answers  # v2 asked pain at rest or at night as one question
+    parsed = triage.parse_report(answers)
+    new = ("age", "pain_duration", "rest_pain", "muscle_bulge", "referred_ache", "cold_sweat")
+    assert all(getattr(parsed, name) is None for name in (*new, "stress_leak"))
+    assert {k: v for k, v in stored.items() if k != "night_pain"} == answers
+
+
+def test_a_stored_v2_check_is_history_for_a_v3_check(tmp_path: Path) -> None:
+    db = tmp_path / "log.db"
+    earlier = {**v2_report(patient_id="pt-2", pain_during=6, pain_now=6), "night_pain": True}
+    earlier.update(pain_region="knee", pain_site="joint", reported_at="2026-11-27T08:00:00Z")
+    with mock.patch("triage.contract.report.CONTRACT_VERSION", "2"):
+        triage.check(earlier, log=db)
+    with TriageLog(db) as log:
+        assert log.entry(1).contract_version == "2"
+        before = datetime(2026, 11, 28, 8, tzinfo=timezone.utc)
+        (found,) = log.history("pt-2", before=before, days=14)
+    assert "night_pain" not in found.answers and found.answers["pain_during"] == 6
+    later = v2_report(patient_id="pt-2", reported_at=AFTER_V1)
+    result = triage.check(later, log=db)
+    assert result.history is not None and len(result.history) == 1
+    assert triage.TriageLog(db).verify().ok
