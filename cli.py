@@ -1323,25 +1323,30 @@ def log_copy(source: str, target: str) -> None:
 
 
 class _PatientSetCommand(click.Command):
-    """Its help lists the profiles and conditions, read from the report contract when shown."""
+    """Its help lists the profiles, the ages and the conditions, read from the report contract
+    when shown."""
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         from triage.contract.reading import FIELDS
 
         formatter.write_paragraph()
-        for title, name in (("Profiles", "profile"), ("Conditions", "conditions")):
-            formatter.write_text(f"{title}: " + ", ".join(FIELDS[name].choices) + ".")
+        formatter.write_text("Profiles: " + ", ".join(FIELDS["profile"].choices) + ".")
+        formatter.write_text(f"Age: {FIELDS['age'].expected()} (years).")
+        formatter.write_text("Conditions: " + ", ".join(FIELDS["conditions"].choices) + ".")
 
 
 @main.group()
 def patient() -> None:
-    """Patient records: a patient's profile and known conditions, filled into their checks."""
+    """Patient records: a patient's profile, age and known conditions, filled into their
+    checks."""
 
 
 @patient.command("set", cls=_PatientSetCommand)
 @click.argument("patient_id", metavar="ID")
 @click.option("--profile", metavar="PROFILE", help="The training profile (listed below).")
 @click.option("--no-profile", is_flag=True, help="Clear the profile.")
+@click.option("--age", metavar="YEARS", help="The patient's age in whole years.")
+@click.option("--no-age", is_flag=True, help="Clear the age.")
 @click.option(
     "--condition",
     "conditions",
@@ -1357,33 +1362,45 @@ def patient_set(
     patient_id: str,
     profile: str | None,
     no_profile: bool,
+    age: str | None,
+    no_age: bool,
     conditions: tuple[str, ...],
     no_conditions: bool,
     by: str | None,
     note: str,
     db: str | None,
 ) -> None:
-    """Set a patient's profile and conditions: appended to the log, like a review.
+    """Set a patient's profile, age and conditions: appended to the log, like a review.
 
     Every later check of the patient gets them filled in, unless its answers give their own.
-    Give only --profile to keep the conditions, only --condition to keep the profile. A new
-    log is started (and said) if there is none yet.
+    Give only what changes: --profile alone keeps the age and the conditions, --age alone the
+    profile and the conditions, --condition alone the profile and the age. A new log is started
+    (and said) if there is none yet.
     """
     from triage.log import KEEP, Filters
     from triage.log.patients import checked_change
     from triage.views.log import no_checks_yet, patient_saved
 
     new_profile = _given_profile(profile, no_profile)
+    new_age = _given_age(age, no_age)
     new_conditions = _given_conditions(conditions, no_conditions)
-    if new_profile is KEEP and new_conditions is KEEP:
-        raise click.UsageError("give --profile, --condition, --no-profile or --no-conditions")
+    if new_profile is KEEP and new_age is KEEP and new_conditions is KEEP:
+        raise click.UsageError(
+            "give --profile, --age, --condition, --no-profile, --no-age or --no-conditions"
+        )
     change = checked_change(  # refused before any log is started
-        patient_id, profile=new_profile, conditions=new_conditions, by=by or _login(), note=note
+        patient_id,
+        profile=new_profile,
+        conditions=new_conditions,
+        by=by or _login(),
+        note=note,
+        age=new_age,
     )
     with _starting(db) as triage_log:
         record = triage_log.set_patient(
             patient_id,
             profile=change.profile,
+            age=change.age,
             conditions=change.conditions,
             by=change.by,
             note=note,
@@ -1403,6 +1420,30 @@ def _given_profile(profile: str | None, no_profile: bool) -> str | Keep | None:
     if no_profile:
         return None
     return KEEP if profile is None else profile
+
+
+def _given_age(age: str | None, no_age: bool) -> int | float | str | Keep | None:
+    """--age as a number when it is written as one (the record then checks it against the
+    contract, as the library does: 15.5 is refused there, with the contract's words)."""
+    import math
+    import re
+
+    from triage.log import KEEP
+
+    if age is not None and no_age:
+        raise click.UsageError("give either --age or --no-age, not both")
+    if no_age:
+        return None
+    if age is None:
+        return KEEP
+    text = age.strip()
+    if re.fullmatch(r"[+-]?[0-9]+", text):
+        return int(text)
+    try:
+        number = float(text)
+    except ValueError:
+        return age  # refused as text, naming what was given
+    return number if math.isfinite(number) else age
 
 
 def _given_conditions(conditions: tuple[str, ...], no_conditions: bool) -> list[str] | Keep:
@@ -1430,7 +1471,8 @@ def _login() -> str:
 @json_option("Print the record and its history as JSON.")
 @db_option
 def patient_show(patient_id: str, as_json: bool, db: str | None) -> None:
-    """Show a patient's current profile and conditions, and every change: who, when, what."""
+    """Show a patient's current profile, age and conditions, and every change: who, when,
+    what."""
     from triage.views.log import json_text, patient_data, patient_view
 
     with _reading(db) as triage_log:

@@ -8,7 +8,7 @@ unreviewed in ``triage log list``. Everything else derives from ``LEVELS``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 Outcome = Literal["continue", "reduce_load", "seek_medical_review"]
 Urgency = Literal["routine", "same_day", "urgent", "emergency"]
@@ -75,3 +75,23 @@ OVERRIDE_REASONS: dict[str, str] = {
     "other": "Other (say why in the note)",
 }
 """The coded reasons a clinician gives when overriding a decision, with their words."""
+
+
+class Leveled(Protocol):
+    """A rule, or a reason of a decision: both have an outcome and an urgency."""
+
+    @property
+    def outcome(self) -> str: ...
+
+    @property
+    def urgency(self) -> str | None: ...
+
+
+def read_by_patient(outcome: str, urgency: str | None, reason: Leveled) -> bool:
+    """Whether the patient reads ``reason`` under a result of ``outcome`` and ``urgency``:
+    under an emergency or urgent result the emergency and urgent reasons; under same day or
+    routine every medical-review reason; otherwise the reasons of the outcome itself. The others
+    stay in the decision, for the clinician."""
+    if outcome == "seek_medical_review" and urgency in ("emergency", "urgent"):
+        return reason.urgency in ("emergency", "urgent")
+    return reason.outcome == outcome

@@ -41,7 +41,7 @@ def random_report(rng: random.Random, **fixed: Any) -> dict[str, Any]:
     """A valid report (no patient, session or time: the caller gives them)."""
     data: dict[str, Any] = {}
     for name, spec in FIELDS.items():
-        if name in ("patient_id", "session_id", "reported_at", "profile", "conditions"):
+        if name in ("patient_id", "session_id", "reported_at", "profile", "age", "conditions"):
             continue
         if spec.required or rng.random() < 0.3:
             data[name] = _value(spec, rng)

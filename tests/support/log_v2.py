@@ -110,6 +110,11 @@ numbness one_limb, sudden_headache true and pain_site back; entry 7 numbness bot
 override of entry 6."""
 SCHEMA_1_LOG = GOLDEN_LOGS / "schema-1.sql"
 """A log written by triage 0.1.0 (schema 1, form 1): 4 entries, a review of entry 2."""
+SCHEMA_7_LOG = GOLDEN_LOGS / "schema-7.sql"
+"""A log written before the patient's age came (schema 7, contract v2, form 3) with its own code:
+the release's log migrated, then patient records of pt-rec (profile older_adult and blood_thinners,
+then the profile cleared: records 1 and 2) and of pt-other (record 3), a check of pt-rec (entry 8)
+and an override of it. No record holds an age."""
 
 
 def load_log(sql: Path, path: Path) -> Path:

@@ -196,7 +196,7 @@ def test_log_errors_golden(case: str, tmp_path: Path, monkeypatch: pytest.Monkey
     if case == "newer-schema":
         TriageLog(path).close()
         with sqlite3.connect(path) as conn:
-            conn.execute("PRAGMA user_version = 8")
+            conn.execute("PRAGMA user_version = 9")
     elif case == "corrupt":
         path.write_bytes(b"garbage" * 1000)
     result = run("log", "list", "--db", str(path))

@@ -17,12 +17,14 @@ import triage
 from tests.support.backends import REBUILD_WORKLIST, rows, tamper
 from tests.support.cli_runs import run
 from tests.support.helpers import report
+from tests.support.log_v2 import SCHEMA_7_LOG, load_log
 from tests.support.pg_server import APP, OWNER, Server
 from tests.system.test_log_reliability import writer
 from triage.errors import StorageError
 from triage.log import Filters, TriageLog
 from triage.log import checkpoints as signed
 from triage.log import postgres as pg_backend
+from triage.log.chain import CURRENT_FORM
 from triage.log.postgres import MIGRATIONS
 from triage.log.records import TABLE_COLUMNS, TABLES
 from triage.outcomes import LEVELS, severity
@@ -307,7 +309,7 @@ def test_the_second_migration_fills_the_worklist_of_a_log_of_the_first(
         TriageLog(owner).close()
         with postgres.connect(name, OWNER) as conn:  # the records, as schema 1 holds them
             for kind, row in records:
-                columns = [c for c in row if c != "reason"]
+                columns = [c for c in row if c not in ("reason", "age")]  # added later
                 conn.execute(
                     f"INSERT INTO triage.{TABLES[kind]} ({', '.join(columns)}) "
                     f"VALUES ({', '.join(['%s'] * len(columns))})",
@@ -324,6 +326,66 @@ def test_the_second_migration_fills_the_worklist_of_a_log_of_the_first(
         assert found == expected
         versions = rows(owner, "SELECT version FROM migrations ORDER BY version")
         assert [r["version"] for r in versions] == list(range(1, len(MIGRATIONS) + 1))
+    finally:
+        postgres.drop(name)
+
+
+def test_patient_records_written_before_the_age_migrate_and_verify(
+    postgres: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PostgreSQL log of schema 4 holding the records of tests/support/golden/log/schema-7.sql
+    (patient records of form 3, without an age) gets the age column by migration 5: its chain
+    verifies unchanged, the old records hold no age, and a record set now holds one."""
+    source = load_log(SCHEMA_7_LOG, tmp_path / "schema-7.db")  # never opened by this triage
+    with sqlite3.connect(source) as conn:
+        conn.row_factory = sqlite3.Row
+        records = sorted(
+            ((table, dict(row)) for table in ("entries", "reviews", "patients")
+             for row in conn.execute(f"SELECT * FROM {table}")),
+            key=lambda record: record[1]["seq"],
+        )  # fmt: skip
+    assert "age" not in records[-1][1]
+    name = postgres.new_database(migrated=False)
+    owner = postgres.url(name, OWNER)
+    try:
+        monkeypatch.setattr(pg_backend, "MIGRATIONS", MIGRATIONS[:4])
+        TriageLog(owner).close()
+        with postgres.connect(name, OWNER) as conn:  # the records, as schema 4 holds them
+            for table, row in records:
+                conn.execute(
+                    f"INSERT INTO triage.{table} ({', '.join(row)}) "
+                    f"VALUES ({', '.join(['%s'] * len(row))})",
+                    list(row.values()),
+                )
+        monkeypatch.undo()
+        with TriageLog(owner) as log:
+            assert not log.created
+            before = log.verify(full=True)
+            assert before.ok, (before.integrity, before.first_bad)
+            assert (before.entries, before.reviews, before.patients) == (8, 3, 3)
+            old = log.patient("pt-rec")
+            assert old is not None and (old.age, old.conditions) == (None, ("blood_thinners",))
+            new = log.set_patient("pt-rec", age=16, by="Dr Cy")
+            assert (new.age, new.conditions) == (16, ("blood_thinners",))
+        versions = rows(owner, "SELECT version FROM migrations ORDER BY version")
+        assert [r["version"] for r in versions] == list(range(1, len(MIGRATIONS) + 1)) == [
+            1, 2, 3, 4, 5
+        ]  # fmt: skip
+        app = postgres.url(name, APP)
+        with TriageLog(app) as log:
+            assert log.patient("pt-rec").age == 16  # type: ignore[union-attr]
+            after = log.verify(full=True)
+            assert after.ok and after.patients == 4, after.first_bad
+        found = rows(owner, "SELECT id, form, age FROM patients ORDER BY id")
+        assert [(r["id"], r["form"], r["age"]) for r in found] == [
+            (1, 3, None), (2, 3, None), (3, 3, None), (4, CURRENT_FORM, 16)
+        ]  # fmt: skip
+        tamper(owner, "UPDATE patients SET age = 40 WHERE id = 1")
+        with TriageLog(app) as log:
+            edited = log.verify(full=True)
+        assert str(edited.first_bad).startswith(
+            "patient record 1 (record 10) was written before its age was recorded, yet holds 40"
+        )
     finally:
         postgres.drop(name)
 

@@ -150,6 +150,33 @@ def test_notes_are_shown_inert_on_every_page(server: Server) -> None:
         assert "&lt;script&gt;alert(&#39;note&#39;)&lt;/script&gt;" in html
 
 
+def test_the_patient_page_shows_the_record_its_age_and_its_note_inert(server: Server) -> None:
+    hostile = "<script>alert('record')</script>"
+    with TriageLog(server.db, create=False) as log:
+        log.set_patient(
+            "pt-0042", profile="older_adult", age=72, conditions=["osteoporosis"], by="Dr Ada",
+            note=hostile,
+        )  # fmt: skip
+        log.set_patient("pt-0042", age=None, by="Dr <b>Bo</b>")
+    with server.client() as client:
+        server.sign_in(client)
+        html = client.get("/patients/pt-0042").text
+    found = re.search(r'<section class="record" id="record">(.*?)</section>', html, re.S)
+    assert found is not None
+    record = " ".join(found.group(1).split())
+    assert record.startswith(
+        "<p>Profile: <strong>older_adult</strong>; age: <strong>none</strong>; conditions: "
+        '<strong>osteoporosis</strong> <span class="muted">(set by Dr &lt;b&gt;Bo&lt;/b&gt;,'
+    )
+    timeline = " ".join(html.split())
+    assert (
+        "Record set by Dr Ada: profile older_adult, age 72, conditions osteoporosis "
+        "(&lt;script&gt;alert(&#39;record&#39;)&lt;/script&gt;)"
+    ) in timeline
+    assert "profile older_adult, age none, conditions osteoporosis</li>" in timeline
+    assert hostile not in html and "<b>Bo</b>" not in html
+
+
 def test_a_hostile_patient_id_in_a_url_is_shown_inert(server: Server) -> None:
     with server.client() as client:
         server.sign_in(client)

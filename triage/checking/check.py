@@ -1,6 +1,6 @@
 """``triage.check``: a whole check, as ``triage check`` runs it.
 
-Fill in the profile and conditions of the patient's record, link a follow-up to its session,
+Fill in the profile, age and conditions of the patient's record, link a follow-up to its session,
 read the patient's recent checks from the triage log for the history rules, evaluate, and record
 the check. A log that cannot be written (or does not exist) comes back with the decision
 (``CheckResult.log_error``), never instead of it, so the patient sees their result whatever
@@ -60,7 +60,7 @@ class CheckResult:
     session: SessionRef | None = None
     """For a follow-up: the session it is about."""
     patient_record: PatientRecord | None = None
-    """The patient's record in the log, whose profile and conditions the answers were given
+    """The patient's record in the log, whose profile, age and conditions the answers were given
     where they did not give their own."""
     started_log: str | None = None
     """The path of the triage log this check started (a new, empty log), to be announced."""
@@ -99,7 +99,7 @@ def check(
     only. ``follow_up`` links the answers to the patient's latest session in the log, filling
     ``session_id`` and ``hours_since_session`` (answers that contradict the log are refused).
     ``record=False`` reads the history but records nothing. A new post-session check gets a
-    session id. The profile and conditions of the patient's record in the log are filled in
+    session id. The profile, age and conditions of the patient's record in the log are filled in
     where the answers do not give them (``with_patient_record``). ``source`` names the answers
     in error messages. ``explain`` adds the decision's ``why_not`` (for clinicians; the log
     records the decision without it: ``triage log show`` works it out again).
@@ -320,7 +320,7 @@ def with_patient(
 
 
 def record_answers(patient: str, log: TriageLog | LogLocation = None) -> dict[str, Any] | None:
-    """The profile and conditions that ``check`` fills in from the patient's record ({} when
+    """The profile, age and conditions that ``check`` fills in from the patient's record ({} when
     the log has no record of the patient); None when there is no log or it cannot be read, so
     that a caller treats them as not known (an early warning then does not count on them)."""
     opened, _ = _open(log, create=False)
@@ -376,9 +376,10 @@ def _open(
 def with_patient_record(
     answers: Mapping[str, Any] | Report, record: PatientRecord | None
 ) -> Mapping[str, Any] | Report:
-    """The answers with the profile and conditions of the patient's record filled in, each only
-    where the answers do not give it: an answer given explicitly wins, an empty list of
-    conditions or a null profile included. A ``Report`` gives what was set when it was made."""
+    """The answers with the profile, age and conditions of the patient's record filled in, each
+    only where the answers do not give it: an answer given explicitly wins, an empty list of
+    conditions or a null profile or age included. A ``Report`` gives what was set when it was
+    made."""
     if record is None or not isinstance(answers, (Mapping, Report)):
         return answers
     given = answers.model_fields_set if isinstance(answers, Report) else set(answers)

@@ -184,8 +184,8 @@ class QuestionnaireSession:
         return self._pack() if callable(self._pack) else self._pack
 
     def _warning(self, at_least: str = "urgent", interrupted: bool = False) -> EarlyWarning | None:
-        """The early warning for the answers so far, with the patient's profile and conditions
-        from their record (not known, while the log cannot say)."""
+        """The early warning for the answers so far, with the patient's profile, age and
+        conditions from their record (not known, while the log cannot say)."""
         from ..evaluation.warning import early_warning
         from .check import record_answers
 
@@ -195,7 +195,7 @@ class QuestionnaireSession:
         if self._record is _NOT_READ:
             self._record = record_answers(answers["patient_id"], self.log)
         if self._record is None:
-            pending |= {"profile", "conditions"}
+            pending |= {"profile", "age", "conditions"}
         else:
             answers = {**answers, **self._record}
         return early_warning(

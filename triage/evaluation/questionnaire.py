@@ -423,7 +423,7 @@ ITEMS = {item.field: (path, item) for path, item in _items(FLOW)}
 GATES = {gate.key: gate for gate in _gates(FLOW)}
 NOT_ASKED = tuple(name for name in FIELDS if name not in ITEMS)
 """The report fields the questionnaire never asks: the session id and time of the report (set
-by the program), the profile and the conditions (set by the clinician on the patient's record)."""
+by the program), the profile, age and conditions (on the patient's record)."""
 
 
 class Interview:

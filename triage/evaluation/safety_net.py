@@ -5,20 +5,9 @@ worse, and, for same day and routine results, if the clinician cannot be reached
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
 
+from ..outcomes import read_by_patient as read_by_patient
 from ..pack.rules import Contacts, Rule
-
-
-class Leveled(Protocol):
-    """A rule, or a reason of a decision: both have an outcome and an urgency."""
-
-    @property
-    def outcome(self) -> str: ...
-
-    @property
-    def urgency(self) -> str | None: ...
-
 
 IF_WORSE = (
     "If you get chest pain, fainting, severe breathlessness or confusion, call your emergency "
@@ -39,16 +28,6 @@ _BY_URGENCY = {
     ),
     "routine": (IF_WORSE, "If it gets worse before then, contact your clinician sooner."),
 }
-
-
-def read_by_patient(outcome: str, urgency: str | None, reason: Leveled) -> bool:
-    """Whether the patient reads ``reason`` under a result of ``outcome`` and ``urgency``:
-    under an emergency or urgent result the emergency and urgent reasons; under same day or
-    routine every medical-review reason; otherwise the reasons of the outcome itself. The others
-    stay in the decision, for the clinician."""
-    if outcome == "seek_medical_review" and urgency in ("emergency", "urgent"):
-        return reason.urgency in ("emergency", "urgent")
-    return reason.outcome == outcome
 
 
 def safety_net(

@@ -407,8 +407,8 @@ def _ordered(problems: list[Problem]) -> list[Problem]:
 def questionnaire_response(report: Report | Mapping[str, Any]) -> dict[str, Any]:
     """A report written as a ``QuestionnaireResponse`` to our questionnaire: each gate is
     answered yes unless its group's answers are exactly what no stands for; ``reported_at`` is
-    ``authored``. The fields the questionnaire does not ask (the session id, the profile and
-    conditions of the patient's record) are not in it."""
+    ``authored``. The fields the questionnaire does not ask (the session id, the profile, age
+    and conditions of the patient's record) are not in it."""
     answers = parse_report(report).answers()
     return {
         "resourceType": "QuestionnaireResponse",

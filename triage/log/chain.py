@@ -9,7 +9,8 @@ which columns the hash covers:
 - form 2: form 1, plus ``"form": 2`` and the columns added since (an entry's
   ``contract_version``); patient records, which came with it, are form 2 or later and have
   every column covered;
-- form 3: form 2, with ``"form": 3``, and a review's ``reason`` (an override's coded reason).
+- form 3: form 2, with ``"form": 3``, and a review's ``reason`` (an override's coded reason);
+- form 4: form 3, with ``"form": 4``, and a patient record's ``age``.
 
 A migration that adds a covered column adds a form; records keep the form they were written in,
 and ``verify`` checks that an older record holds the migration's default in every column its form
@@ -30,7 +31,7 @@ from .records import COLUMNS, KIND_NAMES, Kind, Row, Verification
 GENESIS = "0" * 64
 """The 'previous hash' of the first record."""
 
-CURRENT_FORM = 3
+CURRENT_FORM = 4
 """The canonical form new records are written in."""
 
 FORMS = range(1, CURRENT_FORM + 1)

@@ -170,14 +170,16 @@ class TriageLog:
         conditions: Iterable[str] | Keep = KEEP,
         by: str,
         note: str = "",
+        age: int | Keep | None = KEEP,
     ) -> PatientRecord:
-        """Append a record of the patient's profile and conditions (report contract values),
-        which every later check of the patient gets filled in. What is not given is kept from
-        the current record; ``profile=None`` or ``conditions=[]`` clears it. Raises UsageError
-        for a value the contract does not accept, and for control characters in ``by``/``note``.
+        """Append a record of the patient's profile, age (whole years) and conditions (report
+        contract values), which every later check of the patient gets filled in. What is not
+        given is kept from the current record; ``profile=None``, ``age=None`` or
+        ``conditions=[]`` clears it. Raises UsageError for a value the contract does not accept,
+        and for control characters in ``by``/``note``.
         """
         change = checked_change(
-            patient_id, profile=profile, conditions=conditions, by=by, note=note
+            patient_id, profile=profile, conditions=conditions, by=by, note=note, age=age
         )
 
         def build(head: Head) -> list[Row]:  # the current record is read in the same transaction
@@ -343,7 +345,8 @@ class TriageLog:
         return SessionRef(first["session_id"], _ended(first["reported_at"], hours), first["id"])
 
     def patient(self, patient: str) -> PatientRecord | None:
-        """The patient's current record (profile and conditions), or None if none was set."""
+        """The patient's current record (profile, age and conditions), or None if none was
+        set."""
         row = self._store.latest_patient_row(_patient(patient))
         return None if row is None else record_from(row, self.location)
 

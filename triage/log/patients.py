@@ -1,9 +1,10 @@
-"""Patient records: a patient's profile and conditions as a clinician sets them, checked against
-the report contract, turned into stored rows and read back.
+"""Patient records: a patient's profile, age and conditions as a clinician sets them, checked
+against the report contract, turned into stored rows and read back.
 
 Each change appends the whole record as it now stands; the latest is the current one. A change
-may give only the profile or only the conditions: the other is kept (``KEEP``, the default) from
-the current record. Either is cleared explicitly: ``profile=None``, ``conditions=[]``.
+may give only some of the profile, the age and the conditions: the others are kept (``KEEP``, the
+default) from the current record. Each is cleared explicitly: ``profile=None``, ``age=None``,
+``conditions=[]``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from enum import Enum
 from typing import Any
 
 from ..contract.field_table import FIELDS  # the contract's fields, without building its models
+from ..contract.fields import number_text
 from ..errors import StorageError, UsageError
 from . import chain
 from .records import PatientRecord, Row, now_utc, plain_text
@@ -42,11 +44,13 @@ class PatientChange:
     conditions: tuple[str, ...] | Keep
     by: str
     note: str
+    age: int | Keep | None = KEEP
 
     def row(self, head: Head, current: Row | None) -> Row:
         """The new record, at the head of the chain, keeping from ``current`` what is not given."""
-        kept = current or {"profile": None, "conditions_json": "[]"}
+        kept = current or {"profile": None, "conditions_json": "[]", "age": None}
         profile = kept["profile"] if self.profile is KEEP else self.profile
+        age = kept["age"] if self.age is KEEP else self.age
         conditions = kept["conditions_json"]
         if not isinstance(self.conditions, Keep):
             conditions = json.dumps(list(self.conditions), separators=(",", ":"))
@@ -61,6 +65,7 @@ class PatientChange:
             "note": self.note,
             "prev_hash": head.hash,
             "form": chain.CURRENT_FORM,
+            "age": age,
         }
         row["hash"] = chain.record_hash("patient", row)
         return row
@@ -73,12 +78,14 @@ def checked_change(
     conditions: Any,
     by: str,
     note: str,
+    age: Any = KEEP,
 ) -> PatientChange:
     """The change, once every value fits the contract and every text is plain (UsageError)."""
-    if profile is KEEP and conditions is KEEP:
+    if profile is KEEP and conditions is KEEP and age is KEEP:
         raise UsageError(
-            "a patient record is set with a profile, conditions or both, and neither was given",
-            "give the profile or the conditions (None or an empty list clears them)",
+            "a patient record is set with a profile, an age, conditions or some of them, and "
+            "none was given",
+            "give the profile, the age or the conditions (None or an empty list clears them)",
         )
     who = plain_text("set_by", by).strip()
     if not who:
@@ -89,6 +96,7 @@ def checked_change(
         conditions if conditions is KEEP else checked_conditions(conditions),
         who,
         plain_text("note", note),
+        age if age is KEEP else checked_age(age),
     )
 
 
@@ -117,6 +125,26 @@ def checked_profile(profile: Any) -> str | None:
     raise UsageError(
         f"field 'profile': got {show(profile)}, expected {spec.expected()}",
         _near("profile", profile) or "give one of the profiles listed, or None for none",
+    )
+
+
+def checked_age(age: Any) -> int | None:
+    """An age the contract accepts (whole years; 72.0 is 72, as in a report), or None (no age).
+    A bool, a fraction or text ("72") is refused, as the report refuses it."""
+    spec = FIELDS["age"]
+    if isinstance(age, float) and age.is_integer() and abs(age) < 2**53:
+        age = int(age)
+    if age is None or spec.accepts(age):
+        return age  # type: ignore[no-any-return]
+    from ..contract.reading import show
+
+    lowest, highest = number_text(spec.minimum), number_text(spec.maximum)
+    text = isinstance(age, str)
+    raise UsageError(
+        f"field 'age': got {show(age)}, expected {spec.expected()}",
+        f"give the age as a number, not text: {age.strip()}"
+        if text and age.strip().isdigit()
+        else f"give the age in whole years, from {lowest} to {highest}, or None for none",
     )
 
 
@@ -183,6 +211,7 @@ def record_from(row: Row, path: str) -> PatientRecord:
             row["set_at"],
             row["set_by"],
             row["note"],
+            checked_age(row["age"]),
         )
     except (TypeError, ValueError, UsageError) as exc:
         reason = exc if isinstance(exc, UsageError) else "damaged JSON in conditions_json"
@@ -194,7 +223,14 @@ def record_from(row: Row, path: str) -> PatientRecord:
 
 
 def changed(before: PatientRecord | None, after: PatientRecord) -> tuple[str, ...]:
-    """The fields ``after`` sets differently from ``before`` (from nothing, for the first)."""
-    profile, conditions = (before.profile, before.conditions) if before else (None, ())
-    differs = {"profile": profile != after.profile, "conditions": conditions != after.conditions}
+    """The fields ``after`` sets differently from ``before`` (from nothing, for the first), in the
+    order the record shows them: profile, age, conditions."""
+    profile, age, conditions = (
+        (before.profile, before.age, before.conditions) if before else (None, None, ())
+    )
+    differs = {
+        "profile": profile != after.profile,
+        "age": age != after.age,
+        "conditions": conditions != after.conditions,
+    }
     return tuple(name for name, different in differs.items() if different)

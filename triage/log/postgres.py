@@ -325,6 +325,12 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         GRANT SELECT, INSERT, DELETE ON triage.used_jtis, triage.idempotency_keys TO {WRITER};
         """,
     ),
+    (
+        "the patient's age on the patient records (canonical form 4)",
+        """
+        ALTER TABLE triage.patients ADD COLUMN age INTEGER;
+        """,
+    ),
 )
 """Numbered from 1, in order. Never edit one that has shipped: add the next."""
 

@@ -106,10 +106,12 @@ PATIENT_COLUMNS: tuple[Column, ...] = (
     _c("prev_hash", since_form=2),
     _c("hash", since_form=None),
     _c("form", "INTEGER", since_form=2),
+    _c("age", "INTEGER", nullable=True, since_form=4, earlier=None),
 )
-"""The columns of a patient record (a patient's profile and conditions, as a clinician set
+"""The columns of a patient record (a patient's profile, age and conditions, as a clinician set
 them), in the table's order. Patient records came with canonical form 2: each is written in form
-2 or later, and the hash covers every column but itself."""
+2 or later, and the hash covers every column but itself. ``age`` came with form 4: a record
+written before it holds none (NULL) there."""
 
 COLUMNS: dict[Kind, tuple[Column, ...]] = {
     "entry": ENTRY_COLUMNS,
@@ -394,8 +396,8 @@ class Review:
 
 @dataclass(frozen=True)
 class PatientRecord:
-    """A patient's profile and conditions as a clinician set them: the whole record at that
-    moment (a change appends a new record; the latest is the current one)."""
+    """A patient's profile, age and conditions as a clinician set them: the whole record at
+    that moment (a change appends a new record; the latest is the current one)."""
 
     id: int
     patient_id: str
@@ -404,14 +406,29 @@ class PatientRecord:
     set_at: str
     set_by: str
     note: str
+    age: int | None = None
+    """Whole years (report contract v3); None when not set, and in records written before it."""
 
     def answers(self) -> dict[str, Any]:
-        """The report answers it gives a check of the patient (an unset profile gives none)."""
-        given: dict[str, Any] = {"conditions": list(self.conditions)}
-        return given if self.profile is None else {"profile": self.profile, **given}
+        """The report answers it gives a check of the patient (an unset profile or age gives
+        none)."""
+        given: dict[str, Any] = {"profile": self.profile, "age": self.age}
+        return {
+            **{name: value for name, value in given.items() if value is not None},
+            "conditions": list(self.conditions),
+        }
 
     def to_dict(self) -> dict[str, Any]:
-        return {**vars(self), "conditions": list(self.conditions)}
+        return {
+            "id": self.id,
+            "patient_id": self.patient_id,
+            "profile": self.profile,
+            "age": self.age,
+            "conditions": list(self.conditions),
+            "set_at": self.set_at,
+            "set_by": self.set_by,
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True)

@@ -223,6 +223,12 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX idempotency_keys_by_time ON idempotency_keys (created_at);
     """,
     ),
+    (
+        "the patient's age on the patient records (canonical form 4)",
+        """
+        ALTER TABLE patients ADD COLUMN age INTEGER;
+    """,
+    ),
 )
 """Numbered from 1, in order. Never edit one that has shipped: add the next."""
 

@@ -305,7 +305,7 @@ def _bar(score: int | None) -> str:
 
 @_shown
 def patient_view(patient: str, records: list[PatientRecord]) -> list[Line]:
-    """The patient's current profile and conditions, and every change: who, when, what."""
+    """The patient's current profile, age and conditions, and every change: who, when, what."""
     if not records:
         return [
             Line("note", f"No patient record for {patient}: their checks use only their answers."),
@@ -365,16 +365,20 @@ def no_checks_yet(patient: str, similar: list[str]) -> list[Line]:
 def _current(record: PatientRecord) -> list[Line]:
     return [
         Line("text", f"Profile:    {record.profile or 'none'}", indent=2),
+        Line("text", f"Age:        {'none' if record.age is None else record.age}", indent=2),
         Line("text", f"Conditions: {', '.join(record.conditions) or 'none'}", indent=2),
     ]
 
 
 def _change(before: PatientRecord | None, after: PatientRecord) -> str:
-    """'profile older_adult; conditions + blood_thinners - previous_clot', or 'no change'."""
+    """'profile older_adult; age 72; conditions + blood_thinners - previous_clot', or 'no
+    change'."""
     parts = []
     for name in changed(before, after):
         if name == "profile":
             parts.append(f"profile {after.profile or 'cleared'}")
+        elif name == "age":
+            parts.append(f"age {'cleared' if after.age is None else after.age}")
         elif before is None or not after.conditions:
             parts.append(f"conditions {', '.join(after.conditions) or 'cleared'}")
         else:

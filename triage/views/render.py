@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ..evaluation.safety_net import read_by_patient
+from ..outcomes import read_by_patient
 from ..wording import counted
 
 if TYPE_CHECKING:

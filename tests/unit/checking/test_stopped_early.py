@@ -25,7 +25,9 @@ SO_FAR = {"patient_id": "pt-s", "hours_since_session": 1.0, "fainting": "fainted
 
 
 def warning(answers: dict[str, Any] = SO_FAR) -> Any:
-    found = early_warning(answers, set(FIELDS) - set(answers) - {"profile", "conditions"}, PACK)
+    found = early_warning(
+        answers, set(FIELDS) - set(answers) - {"profile", "age", "conditions"}, PACK
+    )
     assert found is not None
     return found
 

@@ -18,8 +18,11 @@ def test_json_has_exactly_the_public_fields() -> None:
     for decision in DECISIONS:
         data = json.loads(decision.to_json())
         expected = {
-            "outcome", "reasons", "advice", "rule_pack", "engine", "history", "report", "notes"
+            "outcome", "reasons", "advice", "rule_pack", "engine", "history", "report", "notes",
+            "safety_net", "contacts",
         }  # fmt: skip
+        if decision.headline is not None:
+            expected.add("headline")
         if decision.outcome == "seek_medical_review":
             expected.add("urgency")
         assert set(data) == expected

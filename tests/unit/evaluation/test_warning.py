@@ -32,7 +32,7 @@ from triage.outcomes import severity
 
 PACK = triage.default_pack()
 ASKED = sorted(ITEMS)
-CLINICIAN_SET = ("profile", "conditions")
+CLINICIAN_SET = ("profile", "age", "conditions")
 
 
 # -- three-valued logic --------------------------------------------------------------------------

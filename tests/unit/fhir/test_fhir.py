@@ -253,7 +253,7 @@ def test_triage_questions_fhir_prints_it() -> None:
 
 def _not_asked(case_report: dict[str, Any]) -> dict[str, Any]:
     """What the questionnaire does not ask, as the patient's record in the log gives it."""
-    return {k: v for k, v in case_report.items() if k in ("profile", "conditions")}
+    return {k: v for k, v in case_report.items() if k in ("profile", "age", "conditions")}
 
 
 @pytest.mark.parametrize("path", PUBLIC, ids=[p.stem for p in PUBLIC])

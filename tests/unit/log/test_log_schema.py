@@ -126,9 +126,10 @@ def test_the_migrations_of_main_are_the_ones_that_shipped() -> None:
 
 
 def test_patient_records_are_form_2_and_covered_whole() -> None:
-    assert list(forms("patient")) == [2, 3] and list(forms("entry")) == [1, 2, 3]
-    assert set(covered("patient", 2)) == set(names("patient")) - {"hash"}
+    assert list(forms("patient")) == [2, 3, 4] and list(forms("entry")) == [1, 2, 3, 4]
+    assert set(covered("patient", 4)) == set(names("patient")) - {"hash"}
     assert covered("patient", 3) == covered("patient", 2)
+    assert set(covered("patient", 4)) - set(covered("patient", 3)) == {"age"}
 
 
 def test_form_1_covers_what_triage_0_1_0_hashed() -> None:
@@ -139,7 +140,8 @@ def test_each_later_form_covers_its_number_and_the_columns_added_since() -> None
     assert set(covered("entry", 2)) - set(FORM_1["entry"]) == {"form", "contract_version"}
     assert set(covered("review", 2)) - set(FORM_1["review"]) == {"form"}
     assert set(covered("review", 3)) - set(covered("review", 2)) == {"reason"}
-    assert covered("entry", 3) == covered("entry", 2)
+    assert covered("entry", 4) == covered("entry", 3) == covered("entry", 2)
+    assert covered("review", 4) == covered("review", 3)
     assert max(c.since_form or 1 for cs in COLUMNS.values() for c in cs) == CURRENT_FORM
 
 
@@ -193,7 +195,7 @@ def test_a_log_written_before_migration_2_verifies_after_it(tmp_path: Path) -> N
 
 @pytest.fixture
 def migrated(tmp_path: Path) -> Path:
-    """The old log, migrated, with a form-3 entry (5) and a form-3 review (2) appended."""
+    """The old log, migrated, with an entry (5) and a review (2) of the current form appended."""
     path = old_log(tmp_path)
     with TriageLog(path) as log:
         log.record(decided(tmp_path, patient_id="pt-new"))
@@ -223,9 +225,11 @@ def first_bad(path: Path) -> str:
         ("UPDATE reviews SET form = 2 WHERE id = 2", "review 2 (record 7) does not match its hash"),
         ("UPDATE entries SET form = 2 WHERE id = 3", "entry 3 (record 3) does not match its hash"),
         ("UPDATE reviews SET form = 2 WHERE id = 1", "review 1 (record 4) does not match its hash"),
+        ("UPDATE entries SET form = 3 WHERE id = 5", "entry 5 (record 6) does not match its hash"),
+        ("UPDATE reviews SET form = 3 WHERE id = 2", "review 2 (record 7) does not match its hash"),
         (
-            "UPDATE entries SET form = 4 WHERE id = 5",
-            "entry 5 (record 6) names canonical form 4, which this log's schema does not have",
+            "UPDATE entries SET form = 5 WHERE id = 5",
+            "entry 5 (record 6) names canonical form 5, which this log's schema does not have",
         ),
         (
             "UPDATE reviews SET reason = 'other' WHERE id = 1",
@@ -242,16 +246,18 @@ def first_bad(path: Path) -> str:
         ),
     ],
     ids=[
-        "form-3-contract-version",
-        "form-3-to-1",
-        "form-3-to-2",
-        "review-form-3-to-1",
-        "review-form-3-to-2",
+        "form-4-contract-version",
+        "form-4-to-1",
+        "form-4-to-2",
+        "review-form-4-to-1",
+        "review-form-4-to-2",
         "form-1-to-2",
         "review-form-1-to-2",
+        "form-4-to-3",
+        "review-form-4-to-3",
         "unknown-form",
         "form-1-review-reason",
-        "form-3-review-reason",
+        "form-4-review-reason",
         "form-1-contract-version",
     ],
 )

@@ -1,6 +1,6 @@
-"""Patient records: a clinician sets a patient's profile and conditions once; they are appended to
-the log's one hash chain, and every check of that patient gets them filled in (an answer given
-explicitly wins)."""
+"""Patient records: a clinician sets a patient's profile, age and conditions once; they are
+appended to the log's one hash chain, and every check of that patient gets them filled in (an
+answer given explicitly wins)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from click.testing import Result
 import triage
 from tests.support.backends import rows, tamper
 from tests.support.cli_runs import check_golden, run
-from tests.support.log_v2 import fired, v2_pack, v2_report
+from tests.support.log_v2 import RULES, SCHEMA_7_LOG, fired, load_log, v2_pack, v2_report
 from triage.checking.check import with_patient_record
 from triage.contract.report import Report
 from triage.errors import StorageError, UsageError
 from triage.log import KEEP, PatientRecord, TriageLog
 from triage.log.chain import CURRENT_FORM, record_hash
+from triage.views.log import patient_data
 
 BACKENDS = True  # every test runs on an SQLite file and a PostgreSQL database (conftest.py)
 
@@ -112,6 +113,221 @@ def test_a_record_gives_the_answers_it_fills_in() -> None:
     assert record.answers() == {"conditions": ["heart_disease"]}
     with_profile = PatientRecord(1, "pt-1", "athlete", (), "t", "Dr Ada", "")
     assert with_profile.answers() == {"profile": "athlete", "conditions": []}
+    with_age = PatientRecord(1, "pt-1", None, (), "t", "Dr Ada", "", age=72)
+    assert with_age.answers() == {"age": 72, "conditions": []}
+
+
+# -- the age -------------------------------------------------------------------------------------
+
+
+def test_an_age_is_set_kept_and_cleared(log: TriageLog, private_log: Path) -> None:
+    first = log.set_patient("pt-1", profile="older_adult", age=72, by="Dr Ada")
+    assert (first.profile, first.age, first.conditions) == ("older_adult", 72, ())
+    log.set_patient("pt-1", conditions=["osteoporosis"], by="Dr Bo")  # the age is kept
+    kept = log.patient("pt-1")
+    assert kept is not None and (kept.profile, kept.age) == ("older_adult", 72)
+    log.set_patient("pt-1", age=73, by="Dr Bo")  # and the rest is kept when only it changes
+    changed_age = log.patient("pt-1")
+    assert changed_age is not None
+    assert (changed_age.profile, changed_age.age, changed_age.conditions) == (
+        "older_adult",
+        73,
+        ("osteoporosis",),
+    )
+    log.set_patient("pt-1", age=KEEP, profile=None, by="Dr Bo")
+    assert log.patient("pt-1").age == 73  # type: ignore[union-attr]
+    cleared = log.set_patient("pt-1", age=None, by="Dr Bo")
+    assert (cleared.profile, cleared.age, cleared.conditions) == (None, None, ("osteoporosis",))
+    assert [r["age"] for r in stored(private_log)] == [72, 72, 73, 73, None]
+    assert [r.age for r in log.patient_history("pt-1")] == [72, 72, 73, 73, None]
+    result = log.verify()
+    assert result.ok and result.patients == 5, result.first_bad
+
+
+@pytest.mark.parametrize(("given", "kept"), [(5, 5), (120, 120), (72.0, 72)])
+def test_ages_the_contract_accepts_are_stored_as_whole_years(
+    log: TriageLog, private_log: Path, given: Any, kept: int
+) -> None:
+    record = log.set_patient("pt-1", age=given, by="Dr Ada")
+    assert record.age == kept and type(record.age) is int
+    [row] = stored(private_log)
+    assert row["age"] == kept and type(row["age"]) is int
+    assert record_hash("patient", row) == row["hash"] and row["form"] == CURRENT_FORM
+
+
+@pytest.mark.parametrize(
+    ("age", "got", "fix"),
+    [
+        (4, "4", "give the age in whole years, from 5 to 120, or None for none"),
+        (121, "121", "give the age in whole years, from 5 to 120, or None for none"),
+        (15.5, "15.5", "give the age in whole years, from 5 to 120, or None for none"),
+        ("15", '"15"', "give the age as a number, not text: 15"),
+        (True, "true", "give the age in whole years, from 5 to 120, or None for none"),
+        (-1, "-1", "give the age in whole years, from 5 to 120, or None for none"),
+        ([72], "[72]", "give the age in whole years, from 5 to 120, or None for none"),
+    ],
+    ids=["4", "121", "15.5", "text", "bool", "negative", "list"],
+)
+def test_ages_the_contract_refuses_are_refused_and_nothing_is_stored(
+    log: TriageLog, private_log: Path, age: Any, got: str, fix: str
+) -> None:
+    log.set_patient("pt-1", age=40, by="Dr Ada")
+    with pytest.raises(UsageError) as info:
+        log.set_patient("pt-1", age=age, by="Dr Ada")
+    assert str(info.value) == f"field 'age': got {got}, expected a whole number from 5 to 120"
+    assert info.value.fix == fix
+    assert [r["age"] for r in stored(private_log)] == [40]
+
+
+def test_what_changed_names_the_age(log: TriageLog) -> None:
+    log.set_patient("pt-1", profile="athlete", by="Dr Ada")
+    log.set_patient("pt-1", age=17, by="Dr Ada")
+    log.set_patient("pt-1", profile="older_adult", age=70, conditions=["osteoporosis"], by="Dr Bo")
+    log.set_patient("pt-1", age=None, by="Dr Bo")
+    log.set_patient("pt-1", age=KEEP, profile="older_adult", by="Dr Bo")
+    data = patient_data("pt-1", log.patient_history("pt-1"))
+    assert [h["changed"] for h in data["history"]] == [
+        ["profile"],
+        ["age"],
+        ["profile", "age", "conditions"],
+        ["age"],
+        [],
+    ]
+    assert [h["age"] for h in data["history"]] == [None, 17, 70, None, None]
+    assert list(data["current"]) == [
+        "id", "patient_id", "profile", "age", "conditions", "set_at", "set_by", "note"
+    ]  # fmt: skip
+
+
+AGE_RULE = """\
+  - id: probe.under-18
+    title: Under 18
+    outcome: seek_medical_review
+    urgency: routine
+    when:
+      age: {below: 18}
+    patient: p
+    clinician: c
+    source: {policy: T, reference: tests}
+"""
+
+
+@pytest.fixture
+def age_pack(tmp_path: Path) -> triage.RulePack:
+    """The probe pack and a rule on the age, as R13 reads it."""
+    folder = tmp_path / "age-pack"
+    folder.mkdir()
+    (folder / "pack.yaml").write_text("name: probe-age\nversion: 3.0.0\npolicy: p\nno_alert: n\n")
+    (folder / "rules.yaml").write_text(RULES + AGE_RULE)
+    return triage.load_pack(folder)
+
+
+@pytest.mark.parametrize("engine", ["reference", "durable-rules"])
+def test_a_check_gets_the_age_of_the_record(log: TriageLog, age_pack, engine: str) -> None:
+    pytest.importorskip("durable") if engine == "durable-rules" else None
+    record = log.set_patient("pt-1", age=16, conditions=["blood_thinners"], by="Dr Ada")
+    result = triage.check(v2_report(patient_id="pt-1"), log=log, pack=age_pack, engine=engine)
+    assert result.patient_record == record and result.decision.report.age == 16
+    assert fired(result.decision) == {"probe.blood-thinners", "probe.under-18"}
+    assert result.entry is not None
+    assert log.entry(result.entry.id).report["age"] == 16
+    log.set_patient("pt-1", age=None, by="Dr Ada")
+    again = triage.check(v2_report(patient_id="pt-1"), log=log, pack=age_pack, engine=engine)
+    assert again.entry is not None and "age" not in log.entry(again.entry.id).report
+    assert fired(again.decision) == {"probe.blood-thinners"}
+
+
+@pytest.mark.parametrize(
+    ("given", "age"),
+    [({}, 72), ({"age": 30}, 30), ({"age": None}, None), ({"profile": "athlete"}, 72)],
+    ids=["none-given", "age", "null-age", "profile-only"],
+)
+@pytest.mark.parametrize("as_report", [False, True], ids=["mapping", "report"])
+def test_an_age_given_explicitly_wins(
+    given: dict[str, Any], age: int | None, as_report: bool
+) -> None:
+    record = PatientRecord(1, "pt-1", "older_adult", ("osteoporosis",), "t", "Dr Ada", "", age=72)
+    answers: dict[str, Any] | Report = {**v2_report(patient_id="pt-1"), **given}
+    if as_report:
+        answers = triage.parse_report(answers)
+    filled = triage.parse_report(with_patient_record(answers, record))
+    assert filled.age == age and list(filled.conditions) == ["osteoporosis"]
+
+
+def test_an_age_given_by_an_embedding_app_wins_in_a_whole_check(log: TriageLog, age_pack) -> None:
+    log.set_patient("pt-1", age=16, by="Dr Ada")
+    answers = v2_report(patient_id="pt-1", age=40)
+    result = triage.check(answers, log=log, pack=age_pack, engine="reference")
+    assert result.decision.report.age == 40 and fired(result.decision) == set()
+    assert log.patient("pt-1").age == 16  # type: ignore[union-attr]  # the record is unchanged
+
+
+def test_an_age_the_report_refuses_is_refused_with_the_record_there_too(
+    log: TriageLog, age_pack
+) -> None:
+    log.set_patient("pt-1", age=16, by="Dr Ada")
+    with pytest.raises(triage.ReportError, match="age"):
+        triage.check(v2_report(patient_id="pt-1", age="15"), log=log, pack=age_pack)
+
+
+# -- a log written before the age ---------------------------------------------------------------
+
+
+@pytest.mark.sqlite_only
+def test_records_written_before_the_age_migrate_and_verify(tmp_path: Path, age_pack) -> None:
+    """A log of schema 7 (patient records of form 3, no age column), as triage wrote it."""
+    path = load_log(SCHEMA_7_LOG, tmp_path / "schema-7.db")
+    with TriageLog(path, create=False) as log:
+        before = log.verify()
+        assert before.ok and (before.entries, before.reviews, before.patients) == (8, 3, 3)
+        old = log.patient("pt-rec")
+        assert old is not None and (old.profile, old.age, old.conditions) == (
+            None,
+            None,
+            ("blood_thinners",),
+        )
+        assert [r.age for r in log.patient_history("pt-rec")] == [None, None]
+        new = log.set_patient("pt-rec", age=16, by="Dr Cy")
+        assert (new.age, new.conditions) == (16, ("blood_thinners",))  # the rest is kept
+        result = triage.check(v2_report(patient_id="pt-rec"), log=log, pack=age_pack)
+        assert result.decision.report.age == 16 and "probe.under-18" in fired(result.decision)
+        after = log.verify()
+    assert after.ok and (after.entries, after.reviews, after.patients) == (9, 3, 4)
+    forms = [(r["id"], r["form"], r["age"]) for r in stored(path)]
+    assert forms == [(1, 3, None), (2, 3, None), (3, 3, None), (4, CURRENT_FORM, 16)]
+    verified = run("log", "verify", "--db", str(path))
+    assert verified.exit_code == 0, verified.output
+    assert "9 entries, 3 reviews and 4 patient records; the hash chain is intact" in verified.stdout
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize(
+    ("sql", "bad"),
+    [
+        (
+            "UPDATE patients SET age = 40 WHERE id = 2",
+            "patient record 2 (record 13) was written before its age was recorded, yet holds 40",
+        ),
+        (
+            "UPDATE patients SET age = 17 WHERE id = 4",
+            "patient record 4 (record 15) does not match its hash",
+        ),
+        (
+            "UPDATE patients SET form = 3 WHERE id = 4",
+            "patient record 4 (record 15) does not match its hash",
+        ),
+    ],
+    ids=["old-record-given-an-age", "new-record-age", "new-record-form"],
+)
+def test_an_age_edited_into_the_log_is_detected(tmp_path: Path, sql: str, bad: str) -> None:
+    path = load_log(SCHEMA_7_LOG, tmp_path / "schema-7.db")
+    with TriageLog(path, create=False) as log:
+        log.set_patient("pt-other", age=30, by="Dr Cy")
+        assert log.verify().ok
+    tamper(path, sql)
+    with TriageLog(path, create=False) as log:
+        result = log.verify()
+    assert not result.ok and str(result.first_bad).startswith(bad), result.first_bad
 
 
 # -- the library: refusals ----------------------------------------------------------------------
@@ -157,7 +373,11 @@ def test_a_record_gives_the_answers_it_fills_in() -> None:
             "field 'profile': got \"\", expected one of",
             "give one of the profiles listed",
         ),
-        ({}, "a patient record is set with a profile, conditions or both", "give the profile"),
+        (
+            {},
+            "a patient record is set with a profile, an age, conditions or some of them",
+            "give the profile",
+        ),
     ],
     ids=[
         "unknown-condition",
@@ -236,7 +456,7 @@ def chained(private_log: Path, tmp_path: Path) -> Path:
     with TriageLog(private_log) as log:
         log.set_patient("pt-1", profile="athlete", conditions=["heart_disease"], by="Dr Ada")
         log.record(triage.evaluate(v2_report(), pack=v2_pack(tmp_path / "p")))
-        log.set_patient("pt-1", profile="older_adult", by="Dr Bo", note="Turned 70.")
+        log.set_patient("pt-1", profile="older_adult", age=70, by="Dr Bo", note="Turned 70.")
         log.record(triage.evaluate(v2_report(), pack=v2_pack(tmp_path / "p")))
         assert log.verify().ok
     return private_log
@@ -266,6 +486,14 @@ def chained(private_log: Path, tmp_path: Path) -> Path:
             "patient record 1 (record 1) does not match its hash",
         ),
         (
+            "UPDATE patients SET age = 40 WHERE id = 2",
+            "patient record 2 (record 3) does not match its hash",
+        ),
+        (
+            "UPDATE patients SET form = 3 WHERE id = 2",
+            "patient record 2 (record 3) does not match its hash",
+        ),
+        (
             "UPDATE patients SET form = 1 WHERE id = 1",
             "patient record 1 (record 1) names canonical form 1, older than patient records",
         ),
@@ -276,7 +504,18 @@ def chained(private_log: Path, tmp_path: Path) -> Path:
         ),
         ("DELETE FROM patients WHERE id = 2", "record 3 is missing before entry 2 (record 4)"),
     ],
-    ids=["profile", "conditions", "who", "note", "patient", "form-1", "form-9", "deleted"],
+    ids=[
+        "profile",
+        "conditions",
+        "who",
+        "note",
+        "patient",
+        "age",
+        "form-3",
+        "form-1",
+        "form-9",
+        "deleted",
+    ],
 )
 def test_an_edit_to_a_patient_record_is_detected(chained: Path, sql: str, bad: str) -> None:
     tamper(chained, sql)
@@ -451,6 +690,7 @@ def test_set_names_a_close_patient_when_the_id_has_no_checks(tmp_path: Path, pac
 def test_show_lists_the_current_record_and_every_change(tmp_path: Path) -> None:
     path = tmp_path / "log.db"
     set_twice(path)
+    assert patient_set(path, "pt-0042", "--age", "72", "--by", "Dr Bo").exit_code == 0
     assert patient_set(path, "pt-0042", "--no-profile", "--by", "Dr Bo").exit_code == 0
     result = run("patient", "show", "pt-0042", "--db", str(path))
     assert result.exit_code == 0
@@ -516,14 +756,15 @@ def test_set_refusals_are_clean_and_start_no_log(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ([], "give --profile, --condition, --no-profile or --no-conditions"),
+        ([], "give --profile, --age, --condition, --no-profile, --no-age or --no-conditions"),
         (["--profile", "athlete", "--no-profile"], "give either --profile or --no-profile"),
+        (["--age", "72", "--no-age"], "give either --age or --no-age"),
         (
             ["--condition", "heart_disease", "--no-conditions"],
             "give either --condition or --no-conditions",
         ),
     ],
-    ids=["nothing", "profile-twice", "conditions-twice"],
+    ids=["nothing", "profile-twice", "age-twice", "conditions-twice"],
 )
 def test_set_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
     result = run("patient", "set", "pt-1", *args, "--db", str(tmp_path / "log.db"))
@@ -539,6 +780,58 @@ def test_no_conditions_clears_them(tmp_path: Path) -> None:
     assert current is not None and (current.profile, current.conditions) == ("older_adult", ())
 
 
+def test_age_is_set_kept_and_cleared_from_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "log.db"
+    set_twice(path)
+    result = patient_set(path, "pt-0042", "--age", "72", "--by", "Dr Bo")
+    assert result.exit_code == 0, result.output
+    assert "  Profile:    older_adult\n  Age:        72\n" in result.stdout
+    assert patient_set(path, "pt-0042", "--profile", "athlete", "--by", "Dr Bo").exit_code == 0
+    with TriageLog(path, create=False) as log:
+        assert log.patient("pt-0042").age == 72  # type: ignore[union-attr]
+    cleared = patient_set(path, "pt-0042", "--no-age", "--by", "Dr Bo")
+    assert cleared.exit_code == 0 and "  Age:        none\n" in cleared.stdout
+    shown_now = run("patient", "show", "pt-0042", "--db", str(path)).stdout
+    assert ": age 72\n" in shown_now and ": age cleared\n" in shown_now
+    data = json.loads(run("patient", "show", "pt-0042", "--json", "--db", str(path)).stdout)
+    assert [h["age"] for h in data["history"]] == [None, None, 72, 72, None]
+    assert data["current"]["age"] is None and data["history"][2]["changed"] == ["age"]
+
+
+@pytest.mark.parametrize("age", ["5", "120", " 40 ", "+40", "72.0"])
+def test_ages_the_contract_accepts_from_the_command_line(tmp_path: Path, age: str) -> None:
+    path = tmp_path / "log.db"
+    result = patient_set(path, "pt-1", "--age", age, "--by", "Dr Ada")
+    assert result.exit_code == 0, result.output
+    with TriageLog(path, create=False) as log:
+        assert log.patient("pt-1").age == int(float(age))  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("age", "message"),
+    [
+        (
+            "4",
+            "error: field 'age': got 4, expected a whole number from 5 to 120\n  give the age "
+            "in whole years, from 5 to 120, or None for none\n",
+        ),
+        ("121", "error: field 'age': got 121, expected a whole number from 5 to 120\n"),
+        ("15.5", "error: field 'age': got 15.5, expected a whole number from 5 to 120\n"),
+        ("fifteen", "error: field 'age': got \"fifteen\", expected a whole number from 5 to 120\n"),
+        ("", "error: field 'age': got \"\", expected a whole number from 5 to 120\n"),
+        ("nan", "error: field 'age': got \"nan\", expected a whole number from 5 to 120\n"),
+    ],
+    ids=["4", "121", "15.5", "word", "empty", "nan"],
+)
+def test_ages_the_contract_refuses_from_the_command_line(
+    tmp_path: Path, age: str, message: str
+) -> None:
+    path = tmp_path / "new.db"
+    result = patient_set(path, "pt-1", "--age", age, "--by", "Dr Ada")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith(message) and not path.exists()
+
+
 def test_by_defaults_to_the_login_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("getpass.getuser", lambda: "ada")
     path = tmp_path / "log.db"
@@ -550,7 +843,8 @@ def test_by_defaults_to_the_login_name(tmp_path: Path, monkeypatch: pytest.Monke
 def test_help_lists_the_values_from_the_contract() -> None:
     result = run("patient", "set", "--help")
     assert "Profiles: athlete, adult_with_pain, older_adult." in result.stdout
-    assert "previous_clot." in result.stdout
+    assert "Age: a whole number from 5 to 120 (years)." in result.stdout
+    assert "previous_clot, osteoporosis." in result.stdout
 
 
 def test_a_cli_check_of_the_patient_shows_what_was_used(tmp_path: Path, pack) -> None:

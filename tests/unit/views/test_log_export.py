@@ -95,7 +95,7 @@ def test_csv_export_neutralises_names_and_notes_and_includes_the_last_note(fille
     )
     assert rows["2"]["last_note"] == '\'=HYPERLINK("http://evil")'
     assert (rows["1"]["reviews"], rows["1"]["last_note"]) == ("0", "")
-    assert rows["3"]["contract_version"] == "2"
+    assert rows["3"]["contract_version"] == "3"
     for row in rows.values():
         assert not any(v.startswith(("=", "+", "-", "@")) for v in row.values())
 
