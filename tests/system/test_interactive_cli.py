@@ -93,9 +93,9 @@ def test_bad_answers_are_explained_and_asked_again() -> None:
         "3", "2",  # pain during, now
         "l", "lower b",  # where: ambiguous, then clear
         "m",  # a muscle
-        "", "",  # onset, shooting pain
+        "", "", "",  # onset, how long, shooting pain
         "no",  # no sign of injury
-        "", "", "", "", "",  # spread, sides, character, eases, at night
+        "", "", "", "", "", "",  # spread, sides, character, eases, when still, at night
         "?", "",  # usual pain: help, then skipped
         "",  # confirm
     ]  # fmt: skip
@@ -157,7 +157,7 @@ def test_a_skipped_question_can_be_answered_at_the_summary() -> None:
 
 
 def test_a_gate_kept_at_the_summary_keeps_its_answers() -> None:
-    pain = ["yes", "2", "1", "thigh", "muscle", "", "", "no", "", "", "", "", "", ""]
+    pain = ["yes", "2", "1", "thigh", "muscle", "", "", "", "no", *[""] * 7]
     lines = ["pt-1", "0.5", "", "", "", "", "no", "no", *pain]
     first = ask([*lines, ""])
     injury = summary_number(first.stderr, "Signs of injury")
@@ -267,7 +267,7 @@ def test_questions_command_lists_the_flow() -> None:
     for field in ITEMS:  # every question the questionnaire asks, each at the start of a line
         assert re.search(rf"^ *{field}( \(optional\))?( \[|:)", screen, re.M), field
     data = json.loads(CliRunner().invoke(main, ["questions", "--json"]).stdout)
-    assert data["contract_version"] == "2"
+    assert data["contract_version"] == "3"
     assert [s.get("gate") for s in data["steps"] if "gate" in s] == ["heart", "since", "pain"]
     pain = next(s for s in data["steps"] if s.get("gate") == "pain")
     trend = next(i for i in pain["if_yes"] if i.get("field") == "pain_trend")

@@ -62,7 +62,7 @@ def test_the_decision_as_a_risk_assessment_on_request(
 
 def test_a_bad_response_is_an_operation_outcome_or_json_problems(server: Server) -> None:
     bad = questionnaire_response(SNAP)
-    bad["questionnaire"] = bad["questionnaire"].replace("|2", "|9")
+    bad["questionnaire"] = bad["questionnaire"].replace("|3", "|9")
     with server.api() as api:
         as_json = api.post("/check", json=bad)
         as_fhir = api.post("/check", params={"format": "fhir"}, json=bad)
@@ -81,7 +81,7 @@ def test_the_questionnaire_and_code_systems_are_served(server: Server) -> None:
         headers = {"Authorization": f"Bearer {server.token}"}
         one = client.get("/fhir/Questionnaire/post-session-check", headers=headers)
         search = client.get(
-            "/fhir/Questionnaire", params={"url": questionnaire()["url"] + "|2"}, headers=headers
+            "/fhir/Questionnaire", params={"url": questionnaire()["url"] + "|3"}, headers=headers
         )
         none = client.get("/fhir/Questionnaire", params={"url": "http://x"}, headers=headers)
         system = client.get("/fhir/CodeSystem/pain-region", headers=headers)
