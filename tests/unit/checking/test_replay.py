@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import triage
 from tests.support.generated_log import checks
-from tests.support.helpers import ROOT, report
+from tests.support.helpers import ROOT, load_case, report, vignette_files
 from tests.support.pg_server import APP, Server
 from triage.checking.replay import replay
 from triage.log import TriageLog
@@ -302,3 +302,56 @@ def test_a_check_stopped_early_is_not_replayed_and_is_counted(tmp_path: Path) ->
         main, ["rules", "diff", "--log", "--db", str(path), "--rules", "rules"]
     )
     assert f"Not replayed: 1 check {reason}." in shown.output
+
+
+# -- from the released pack 2.1.0 to policy v3 ------------------------------------------------
+
+RELEASED = ROOT / "tests" / "support" / "packs" / "released-2.1.0"
+LOWERED_BY_V3 = {
+    "p15-knee-mild-swelling": "R5: a mildly swollen sore joint is reactive (L9)",
+    "q05-pec-doms-next-day": "S1 exception: the chest-wall soreness pattern (C6)",
+    "q06-pec-doms-high-blood-pressure": "S1 exception: the chest-wall soreness pattern (C6)",
+    "q07-breastbone-one-spot-after-dips": "S1 exception: the chest-wall soreness pattern (R15)",
+    "q16-arthritic-knee-puffy": "R5: a mildly swollen sore joint is reactive (L9)",
+    "q26-painless-knee-pop": "S4: a painless pop with no sign of injury (L5)",
+    "q27-knocked-shin-on-anticoagulant": "S18 and S10: a small knock's bruise on blood thinners",
+}
+"""Every public vignette whose decision policy v3 lowers, with the change of clinical.md section
+9 that lowers it: no other may be lowered."""
+
+
+@pytest.fixture(scope="module")
+def vignettes_under_2_1_0(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A log of every public vignette checked under the released pack 2.1.0 (entry n: the
+    n-th vignette)."""
+    db = tmp_path_factory.mktemp("released") / "log.db"
+    old = triage.load_pack(RELEASED)
+    assert (old.version, old.sha256[:12]) == ("2.1.0", "bc1e31bbcaa9")
+    names = []
+    with TriageLog(db) as log:
+        for path in vignette_files():
+            if path.parent.name == "vignettes-v3":
+                triage.check(load_case(path)["report"], log=log, pack=old, engine="reference")
+                names.append(path.stem)
+    return db, names
+
+
+def test_from_the_released_pack_v3_lowers_only_what_section_9_names(
+    vignettes_under_2_1_0: tuple[Path, list[str]],
+) -> None:
+    db, names = vignettes_under_2_1_0
+    found = replay(db, triage.default_pack()).to_dict()
+    lowered = {
+        names[entry - 1]
+        for transition in found["transitions"]
+        if transition["safety"]
+        for change in transition["changes"]
+        for entry in change["entries"]
+    }
+    assert lowered == set(LOWERED_BY_V3)
+    raised = [t for t in found["transitions"] if not t["safety"]]
+    assert raised and found["transitions"][0]["safety"]  # the safety transitions first
+    args = ["rules", "diff", "--log", "--rules", str(ROOT / "rules"), "--db", str(db)]
+    text = CliRunner().invoke(main, args)
+    assert text.exit_code == 0, text.output
+    assert "!! same day        -> continue" in text.stdout
