@@ -1,6 +1,6 @@
-"""Case tables for triage policy v2 (clinical.md section 4), row by row.
+"""Case tables for triage policy v3 (clinical.md section 4), row by row.
 
-Each case changes a symptom-free v2 report, names the rule it is about, says whether that rule
+Each case changes a symptom-free report, names the rule it is about, says whether that rule
 fires, and (where it matters) the outcome and urgency that result. Thresholds are tested on both
 sides (they are inclusive as written), every "unless back to usual" with and without
 ``pain_before`` (and with ``pain_now`` equal to it), set rows with each relevant element and
@@ -24,11 +24,12 @@ ENGINES = ["durable-rules", "reference"]
 # -- a v2 report ---------------------------------------------------------------------------------
 
 BASE: dict[str, Any] = {**HELPERS_BASE, "patient_id": "pt-boundary"}
-"""Every required answer of contract v2: no pain and no symptom, so nothing fires."""
+"""Every required answer of the contract: no pain and no symptom, so nothing fires."""
 
 DESCRIBING_PAIN = (
     "pain_region", "pain_site", "pain_trend", "pain_spread", "pain_sides", "pain_character",
-    "pain_onset", "eases_with_movement", "night_pain", "radiating_pain",
+    "pain_onset", "pain_duration", "eases_with_movement", "rest_pain", "night_pain",
+    "radiating_pain",
 )  # fmt: skip
 
 
@@ -452,9 +453,69 @@ case(
     conditions=["previous_clot"],
 )
 case("S18", "mild swelling", R18, True, "same_day", swelling="mild", **THINNERS)
-case("S18", "bruising", R18, True, "same_day", bruising=True, **THINNERS)
 case("S18", "thinners alone", R18, False, "continue", **THINNERS)
-case("S18", "bruising, no thinners", R18, False, "continue", bruising=True)
+# v3: bruising counts at a sore muscle or joint, or with pain now 3 or more (the bruise's site
+# and its pain); a small bruise elsewhere with little pain (a knocked shin) does not
+BRUISE = {"bruising": True, "pain_during": 2, "pain_region": "lower_leg"}
+for site in ("muscle", "joint"):
+    for now in (1, 2):
+        case(
+            "S18",
+            f"bruise, {site} now {now}",
+            R18,
+            True,
+            "same_day",
+            pain_site=site,
+            pain_now=now,
+            **BRUISE,
+            **THINNERS,
+        )
+for site in ("tendon", "bone", "other"):
+    case(
+        "S18",
+        f"bruise, {site} now 2",
+        R18,
+        False,
+        "continue",
+        pain_site=site,
+        pain_now=2,
+        **BRUISE,
+        **THINNERS,
+    )
+    case(
+        "S18",
+        f"bruise, {site} now 3",
+        R18,
+        True,
+        "same_day",
+        pain_site=site,
+        pain_now=3,
+        **{**BRUISE, "pain_during": 3},
+        **THINNERS,
+    )
+case("S18", "bruise, no pain", R18, False, "continue", bruising=True, **THINNERS)
+case(
+    "S18",
+    "bruise, muscle, no thinners",
+    R18,
+    False,
+    "continue",
+    pain_site="muscle",
+    pain_now=2,
+    **BRUISE,
+)
+case(
+    "S18",
+    "knocked shin, sudden",
+    R18,
+    False,
+    "continue",
+    pain_site="other",
+    pain_now=1,
+    pain_onset="sudden_during",
+    **BRUISE,
+    **THINNERS,
+)
 
 # S1: any chest pain (tenderness included)
 R = "same-day.chest-pain"
@@ -467,8 +528,42 @@ case("S1", "none", R, False, "continue", chest_pain="none")
 case("S2", "nearly", "same-day.nearly-fainted", True, "same_day", fainting="nearly")
 R = "same-day.palpitations-resolved"
 case("S3", "resolved", R, True, "same_day", palpitations="resolved")
-case("S4", "snap", "same-day.snap-or-tear", True, "same_day", snap_or_tear=True)
-case("S4", "unsure", "same-day.snap-or-tear", False, "reduce_load", snap_or_tear="unsure")
+# S4 (v3): a snap with pain present or any injury sign of S5; a painless pop with no sign is L5
+R, RPOP = "same-day.snap-or-tear", "reduce.painless-pop"
+case("S4", "snap + pain during 1", R, True, "same_day", snap_or_tear=True, pain_during=1)
+case("S4", "snap + pain now 1", R, True, "same_day", snap_or_tear=True, pain_now=1)
+for label, sign in (
+    ("mild swelling", {"swelling": "mild"}),
+    ("bruising", {"bruising": True}),
+    ("marked weakness", {"weakness": "marked"}),
+    ("functional loss", {"functional_loss": True}),
+):
+    case("S4", f"painless snap + {label}", R, True, "same_day", snap_or_tear=True, **sign)
+    case("L5", f"painless snap + {label}", RPOP, False, "same_day", snap_or_tear=True, **sign)
+case("S4", "painless snap alone", R, False, "reduce_load", snap_or_tear=True)
+case(
+    "S4",
+    "painless snap + mild weakness",
+    R,
+    False,
+    "reduce_load",
+    snap_or_tear=True,
+    weakness="mild",
+)
+case("S4", "unsure", R, False, "reduce_load", snap_or_tear="unsure")
+case("L5", "painless snap", RPOP, True, "reduce_load", snap_or_tear=True)
+case(
+    "L5",
+    "painless snap + mild weakness",
+    RPOP,
+    True,
+    "reduce_load",
+    snap_or_tear=True,
+    weakness="mild",
+)
+case("L5", "snap + pain now 1", RPOP, False, "same_day", snap_or_tear=True, pain_now=1)
+case("L5", "snap + pain during 1", RPOP, False, "same_day", snap_or_tear=True, pain_during=1)
+case("L5", "no snap", RPOP, False, "continue", snap_or_tear=False)
 case("S6", "functional loss", "same-day.functional-loss", True, "same_day", functional_loss=True)
 case(
     "S7",
@@ -516,12 +611,56 @@ case(
 case("S5", "unsure alone", R5, False, "reduce_load", snap_or_tear="unsure", **PAIN)
 case("S5", "no snap + mild swelling", R5, False, "continue", swelling="mild", **PAIN)
 case("L5", "unsure", RL5, True, "reduce_load", snap_or_tear="unsure")
+case("L5", "unsure + pain, no sign", RL5, True, "reduce_load", snap_or_tear="unsure", **PAIN)
+case(
+    "L5", "unsure + mild weakness", RL5, True, "reduce_load", snap_or_tear="unsure", weakness="mild"
+)
 case("L5", "false", RL5, False, "continue", snap_or_tear=False)
+# v3: L5 says "without signs", so it never fires beside S5
+for label, sign in (
+    ("sudden onset", {"pain_onset": "sudden_during", **PAIN}),
+    ("mild swelling", {"swelling": "mild"}),
+    ("bruising", {"bruising": True}),
+    ("marked weakness", {"weakness": "marked"}),
+    ("functional loss", {"functional_loss": True}),
+):
+    case("L5", f"unsure + {label}", RL5, False, "same_day", snap_or_tear="unsure", **sign)
 
 # S10: bruising with sudden onset or any weakness
 R = "same-day.bruising-sudden-or-weak"
 case(
     "S10", "bruise + sudden", R, True, "same_day", bruising=True, pain_onset="sudden_during", **PAIN
+)
+# v3: in a muscle or tendon only (a bruise from a knock on a bone or the skin is not a tear)
+for site, fires, level in (
+    ("tendon", True, "same_day"),
+    ("joint", False, "continue"),
+    ("bone", False, "continue"),
+    ("other", False, "continue"),
+):
+    case(
+        "S10",
+        f"bruise + sudden, {site}",
+        R,
+        fires,
+        level,
+        bruising=True,
+        pain_onset="sudden_during",
+        pain_site=site,
+        pain_region="lower_leg",
+        **PAIN,
+    )
+case(
+    "S10",
+    "bruise + mild weakness, bone",
+    R,
+    False,
+    "continue",
+    bruising=True,
+    weakness="mild",
+    pain_site="bone",
+    pain_region="lower_leg",
+    **PAIN,
 )
 case("S10", "bruise + mild weakness", R, True, "same_day", bruising=True, weakness="mild", **PAIN)
 case("S10", "bruise + no weakness", R, False, "continue", bruising=True, weakness="none", **PAIN)
@@ -535,14 +674,14 @@ case("S11", "sudden onset", R, True, "same_day", pain_onset="sudden_during", **F
 case("S11", "giving way", R, True, "same_day", joint_giving_way=True, **FAST)
 case("S11", "snap unsure", R, True, "same_day", snap_or_tear="unsure", **FAST)
 case("S11", "snap true", R, True, "same_day", snap_or_tear=True, **FAST)
-case("S11", "none of the three", R, False, "routine", pain_onset="gradual_during", **FAST)
+case("S11", "none of the three", R, False, "reduce_load", pain_onset="gradual_during", **FAST)
 case("S11", "muscle", R, False, None, pain_onset="sudden_during", **{**FAST, **MUSCLE})
 case(
     "S11",
     "slow swelling",
     R,
     False,
-    "routine",
+    "reduce_load",
     pain_onset="sudden_during",
     **{**FAST, "swelling_fast": False},
 )
@@ -818,7 +957,9 @@ case("R4", "now 8", "routine.severe-pain-now", True, "routine", pain_during=5, p
 
 # R5: joint with swelling or giving way
 R = "routine.joint-swelling-or-instability"
-case("R5", "joint + mild swelling", R, True, "routine", swelling="mild", **JOINT, **PAIN)
+case("R5", "joint + marked swelling", R, True, "routine", swelling="marked", **JOINT, **PAIN)
+# v3: mild swelling of a sore joint is a reactive joint (L9), not R5
+case("R5", "joint + mild swelling", R, False, "reduce_load", swelling="mild", **JOINT, **PAIN)
 case("R5", "joint + giving way", R, True, "routine", joint_giving_way=True, **JOINT, **PAIN)
 case("R5", "muscle + mild swelling", R, False, "continue", swelling="mild", **MUSCLE, **PAIN)
 case("R5", "joint alone", R, False, "continue", **JOINT, **PAIN)
@@ -986,7 +1127,7 @@ SSF = {"pain_onset": "sudden_during", "pain_spread": "focal", "pain_character": 
 case("L8", "sudden focal sharp", R, True, "reduce_load", **SSF)
 case("L8", "sudden focal dull", R, False, "continue", **{**SSF, "pain_character": "dull_ache"})
 R = "reduce.reactive-joint-or-tendon"
-case("L9", "mild + joint", R, True, "routine", swelling="mild", **JOINT, **PAIN)
+case("L9", "mild + joint", R, True, "reduce_load", swelling="mild", **JOINT, **PAIN)
 case("L9", "mild + tendon", R, True, "reduce_load", swelling="mild", **TENDON, **PAIN)
 case("L9", "mild + muscle", R, False, "continue", swelling="mild", **MUSCLE, **PAIN)
 case("L9", "marked + tendon", R, False, "routine", swelling="marked", **TENDON, **PAIN)
@@ -1191,6 +1332,582 @@ for profile, rule in C4_RULES.items():
                 profile=profile,
                 **READY,
             )
+
+
+# -- policy v3: new and changed rows ------------------------------------------------------------
+
+# "Dizziness" in a row (E2, E16, E17, E18, heart-type features) is resolved or ongoing; brief
+# light-headedness on standing up or after a heavy set (dizziness: brief) counts only for C7.
+R = "emergency.chest-pain-with-features"
+case(
+    "E2",
+    "resolved + dizziness brief",
+    R,
+    False,
+    "same_day",
+    chest_pain="resolved",
+    dizziness="brief",
+)
+case(
+    "E2",
+    "resolved + dizziness ongoing",
+    R,
+    True,
+    "emergency",
+    chest_pain="resolved",
+    dizziness="ongoing",
+)
+case(
+    "E2",
+    "resolved + cold sweat (E2d)",
+    R,
+    False,
+    "emergency",
+    chest_pain="resolved",
+    cold_sweat=True,
+)
+case(
+    "E16",
+    "now 7 + dizziness brief",
+    R16,
+    False,
+    "same_day",
+    pain_now=7,
+    dizziness="brief",
+    **UPPER_BACK,
+)
+case(
+    "E16",
+    "now 7 + dizziness ongoing",
+    R16,
+    True,
+    "emergency",
+    pain_now=7,
+    dizziness="ongoing",
+    **UPPER_BACK,
+)
+R = "emergency.new-headache-with-neck-dizziness-or-vision"
+case("E17", "new + dizziness brief", R, False, "same_day", headache="new", dizziness="brief")
+case("E17", "new + dizziness ongoing", R, True, "emergency", headache="new", dizziness="ongoing")
+R = "emergency.vision-change-with-headache-or-dizziness"
+case("E18", "vision + dizziness brief", R, False, "urgent", vision_change=True, dizziness="brief")
+case(
+    "E18",
+    "vision + dizziness ongoing",
+    R,
+    True,
+    "emergency",
+    vision_change=True,
+    dizziness="ongoing",
+)
+case("E7", "brief", "emergency.dizziness-ongoing", False, "continue", dizziness="brief")
+R = "routine.dizziness-resolved"
+case("R7", "brief", R, False, "continue", dizziness="brief")
+case("R7", "ongoing", R, False, "emergency", dizziness="ongoing")
+case("R7", "none", R, False, "continue", dizziness="none")
+
+# C7: dizziness brief
+R = "continue.brief-light-headedness"
+case("C7", "brief", R, True, "continue", dizziness="brief")
+case("C7", "brief + pain during 2", R, True, "continue", dizziness="brief", pain_during=2)
+case("C7", "none", R, False, "continue", dizziness="none")
+case("C7", "resolved", R, False, "routine", dizziness="resolved")
+case("C7", "brief + chest pain", R, True, "same_day", dizziness="brief", chest_pain="resolved")
+
+# E1b / E2c / S1b: an ache in the jaw, throat, neck, shoulder or arm with effort; E2d: chest
+# pain with a cold sweat
+R1B, R2C, RS1B, R2D = (
+    "emergency.referred-ache-ongoing",
+    "emergency.referred-ache-with-heart-features",
+    "same-day.referred-ache-resolved",
+    "emergency.chest-pain-cold-sweat",
+)
+case("E1b", "ongoing", R1B, True, "emergency", referred_ache="ongoing")
+case("E1b", "resolved", R1B, False, "same_day", referred_ache="resolved")
+case("E1b", "none", R1B, False, "continue", referred_ache="none")
+case("E1b", "not asked", R1B, False, "continue")
+case("S1b", "resolved", RS1B, True, "same_day", referred_ache="resolved")
+case("S1b", "ongoing", RS1B, False, "emergency", referred_ache="ongoing")
+case("S1b", "none", RS1B, False, "continue", referred_ache="none")
+for name, value in (
+    ("breathless", "resolved"),
+    ("fainting", "nearly"),
+    ("palpitations", "resolved"),
+    ("dizziness", "resolved"),
+    ("dizziness", "ongoing"),
+    ("cold_sweat", True),
+    ("conditions", ["heart_disease"]),
+):
+    label = f"{name} {value[0] if isinstance(value, list) else value}"
+    case(
+        "E2c",
+        f"resolved + {label}",
+        R2C,
+        True,
+        "emergency",
+        referred_ache="resolved",
+        **{name: value},
+    )
+    case("E2c", f"no ache + {label}", R2C, False, None, referred_ache="none", **{name: value})
+case(
+    "E2c",
+    "ongoing + breathless",
+    R2C,
+    True,
+    "emergency",
+    referred_ache="ongoing",
+    breathless="resolved",
+)
+case("E2c", "resolved alone", R2C, False, "same_day", referred_ache="resolved")
+case(
+    "E2c",
+    "resolved + dizziness brief",
+    R2C,
+    False,
+    "same_day",
+    referred_ache="resolved",
+    dizziness="brief",
+)
+case(
+    "E2c",
+    "resolved + cold sweat false",
+    R2C,
+    False,
+    "same_day",
+    referred_ache="resolved",
+    cold_sweat=False,
+)
+case(
+    "E2c",
+    "resolved + high blood pressure",
+    R2C,
+    False,
+    "same_day",
+    referred_ache="resolved",
+    conditions=["high_blood_pressure"],
+)
+for chest in ("resolved", "ongoing"):
+    case(
+        "E2d",
+        f"chest {chest} + cold sweat",
+        R2D,
+        True,
+        "emergency",
+        chest_pain=chest,
+        cold_sweat=True,
+    )
+case(
+    "E2d",
+    "tender chest + cold sweat",
+    R2D,
+    True,
+    "emergency",
+    chest_pain="resolved",
+    chest_pain_kind="tender",
+    cold_sweat=True,
+)
+case(
+    "E2d", "chest + no cold sweat", R2D, False, "same_day", chest_pain="resolved", cold_sweat=False
+)
+case("E2d", "cold sweat alone", R2D, False, "continue", cold_sweat=True)
+
+# The chest-wall soreness pattern (S1's exception, C6, R15): chest_pain not none, kind tender,
+# region chest, onset hours after or next day, no heart-type feature, referred_ache none or not
+# given, no heart disease. C6: muscle, diffuse, pain now 5 or less; R15: the pattern unless
+# muscle and diffuse; S1: chest pain outside the pattern.
+S1, C6, R15 = "same-day.chest-pain", "continue.chest-muscle-soreness", "routine.chest-wall-injury"
+CW = {
+    "hours_since_session": 26,
+    "pain_during": 1,
+    "pain_now": 3,
+    "pain_trend": "same",
+    "chest_pain": "ongoing",
+    "chest_pain_kind": "tender",
+    "pain_region": "chest",
+    "pain_site": "muscle",
+    "pain_spread": "diffuse",
+    "pain_onset": "next_day",
+}
+
+
+def chest_wall(
+    row: str, label: str, rule: str, fires: bool, level: str | None, **changes: Any
+) -> None:
+    case(row, label, rule, fires, level, **{**CW, **changes})
+
+
+chest_wall("C6", "pattern, muscle diffuse", C6, True, "continue")
+chest_wall("S1", "pattern, muscle diffuse", S1, False, "continue")
+chest_wall("R15", "pattern, muscle diffuse", R15, False, "continue")
+chest_wall("C6", "hours after", C6, True, "continue", pain_onset="hours_after")
+chest_wall("C6", "resolved", C6, True, "continue", chest_pain="resolved")
+chest_wall("C6", "high blood pressure", C6, True, "continue", conditions=["high_blood_pressure"])
+chest_wall("C6", "referred ache none", C6, True, "continue", referred_ache="none")
+chest_wall("C6", "cold sweat false", C6, True, "continue", cold_sweat=False)
+chest_wall("C6", "dizziness brief", C6, True, "continue", dizziness="brief")
+chest_wall("S1", "dizziness brief", S1, False, "continue", dizziness="brief")
+# pain now 5 / 6 (L2) / 8 (R4)
+chest_wall("C6", "now 5", C6, True, "continue", pain_now=5)
+chest_wall("C6", "now 6", C6, False, "reduce_load", pain_now=6)
+chest_wall("S1", "now 6", S1, False, "reduce_load", pain_now=6)
+chest_wall(
+    "L2", "chest-wall pattern now 6", "reduce.pain-now-above-5", True, "reduce_load", pain_now=6
+)
+chest_wall("S1", "now 8", S1, False, "routine", pain_now=8)
+# each condition of the pattern broken in turn: S1 fires (or a more severe row), C6 does not
+for kind, level in (("pressure", "same_day"), ("breathing", "same_day"), ("unsure", "same_day")):
+    chest_wall(
+        "S1", f"pattern but {kind}", S1, True, level, chest_pain="resolved", chest_pain_kind=kind
+    )
+    chest_wall(
+        "C6", f"pattern but {kind}", C6, False, level, chest_pain="resolved", chest_pain_kind=kind
+    )
+chest_wall("S1", "ongoing pressure (E1)", S1, True, "emergency", chest_pain_kind="pressure")
+chest_wall(
+    "S1",
+    "resolved tearing (E15)",
+    S1,
+    True,
+    "emergency",
+    chest_pain="resolved",
+    chest_pain_kind="tearing",
+)
+for region in ("shoulder", "upper_back", "arm", "abdomen_groin"):
+    chest_wall("S1", f"region {region}", S1, True, "same_day", pain_region=region)
+    chest_wall("C6", f"region {region}", C6, False, "same_day", pain_region=region)
+for onset in ("sudden_during", "gradual_during", None):
+    chest_wall("S1", f"onset {onset}", S1, True, "same_day", pain_onset=onset)
+    chest_wall("C6", f"onset {onset}", C6, False, "same_day", pain_onset=onset)
+    chest_wall(
+        "R15", f"onset {onset}", R15, False, "same_day", pain_onset=onset, pain_spread="focal"
+    )
+case(
+    "S1",
+    "tender ongoing, no pain now or during",
+    S1,
+    True,
+    "same_day",
+    hours_since_session=26,
+    chest_pain="ongoing",
+    chest_pain_kind="tender",
+)
+for name, value in (
+    ("breathless", "resolved"),
+    ("breathless", "ongoing"),
+    ("fainting", "nearly"),
+    ("fainting", "fainted"),
+    ("palpitations", "resolved"),
+    ("palpitations", "ongoing"),
+    ("dizziness", "resolved"),
+    ("dizziness", "ongoing"),
+    ("cold_sweat", True),
+    ("conditions", ["heart_disease"]),
+    ("referred_ache", "ongoing"),
+):
+    label = f"{name} {value[0] if isinstance(value, list) else value}"
+    chest_wall("S1", label, S1, True, "emergency", **{name: value})
+    chest_wall("C6", label, C6, False, "emergency", **{name: value})
+    chest_wall(
+        "R15", f"focal + {label}", R15, False, "emergency", pain_spread="focal", **{name: value}
+    )
+chest_wall("S1", "referred ache resolved", S1, True, "same_day", referred_ache="resolved")
+chest_wall("C6", "referred ache resolved", C6, False, "same_day", referred_ache="resolved")
+chest_wall(
+    "R15",
+    "focal + referred ache resolved",
+    R15,
+    False,
+    "same_day",
+    pain_spread="focal",
+    referred_ache="resolved",
+)
+# C6 vs R15: by site and spread
+for site in ("joint", "tendon", "bone", "other"):
+    for spread in ("diffuse", "focal", None):
+        chest_wall(
+            "R15", f"{site} {spread}", R15, True, "routine", pain_site=site, pain_spread=spread
+        )
+        chest_wall(
+            "C6", f"{site} {spread}", C6, False, "routine", pain_site=site, pain_spread=spread
+        )
+for spread in ("focal", None):
+    chest_wall("R15", f"muscle {spread}", R15, True, "routine", pain_spread=spread)
+    chest_wall("C6", f"muscle {spread}", C6, False, "routine", pain_spread=spread)
+chest_wall(
+    "R15",
+    "joint focal now 6",
+    R15,
+    True,
+    "routine",
+    pain_site="joint",
+    pain_spread="focal",
+    pain_now=6,
+)
+chest_wall(
+    "R15",
+    "joint focal resolved",
+    R15,
+    True,
+    "routine",
+    pain_site="joint",
+    pain_spread="focal",
+    chest_pain="resolved",
+)
+chest_wall(
+    "R15",
+    "joint focal high blood pressure",
+    R15,
+    True,
+    "routine",
+    pain_site="joint",
+    pain_spread="focal",
+    conditions=["high_blood_pressure"],
+)
+chest_wall(
+    "R15",
+    "joint focal dizziness brief",
+    R15,
+    True,
+    "routine",
+    pain_site="joint",
+    pain_spread="focal",
+    dizziness="brief",
+)
+chest_wall(
+    "R15",
+    "joint focal, pressure",
+    R15,
+    False,
+    "same_day",
+    pain_site="joint",
+    pain_spread="focal",
+    chest_pain="resolved",
+    chest_pain_kind="pressure",
+)
+chest_wall(
+    "R15",
+    "joint focal, shoulder",
+    R15,
+    False,
+    "same_day",
+    pain_site="joint",
+    pain_spread="focal",
+    pain_region="shoulder",
+)
+
+# U1 (v3): a bulge in a muscle is muscle_bulge (S20), not a deformity
+R = "same-day.muscle-bulge"
+case("S20", "bulge", R, True, "same_day", muscle_bulge=True)
+case(
+    "S20",
+    "bulge + pain",
+    R,
+    True,
+    "same_day",
+    muscle_bulge=True,
+    pain_during=6,
+    pain_now=3,
+    pain_region="arm",
+)
+case("S20", "no bulge", R, False, "continue", muscle_bulge=False)
+case("U1", "bulge, no deformity", "urgent.deformity", False, "same_day", muscle_bulge=True)
+case(
+    "U1", "deformity + bulge", "urgent.deformity", True, "urgent", deformity=True, muscle_bulge=True
+)
+
+# S21: osteoporosis, back, hip or chest, sudden during, pain now 4 or more
+R = "same-day.osteoporosis-sudden-pain"
+OSTEO = {
+    "conditions": ["osteoporosis"],
+    "pain_during": 5,
+    "pain_onset": "sudden_during",
+    "pain_site": "bone",
+}
+for region in ("upper_back", "lower_back", "hip_buttock", "chest"):
+    case("S21", f"{region} now 4", R, True, "same_day", pain_region=region, pain_now=4, **OSTEO)
+    case("S21", f"{region} now 3", R, False, "continue", pain_region=region, pain_now=3, **OSTEO)
+for region in ("neck", "shoulder", "thigh", "arm"):
+    case("S21", f"{region} now 4", R, False, None, pain_region=region, pain_now=4, **OSTEO)
+for onset in ("gradual_during", "hours_after", "next_day", None):
+    case(
+        "S21",
+        f"onset {onset}",
+        R,
+        False,
+        None,
+        pain_region="lower_back",
+        pain_now=4,
+        **{**OSTEO, "pain_onset": onset},
+    )
+case(
+    "S21",
+    "no osteoporosis",
+    R,
+    False,
+    "continue",
+    pain_region="lower_back",
+    pain_now=4,
+    **{**OSTEO, "conditions": ["high_blood_pressure"]},
+)
+case(
+    "S21",
+    "osteoporosis + blood thinners",
+    R,
+    True,
+    "same_day",
+    pain_region="lower_back",
+    pain_now=4,
+    **{**OSTEO, "conditions": ["osteoporosis", "blood_thinners"]},
+)
+
+# R13: age given and under 18, lower or upper back, pain for weeks or long-term, pain now 1 or more
+R = "routine.adolescent-back-pain-weeks"
+TEEN = {"pain_during": 3, "pain_now": 1, "pain_region": "lower_back", "pain_duration": "weeks"}
+case("R13", "age 17", R, True, "routine", age=17, **TEEN)
+case("R13", "age 5", R, True, "routine", age=5, **TEEN)
+case("R13", "age 18", R, False, "continue", age=18, **TEEN)
+case("R13", "age 40", R, False, "continue", age=40, **TEEN)
+case("R13", "age not given", R, False, "continue", **TEEN)
+for duration, fires in (
+    ("new", False),
+    ("days", False),
+    ("weeks", True),
+    ("long_term", True),
+    (None, False),
+):
+    case(
+        "R13",
+        f"age 15, {duration}",
+        R,
+        fires,
+        "routine" if fires else "continue",
+        age=15,
+        **{**TEEN, "pain_duration": duration},
+    )
+for region, fires in (
+    ("upper_back", True),
+    ("neck", False),
+    ("hip_buttock", False),
+    ("knee", False),
+):
+    case(
+        "R13",
+        f"age 15, {region}",
+        R,
+        fires,
+        "routine" if fires else None,
+        age=15,
+        **{**TEEN, "pain_region": region},
+    )
+case("R13", "age 15, now 0", R, False, None, age=15, **{**TEEN, "pain_now": 0})
+case("R13", "age 15, muscle", R, True, "routine", age=15, pain_site="muscle", **TEEN)
+case(
+    "R13",
+    "age 15, bone long-term",
+    R,
+    True,
+    "routine",
+    age=15,
+    pain_site="bone",
+    **{**TEEN, "pain_duration": "long_term"},
+)
+
+# R14: bone, pain for weeks, pain now 1 or more
+R = "routine.bone-pain-over-weeks"
+BONE = {"pain_during": 3, "pain_now": 1, "pain_region": "lower_leg", "pain_site": "bone"}
+for duration, fires in (
+    ("new", False),
+    ("days", False),
+    ("weeks", True),
+    ("long_term", False),
+    (None, False),
+):
+    case(
+        "R14",
+        f"bone {duration}",
+        R,
+        fires,
+        "routine" if fires else "continue",
+        pain_duration=duration,
+        **BONE,
+    )
+for site in ("muscle", "joint", "tendon", "other"):
+    case(
+        "R14", f"{site} weeks", R, False, None, pain_duration="weeks", **{**BONE, "pain_site": site}
+    )
+case(
+    "R14",
+    "bone weeks now 0",
+    R,
+    False,
+    "continue",
+    pain_duration="weeks",
+    **{**BONE, "pain_now": 0},
+)
+
+# R16: stress_leak
+R = "routine.stress-leak"
+case("R16", "leak", R, True, "routine", stress_leak=True)
+case("R16", "no leak", R, False, "continue", stress_leak=False)
+case("R16", "not asked", R, False, "continue")
+case("E12", "leak only (R16)", "emergency.cauda-equina", False, "routine", stress_leak=True)
+
+# R9 (v3): night_pain is pain that wakes from sleep; pain at rest alone (rest_pain) reads nothing
+R = "routine.night-pain-focal-or-bone"
+case(
+    "R9",
+    "rest pain, focal",
+    R,
+    False,
+    "continue",
+    rest_pain=True,
+    night_pain=False,
+    pain_spread="focal",
+    **PAIN,
+)
+case(
+    "R9",
+    "rest pain, bone",
+    R,
+    False,
+    "continue",
+    rest_pain=True,
+    pain_site="bone",
+    pain_region="lower_leg",
+    **PAIN,
+)
+case(
+    "R9",
+    "rest + night, focal",
+    R,
+    True,
+    "routine",
+    rest_pain=True,
+    night_pain=True,
+    pain_spread="focal",
+    **PAIN,
+)
+
+# C1 (v3): pain_duration new or not given
+R = "continue.doms"
+for duration, fires in (
+    ("new", True),
+    (None, True),
+    ("days", False),
+    ("weeks", False),
+    ("long_term", False),
+):
+    case(
+        "C1",
+        f"duration {duration}",
+        R,
+        fires,
+        "continue",
+        pain_now=3,
+        pain_onset="next_day",
+        pain_duration=duration,
+        **DOMS,
+    )
 
 
 def evaluate(engine: str, **changes: Any) -> triage.Decision:

@@ -61,8 +61,8 @@ def test_the_bundled_pack_passes_its_own_cases_strictly() -> None:
     assert result.exit_code == 0, result.output
     assert "0 failed" in result.output
     for line in (
-        "every rule fires in some case (81 rules)",
-        "every policy row is cited by a rule (76 rows)",
+        "every rule fires in some case (94 rules)",
+        "every policy row is cited by a rule (88 rows)",
         "every rule can fire",
         "every rule can change a decision",
     ):
@@ -83,6 +83,12 @@ def test_each_threshold_row_has_a_case_on_both_sides_of_it() -> None:
     for row in ("e16", "u3", "u4", "u5", "s9", "s14", "s17", "s19", "r2", "r3", "r4", "l1", "l2"):
         assert f"id: {row}-not-" in text, row
     for row in ("l3", "l10", "l11", "c1", "c4", "c5", "h1", "h2", "h2b"):
+        assert f"id: {row}-not-" in text, row
+    # policy v3: the new and changed rows, each on the other side of its threshold or exception
+    for row in (
+        "e1b", "e2", "e2c", "e2d", "e16", "e17", "e18", "u1", "s1", "s1b", "s4", "s10", "s18",
+        "s21", "r5", "r7", "r9", "r13", "r14", "r15", "r16", "l5", "c6", "c7",
+    ):  # fmt: skip
         assert f"id: {row}-not-" in text, row
 
 
