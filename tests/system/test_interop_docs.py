@@ -28,7 +28,7 @@ from triage.log import TriageLog
 GUIDE = (ROOT / "docs" / "embedding.md").read_text()
 PUBLIC = "https://triage.clinic.example"
 ISSUER = "https://ehr.clinic.example"
-SHOWN_SHA256 = "bc1e31bbcaa939d9c5a534e13087b824493a09be399312fc04c792a917a803d7"
+SHOWN_SHA256 = "ce5b47c71df9c35d4e3bc5b49c31ba1f5ece5c20a4dba9898148f673a72a41d7"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -90,8 +90,8 @@ def _as_shown(data: Any) -> str:
     text = json.dumps(data, sort_keys=True)
     text = text.replace(pack.sha256, SHOWN_SHA256)
     text = text.replace(f"{engine.name} {engine.version}", "durable-rules 2.0.28")
-    text = text.replace(f"post-session-safety {pack.version}", "post-session-safety 2.1.0")
-    text = text.replace(f'"version": "{pack.version}"', '"version": "2.1.0"')
+    text = text.replace(f"post-session-safety {pack.version}", "post-session-safety 3.0.0")
+    text = text.replace(f'"version": "{pack.version}"', '"version": "3.0.0"')
     return UUID.sub("<uuid>", text)
 
 
