@@ -355,3 +355,20 @@ def test_from_the_released_pack_v3_lowers_only_what_section_9_names(
     text = CliRunner().invoke(main, args)
     assert text.exit_code == 0, text.output
     assert "!! same day        -> continue" in text.stdout
+
+
+def test_from_the_released_pack_over_a_generated_log(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A generated log written under pack 2.1.0 and replayed under policy v3: the transitions
+    are those the API gives, every one of them a change of level, safety ones first."""
+    path = tmp_path_factory.mktemp("generated-2.1.0") / "log.db"
+    old = triage.load_pack(RELEASED)
+    with TriageLog(path) as log:
+        for answers in checks(40):
+            triage.check(answers, log=log, pack=old, engine="reference")
+    found = replay(path, triage.default_pack()).to_dict()
+    assert transitions(found) == expected_changes(path, triage.default_pack())
+    assert found["changed"] > 0
+    safety = [t["safety"] for t in found["transitions"]]
+    assert safety == sorted(safety, reverse=True)  # the safety transitions first
