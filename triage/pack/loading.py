@@ -26,6 +26,10 @@ PACK_FILE = "pack.yaml"
 _PACK_KEYS = ("name", "version", "policy", "no_alert")
 _FOLLOW_UP = "follow_up"
 _CONTACTS = "contacts"
+_CONTINUE_ONLY = {
+    "advice": "it is shown when the outcome is continue",
+    "headline": "the first line of a continue result that holds the load",
+}
 _MAX_FOLLOW_UP_HOURS = 336
 _ROWS = "rows"
 """Optional in pack.yaml: every row of the policy, so that a row no rule cites is found
@@ -396,34 +400,33 @@ class _PackLoader:
         return outcome, urgency
 
     def _advice(self, data: Any, outcome: str | None, file: str, rule_id: str | None) -> str | None:
+        """A continue rule's advice, which it must have (shown when the outcome is continue)."""
         if outcome == "continue":
             return self._text(data, "advice", file, rule_id)
-        if "advice" in data:
-            self._add(
-                "advice is only for continue rules (it is shown when the outcome is continue)",
-                file=file,
-                line=data.key_lines["advice"],
-                rule_id=rule_id,
-                fix="put what to do in 'patient'",
-            )
+        self._continue_only(data, "advice", file, rule_id, "put what to do in 'patient'")
         return None
 
     def _headline(
         self, data: Any, outcome: str | None, file: str, rule_id: str | None
     ) -> str | None:
+        """A continue rule's first line when it holds the load (optional)."""
         if "headline" not in data:
             return None
-        if outcome != "continue":
+        if outcome == "continue":
+            return self._text(data, "headline", file, rule_id)
+        fix = "remove 'headline': the outcome says what to do first"
+        self._continue_only(data, "headline", file, rule_id, fix)
+        return None
+
+    def _continue_only(self, data: Any, key: str, file: str, rule_id: str | None, fix: str) -> None:
+        if key in data:
             self._add(
-                "headline is only for continue rules (the first line of a continue result "
-                "that holds the load)",
+                f"{key} is only for continue rules ({_CONTINUE_ONLY[key]})",
                 file=file,
-                line=data.key_lines["headline"],
+                line=data.key_lines[key],
                 rule_id=rule_id,
-                fix="remove 'headline': the outcome says what to do first",
+                fix=fix,
             )
-            return None
-        return self._text(data, "headline", file, rule_id)
 
     def _source(
         self, data: Any, file: str, rule_id: str | None, line: int, *, cites_row: bool = True
