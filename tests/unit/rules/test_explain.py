@@ -168,7 +168,7 @@ def test_check_explain_shows_the_section_after_the_patients_result(tmp_path: Pat
     shown = runner.invoke(main, ["check", "--answers", str(answers), "--explain", "--no-log"])
     assert shown.exit_code == 0
     text = shown.stdout
-    assert text.index("Carry on with your programme") < text.index("For clinicians:")
+    assert text.index("Carry on, without adding load") < text.index("For clinicians:")
     assert "reduce load    reduce.pain-during-above-5: pain_during was 5, needs 6 or more" in text
     plain = runner.invoke(main, ["check", "--answers", str(answers), "--no-log"])
     assert "For clinicians" not in plain.stdout and "pain_during was" not in plain.stdout
