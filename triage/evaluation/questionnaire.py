@@ -376,7 +376,7 @@ def describe_hours(hours: float) -> str:
     if hours < 1:
         return "less than an hour ago" if hours else "just now"
     if hours < 48:
-        return f"{hours:g} hours ago"
+        return f"{hours:g} {'hour' if hours == 1 else 'hours'} ago"
     return f"{hours:g} hours ago (about {hours / 24:.0f} days)"
 
 

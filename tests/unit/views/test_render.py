@@ -8,10 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
 
 import triage
-from tests.support.helpers import report
+from tests.support.helpers import examples, load_case, report, reports, vignette_files
 from triage.errors import PackError
+from triage.evaluation.questionnaire import describe_hours
 from triage.evaluation.safety_net import IF_WORSE
 from triage.evaluation.warning import early_warning
 from triage.views.render import render_decision, render_early_warning
@@ -170,3 +172,50 @@ def test_a_pack_that_words_the_screen_wrongly_is_refused(
 ) -> None:
     with pytest.raises(PackError, match=message):
         triage.load_pack(write_pack(tmp_path / "pack", extra, rules))
+
+
+# -- the bundled pack: every result says one thing, and ends with its safety net ------------------
+
+LEVEL_OF = {"emergency": 4, "urgent": 4, "same_day": 3, "routine": 3}
+
+
+def _rank(outcome: str, urgency: str | None) -> int:
+    """The level whose reasons a patient reads: emergency and urgent read together, and so do
+    same day and routine (clinical.md section 7)."""
+    return LEVEL_OF[urgency] if outcome == "seek_medical_review" and urgency else {
+        "continue": 0, "reduce_load": 1}[outcome]  # fmt: skip
+
+
+def says_one_thing(decision: triage.Decision) -> None:
+    lines = [line.text for line in render_decision(decision)]
+    text = "\n".join(lines)
+    level = _rank(decision.outcome, decision.urgency)
+    for reason in decision.reasons:
+        shown = f"- {reason.patient}" in lines
+        assert shown == (_rank(reason.outcome, reason.urgency) == level), reason.rule
+    if decision.outcome != "continue":
+        assert not any(advice in text for advice in decision.advice)
+    net = [line for line in lines if line]
+    assert decision.safety_net and net[-len(decision.safety_net) :] == list(decision.safety_net)
+
+
+@pytest.mark.parametrize("path", vignette_files(), ids=lambda p: p.stem)
+def test_a_vignette_reads_one_level_and_ends_with_its_safety_net(path: Path) -> None:
+    says_one_thing(triage.evaluate(load_case(path)["report"]))
+
+
+@examples(1_000)
+@given(reports())
+def test_a_generated_report_reads_one_level_and_ends_with_its_safety_net(
+    data: dict[str, object],
+) -> None:
+    says_one_thing(triage.evaluate(data))
+
+
+@pytest.mark.parametrize(
+    ("hours", "words"),
+    [(0, "just now"), (0.5, "less than an hour ago"), (1, "1 hour ago"), (1.5, "1.5 hours ago"),
+     (47, "47 hours ago"), (50.5, "50.5 hours ago (about 2 days)")],
+)  # fmt: skip
+def test_how_long_ago_a_session_ended_in_words(hours: float, words: str) -> None:
+    assert describe_hours(hours) == words
