@@ -9,13 +9,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from ..contract.report import Report
-from ..outcomes import Outcome, Urgency
+from ..outcomes import Outcome, Urgency, read_by_patient
 from ..pack.compiled import CompiledNote, CompiledRule, compiled, reason_fields
 from ..pack.explain import WhyNot
 from ..pack.history import Context, history_matched
 from ..pack.rules import Contacts, Rule, RulePack
 from ..pack.rules import Note as PackNote
-from .safety_net import read_by_patient, safety_net
+from .safety_net import safety_net
 
 
 class _Frozen(BaseModel):

@@ -1,12 +1,11 @@
-"""What the patient reads, decided once for every interface (clinical.md section 7): which
-reasons belong to the result's own level, and the safety net read last: what to do if it gets
-worse, and, for same day and routine results, if the clinician cannot be reached in time."""
+"""The safety net the patient reads last, decided once for every interface (clinical.md section
+7): what to do if it gets worse, and, for same day and routine results, if the clinician cannot
+be reached in time. Which reasons the patient reads is ``outcomes.read_by_patient``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..outcomes import read_by_patient as read_by_patient
 from ..pack.rules import Contacts, Rule
 
 IF_WORSE = (

@@ -17,12 +17,12 @@ from typing import Any, ClassVar, cast
 from .._version import __version__
 from ..errors import Problem
 from ..logic import matched, truth
-from ..outcomes import Outcome, Urgency, severity
+from ..outcomes import Outcome, Urgency, read_by_patient, severity
 from ..pack.loading import default_pack
 from ..pack.rules import Rule, RulePack
 from .decision import ContactInfo, Note, PackInfo, Reason, contact_info
 from .questionnaire import ITEMS
-from .safety_net import read_by_patient, safety_net
+from .safety_net import safety_net
 
 EVALUATOR = {"name": "early-warning", "version": __version__}
 """What decided a stopped-early check (the log's engine columns): the three-valued evaluation of
