@@ -34,7 +34,7 @@ from triage.wording import counted
 if TYPE_CHECKING:
     from triage.checking.check import StoppedCheck
     from triage.checking.session import QuestionnaireSession
-    from triage.evaluation.questionnaire import Gate, Item
+    from triage.evaluation.questionnaire import Question
     from triage.evaluation.warning import EarlyWarning
     from triage.log import Filters, Keep, TriageLog
 
@@ -353,6 +353,10 @@ def _check(
 
             click.echo()
             echo_lines(why_not_lines(decision.why_not))
+        if result.compared is not None:
+            from triage.views.render import comparison_lines
+
+            echo_lines(comparison_lines(result.compared))
     problems = _after_the_result(result, save_answers, as_json or fhir)
     status = EXIT_CODES[(decision.outcome, decision.urgency)] if exit_code else int(problems)
     sys.exit(status)
@@ -433,6 +437,8 @@ def _show_stopped(
     echo_lines(render_early_warning(warning), err=as_json)
     if stopped.interrupted:
         echo_lines([Line("text", ""), Line("urgent", IF_STOPPED)], err=as_json)
+    if stopped.record:
+        _ask_for_the_record(stopped.session)
     result = stopped.session.stop(record=stopped.record)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -441,6 +447,42 @@ def _show_stopped(
         sys.exit(stopped.status)
     level = (warning.outcome, warning.urgency)
     sys.exit(EXIT_CODES[level] if exit_code else int(problems))
+
+
+def _ask_for_the_record(session: QuestionnaireSession) -> None:
+    """After a stop at the first screen: the patient ID and the session's end, so that the
+    clinician sees the check; Enter (or end of input) leaves it unsaved."""
+    from triage.errors import AnswerError
+    from triage.views.prompts import fill, question_text
+
+    missing = session.missing_for_record()
+    if not missing:
+        return
+    echo_lines(
+        [Line("text", ""), *fill(FOR_THE_RECORD, _width(), style="heading")], err=True, wrap=False
+    )
+    for key in missing:
+        step = session.question(key)
+        _say_wrapped(f"{question_text(step)} (Enter to skip)")
+        while True:
+            try:
+                text = _read().strip()
+            except (EOFError, KeyboardInterrupt):
+                return
+            try:
+                session.give_for_record(key, text or None)
+            except AnswerError as exc:
+                _say_wrapped(str(exc), indent=2)
+                continue
+            if not text:
+                return
+            break
+
+
+FOR_THE_RECORD = (
+    "Call for help first. Then, if you can, so that your clinician sees this check: "
+    "two quick questions."
+)
 
 
 def _stdin_bytes() -> bytes:
@@ -663,12 +705,27 @@ class _Questions:
             if step is None:
                 key = _confirm(session)
                 if key is None:
-                    return _Asked(session.finish(), session.follow_up)
+                    return _Asked(self._finished(session), session.follow_up)
                 step, keep = session.question(key), session.value(key)
             if _ask(session, step, keep) is not None:
                 return _Asked({}, session.follow_up, _Stopping(session, self.record))
-            if step.key == "session" and not session.follow_up:
-                _say("Then this is a check of a new session.")
+            if step.key == "session" and session.value("session") is False:
+                _say("Then when did the session you mean end?")
+            elif step.key == "hours_since_session" and session.value("session") is False:
+                _say(_WHICH_SESSION[session.corrected_end])
+
+    def _finished(self, session: QuestionnaireSession) -> dict[str, Any]:
+        """The answers; what the patient gave for their record is kept on it first (the check
+        then reads it), unless nothing is recorded."""
+        from triage.errors import StorageError
+
+        answers = session.finish()
+        if self.record:
+            try:
+                session.save_record()
+            except StorageError as exc:
+                _say_wrapped(f"Your age and conditions were not saved on your record: {exc}")
+        return answers
 
     def _stopped(self, status: int, said: str) -> _Asked:
         """Stopped by the patient: answers that already need a clinician are shown and recorded;
@@ -680,6 +737,12 @@ class _Questions:
             sys.exit(status)
         _say(said)
         return _Asked({}, False, _Stopping(self.session, self.record, True, status))
+
+
+_WHICH_SESSION = {
+    True: "Then it is that session, ended at the time you gave: this follow-up is about it.",
+    False: "Then this is a check of a new session.",
+}
 
 
 def _say(text: str = "", **style: Any) -> None:
@@ -707,12 +770,12 @@ _FIRST_TIME: Any = object()
 
 
 def _ask(
-    session: QuestionnaireSession, step: Gate | Item, keep: Any = _FIRST_TIME
+    session: QuestionnaireSession, step: Question, keep: Any = _FIRST_TIME
 ) -> EarlyWarning | None:
     """Ask one question until the session takes the answer; the early warning it gives.
     ``keep`` (when changing an answer) is the answer Enter keeps; ``prompts.UNSET`` for none."""
     from triage.errors import AnswerError
-    from triage.views.prompts import UNSET, help_text, question_lines
+    from triage.views.prompts import UNSET, echoed, help_text, question_lines
 
     keep = UNSET if keep is _FIRST_TIME else keep
     echo_lines(question_lines(step, _width(), keep), err=True, wrap=False)
@@ -722,9 +785,12 @@ def _ask(
             _say_wrapped(help_text(step), indent=2)
             continue
         try:
-            return session.answer(step.key, keep if not text and keep is not UNSET else text)
+            warning = session.answer(step.key, keep if not text and keep is not UNSET else text)
         except AnswerError as exc:
             _say_wrapped(str(exc), indent=2)
+            continue
+        _say_wrapped(f"Your answer: {echoed(step, session.value(step.key))}", indent=2)
+        return warning
 
 
 def _confirm(session: QuestionnaireSession) -> str | None:
@@ -782,9 +848,27 @@ def questions(as_json: bool, fhir: bool, code_systems: bool) -> None:
             _width(),
         )
     ]
+    lines += _describe_first(flow["first"], flow["patient_record"])
     for step in flow["steps"]:
         lines += _describe_step(step, ())
     echo_lines(lines, wrap=False)
+
+
+def _describe_first(first: dict[str, Any], record: dict[str, Any]) -> list[Line]:
+    """The questions before the report's: the first screen, and the patient's record."""
+    lines = [Line("text", "")]
+    lines += _hanging(f"[{first['screen']}] {first['question']} Stops {first['stops']}:", 0)
+    for answer in first["answers"]:
+        means = ", ".join(f"{k}={json.dumps(v)}" for k, v in answer["means"].items())
+        lines += _hanging(f"{answer['label']}" + (f" -> {means}" if means else ""), 2)
+    lines.append(Line("text", ""))
+    asks = " and ".join(item["field"] for item in record["asks"])
+    lines += _hanging(
+        f"After patient_id: {record['first_check']} {record['confirm']} Asks {asks} when "
+        f"{record['when']}.",
+        0,
+    )
+    return [*lines, Line("text", "")]
 
 
 def _hanging(text: str, indent: int, style: Style = "text") -> list[Line]:

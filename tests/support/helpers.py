@@ -218,13 +218,37 @@ def typed(spec: FieldSpec, value: Any) -> str:
     return str(value)
 
 
-def keystrokes(data: dict[str, Any], preset: dict[str, Any] | None = None) -> list[str]:
-    """The lines a person types to answer the questionnaire with this report, then confirms;
-    ``preset`` answers are not asked (a follow-up's patient and hours)."""
+def keystrokes(
+    data: dict[str, Any],
+    preset: dict[str, Any] | None = None,
+    *,
+    checked_before: bool = False,
+    record: bool = False,
+) -> list[str]:
+    """The lines a person types to answer the questionnaire with this report, then confirms:
+    nothing needs an ambulance now; their patient ID (unless ``preset``), confirmed when the log
+    has never seen it (not ``checked_before``, no ``record``); their ``record`` confirmed, or,
+    without one, their age and conditions typed; then the report's questions. ``preset``
+    answers are not asked (a follow-up's patient and hours)."""
+    from triage.contract.field_table import FIELDS
     from triage.evaluation.questionnaire import Gate, Interview
 
+    preset = dict(preset or {})
+    lines = ["n"]
+    if "patient_id" not in preset:
+        lines.append(data["patient_id"])
+        preset["patient_id"] = data["patient_id"]
+        if not checked_before and not record:
+            lines.append("yes")
+    if record:
+        lines.append("yes")
+    else:
+        for name in ("age", "conditions"):
+            value = data.get(name, [] if name == "conditions" else None)
+            lines.append(typed(FIELDS[name], value))
+            if value is not None:
+                preset[name] = value
     interview = Interview(preset)
-    lines = []
     while (step := interview.next_step()) is not None:
         value = gate_answer(step, data) if isinstance(step, Gate) else data.get(step.field)
         lines.append(

@@ -34,6 +34,14 @@ _VOLATILE = [
     (re.compile(r"\b[0-9a-f]{64}\b"), "<sha256>"),  # chain heads hash the time of writing
     (re.compile(r"\bkey [0-9a-f]{16}\b"), "key <key id>"),  # a new key each run
     (re.compile(r"\(\d+(\.\d+)? hours ago\)"), "(<hours> hours ago)"),
+    (  # when, as a person says it (questionnaire.session_end), in the local time of the run
+        re.compile(r"\b(today|yesterday|on (\d{1,2} )?[A-Z][a-z]+) at \d\d:\d\d\b"),
+        "<when>",
+    ),
+    (  # a session's end as the questionnaire says it back (times.describe_session_end)
+        re.compile(r"\bended (about \d\d:\d\d today|yesterday at about \d\d:\d\d),"),
+        "ended <when>,",
+    ),
 ]
 """What differs from run to run, compared by its shape. The 12-digit prefixes of the rule
 packs' hashes are compared as they are."""

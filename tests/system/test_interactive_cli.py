@@ -16,7 +16,10 @@ from triage.evaluation.questionnaire import ITEMS
 from triage_cli.cli import main
 
 PUBLIC = [p for p in vignette_files() if p.parent.name == "vignettes-v3"]
-NO_PAIN = ["pt-1", "0.5", "", "", "", "", "no", "no", "no"]
+START = ["n", "pt-1", "yes", "", "none"]
+"""Nothing needs an ambulance now; the ID, new to the log, confirmed; no age; no conditions."""
+NO_PAIN = [*START, "0.5", "no", "no", "no", "", "", "", ""]
+"""Then the session's end, no to each group, the four routine questions skipped."""
 
 
 def ask(lines: list[str], *args: str) -> Result:
@@ -26,16 +29,18 @@ def ask(lines: list[str], *args: str) -> Result:
 
 
 def ask_case(report: dict, *args: str) -> Result:
-    """Answer the questions as the patient of ``report``; the profile, age and known conditions,
-    which the questionnaire does not ask, are first set on the patient's record, as the
-    clinician would."""
-    record = [f"--profile={report['profile']}"] if "profile" in report else []
+    """Answer the questions as the patient of ``report``. With a profile, which the
+    questionnaire does not ask, the clinician first sets the record (profile, age and known
+    conditions) and the patient confirms it; otherwise the patient gives their age and
+    conditions (policy v3 section 5): both ways are taken by the vignettes."""
+    if "profile" not in report:
+        return ask(keystrokes(report), *args)
+    record = [f"--profile={report['profile']}"]
     record += [f"--age={report['age']}"] if "age" in report else []
     record += [f"--condition={c}" for c in report.get("conditions", [])]
-    if record:
-        done = CliRunner().invoke(main, ["patient", "set", report["patient_id"], *record])
-        assert done.exit_code == 0, done.output
-    return ask(keystrokes(report), *args)
+    done = CliRunner().invoke(main, ["patient", "set", report["patient_id"], *record])
+    assert done.exit_code == 0, done.output
+    return ask(keystrokes(report, record=True), *args)
 
 
 @pytest.mark.parametrize("path", PUBLIC, ids=lambda p: p.stem)
@@ -53,6 +58,8 @@ def test_vignette_answered_through_the_questions(path: Path, tmp_path: Path) -> 
     )
     given = read_report(str(path)).answers()
     if decision.get("stopped_early"):
+        if "profile" not in given:  # the patient answered "none" to the conditions
+            given.setdefault("conditions", [])
         assert decision["logged"] and not saved.exists()
         so_far = {k: v for k, v in decision["report"].items() if k != "reported_at"}
         assert so_far == {k: v for k, v in given.items() if k in so_far}
@@ -82,27 +89,34 @@ def test_questions_go_to_stderr_and_the_result_to_stdout() -> None:
 
 def test_bad_answers_are_explained_and_asked_again() -> None:
     lines = [
-        "Jane Doe", "pt-1",  # patient id: no spaces
-        "tomorrow", "3 weeks ago", "0.5",  # session end
-        "0", "",  # week 0 is out of range; skipped
-        "",  # new load
-        "11", "seven", "",  # effort
-        "",  # reps in reserve
+        "yes", "n",  # anything now: which one? then no
+        "idk", "Jane Doe", "pt-1",  # patient id: not an id; no spaces
+        "yes",  # the first check for pt-1: it is mine
+        "200", "",  # age: out of range, then skipped
+        "none",  # conditions
+        "tomorrow", "3 weeks ago", "yesterday", "0.5",  # session end
         "no", "no",  # the heart and 'since' gates
         "maybe", "yes",  # the pain gate
         "3", "2",  # pain during, now
         "l", "lower b",  # where: ambiguous, then clear
         "m",  # a muscle
-        "", "", "",  # onset, how long, shooting pain
+        "", "", "",  # how long, when it started, shooting pain
         "no",  # no sign of injury
         "", "", "", "", "", "",  # spread, sides, character, eases, when still, at night
         "?", "",  # usual pain: help, then skipped
+        "0", "",  # week 0 is out of range; skipped
+        "",  # new load
+        "11", "seven", "",  # effort
+        "",  # reps in reserve
         "",  # confirm
     ]  # fmt: skip
     result = ask(lines)
     assert result.exit_code == 0, result.stderr[-1500:]
     err = result.stderr
-    assert "no spaces" in err  # bad patient id
+    assert "which one? Type its number (2 to 6)" in err
+    assert "'idk' is not a patient ID" in err and "no spaces" in err  # bad patient ids
+    assert "120" in err  # age 200
+    assert "Yesterday at roughly what time?" in err
     assert "type a number of hours" in err and "last 14 days" in err
     assert "1 to 520" in err or "out of range" in err  # week 0
     assert "11 is out of range" in err and "whole number from 0 to 10" in err
@@ -112,7 +126,7 @@ def test_bad_answers_are_explained_and_asked_again() -> None:
 
 
 def test_required_question_cannot_be_skipped() -> None:
-    result = ask(["pt-1", "", "0.5", "", "", "", "", "no", "no", "no", ""])
+    result = ask([*START, "", "0.5", "no", "no", "no", "", "", "", "", ""])
     assert "This question needs an answer." in result.stderr
     assert result.exit_code == 0
 
@@ -126,9 +140,9 @@ def summary_number(stderr: str, label: str) -> str:
 def test_summary_can_go_back_and_change_an_answer() -> None:
     """The heart group from "no" to "yes": chest pain ongoing, like pressure: the emergency
     screen comes as soon as the kind of chest pain is given."""
-    first = ask([*NO_PAIN, ""])
+    first = ask([*NO_PAIN, ""], "--no-log")
     heart = summary_number(first.stderr, "Chest, heart, breathing or head symptoms")
-    result = ask([*NO_PAIN, heart, "yes", "3", "1"], "--json")
+    result = ask([*NO_PAIN, heart, "yes", "3", "1"], "--json", "--no-log")
     assert result.exit_code == 0, result.stderr[-1500:]
     assert "Your answers" in result.stderr
     decision = json.loads(result.stdout)
@@ -136,32 +150,32 @@ def test_summary_can_go_back_and_change_an_answer() -> None:
 
 
 def test_changing_an_answer_shows_it_and_enter_keeps_it() -> None:
-    reps = summary_number(ask([*NO_PAIN, ""]).stderr, "Repetitions in reserve")
-    result = ask([*NO_PAIN, reps, "", ""], "--json")
+    reps = summary_number(ask([*NO_PAIN, ""], "--no-log").stderr, "Repetitions in reserve")
+    result = ask([*NO_PAIN, reps, "", ""], "--json", "--no-log")
     assert "Enter keeps: 3" not in result.stderr  # NO_PAIN gives no reps: it was skipped
     assert "Enter keeps: Not answered" in result.stderr
     assert "reps_in_reserve" not in json.loads(result.stdout)["report"]
-    with_reps = ["pt-1", "0.5", "", "", "", "2", "no", "no", "no"]
-    reps = summary_number(ask([*with_reps, ""]).stderr, "Repetitions in reserve")
-    kept = ask([*with_reps, reps, "", ""], "--json")
+    with_reps = [*START, "0.5", "no", "no", "no", "", "", "", "2"]
+    reps = summary_number(ask([*with_reps, ""], "--no-log").stderr, "Repetitions in reserve")
+    kept = ask([*with_reps, reps, "", ""], "--json", "--no-log")
     assert "Enter keeps: 2" in kept.stderr
     assert json.loads(kept.stdout)["report"]["reps_in_reserve"] == 2
-    changed = ask([*with_reps, reps, "4", ""], "--json")
+    changed = ask([*with_reps, reps, "4", ""], "--json", "--no-log")
     assert json.loads(changed.stdout)["report"]["reps_in_reserve"] == 4
 
 
 def test_a_skipped_question_can_be_answered_at_the_summary() -> None:
-    week = summary_number(ask([*NO_PAIN, ""]).stderr, "Programme week")
-    result = ask([*NO_PAIN, week, "2", ""], "--json")
+    week = summary_number(ask([*NO_PAIN, ""], "--no-log").stderr, "Programme week")
+    result = ask([*NO_PAIN, week, "2", ""], "--json", "--no-log")
     assert json.loads(result.stdout)["report"]["program_week"] == 2
 
 
 def test_a_gate_kept_at_the_summary_keeps_its_answers() -> None:
     pain = ["yes", "2", "1", "thigh", "muscle", "", "", "", "no", *[""] * 7]
-    lines = ["pt-1", "0.5", "", "", "", "", "no", "no", *pain]
-    first = ask([*lines, ""])
+    lines = [*START, "0.5", "no", "no", *pain, "", "", "", ""]
+    first = ask([*lines, ""], "--no-log")
     injury = summary_number(first.stderr, "Signs of injury")
-    result = ask([*lines, injury, "", ""], "--json")
+    result = ask([*lines, injury, "", ""], "--json", "--no-log")
     assert "Enter keeps: No" in result.stderr
     report = json.loads(result.stdout)["report"]
     assert report["pain_region"] == "thigh" and report["snap_or_tear"] is False
@@ -173,7 +187,8 @@ def test_summary_rejects_a_number_out_of_range() -> None:
 
 
 def test_patient_option_skips_the_id_question() -> None:
-    result = ask([*NO_PAIN[1:], ""], "--patient", "pt-9", "--json")
+    without_id = ["n", "", "none", *NO_PAIN[len(START) :]]  # and not asked whether it is theirs
+    result = ask([*without_id, ""], "--patient", "pt-9", "--json")
     assert json.loads(result.stdout)["report"]["patient_id"] == "pt-9"
     assert "Your patient ID" not in result.stderr
 
@@ -219,7 +234,7 @@ def test_ctrl_c_after_an_answer_that_needs_a_clinician_shows_and_records_it(
 ) -> None:
     """Nearly fainting is same day: the questions go on; Ctrl-C at the next question still
     shows what to do, and the clinician sees the check in the log."""
-    _interrupted_after(["pt-1", "0.5", "", "", "", "", "yes", "1", "2"], monkeypatch)
+    _interrupted_after([*START, "0.5", "yes", "1", "2"], monkeypatch)
     db = tmp_path / "log.db"
     result = ask([], "--db", str(db))
     assert result.exit_code == 130
@@ -250,11 +265,11 @@ def test_questions_command_lists_the_flow() -> None:
     screen = CliRunner().invoke(main, ["questions"], env={"COLUMNS": "80"}).stdout
     assert all(len(line) <= 80 for line in screen.splitlines())  # broken between words
     text = " ".join(screen.split())
-    assert "[pain] Any pain or injury" in text and "If no: pain_during=0" in text
+    assert "[pain] Any pain, soreness or stiffness" in text and "If no: pain_during=0" in text
     assert "[injury] [after yes to [pain]] Any sign of an injury" in text
     assert (
         "pain_trend [after yes to [pain]; when hours_since_session is 24 or more and pain_now "
-        "is above 0]: Compared with about a day ago" in text
+        "is above 0]: Compared with when it started" in text
     )
     # nested behind two gates: both named, then the question's own condition
     assert (
@@ -263,11 +278,17 @@ def test_questions_command_lists_the_flow() -> None:
     )
     assert "groin_lump [after yes to [pain] and [injury]]: Have you noticed" in text
     assert "patient_id: Your patient ID" in text  # asked always: no condition
-    assert "numbness [after yes to [since]]: Any numbness" in text and "<any of: " in text
+    assert text.index("[now] First: is any of these happening to you now?") < text.index(
+        "patient_id: Your patient ID"
+    )
+    assert 'I fainted or blacked out, during or since the session -> fainting="fainted"' in text
+    assert "This is the first check for '<ID>'. Is that your patient ID?" in text
+    assert "numbness [after yes to [since]]: Where, if anywhere" in text and "<any of: " in text
     for field in ITEMS:  # every question the questionnaire asks, each at the start of a line
         assert re.search(rf"^ *{field}( \(optional\))?( \[|:)", screen, re.M), field
     data = json.loads(CliRunner().invoke(main, ["questions", "--json"]).stdout)
-    assert data["contract_version"] == "3"
+    assert data["contract_version"] == "3" and data["first"]["screen"] == "now"
+    assert [a["field"] for a in data["patient_record"]["asks"]] == ["age", "conditions"]
     assert [s.get("gate") for s in data["steps"] if "gate" in s] == ["heart", "since", "pain"]
     pain = next(s for s in data["steps"] if s.get("gate") == "pain")
     trend = next(i for i in pain["if_yes"] if i.get("field") == "pain_trend")
@@ -303,14 +324,14 @@ def test_end_of_input_after_an_answer_that_needs_a_clinician_shows_and_records_i
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "log.db"
-    result = ask(["pt-1", "0.5", "", "", "", "", "yes", "1", "2"], "--db", str(db))
+    result = ask([*START, "0.5", "yes", "1", "2"], "--db", str(db))
     assert result.exit_code == 1
     assert result.stdout.startswith("Contact your clinician today.")
     assert "No more input." in result.stderr and "reference number 1" in result.stdout
 
 
 def test_a_check_stopped_early_exits_with_its_outcome_when_asked(tmp_path: Path) -> None:
-    lines = ["pt-1", "0.5", "", "", "", "", "yes", "1", "3"]  # fainted
+    lines = [*START, "0.5", "yes", "1", "3"]  # fainted
     result = ask(lines, "--exit-code", "--db", str(tmp_path / "log.db"))
     assert result.exit_code == 6  # emergency
     assert result.stdout.startswith("STOP EXERCISING")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..contract.reading import FIELDS, parse_report, show
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ..evaluation.warning import EarlyWarning
     from ..log import EntrySummary, PatientRecord, SessionRef, TriageLog
     from ..log.store import Once
+    from .compare import Comparison
 
 FOLLOW_UP_LIMIT_HOURS = 336
 KEYED = "the check recorded under the idempotency key"
@@ -67,14 +68,21 @@ class CheckResult:
     replayed: bool = False
     """Whether this is the check first recorded under the idempotency key given, read back from
     the log (``decision`` and ``entry`` as recorded then; nothing else is known)."""
+    compared: Comparison | None = None
+    """For a follow-up: what changed since the earlier check of the same session (None when
+    not a follow-up, or the session has no earlier check with an answer to compare)."""
 
     @property
     def logged(self) -> bool:
         return self.entry is not None
 
     def to_dict(self) -> dict[str, Any]:
-        """The decision's JSON, and whether it was logged (the entry id, or why not)."""
+        """The decision's JSON, what changed since the earlier check of the session (a
+        follow-up's ``compared_with``, only when there is one), and whether it was logged (the
+        entry id, or why not)."""
         data = self.decision.to_dict()
+        if self.compared is not None:
+            data = {**data, "compared_with": self.compared.to_dict()}
         if self.entry is not None:
             return {**data, "logged": True, "log_entry": self.entry.id}
         return {**data, "logged": False, "not_logged": self.not_logged}
@@ -143,6 +151,7 @@ def check(
         except ReportError as refused:
             return _stopped_or_refused(refused, given, opened, rules, record=record, key=key)
         history = _history(opened, report, rules)
+        compared = None if session is None else _compared(opened, report, rules, history)
         decision = evaluate(report, pack=rules, engine=engine, history=history, explain=explain)
         logged = decision.model_copy(update={"why_not": None})
         entry, write_error = _record(opened, logged, key) if record else (None, None)
@@ -165,7 +174,28 @@ def check(
         session,
         patient_record,
         opened.location if started and opened is not None else None,
+        compared=compared,
     )
+
+
+def _compared(
+    log: TriageLog | None, report: Report, pack: RulePack, history: list[Earlier] | None
+) -> Comparison | None:
+    """A follow-up compared with the earlier check of its session: from the history read for
+    the rules when its window holds the whole session (it began at most
+    ``FOLLOW_UP_LIMIT_HOURS`` ago), else read for it. Only shown: a log that cannot be read
+    for it gives none."""
+    from .compare import compared_with
+
+    if history is None or pack.history_days * 24 < FOLLOW_UP_LIMIT_HOURS:
+        if log is None:
+            return None
+        try:
+            days = FOLLOW_UP_LIMIT_HOURS / 24
+            history = log.history(report.patient_id, before=report.reported_at, days=days)
+        except StorageError:
+            return None
+    return compared_with(history, report)
 
 
 @dataclass(frozen=True)
@@ -224,9 +254,9 @@ def _stop_early(
     warning = replace(warning, answers=answers)
     if not record:
         return StoppedCheck(warning, not_logged=_why_not(False, None))
-    if not _recordable(answers):
-        why = "the answers do not say who the patient is and when the session ended"
-        return StoppedCheck(warning, not_logged=why)
+    missing = _not_said(answers)
+    if missing:
+        return StoppedCheck(warning, not_logged=f"the answers do not say {missing}")
     opened, error = _open(log, create=True)
     entry = None
     if opened is not None:
@@ -245,10 +275,21 @@ def _stop_early(
     )
 
 
-def _recordable(answers: Mapping[str, Any]) -> bool:
+def _not_said(answers: Mapping[str, Any]) -> str:
+    """What a check stopped early lacks to be recorded, in words ('' when nothing)."""
     hours = answers.get("hours_since_session")
-    number = isinstance(hours, (int, float)) and not isinstance(hours, bool)
-    return isinstance(answers.get("patient_id"), str) and number
+    missing = [
+        words
+        for words, said in (
+            ("who the patient is", isinstance(answers.get("patient_id"), str)),
+            (
+                "when the session ended",
+                isinstance(hours, (int, float)) and not isinstance(hours, bool),
+            ),
+        )
+        if not said
+    ]
+    return " and ".join(missing)
 
 
 def _given(
@@ -540,6 +581,26 @@ def find_session(patient: str, log: TriageLog | LogLocation = None) -> SessionRe
     return session
 
 
+def is_same_session(session: SessionRef, ended_at: datetime, now: datetime | None = None) -> bool:
+    """Whether a session that ended at ``ended_at`` can be ``session``: it ended no later than
+    the session's first check was answered (its ``first_checked_at``; ``ended_at`` as the log has
+    it when that is not known), and at most 14 days (``FOLLOW_UP_LIMIT_HOURS``) before ``now``
+    (the current time by default). A time that corrects a rough one of the first check ("about
+    a day ago") is the same session; a session that ended after that check is a new one."""
+    ended_at = _utc(ended_at)
+    now = _utc(now or datetime.now(timezone.utc))
+    oldest = now - timedelta(hours=FOLLOW_UP_LIMIT_HOURS)
+    return oldest <= ended_at <= _first_checked(session)
+
+
+def _first_checked(session: SessionRef) -> datetime:
+    return _utc(session.first_checked_at or session.ended_at)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
 def link_follow_up(
     answers: Mapping[str, Any] | Report,
     session: SessionRef,
@@ -548,18 +609,39 @@ def link_follow_up(
 ) -> dict[str, Any]:
     """Fill ``session_id`` and ``hours_since_session`` of a follow-up from its session in the log.
     Answers that contradict the log, or that are not what the contract expects, are refused, not
-    overwritten."""
+    overwritten. A ``hours_since_session`` within an hour of the log's is taken as the log's; one
+    further off that corrects when the session ended (it ended before the session's first check:
+    ``is_same_session``) is kept, and recorded; one that puts the end after that check is
+    refused: that is another session."""
     data = answers.answers() if isinstance(answers, Report) else dict(answers)
     moment = _moment(data.get("reported_at"), now, source)
     hours = round((moment - session.ended_at).total_seconds() / 3600, 1)
+    corrected = _correction(data.get("hours_since_session"), hours, session, moment)
     problems = [
         Problem(message, field=field, file=source, fix=fix)
-        for bad, field, message, fix in _conflicts(data, session, hours)
+        for bad, field, message, fix in _conflicts(data, session, hours, moment, corrected)
         if bad
     ]
     if problems:
         raise ReportError(problems, source)
-    return {**data, "session_id": session.session_id, "hours_since_session": max(hours, 0.0)}
+    linked = max(hours, 0.0) if corrected is None else corrected
+    return {**data, "session_id": session.session_id, "hours_since_session": linked}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _correction(given: Any, hours: float, session: SessionRef, moment: datetime) -> float | None:
+    """The hours given, when they are more than an hour off the log's and put the session's end
+    before its first check: a corrected time. None otherwise."""
+    if not _number(given) or abs(given - hours) <= 1:
+        return None
+    try:
+        ended = moment - timedelta(hours=given)
+    except OverflowError:
+        return None
+    return given if ended <= _first_checked(session) else None
 
 
 def _moment(value: Any, now: datetime | None, source: str | None) -> datetime:
@@ -572,11 +654,17 @@ def _moment(value: Any, now: datetime | None, source: str | None) -> datetime:
 
 
 def _conflicts(
-    data: dict[str, Any], session: SessionRef, hours: float
+    data: dict[str, Any],
+    session: SessionRef,
+    hours: float,
+    moment: datetime,
+    corrected: float | None,
 ) -> list[tuple[bool, str, str, str]]:
     given = data.get("hours_since_session")
-    number = isinstance(given, (int, float)) and not isinstance(given, bool)
+    number = _number(given)
     off_by = abs(given - hours) if isinstance(given, (int, float)) and number else 0.0
+    first = round((moment - _first_checked(session)).total_seconds() / 3600, 1)
+    since = hours if corrected is None else corrected
     return [
         (
             data.get("session_id") not in (None, session.session_id),
@@ -592,15 +680,18 @@ def _conflicts(
             "leave hours_since_session out with --follow-up",
         ),
         (
-            off_by > 1,
+            off_by > 1 and corrected is None,
             "hours_since_session",
-            f"the log says the session ended {hours:g} hours before this report, not {given}",
-            "leave hours_since_session out with --follow-up",
+            f"the log says the session ended {hours:g} hours before this report, not {given}: "
+            f"its first check was {first:g} hours before this report, and a session that ended "
+            "after it is not that session",
+            "leave hours_since_session out with --follow-up; for a session after that check, "
+            "run 'triage check' without --follow-up",
         ),
         (
-            hours > FOLLOW_UP_LIMIT_HOURS,
+            since > FOLLOW_UP_LIMIT_HOURS,
             "hours_since_session",
-            f"the latest session ended {hours / 24:.0f} days ago, more than 14",
+            f"the latest session ended {since / 24:.0f} days ago, more than 14",
             "run a new check after your next session",
         ),
     ]

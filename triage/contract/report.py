@@ -213,8 +213,8 @@ class Report(BaseModel):
         BeforeValidator(_plain_number),
         Ask(
             "When did the session end?",
-            "For example: just now, this morning, yesterday, 2 days ago, or a number of hours "
-            "(0 means you have just finished; at most 336, two weeks).",
+            "For example: just now, 45 minutes ago, this morning, yesterday at 6pm, or a "
+            "number of hours (0 means you have just finished; at most 336, two weeks).",
             short="Session ended",
         ),
     ]
@@ -224,7 +224,8 @@ class Report(BaseModel):
         BeforeValidator(_whole_number),
         Ask(
             "Which week of your programme is this?",
-            "1 for the first week. Leave it out if you are not sure.",
+            "1 for the first week; months are fine too (3 months is read as week 13). Leave it "
+            "out if you do not know.",
             short="Programme week",
         ),
     ] = None
@@ -242,8 +243,9 @@ class Report(BaseModel):
         Field(ge=0, le=10),
         BeforeValidator(_whole_number),
         Ask(
-            "How hard did the session feel?",
-            "0 means resting, 10 the hardest effort you could make.",
+            "How hard was the session as a whole, from 0 to 10?",
+            "Think of the whole session, not its hardest moment: 0 means resting, 10 the hardest "
+            "effort you could make.",
             short="How hard the session felt",
         ),
     ] = None
@@ -284,7 +286,9 @@ class Report(BaseModel):
         SetOf[KnownCondition],
         Ask(
             "Do any of these apply to you?",
-            "Your clinician records these once; they change what some answers mean.",
+            "Choose what a doctor has told you that you have, and the medicines you take; type "
+            "'none' if none apply. If you are not sure whether a medicine is a blood thinner, "
+            "choose it.",
             labels={
                 "heart_disease": "Heart disease",
                 "high_blood_pressure": "High blood pressure",
@@ -303,7 +307,8 @@ class Report(BaseModel):
         BeforeValidator(_whole_number),
         Ask(
             "What was your worst pain during the session?",
-            "0 means no pain at all, 10 the worst pain you can imagine. A headache counts too.",
+            "0 means no pain at all, 10 the worst pain you can imagine. Ordinary muscle "
+            "soreness, stiffness and a headache count too.",
             worse=HIGHER,
             short="Worst pain during the session",
         ),
@@ -314,7 +319,8 @@ class Report(BaseModel):
         BeforeValidator(_whole_number),
         Ask(
             "How bad is the pain right now?",
-            "0 means no pain at all, 10 the worst pain you can imagine.",
+            "0 means no pain, 10 the worst you can imagine; ordinary muscle soreness and "
+            "stiffness count. If you are not sure between two numbers, choose the higher one.",
             worse=HIGHER,
             short="Pain now",
         ),
@@ -333,18 +339,20 @@ class Report(BaseModel):
     pain_trend: Annotated[
         Trend | None,
         Ask(
-            "Compared with about a day ago, is the pain better, the same or worse?",
-            "Think of how it was at about this time yesterday.",
+            "Compared with when it started, or with yesterday if it began before, is the pain "
+            "better, the same or worse?",
+            "If you are not sure, choose the worse answer.",
             labels={"better": "Better", "same": "About the same", "worse": "Worse"},
             worse=(("better", "same", "worse"),),
-            short="Pain compared with a day ago",
+            short="Pain better, same or worse",
         ),
     ] = None
     pain_region: Annotated[
         PainRegion | None,
         Ask(
             "Where does it hurt most?",
-            "Choose the part of the body that hurts most; a headache is the head.",
+            "Choose the part of the body that hurts most; a headache is the head. If you are "
+            "not sure, choose the nearest one.",
             labels={
                 "head": "Head",
                 "neck": "Neck",
@@ -368,8 +376,9 @@ class Report(BaseModel):
         PainSite | None,
         Ask(
             "What does the pain feel like it is in?",
-            "A muscle is the fleshy part (the front of the thigh); a joint is where bones meet "
-            "(knee, shoulder); a tendon is a cord near a joint (the Achilles).",
+            "A muscle is the fleshy part (the thigh); a joint is where bones meet (the knee); a "
+            "tendon is a cord near a joint (the Achilles). If you are not sure, choose the one "
+            "it feels most like.",
             labels={
                 "muscle": "A muscle",
                 "joint": "A joint",
@@ -415,15 +424,16 @@ class Report(BaseModel):
     pain_onset: Annotated[
         Literal["sudden_during", "gradual_during", "hours_after", "next_day"] | None,
         Ask(
-            "When did the pain start?",
-            "Suddenly means at one moment, for example during one repetition.",
+            "When did this pain start, or get worse if you had it before?",
+            "Within an hour after the session counts as during it. Suddenly means at one "
+            "moment, such as one repetition; if you are not sure, choose the one closest to it.",
             labels={
-                "sudden_during": "Suddenly, during a set",
-                "gradual_during": "Gradually, during the session",
+                "sudden_during": "Suddenly, at one moment during the session",
+                "gradual_during": "Gradually, during the session or within an hour after it",
                 "hours_after": "Some hours after the session",
-                "next_day": "The next day",
+                "next_day": "The next day or later",
             },
-            short="When the pain started",
+            short="When the pain started or got worse",
         ),
     ] = None
     pain_duration: Annotated[
@@ -462,7 +472,7 @@ class Report(BaseModel):
         bool | None,
         Ask(
             "Does the pain wake you from sleep?",
-            "Only pain that wakes you; pain while lying still is the question before.",
+            "Only pain that wakes you up; pain while you lie still is asked on its own.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Pain that wakes you at night",
@@ -472,7 +482,8 @@ class Report(BaseModel):
         SetOf[Limb],
         Ask(
             "Does pain shoot down into an arm or a leg?",
-            "Pain that travels from the neck or back down a limb, often with pins and needles.",
+            "Pain that travels from the neck or back down an arm or leg, often with pins and "
+            "needles. If you are not sure about one, choose it.",
             labels=LIMB_LABELS,
             worse=ADDING,
             short="Pain shooting into a limb",
@@ -491,8 +502,9 @@ class Report(BaseModel):
     swelling: Annotated[
         NoneMildMarked,
         Ask(
-            "Is there any swelling where it hurts?",
-            "Compare with the other side of the body.",
+            "Is there any swelling at the spot or joint that hurts?",
+            "Compare with the other side of the body. If you are not sure, choose the worse "
+            "answer.",
             labels={"none": "No swelling", "mild": "A little", "marked": "A lot, clearly swollen"},
             worse=(("none", "mild", "marked"),),
         ),
@@ -501,7 +513,8 @@ class Report(BaseModel):
         bool | None,
         Ask(
             "Did the swelling come up within 2 hours?",
-            "Swelling that appears quickly after an injury can mean bleeding inside a joint.",
+            "Swelling that comes up quickly after an injury can mean bleeding inside a joint. "
+            "If you are not sure, answer yes.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Swelling within 2 hours",
@@ -521,9 +534,8 @@ class Report(BaseModel):
         Ask(
             "Does a joint look out of shape or feel out of place now, or does an arm or leg "
             "look bent where it should not?",
-            "For example a shoulder that looks square, or a kneecap that sits sideways. A bulge "
-            "in a muscle is the next question; a joint that slipped and went straight back in "
-            "is a joint giving way.",
+            "For example a square-looking shoulder or a kneecap pushed to one side; a bulge in "
+            "a muscle is asked on its own. If you are not sure, answer yes.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Out of shape or out of place",
@@ -533,8 +545,8 @@ class Report(BaseModel):
         bool | None,
         Ask(
             "Is there a new dent, gap or bulge in a muscle?",
-            "For example a muscle that has bunched up into a ball, or a changed fold at the "
-            "front of the armpit.",
+            "For example a muscle bunched up into a ball, or a changed fold at the front of "
+            "the armpit. A joint out of place is asked on its own.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="New dent or bulge in a muscle",
@@ -544,7 +556,8 @@ class Report(BaseModel):
         NoneMildMarked | None,
         Ask(
             "Is that part weaker than usual?",
-            "Much weaker means you cannot do an everyday movement with it, such as opening a jar.",
+            "Much weaker means you cannot do an everyday movement with it, such as opening a "
+            "jar. If you are not sure, choose the worse answer.",
             labels={"none": "No", "mild": "A little weaker", "marked": "Much weaker"},
             worse=(("none", "mild", "marked"),),
         ),
@@ -552,9 +565,9 @@ class Report(BaseModel):
     functional_loss: Annotated[
         bool,
         Ask(
-            "Is there something new you cannot do: bear weight, lift the arm, grip, "
-            "or bend or straighten a joint?",
-            "Only something you could do before the session.",
+            "Is there something new you cannot do, for example put weight on a leg, stand on "
+            "tiptoe, lift your arm, grip, or bend or straighten a joint?",
+            "Only something you could do before the session. If you are not sure, answer yes.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Something new you cannot do",
@@ -584,7 +597,7 @@ class Report(BaseModel):
         bool,
         Ask(
             "Have you noticed a new lump or bulge in your groin or belly?",
-            "It may go back in when you lie down.",
+            "It may go back in when you lie down. If you are not sure, answer yes.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Lump in the groin or belly",
@@ -593,8 +606,10 @@ class Report(BaseModel):
     chest_pain: Annotated[
         NoneResolvedOngoing,
         Ask(
-            "Did you have chest pain, pressure or tightness during or after the session?",
-            "Answer yes even if it has gone, and even if it felt like a pulled muscle.",
+            "Did you have chest pain, pressure or tightness during or since the session, "
+            "including today?",
+            "Answer yes even if it has gone or felt like a pulled muscle. If you are not sure, "
+            "answer yes.",
             labels=NONE_RESOLVED_ONGOING,
             worse=ORDER_RESOLVED,
         ),
@@ -603,7 +618,7 @@ class Report(BaseModel):
         Literal["pressure", "breathing", "tearing", "tender", "unsure"] | None,
         Ask(
             "What was the chest pain like?",
-            "Choose the description that fits best, or 'not sure'.",
+            "Choose the one that fits best. If you are not sure, choose the last answer.",
             labels={
                 "pressure": "Pressure, tightness or heaviness",
                 "breathing": "Sharp, and worse when breathing in",
@@ -619,7 +634,8 @@ class Report(BaseModel):
         Ask(
             "Did an ache, pressure or heaviness come on with the effort in your jaw, throat, "
             "neck, shoulder or arm, not in a muscle you worked?",
-            "Heart pain can be felt there instead of in the chest.",
+            "Heart pain can be felt only there, with no chest pain. If you are not sure, choose "
+            "the worse answer.",
             labels=NONE_RESOLVED_ONGOING,
             worse=ORDER_RESOLVED,
             short="Ache in the jaw, neck or arm",
@@ -628,8 +644,9 @@ class Report(BaseModel):
     cold_sweat: Annotated[
         bool | None,
         Ask(
-            "Did you break out in a cold sweat or feel clammy?",
-            "Not the ordinary sweat of hard exercise.",
+            "Did you break out in a cold sweat or feel cold and clammy?",
+            "Not the ordinary sweat of hard exercise, and not feeling sick (nausea) on its own. "
+            "If you are not sure, answer yes.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Cold sweat",
@@ -639,7 +656,8 @@ class Report(BaseModel):
         Literal["none", "nearly", "fainted"],
         Ask(
             "Did you faint, or nearly faint?",
-            "Nearly fainting means everything went grey or you had to sit or lie down at once.",
+            "Nearly fainting means everything went grey or you had to sit or lie down at once. "
+            "If you are not sure, choose the worse answer.",
             labels={"none": "No", "nearly": "I nearly fainted", "fainted": "I fainted"},
             worse=(("none", "nearly", "fainted"),),
         ),
@@ -648,7 +666,8 @@ class Report(BaseModel):
         NoneResolvedOngoing,
         Ask(
             "Did your heart race, pound or beat irregularly, more than the effort explains?",
-            "A fast heartbeat during hard sets is normal; answer yes if it felt wrong.",
+            "A fast heartbeat during hard sets is normal; answer yes if it felt wrong. If you "
+            "are not sure, choose the worse answer.",
             labels=NONE_RESOLVED_ONGOING,
             worse=ORDER_RESOLVED,
             short="Racing or irregular heartbeat",
@@ -658,7 +677,8 @@ class Report(BaseModel):
         NoneResolvedOngoing,
         Ask(
             "Were you far more out of breath than the effort explains?",
-            "More than you would expect for that exercise, or still out of breath at rest.",
+            "More than you would expect for that exercise, or still out of breath at rest. If "
+            "you are not sure, choose the worse answer.",
             labels=NONE_RESOLVED_ONGOING,
             worse=ORDER_RESOLVED,
             short="Unusual breathlessness",
@@ -667,14 +687,13 @@ class Report(BaseModel):
     dizziness: Annotated[
         Literal["none", "brief", "resolved", "ongoing"],
         Ask(
-            "Did you feel dizzy or light-headed?",
-            "As if the room were spinning, or as if you might faint. Only for a few seconds "
-            "when you stood up or racked a heavy set, gone within a minute: that is the "
-            "second answer.",
+            "Did you feel dizzy or light-headed during or since the session?",
+            "As if the room were spinning, or as if you might faint. If you are not sure, "
+            "choose the worse answer.",
             labels={
                 "none": "No",
-                "brief": "Only a few seconds on standing up or after a heavy set, gone within a "
-                "minute",
+                "brief": "Only light-headed on standing up or right after a heavy set, gone "
+                "within a minute",
                 "resolved": "Yes, but it has gone",
                 "ongoing": "Yes, and I still have it",
             },
@@ -684,18 +703,20 @@ class Report(BaseModel):
     confusion: Annotated[
         bool,
         Ask(
-            "Any confusion, slurred speech or unsteady walking?",
-            "Answer yes if someone with you noticed it, even if you did not.",
+            "Any confusion, slurred speech, unsteady walking, a face drooping on one side, or "
+            "sudden weakness of one arm or leg?",
+            "Count weakness only if it is not from pain or a sore muscle. If you are not sure, "
+            "or someone with you noticed it, answer yes.",
             labels=YES_NO,
             worse=SYMPTOM,
-            short="Confusion, speech or walking",
+            short="Confusion, speech, face or limb weakness",
         ),
     ]
     vision_change: Annotated[
         bool,
         Ask(
             "Any sudden blurred, double or lost vision?",
-            "Even if it lasted only a few minutes.",
+            "Even if it lasted only a few minutes. If you are not sure, answer yes.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Sudden change in vision",
@@ -704,9 +725,9 @@ class Report(BaseModel):
     headache: Annotated[
         Literal["none", "usual", "new", "thunderclap"],
         Ask(
-            "Did you get a headache during or after the session?",
+            "Did you get a headache during or since the session, including today?",
             "Sudden and severe means the worst headache you have ever had, at its worst within "
-            "a minute.",
+            "a minute. If you are not sure, choose the worse answer.",
             labels={
                 "none": "No",
                 "usual": "Yes, like the headaches I usually get",
@@ -720,7 +741,7 @@ class Report(BaseModel):
         bool,
         Ask(
             "Is your urine dark (tea- or cola-coloured), or much less than usual?",
-            "Check the next time you go to the toilet if you are not sure.",
+            "Brown like tea or cola, not just dark yellow. If you are not sure, answer yes.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Dark or much less urine",
@@ -729,18 +750,21 @@ class Report(BaseModel):
     tense_swollen_limb: Annotated[
         bool,
         Ask(
-            "Is an arm or leg tense, hard and swollen, with pain much worse than you would expect?",
-            "The muscle feels tight like a drum and the pain keeps rising.",
+            "Is the whole of an arm or leg, or a whole muscle such as the calf, tense, hard and "
+            "swollen, with pain much worse than you would expect?",
+            "It feels tight like a drum and the pain keeps rising; swelling at one sore spot or "
+            "joint is asked on its own. If you are not sure, answer yes.",
             labels=YES_NO,
             worse=SYMPTOM,
-            short="Tense, hard, swollen limb",
+            short="Whole arm, leg or muscle tense and hard",
         ),
     ]
     swollen_warm_limb: Annotated[
         bool,
         Ask(
             "Is one calf or arm swollen, warm, red or darker than the other?",
-            "Compare both sides: one calf or arm thicker, warmer, or a different colour.",
+            "Compare both sides: one calf or arm thicker, warmer, or a different colour. If you "
+            "are not sure, answer yes.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Swollen, warm calf or arm",
@@ -749,8 +773,9 @@ class Report(BaseModel):
     numbness: Annotated[
         SetOf[NumbPlace],
         Ask(
-            "Any numbness or tingling? Choose every place where you have it.",
-            "The saddle area is around the groin, the buttocks and the inner thighs.",
+            "Where, if anywhere, do you have numbness or tingling?",
+            "Choose every place where you have it, even if it comes and goes. If you are not "
+            "sure about a place, choose it.",
             labels={
                 "one_arm": "In one arm or hand",
                 "both_arms": "In both arms or hands",
@@ -767,7 +792,8 @@ class Report(BaseModel):
         Ask(
             "Any new trouble passing urine, or feeling when your bladder is full or when urine "
             "or stool passes, or new loss of control?",
-            "A small leak only when you lift, cough or jump is asked on its own.",
+            "A small leak only when you lift, cough or jump is asked on its own. If you are not "
+            "sure, answer yes.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Bladder or bowel change",
@@ -786,8 +812,10 @@ class Report(BaseModel):
     heat_illness: Annotated[
         NoneResolvedOngoing,
         Ask(
-            "Did you overheat: nausea, headache, heavy sweating, or hot and dry skin?",
-            "Recovered means you felt normal within 30 minutes of cooling down.",
+            "Did you get too hot (overheat) during or since the session, with feeling sick, a "
+            "headache, heavy sweating, or hot, dry skin?",
+            "Only if you got too hot. Recovered means normal within 30 minutes of cooling down; "
+            "if you are not sure, choose the worse answer.",
             labels={
                 "none": "No",
                 "resolved": "Yes, but I recovered after cooling down",
@@ -800,8 +828,10 @@ class Report(BaseModel):
     unwell: Annotated[
         bool,
         Ask(
-            "Do you have a fever, have you been sick, or do you feel acutely ill today?",
-            "Answer yes for a temperature, vomiting, or feeling suddenly unwell.",
+            "Do you have a fever, have you vomited (been sick), or do you feel suddenly very "
+            "unwell today?",
+            "Answer yes for a high temperature, vomiting, or feeling suddenly unwell. If you are "
+            "not sure, answer yes.",
             labels=YES_NO,
             worse=SYMPTOM,
             short="Fever or feeling ill",

@@ -17,6 +17,7 @@ from ..contract.field_table import FIELDS
 from ..contract.fields import CONTRACT_VERSION, PAIN, PAIN_WORDS, FieldSpec, requirement_for
 from ..errors import AnswerError
 from ..logic import Condition, holds, to_data, truth
+from .times import describe_hours, parse_programme_week, parse_session_end
 
 Answers = dict[str, Any]
 
@@ -72,8 +73,69 @@ class Gate:
         return [item.field for _, item in _items(self.items)]
 
 
-Step = Item | Gate
 PAIN_ONLY = f"when {PAIN_WORDS}"
+
+
+@dataclass(frozen=True)
+class Screen:
+    """The first question: is anything happening now that needs an ambulance? Each answer but
+    "No" stands for report answers that meet an emergency row on their own, so that the rules,
+    not this question, decide: any of them stops the questionnaire at once."""
+
+    key: str
+    title: str
+    question: str
+    help: str
+    answers: tuple[tuple[str, str, dict[str, Any]], ...]  # (value, label, report answers)
+
+    def options(self) -> list[tuple[Any, str]]:
+        return [(NOTHING_NOW, self.answers[0][1])] + [
+            (v, label) for v, label, _ in self.answers[1:]
+        ]
+
+    def means(self, chosen: list[str]) -> dict[str, Any]:
+        """The report answers the chosen answers stand for."""
+        found: dict[str, Any] = {}
+        for value, _, answers in self.answers:
+            if value in chosen:
+                found.update(answers)
+        return found
+
+
+NOTHING_NOW = "none"
+RIGHT_NOW = Screen(
+    "now",
+    "Happening now",
+    "First: is any of these happening to you now?",
+    "These need an ambulance. If you are not sure, choose it: the next screen says what to do. "
+    "If none of them is happening, answer 1 (No): the next questions ask about everything else, "
+    "including what has passed.",
+    (
+        (NOTHING_NOW, "No, none of these", {}),
+        (
+            "chest",
+            "Chest pain, pressure or tightness (not only sore when pressed)",
+            {"chest_pain": "ongoing", "chest_pain_kind": "unsure"},
+        ),
+        (
+            "fainted",
+            "I fainted or blacked out, during or since the session",
+            {"fainting": "fainted"},
+        ),
+        ("breathless", "Struggling to breathe, even when resting", {"breathless": "ongoing"}),
+        (
+            "confused",
+            "Confusion, slurred speech, a drooping face, or sudden weakness of one side",
+            {"confusion": True},
+        ),
+        ("headache", "A sudden, severe headache: the worst ever", {"headache": "thunderclap"}),
+    ),
+)
+"""Asked before anything else, the patient ID included (red flags first)."""
+
+Step = Item | Gate
+Question = Step | Screen
+"""What the session may ask: a report field, a gate, or the first screen."""
 
 
 def _only(field: str) -> Item:
@@ -121,22 +183,21 @@ INJURY = Gate(
 FLOW: tuple[Step, ...] = (
     Item("patient_id"),
     Item("hours_since_session"),
-    Item("program_week"),
-    Item("new_load"),
-    Item("session_rpe"),
-    Item("reps_in_reserve"),
     # The warning signs come first: the questionnaire stops at the first red flag (clinical.md
     # section 6.4), so the questions that can reveal an emergency are asked before the others,
-    # and within a group before those that can only reveal an urgent row.
+    # and within a group before those that can only reveal an urgent row. Only who the patient
+    # is and when the session ended come before them: a check stopped early is recorded with
+    # them, and the questions say "since the session".
     Gate(
         "heart",
         "Chest, heart, breathing or head symptoms",
-        "During or after the session, did you have any chest pain or tightness, an ache in "
-        "your jaw, neck or arm, a cold sweat, fainting or nearly fainting, a racing or "
-        "irregular heartbeat, unusual breathlessness, dizziness, confusion, a change in your "
-        "vision, or a headache?",
+        "During or since the session, including today, did you have any chest pain or "
+        "tightness, an ache in your jaw, neck or arm, a cold sweat, fainting or nearly "
+        "fainting, a racing or irregular heartbeat, unusual breathlessness, dizziness or "
+        "light-headedness, confusion or slurred speech, sudden weakness of one side, a change "
+        "in your vision, or a headache?",
         "Answer yes even if it has passed, or if you are not sure: the next questions ask "
-        "about each one.",
+        "about each one. Light-headedness for a few seconds on standing up counts too.",
         (
             Item("chest_pain"),
             _required("chest_pain_kind"),
@@ -164,11 +225,12 @@ FLOW: tuple[Step, ...] = (
     Gate(
         "since",
         "Urine, limbs, numbness, bladder, heat or illness",
-        "Since the session, have you had any dark or much less urine, a tense swollen "
-        "arm or leg, a swollen warm calf or arm, numbness or tingling, a change in bladder or "
-        "bowel control or a leak of urine, overheating, or a fever or feeling ill?",
+        "Since the session, including today, have you had any dark or much less urine, a "
+        "whole arm or leg or a whole calf tense and swollen, one calf or arm swollen and warm, "
+        "numbness or tingling, a change in bladder or bowel control or a leak of urine, "
+        "getting too hot (overheating), or a fever or feeling ill?",
         "Answer yes even if you are not sure it is related to the session: the next questions "
-        "ask about each one.",
+        "ask about each one. Swelling only at a sore spot or joint is asked with the pain.",
         tuple(
             Item(f)
             for f in (
@@ -195,17 +257,18 @@ FLOW: tuple[Step, ...] = (
     Gate(
         "pain",
         "Pain or injury",
-        "Any pain or injury during or since the session, including a headache, a pop or snap, "
-        "swelling, a joint out of place, a new lump in the groin, or something you suddenly "
-        "cannot do?",
-        "Answer yes for any pain at all, even mild muscle soreness or a headache.",
+        "Any pain, soreness or stiffness during or since the session, including today, or any "
+        "injury: a pop or snap, swelling, a joint out of place, a new lump in the groin, or "
+        "something you suddenly cannot do?",
+        "Answer yes for any pain at all, even mild muscle soreness, stiffness or a headache: "
+        "the next questions ask how much.",
         (
             Item("pain_during"),
             Item("pain_now"),
             _required("pain_region"),
             _required("pain_site"),
+            _only("pain_duration"),  # how long, before when it started (or flared)
             _only("pain_onset"),
-            _only("pain_duration"),
             _only("radiating_pain"),
             INJURY,  # after the answers that can make an emergency (a dislocation is urgent)
             _only("pain_spread"),
@@ -223,8 +286,13 @@ FLOW: tuple[Step, ...] = (
             **{k: v for k, v in INJURY.if_no.items() if FIELDS[k].required},
         },
     ),
+    Item("program_week"),
+    Item("new_load"),
+    Item("session_rpe"),
+    Item("reps_in_reserve"),
 )
-"""The questionnaire: the session, then three groups behind a yes/no question each."""
+"""The questionnaire: who and when, three groups of warning signs behind a yes/no question
+each, then the routine questions about the session. ``RIGHT_NOW`` comes before all of them."""
 
 SESSION_FACTS = ("program_week", "new_load", "session_rpe", "reps_in_reserve", "pain_during")
 """What cannot have changed about a session since it ended: a follow-up takes them from the
@@ -251,30 +319,37 @@ def parse_set(options: list[tuple[Any, str]], text: str) -> list[Any]:
     return [value for value, _ in options if value in chosen]  # each once, in the usual order
 
 
+YES_NO = [(False, "No"), (True, "Yes")]
+"""A yes/no question's answers: "No" first, as in every question (one way to answer)."""
+NO_VALUES = (False, "none")
+"""The answer that means "no" wherever a question has one."""
+_YES_WORDS = ("y", "yes", "yeah", "yep")
+_NO_WORDS = ("n", "no", "nope")
+
+
 def choices(spec: FieldSpec) -> list[tuple[Any, str]]:
-    """The possible answers with their labels, in the contract's order."""
+    """The possible answers with their labels: "No" first, then the yes answers from least to
+    most (the contract's order for the other choices)."""
     if spec.kind == "yes_no":
-        return [(True, "Yes"), (False, "No")]
+        return list(YES_NO)
     if spec.kind == "yes_no_unsure":
-        return [(value, spec.ask.labels[value]) for value in (True, "unsure", False)]
+        return [(value, spec.ask.labels[value]) for value in (False, "unsure", True)]
     return [(value, spec.ask.labels.get(value, str(value))) for value in spec.choices]
 
 
 def parse_choice(options: list[tuple[Any, str]], text: str) -> Any:
-    """A choice by its number, or by a unique prefix of its value or its label."""
-    typed = text.strip().lower()
+    """A choice by its number, by y/n/yes/no where the question has a "no" answer, or by a
+    unique prefix of its value or its label (or of its label's words: 'next day')."""
+    typed = " ".join(text.strip().lower().split()).rstrip(".!")
     if typed.isdigit():
         number = int(typed)
         if 1 <= number <= len(options):
             return options[number - 1][0]
         raise AnswerError(f"choose a number from 1 to {len(options)}")
-    if typed in ("y", "n") and any(v is True for v, _ in options):
-        return typed == "y"
-    matches = [
-        (v, label)
-        for v, label in options
-        if str(v).lower().startswith(typed) or label.lower().startswith(typed)
-    ]
+    yes_or_no = _yes_or_no(options, typed)
+    if yes_or_no is not None:
+        return yes_or_no[0]
+    matches = _matches(options, typed)
     exact = [m for m in matches if str(m[0]).lower() == typed or m[1].lower() == typed]
     if len(exact) == 1 or len(matches) == 1:
         return (exact or matches)[0][0]
@@ -286,10 +361,48 @@ def parse_choice(options: list[tuple[Any, str]], text: str) -> Any:
     )
 
 
+def _yes_or_no(options: list[tuple[Any, str]], typed: str) -> tuple[Any] | None:
+    """y/n/yes/no, where the question has a "no" answer: "no" is it; "yes" is the one yes
+    answer, or, when there are several, a message asking which (by number)."""
+    no = [value for value, _ in options if is_no(value)]
+    if not no or typed not in (*_YES_WORDS, *_NO_WORDS):
+        return None
+    if typed in _NO_WORDS:
+        return (no[0],)
+    yes = [(n, label) for n, (value, label) in enumerate(options, 1) if _is_yes(value)]
+    if len(yes) == 1:
+        return (options[yes[0][0] - 1][0],)
+    which = "; ".join(f"{n}) {label}" for n, label in yes)
+    raise AnswerError(f"which yes? Type its number: {which}")
+
+
+def _is_yes(value: Any) -> bool:
+    return not is_no(value) and value != "unsure"
+
+
+def is_no(value: Any) -> bool:
+    return any(value is no or (type(value) is type(no) and value == no) for no in NO_VALUES)
+
+
+def _matches(options: list[tuple[Any, str]], typed: str) -> list[tuple[Any, str]]:
+    """The answers whose value or label starts with ``typed``; failing any, those with a
+    word of the label from which it starts ('next day' for 'The next day')."""
+    found = [
+        (v, label)
+        for v, label in options
+        if str(v).lower().startswith(typed) or label.lower().startswith(typed)
+    ]
+    if found or not typed:
+        return found
+    return [(v, label) for v, label in options if f" {typed}" in f" {label.lower()}"]
+
+
 def parse_answer(spec: FieldSpec, text: str, now: datetime | None = None) -> Any:
     """Read one typed answer for ``spec``; raises AnswerError with a short explanation."""
     if spec.name == "hours_since_session":
         return parse_session_end(text, now or datetime.now().astimezone())
+    if spec.name == "program_week":
+        return parse_programme_week(text)
     if spec.kind in ("choice", "yes_no", "yes_no_unsure"):
         return parse_choice(choices(spec), text)
     if spec.kind == "set":
@@ -297,9 +410,30 @@ def parse_answer(spec: FieldSpec, text: str, now: datetime | None = None) -> Any
     if spec.numeric:
         return _parse_number(spec, text)
     value = text.strip()
+    if spec.name == "patient_id" and _not_an_id(value):
+        raise AnswerError(NOT_AN_ID.format(value))
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", value):
         raise AnswerError("use 1 to 64 letters, digits, '.', '_' or '-' (no spaces)")
     return value
+
+
+NOT_AN_ID = (
+    "'{}' is not a patient ID. Your patient ID is the short code your clinic gave you (on "
+    "your appointment letter or message), not your name. If you do not have it, press Ctrl-C "
+    "and ask your clinic; if something worries you now, do not wait: call your clinic, or "
+    "your emergency number for the symptoms that need an ambulance."
+)
+_NOT_IDS = {
+    *("idk", "dunno", "dontknow", "donotknow", "idontknow", "notsure", "unsure", "unknown"),
+    *("none", "no", "nope", "na", "forgot", "iforgot", "noidea"),
+}
+
+
+def _not_an_id(typed: str) -> bool:
+    """Whether what was typed says the patient does not know their ID ("idk", "don't know",
+    "n/a"), rather than giving one: a check under such an ID reaches no one's record."""
+    letters = re.sub(r"[^a-z0-9]", "", typed.lower())
+    return letters in _NOT_IDS or not letters
 
 
 def _parse_number(spec: FieldSpec, text: str) -> int | float:
@@ -311,73 +445,6 @@ def _parse_number(spec: FieldSpec, text: str) -> int | float:
     if not low <= value <= high:
         raise AnswerError(f"{value} is out of range: type a whole number from {low} to {high}")
     return value
-
-
-_UNITS = {
-    "minute": 1 / 60,
-    "min": 1 / 60,
-    "hour": 1,
-    "hr": 1,
-    "h": 1,
-    "day": 24,
-    "d": 24,
-    "week": 168,
-}
-_PARTS_OF_DAY = {"this morning": 8, "this afternoon": 14, "this evening": 19, "tonight": 19}
-_MAX_HOURS = 336
-
-
-def parse_session_end(text: str, now: datetime) -> float:
-    """Hours since the session ended, from 'just now', '3 hours ago', 'this morning', 'yesterday',
-    'last night', '2 days ago', '18:30' or a plain number of hours."""
-    typed = " ".join(text.strip().lower().split())
-    hours = _hours_from_words(typed, now)
-    if hours is None:
-        raise AnswerError(
-            "type a number of hours, or: just now, this morning, yesterday, "
-            "last night, 2 days ago, 18:30"
-        )
-    if hours < 0:
-        raise AnswerError("that time is still to come today: type how many hours ago it was")
-    if hours > _MAX_HOURS:
-        raise AnswerError("only sessions in the last 14 days (336 hours) can be checked")
-    return round(hours, 1)
-
-
-def _hours_from_words(typed: str, now: datetime) -> float | None:
-    if typed in ("now", "just now", "0"):
-        return 0.0
-    if typed in _PARTS_OF_DAY:
-        return _since(
-            now, now.replace(hour=_PARTS_OF_DAY[typed], minute=0, second=0, microsecond=0)
-        )
-    if typed == "yesterday":
-        return 24.0
-    if typed == "last night":
-        start = now.replace(hour=19, minute=0, second=0, microsecond=0) - timedelta(days=1)
-        return _since(now, start)
-    clock = re.fullmatch(r"(?:at )?(\d{1,2})[:.h](\d{2})", typed)
-    if clock and int(clock[1]) < 24 and int(clock[2]) < 60:
-        start = now.replace(hour=int(clock[1]), minute=int(clock[2]), second=0, microsecond=0)
-        return _since(now, start if start <= now else start - timedelta(days=1))
-    amount = re.fullmatch(r"(an?|one|\d+(?:\.\d+)?) ?([a-z]*?)s?(?: ago)?", typed)
-    if not amount:
-        return None
-    number = 1.0 if amount[1] in ("a", "an", "one") else float(amount[1])
-    unit = amount[2] or "hour"
-    return number * _UNITS[unit] if unit in _UNITS else None
-
-
-def _since(now: datetime, start: datetime) -> float:
-    return (now - start).total_seconds() / 3600
-
-
-def describe_hours(hours: float) -> str:
-    if hours < 1:
-        return "less than an hour ago" if hours else "just now"
-    if hours < 48:
-        return f"{hours:g} {'hour' if hours == 1 else 'hours'} ago"
-    return f"{hours:g} hours ago (about {hours / 24:.0f} days)"
 
 
 def show_answer(spec: FieldSpec, value: Any) -> str:
@@ -633,6 +700,25 @@ def describe() -> dict[str, Any]:
     return {
         "contract_version": CONTRACT_VERSION,
         "tests": {code: word for word, code in OPERATORS.items()},
+        "first": {
+            "screen": RIGHT_NOW.key,
+            "question": RIGHT_NOW.question,
+            "help": RIGHT_NOW.help,
+            "answers": [
+                {"value": value, "label": label, "means": means}
+                for value, label, means in RIGHT_NOW.answers
+            ],
+            "several": True,
+            "stops": "at once, at any answer but the first (the rules decide, from 'means')",
+        },
+        "patient_record": {
+            "after": "patient_id",
+            "first_check": first_check_question("ID").question.replace("'ID'", "'<ID>'"),
+            "confirm": "Your record says: <age; conditions>. Is that right?",
+            "asks": [_describe(item) for item in RECORD_ITEMS.values()],
+            "when": "the log has no record of the patient, or the patient says it is wrong; "
+            "the answers go into the report and onto the record, as given by the patient",
+        },
         "steps": [_describe(step) for step in FLOW],
         "not_asked": list(NOT_ASKED),
         "follow_up_keeps": list(SESSION_FACTS),
@@ -700,7 +786,59 @@ def session_question(ended_at: datetime, now: datetime) -> Gate:
         "Session",
         f"This follow-up is about your session that ended {session_end(ended_at, now)}. "
         "Is that the one?",
-        "A follow-up checks in about your latest session in the log. Answer no if you "
-        "have trained since: then this is a check of a new session.",
+        "A follow-up checks in about your latest session in the log. Answer no if you have "
+        "trained since, or if that time is wrong: the next question asks when the session you "
+        "mean ended.",
         (),
     )
+
+
+# -- the questions before the report's ----------------------------------------------------------
+
+RECORD_ITEMS = {"age": Item("age"), "conditions": Item("conditions", needed=True)}
+"""Asked when the patient's record holds none (or they say it is wrong): policy v3 section 5."""
+
+
+def show_answer_now(chosen: list[str]) -> str:
+    """The first screen's answers as the patient reads them back."""
+    labels = dict(RIGHT_NOW.options())
+    return "; ".join(labels[value] for value in chosen) or "None of these"
+
+
+def first_check_question(patient: str) -> Gate:
+    """The question after an ID the log has never seen: a mistyped ID would drop the
+    patient's record and history without a word."""
+    return Gate(
+        "first",
+        "Patient ID",
+        f"This is the first check for '{patient}'. Is that your patient ID?",
+        "If you have done checks before, you may have typed it differently (a missing '-', a "
+        "capital letter): answer no to type it again. Answer yes if this is your first check.",
+        (),
+    )
+
+
+def record_question(record: Answers) -> Gate:
+    """The question that shows what the patient's record holds, to be confirmed."""
+    return Gate(
+        "record",
+        "Your record",
+        f"Your record says: {describe_record(record)}. Is that right?",
+        "Your clinician set this; it changes what some answers mean (blood thinners make a "
+        "swelling more urgent). Answer no if something is wrong or missing: the next "
+        "questions ask again, and your clinician sees what you said.",
+        (),
+    )
+
+
+def describe_record(record: Answers) -> str:
+    """A record's age and conditions in words: 'age 70; taking blood thinners'."""
+    parts = [] if record.get("age") is None else [f"age {record['age']}"]
+    conditions = record.get("conditions") or []
+    labels = dict(choices(FIELDS["conditions"]))
+    parts += [_lower_first(labels[c]) for c in conditions] or ["no known conditions"]
+    return "; ".join(parts)
+
+
+def _lower_first(label: str) -> str:
+    return label[:1].lower() + label[1:]

@@ -342,7 +342,8 @@ class TriageLog:
             return None
         first = self._store.first_of_session(patient, newest[0]["session_id"]) or newest[0]
         hours = self._json(first, "report_json")["hours_since_session"]
-        return SessionRef(first["session_id"], _ended(first["reported_at"], hours), first["id"])
+        answered = _answered(first["reported_at"])
+        return SessionRef(first["session_id"], _ended(answered, hours), first["id"], answered)
 
     def patient(self, patient: str) -> PatientRecord | None:
         """The patient's current record (profile, age and conditions), or None if none was
@@ -554,8 +555,12 @@ def _patient(patient: str) -> str:
     return plain_text("patient", patient, controls=True)
 
 
-def _ended(reported_at: str, hours: float) -> datetime:
-    answered = datetime.fromisoformat(reported_at.replace("Z", "+00:00"))
+def _answered(reported_at: str) -> datetime:
+    """A stored ``reported_at`` as a moment (UTC)."""
+    return datetime.fromisoformat(reported_at.replace("Z", "+00:00"))
+
+
+def _ended(answered: datetime, hours: float) -> datetime:
     try:
         return answered - timedelta(hours=hours)
     except OverflowError:

@@ -505,11 +505,15 @@ class TrendPoint:
 
 @dataclass(frozen=True)
 class SessionRef:
-    """A logged session, for a follow-up: its id, when it ended, and the entry that reported it."""
+    """A logged session, for a follow-up: its id, when it ended, and the entry that reported it
+    (its first check)."""
 
     session_id: str
     ended_at: datetime
     entry_id: int
+    first_checked_at: datetime | None = None
+    """When its first check was answered (that check's ``reported_at``): the session ended no
+    later than this (``checking.check.is_same_session``). None when not known."""
 
 
 NOT_CHECKED = "not checked"

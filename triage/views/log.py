@@ -311,7 +311,9 @@ def patient_view(patient: str, records: list[PatientRecord]) -> list[Line]:
             Line("note", f"No patient record for {patient}: their checks use only their answers."),
             Line(
                 "note",
-                f"Set one with 'triage patient set {patient} --profile ... --condition ...'.",
+                f"Set one with 'triage patient set {patient} --profile ... --age ... "
+                "--condition ...'; otherwise the questionnaire asks the patient their age and "
+                "conditions at their next check.",
             ),
         ]
     current = records[-1]
@@ -385,6 +387,8 @@ def _change(before: PatientRecord | None, after: PatientRecord) -> str:
             added = [f"+ {c}" for c in after.conditions if c not in before.conditions]
             removed = [f"- {c}" for c in before.conditions if c not in after.conditions]
             parts.append("conditions " + " ".join(added + removed))
+    if before is None and not parts:  # a first record that holds nothing set
+        return "no profile, no age, no conditions"
     return "; ".join(parts) or "no change"
 
 

@@ -8,23 +8,30 @@ width and broken only between words; the front end prints them and reads the ans
 from __future__ import annotations
 
 import textwrap
+from datetime import datetime
 from typing import Any
 
 from ..evaluation.questionnaire import (
     CHOICE_KINDS,
     NOT_ANSWERED,
+    YES_NO,
     Gate,
     Item,
-    Step,
+    Question,
+    Screen,
     choices,
+    is_no,
     show_answer,
+    show_answer_now,
 )
+from ..evaluation.times import describe_session_end
 from .render import Line, Style
 
 UNSET: Any = object()
 """No answer to keep: the question is asked for the first time."""
 
-YES_NO = [(True, "Yes"), (False, "No")]
+WARNING_GATES = ("heart", "since", "pain", "injury")
+"""The gates that ask for warning signs: "if you are not sure, answer yes"."""
 
 
 def fill(text: str, width: int, indent: int = 0, style: Style = "text") -> list[Line]:
@@ -42,43 +49,65 @@ def fill(text: str, width: int, indent: int = 0, style: Style = "text") -> list[
     return [Line(style, part) for part in parts or [""]]
 
 
-def options(step: Step) -> list[tuple[Any, str]]:
+def options(step: Question) -> list[tuple[Any, str]]:
     """The numbered answers of a question (none for a number or a text)."""
+    if isinstance(step, Screen):
+        return step.options()
     if isinstance(step, Gate):
         return list(YES_NO)
     return choices(step.spec) if step.spec.kind in CHOICE_KINDS else []
 
 
-def is_optional(step: Step) -> bool:
+def is_optional(step: Question) -> bool:
     return isinstance(step, Item) and step.optional
 
 
-def question_text(step: Step) -> str:
-    return step.question if isinstance(step, Gate) else step.spec.ask.question
+def question_text(step: Question) -> str:
+    return step.spec.ask.question if isinstance(step, Item) else step.question
 
 
-def help_text(step: Step) -> str:
+def help_text(step: Question) -> str:
     """The help a patient gets by typing '?': written for them, for every question."""
-    return step.help if isinstance(step, Gate) else step.spec.ask.help
+    return step.spec.ask.help if isinstance(step, Item) else step.help
 
 
-def shown(step: Step, value: Any) -> str:
+def shown(step: Question, value: Any) -> str:
     """An answer as the patient reads it back."""
+    if isinstance(step, Screen):
+        return show_answer_now(value or [])
     if isinstance(step, Gate):
         return "Yes" if value else "No"
     return NOT_ANSWERED if value is None else show_answer(step.spec, value)
 
 
-def hint(step: Step, keep: Any = UNSET) -> str:
+def echoed(step: Question, value: Any, now: datetime | None = None) -> str:
+    """The answer just given, in words, to show under the question: the session's end as a
+    time of day too, so that a misread time can be seen (and changed on the summary)."""
+    if isinstance(step, Item) and step.field == "hours_since_session" and value is not None:
+        return describe_session_end(value, now or datetime.now().astimezone())
+    return shown(step, value)
+
+
+def hint(step: Question, keep: Any = UNSET) -> str:
     """How to answer, in brackets under the question; when changing an answer, what Enter
     keeps."""
-    kind = None if isinstance(step, Gate) else step.spec.kind
-    if kind is None or kind in ("choice", "yes_no", "yes_no_unsure"):
+    kind = step.spec.kind if isinstance(step, Item) else None
+    if isinstance(step, Screen):
+        how = "type 1 or n for No; otherwise the number of each one that is happening"
+    elif isinstance(step, Gate) and step.key in WARNING_GATES:
+        how = "n for No, y for Yes; if you are not sure, answer yes"
+    elif isinstance(step, Gate):
+        how = "n for No, y for Yes"
+    elif kind == "yes_no":
+        how = "n for No, y for Yes, or the number"
+    elif kind in ("choice", "yes_no_unsure") and any(is_no(v) for v, _ in options(step)):
+        how = "type a number, or n for No"
+    elif kind in ("choice", "yes_no_unsure"):
         how = "type a number or the first letters"
     elif kind == "set":
         how = "type every number that applies, separated by spaces or commas, or 'none'"
     elif isinstance(step, Item) and step.field == "hours_since_session":
-        how = "for example: just now, 3 hours ago, yesterday, 2 days ago"
+        how = "for example: just now, 2 hours ago, this morning, yesterday at 6pm"
     elif isinstance(step, Item) and step.spec.numeric:
         how = f"{step.spec.minimum:g} to {step.spec.maximum:g}"
     else:
@@ -90,7 +119,7 @@ def hint(step: Step, keep: Any = UNSET) -> str:
     return f"({how}; ? for help)"
 
 
-def question_lines(step: Step, width: int, keep: Any = UNSET) -> list[Line]:
+def question_lines(step: Question, width: int, keep: Any = UNSET) -> list[Line]:
     """A question: its text, its numbered answers (in two columns when there are many and
     they fit), and the hint."""
     lines = [Line("text", ""), *fill(question_text(step), width, style="heading")]

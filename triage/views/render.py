@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..outcomes import read_by_patient
 from ..wording import counted
 
 if TYPE_CHECKING:
+    from ..checking.compare import Change, Comparison
     from ..evaluation.decision import Decision, Note
     from ..evaluation.warning import EarlyWarning
 
@@ -109,6 +111,38 @@ def _why(decision: Decision | EarlyWarning, notes: Sequence[Note]) -> list[Line]
         lines += [Line("text", ""), Line("heading", "Also:")]
         lines += [Line("text", f"- {n.patient}", indent=2) for n in notes]
     return lines
+
+
+def comparison_lines(compared: Comparison, now: datetime | None = None) -> list[Line]:
+    """A follow-up's change since the earlier check of its session, shown under the result:
+    "Since your check on Monday at 09:10: pain now 6/10 -> 4/10 (better)." (when, in local
+    time, as the questionnaire says it; ``now`` is the current time by default)."""
+    from ..evaluation.questionnaire import session_end
+
+    if not compared.changes:
+        return []
+    when = session_end(compared.reported_at, now or datetime.now(timezone.utc))
+    changes = "; ".join(_change(change) for change in compared.changes)
+    return [Line("text", ""), Line("text", f"Since your check {when}: {changes}.")]
+
+
+_SHOWN = {"same": "about the same"}
+"""Answers shown in other words in a comparison (the pain trend's "same")."""
+
+
+def _shown(name: str, value: Any) -> str:
+    if name == "pain_now":
+        return f"{value}/10"
+    return _SHOWN.get(str(value), str(value).replace("_", " "))
+
+
+def _change(change: Change) -> str:
+    before, after = _shown(change.field, change.before), _shown(change.field, change.after)
+    if change.word == "the same":
+        return f"{change.label} {after}, the same"
+    if change.word == "changed":
+        return f"{change.label} {before} -> {after}"
+    return f"{change.label} {before} -> {after} ({change.word})"
 
 
 def render_early_warning(warning: EarlyWarning) -> list[Line]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -137,11 +138,16 @@ def test_saved_answers_replace_a_symlink_and_are_owner_only(tmp_path: Path) -> N
     assert target.read_text() == "keep me"
 
 
+IN_TEN_HOURS = (datetime.now(timezone.utc) + timedelta(hours=10)).isoformat()
+"""A follow-up reported 10 hours after the first check: 1 hour since the session would put its
+end after that check (a time that corrects the first check's is taken: test_follow_up.py)."""
+
+
 @pytest.mark.parametrize(
     ("answers", "message"),
     [
         ({"hours_since_session": "2"}, "is worked out from the log for a follow-up"),
-        ({"hours_since_session": 90}, "the log says the session ended"),
+        ({"reported_at": IN_TEN_HOURS, "hours_since_session": 1}, "the log says the session ended"),
         ({"session_id": "s-other"}, "not s-other"),
         ({"reported_at": "not a time"}, "expected an ISO-8601 date-time"),
         ({"reported_at": "0001-01-01T00:00:00Z"}, "in 2000-2099"),

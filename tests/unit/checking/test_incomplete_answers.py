@@ -105,9 +105,11 @@ def test_without_a_patient_or_a_session_time_it_is_shown_but_not_recorded(tmp_pa
     result = triage.check(answers, log=tmp_path / "log.db")
     assert isinstance(result, triage.StoppedCheck) and result.warning.urgency == "emergency"
     assert not result.logged
-    assert (
-        result.not_logged == "the answers do not say who the patient is and when the session ended"
-    )
+    assert result.not_logged == "the answers do not say who the patient is"
+    answers = {k: v for k, v in HALF.items() if k != "hours_since_session"}
+    result = triage.check(answers, log=tmp_path / "log.db")
+    assert isinstance(result, triage.StoppedCheck) and not result.logged
+    assert result.not_logged == "the answers do not say when the session ended"
 
 
 def test_the_patients_record_counts(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def test_a_check_stopped_early_is_recorded_and_readable(tmp_path: Path) -> None:
         assert summary.top_reason.startswith("Stopped early: ")
         entry = log.entry(summary.id)
         assert entry.report["fainting"] == "fainted" and entry.engine["name"] == "early-warning"
-        assert entry.decision["unanswered"][:2] == ["program_week", "new_load"]  # asking order
+        assert entry.decision["unanswered"][:2] == ["chest_pain", "chest_pain_kind"]  # in order
         [point] = log.trend("pt-s")
         assert point.pain_during is None
         assert log.verify().ok

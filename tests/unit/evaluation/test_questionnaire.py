@@ -19,8 +19,8 @@ from triage.evaluation.questionnaire import (
     Interview,
     describe,
     parse_answer,
-    parse_session_end,
 )
+from triage.evaluation.times import NeedsTime
 from triage.logic import to_data
 from triage.pack.conditions import ConditionParser
 
@@ -49,13 +49,13 @@ def test_no_pain_and_no_red_flags_is_short() -> None:
     )
     assert asked == [
         "hours_since_session",
+        "heart",
+        "since",
+        "pain",
         "program_week",
         "new_load",
         "session_rpe",
         "reps_in_reserve",
-        "heart",
-        "since",
-        "pain",
     ]
     assert len(["patient_id", *asked]) <= 9  # with the patient id: at most 9 questions
     assert interview.report_data() == {**BASE, "patient_id": "pt-1"}
@@ -182,47 +182,13 @@ def test_changing_a_gate_forgets_its_items() -> None:
     assert interview.report_data()["chest_pain"] == "none"
 
 
-@pytest.mark.parametrize(
-    ("text", "hours"),
-    [
-        ("just now", 0),
-        ("now", 0),
-        ("0", 0),
-        ("3", 3),
-        ("3 hours ago", 3),
-        ("3h", 3),
-        ("1.5 hours", 1.5),
-        ("30 minutes ago", 0.5),
-        ("an hour ago", 1),
-        ("this morning", 7),
-        ("this afternoon", 1),
-        ("yesterday", 24),
-        ("last night", 20),
-        ("2 days ago", 48),
-        ("a week ago", 168),
-        ("2 weeks ago", 336),
-        ("13:30", 1.5),
-        ("at 18:30", 20.5),
-        ("YESTERDAY", 24),
-    ],
-)
-def test_session_end_in_words(text: str, hours: float) -> None:
-    assert parse_session_end(text, NOW) == hours
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("3 weeks ago", "last 14 days"),
-        ("this evening", "still to come"),
-        ("tomorrow", "type a number of hours"),
-        ("-2", "type a number of hours"),
-        ("25:00", "type a number of hours"),
-    ],
-)
-def test_session_end_rejected(text: str, message: str) -> None:
-    with pytest.raises(AnswerError, match=message):
-        parse_session_end(text, NOW)
+def test_the_session_end_is_read_as_people_say_it() -> None:
+    """The table of phrases is tests/unit/evaluation/test_times.py; here, that the question
+    reads its answer with it, and that a day alone asks for the time."""
+    assert parse_answer(FIELDS["hours_since_session"], "an hour and a half ago", NOW) == 1.5
+    with pytest.raises(NeedsTime, match="Yesterday at roughly what time"):
+        parse_answer(FIELDS["hours_since_session"], "yesterday", NOW)
+    assert parse_answer(FIELDS["program_week"], "3 months", NOW) == 13
 
 
 @pytest.mark.parametrize(
@@ -242,7 +208,19 @@ def test_session_end_rejected(text: str, message: str) -> None:
         ("radiating_pain", "3", ["one_leg"]),
         ("snap_or_tear", "not", "unsure"),
         ("snap_or_tear", "y", True),
-        ("snap_or_tear", "3", False),
+        ("snap_or_tear", "n", False),
+        ("snap_or_tear", "1", False),
+        ("snap_or_tear", "3", True),
+        ("fainting", "n", "none"),
+        ("fainting", "No.", "none"),
+        ("weakness", "no", "none"),
+        ("swelling", "n", "none"),
+        ("new_load", "1", False),
+        ("new_load", "2", True),
+        ("new_load", "yes", True),
+        ("heat_illness", "Nope", "none"),
+        ("pain_onset", "next day", "next_day"),
+        ("pain_onset", "the next day", "next_day"),
         ("confusion", "N", False),
         ("confusion", "yes", True),
         ("pain_now", " 7 ", 7),
@@ -263,7 +241,13 @@ def test_answers_by_number_or_prefix(field: str, text: str, value: object) -> No
         ("pain_region", "l", "could be 'Lower back' or 'Lower leg or calf'"),
         ("numbness", "1 none", "'none' is an answer of its own"),
         ("numbness", "1 9", "choose a number from 1 to 5"),
-        ("chest_pain", "yes", "could be"),
+        ("chest_pain", "yes", "which yes\\? Type its number: 2\\) Yes, but it has gone; 3\\)"),
+        ("fainting", "y", "which yes\\? Type its number: 2\\) I nearly fainted; 3\\) I fainted"),
+        ("patient_id", "idk", "'idk' is not a patient ID.*code your clinic gave you"),
+        ("patient_id", "don't know", "is not a patient ID"),
+        ("patient_id", "N/A", "is not a patient ID"),
+        ("patient_id", "dunno", "is not a patient ID"),
+        ("patient_id", "unknown", "is not a patient ID"),
         ("swelling", "huge", "not one of the answers"),
         ("patient_id", "Jane Doe", "no spaces"),
     ],

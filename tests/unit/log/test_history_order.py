@@ -76,4 +76,7 @@ def test_a_session_lists_its_checks_in_the_order_they_were_answered(
             triage.check(later, log=log)
         checks = log.session_checks("pt-late", session)
         assert [c.reported_at for c in checks] == sorted(c.reported_at for c in checks)
-        assert log.latest_session("pt-late").entry_id == post.entry.id  # its first report
+        latest = log.latest_session("pt-late")
+        assert latest is not None and latest.entry_id == post.entry.id  # its first report
+        assert latest.first_checked_at == post.decision.report.reported_at
+        assert latest.ended_at == latest.first_checked_at - timedelta(hours=0.5)

@@ -52,7 +52,9 @@ def test_the_trend_question_reads_right_at_exactly_24_hours() -> None:
                        ("pain", True), ("pain_during", 3), ("pain_now", 3)):  # fmt: skip
         interview.answer(interview.step(key), value)
     assert "pain_trend" in interview.pending()
-    assert ITEMS["pain_trend"][1].spec.ask.question.startswith("Compared with about a day ago")
+    assert ITEMS["pain_trend"][1].spec.ask.question.startswith(
+        "Compared with when it started, or with yesterday if it began before"
+    )
 
 
 def test_the_summary_fits_80_columns() -> None:

@@ -13,8 +13,8 @@ from hypothesis import given
 import triage
 from tests.support.helpers import examples, load_case, report, reports, vignette_files
 from triage.errors import PackError
-from triage.evaluation.questionnaire import describe_hours
 from triage.evaluation.safety_net import IF_WORSE
+from triage.evaluation.times import describe_hours
 from triage.evaluation.warning import early_warning
 from triage.views.render import render_decision, render_early_warning
 
@@ -214,8 +214,8 @@ def test_a_generated_report_reads_one_level_and_ends_with_its_safety_net(
 
 @pytest.mark.parametrize(
     ("hours", "words"),
-    [(0, "just now"), (0.5, "less than an hour ago"), (1, "1 hour ago"), (1.5, "1.5 hours ago"),
-     (47, "47 hours ago"), (50.5, "50.5 hours ago (about 2 days)")],
+    [(0, "just now"), (0.5, "30 minutes ago"), (1, "1 hour ago"), (1.5, "1 hour 30 minutes ago"),
+     (47, "47 hours ago"), (50.5, "50 hours 30 minutes ago (about 2 days)")],
 )  # fmt: skip
 def test_how_long_ago_a_session_ended_in_words(hours: float, words: str) -> None:
     assert describe_hours(hours) == words
