@@ -1102,8 +1102,9 @@ def log() -> None:
 @click.option(
     "--worklist",
     is_flag=True,
-    help="The worklist: unreviewed checks that need action, most urgent first, then oldest, "
-    "with the counts of the whole log.",
+    help="The worklist: unreviewed checks that need action, the emergency and urgent ones of the "
+    "last 24 hours first (newest first), then most urgent first, oldest first; with the counts "
+    "of the whole log.",
 )
 @json_option("Print the entries as JSON.")
 @db_option
@@ -1933,6 +1934,124 @@ def _progress(done: int, total: int) -> None:
     click.echo(
         f"\rreplayed {done:,} of {counted(total, 'check')} ({share:.0%})", nl=False, err=True
     )
+
+
+# -- alerts (delivered by 'triage serve') ----------------------------------------------------------
+
+
+@main.group()
+def alerts() -> None:
+    """Alerts to clinicians: an e-mail or a signed webhook for each check at a level or above.
+
+    'triage serve' delivers them (docs/clinician.md: Alerts); a check never waits for them.
+    """
+
+
+@alerts.command("add")
+@click.option("--email", metavar="ADDRESS", help="Send alerts to this e-mail address.")
+@click.option("--webhook", metavar="URL", help="POST alerts, signed, to this http(s) URL.")
+@click.option(
+    "--secret-file",
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
+    help="With --webhook: the file holding the secret the alerts are signed with (HMAC-SHA256).",
+)
+@click.option(
+    "--level",
+    type=click.Choice([lv.key for lv in LEVELS[1:]]),
+    default="urgent",
+    show_default=True,
+    help="Alert on checks at this level or above.",
+)
+@db_option
+def alerts_add(
+    email: str | None, webhook: str | None, secret_file: Any, level: str, db: str | None
+) -> None:
+    """Ask for alerts by e-mail (--email) or webhook (--webhook URL --secret-file FILE).
+
+    The webhook's secret is kept in the log (it is needed to sign) and never shown again.
+    """
+    if bool(email) == bool(webhook):
+        raise click.UsageError("give one of --email ADDRESS or --webhook URL")
+    if webhook and secret_file is None:
+        raise click.UsageError("--webhook needs --secret-file FILE (the signing secret)")
+    if email and secret_file is not None:
+        raise click.UsageError("--secret-file goes with --webhook only")
+    secret = secret_file.read().strip() if secret_file is not None else None
+    with _starting(db) as triage_log:
+        if email:
+            made = triage_log.alerts.subscribe("email", email, level=level)
+        else:
+            made = triage_log.alerts.subscribe("webhook", str(webhook), level=level, secret=secret)
+    click.echo(f"Alert {made.id}: {made.kind} {made.target}, for checks at {made.level} or above.")
+
+
+@alerts.command("list")
+@db_option
+def alerts_list(db: str | None) -> None:
+    """List the alert subscriptions (never a webhook's secret)."""
+    with _reading(db) as triage_log:
+        found = triage_log.alerts.subscriptions()
+    for made in found:
+        click.echo(f"{made.id:>4}  {made.kind:<7}  {made.target}  from {made.level}")
+    if not found:
+        click.echo("No alerts yet: add one with 'triage alerts add --email ADDRESS'.")
+
+
+@alerts.command("remove")
+@click.argument("subscription_id", type=int, metavar="ID")
+@db_option
+def alerts_remove(subscription_id: int, db: str | None) -> None:
+    """Remove an alert subscription; its alerts not yet sent are cancelled."""
+    with _reading(db) as triage_log:
+        gone = triage_log.alerts.unsubscribe(subscription_id)
+    click.echo(f"Alert {gone.id} ({gone.kind} {gone.target}) removed.")
+
+
+@alerts.command("status")
+@json_option("Print the counts and the alerts not delivered as JSON.")
+@db_option
+def alerts_status(as_json: bool, db: str | None) -> None:
+    """The alerts not delivered yet or given up, with their tries and last error."""
+    from dataclasses import asdict
+
+    with _reading(db) as triage_log:
+        counts = triage_log.alerts.counts()
+        waiting = triage_log.alerts.outbox(("pending", "failed"), limit=1000)
+    if as_json:
+        shown = [{k: v for k, v in asdict(a).items() if k != "secret"} for a in waiting]
+        click.echo(json.dumps({"counts": counts, "alerts": shown}, indent=2))
+        return
+    click.echo(
+        f"{counts['pending']} waiting, {counts['failed']} given up, "
+        f"{counts['delivered']} delivered, {counts['cancelled']} cancelled."
+    )
+    for a in waiting:
+        state = "given up" if a.status == "failed" else f"next try {a.due_at[:19]}Z"
+        click.echo(
+            f"{a.id:>5}  check {a.entry_id} ({a.patient_id})  {a.kind} {a.target}  "
+            f"{counted(a.attempts, 'try', 'tries')}; {state}"
+            + (f"; last error: {a.last_error}" if a.last_error else "")
+        )
+
+
+@alerts.command("test")
+@click.argument("subscription_id", type=int, metavar="ID")
+@db_option
+def alerts_test(subscription_id: int, db: str | None) -> None:
+    """Send a test alert to subscription ID now, with the settings 'triage serve' uses."""
+    from triage.alerts import DeliveryError, Settings, send_test
+
+    settings = Settings.from_env()
+    with _reading(db) as triage_log:
+        made = triage_log.alerts.subscription(subscription_id)
+        secret = triage_log.alerts.secret(subscription_id)
+    try:
+        send_test(made, secret, settings)
+    except DeliveryError as exc:
+        click.echo(f"The test alert to {made.target} was not delivered: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Test alert sent to {made.kind} {made.target}.")
 
 
 if __name__ == "__main__":

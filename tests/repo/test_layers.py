@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("log", ("triage.log",)),
     ("checking", ("triage.checking",)),
     ("views", ("triage.views",)),
-    ("edges", ("triage.fhir", "triage.web")),
+    ("edges", ("triage.fhir", "triage.web", "triage.alerts")),
     ("interfaces", ("triage", "triage_cli")),  # the public API (triage/__init__.py) and the CLI
 )
 """Bottom first. A module belongs to the layer of the longest name above that it starts with."""

@@ -18,6 +18,7 @@ from tests.support.backends import tamper
 from tests.support.cli_runs import P03, P10, P17, check_golden, run
 from tests.support.helpers import BASE, ROOT
 from triage.log import TriageLog
+from triage.log.sqlite import MIGRATIONS
 
 BACKENDS = True  # every test runs on an SQLite file and a PostgreSQL database (conftest.py)
 
@@ -196,7 +197,7 @@ def test_log_errors_golden(case: str, tmp_path: Path, monkeypatch: pytest.Monkey
     if case == "newer-schema":
         TriageLog(path).close()
         with sqlite3.connect(path) as conn:
-            conn.execute("PRAGMA user_version = 9")
+            conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     elif case == "corrupt":
         path.write_bytes(b"garbage" * 1000)
     result = run("log", "list", "--db", str(path))

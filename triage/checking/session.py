@@ -194,13 +194,9 @@ class QuestionnaireSession:
         """Every answer so far: (key to change, or None for a fixed one; label; answer). The
         patient's record comes after their ID: what they gave can be changed, what the
         clinician set (and they confirmed) cannot."""
-        rows = self._interview().summary()
-        record = self._record_rows()
-        at = next(
-            (i + 1 for i, row in enumerate(rows) if row[1] == ITEMS["patient_id"][1].spec.label), 0
-        )
+        who, *rest = self._interview().summary()  # the patient ID: FLOW's first question
         now_row = (RIGHT_NOW.key, RIGHT_NOW.title, show_answer_now(self._now or []))
-        return [now_row, *rows[:at], *record, *rows[at:]]
+        return [now_row, who, *self._record_rows(), *rest]
 
     def _record_rows(self) -> list[tuple[str | None, str, str]]:
         rows: list[tuple[str | None, str, str]] = []

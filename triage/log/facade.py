@@ -21,6 +21,7 @@ from ..errors import NotFoundError, ReviewError, StorageError, UsageError
 from ..pack.history import Earlier, new_session_id
 from . import chain, worklist
 from .access import Access
+from .alerts import Alerts
 from .cards import ShownCards
 from .location import Server, locate, open_store
 from .once import UsedTokens
@@ -47,7 +48,7 @@ from .records import (
 )
 from .sessions import Sessions
 from .store import Head, Once, Store
-from .worklist import Worklist
+from .worklist import Version, Worklist
 
 if TYPE_CHECKING:
     from ..evaluation.decision import Decision
@@ -210,11 +211,16 @@ class TriageLog:
         offset: int = 0,
         follow_up_hours: Mapping[str, float] | None = None,
         now: datetime | None = None,
+        by_patient: bool = False,
+        seen: int | None = None,
     ) -> Worklist:
         """A page of the worklist: with ``Filters(unreviewed=True)`` (the default), the
-        unreviewed checks that need action, most urgent first, then oldest; with other filters,
-        the matching entries newest first. Counts are over the whole log; ``follow_up_hours``
-        (a pack's ``follow_up``) gives each check its follow-up."""
+        unreviewed checks that need action: first the emergency and urgent ones of the 24 hours
+        before ``now``, most urgent then newest first; then the rest, most urgent first, then
+        oldest. With other filters, the matching entries newest first. Counts are over the whole
+        log; ``follow_up_hours`` (a pack's ``follow_up``) gives each check its follow-up;
+        ``by_patient`` gives one item per patient, their other open checks under it; entries
+        with an id above ``seen`` are marked new."""
         return worklist.build(
             self._store,
             _checked(filters or Filters(unreviewed=True)),
@@ -222,7 +228,13 @@ class TriageLog:
             offset=offset,
             follow_up_hours=follow_up_hours or {},
             now=now or datetime.now(timezone.utc),
+            by_patient=by_patient,
+            seen=seen,
         )
+
+    def worklist_version(self) -> Version:
+        """What changes when the worklist may have: cheap to ask every few seconds."""
+        return worklist.version(self._store)
 
     def session_checks(self, patient: str, session_id: str) -> list[EntrySummary]:
         """The patient's checks of one session, oldest first."""
@@ -241,6 +253,12 @@ class TriageLog:
     def access(self) -> Access:
         """Clinicians' accounts and API tokens (``triage serve``)."""
         return Access(self._store, self.location)
+
+    @property
+    def alerts(self) -> Alerts:
+        """The clinicians' alert subscriptions and the outbox of alerts to deliver: each check
+        recorded at a subscription's level or above gets its alert in its own transaction."""
+        return Alerts(self._store)
 
     @property
     def cds_cards(self) -> ShownCards:

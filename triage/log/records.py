@@ -209,6 +209,38 @@ IDEMPOTENCY_KEY_COLUMNS: tuple[Column, ...] = (
 answers it came with and the entry: the same key within a day answers with that entry again,
 never a second one. Stored in the transaction that appends the entry."""
 
+ALERT_SUBSCRIPTION_COLUMNS: tuple[Column, ...] = (
+    _c("id", "INTEGER", since_form=None),
+    _c("kind", since_form=None),
+    _c("target", since_form=None),
+    _c("secret", nullable=True, since_form=None),
+    _c("min_severity", "INTEGER", since_form=None),
+    _c("created_at", since_form=None),
+    _c("removed_at", nullable=True, since_form=None),
+)
+"""A clinician's request for alerts (``triage alerts add``): an e-mail address or a webhook URL
+(with the secret its HMAC signatures are made with: it is needed to sign, so it is kept, and
+never shown again), and the least severity (``outcomes.severity``) that alerts. Removed by
+setting ``removed_at``: the outbox keeps pointing at it."""
+
+ALERT_OUTBOX_COLUMNS: tuple[Column, ...] = (
+    _c("id", "INTEGER", since_form=None),
+    _c("subscription_id", "INTEGER", since_form=None),
+    _c("entry_id", "INTEGER", since_form=None),
+    _c("created_at", since_form=None),
+    _c("status", since_form=None),
+    _c("attempts", "INTEGER", since_form=None),
+    _c("due_at", since_form=None),
+    _c("claimed_by", nullable=True, since_form=None),
+    _c("last_error", nullable=True, since_form=None),
+    _c("last_attempt_at", nullable=True, since_form=None),
+    _c("delivered_at", nullable=True, since_form=None),
+)
+"""An alert to deliver (``log/alerts.py``): one per check and matching subscription, inserted
+in the transaction that appends the check, so that a recorded check never lacks its alert. Not
+part of the chain: its status (pending, delivered, failed, cancelled), attempts, when it is next
+due, and the last error change as ``triage serve`` delivers it."""
+
 TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
     "entries": ENTRY_COLUMNS,
     "reviews": REVIEW_COLUMNS,
@@ -221,6 +253,8 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
     "web_sessions": WEB_SESSION_COLUMNS,
     "used_jtis": USED_JTI_COLUMNS,
     "idempotency_keys": IDEMPOTENCY_KEY_COLUMNS,
+    "alert_subscriptions": ALERT_SUBSCRIPTION_COLUMNS,
+    "alert_outbox": ALERT_OUTBOX_COLUMNS,
 }
 TRANSIENT = ("web_sessions", "used_jtis", "idempotency_keys")
 """The tables beside the chain whose rows are deleted when they end or expire (the accounts,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..outcomes import LEVELS
+from ..outcomes import LEVELS, severity
 from .records import (
     REPLAY_COLUMNS,
     SUMMARY_FIELDS,
@@ -28,7 +28,7 @@ from .records import (
 )
 
 if TYPE_CHECKING:
-    from .store import Once
+    from .store import Once, Recent
 
 Query = tuple[str, list[Any]]
 
@@ -257,19 +257,109 @@ def patient_rows(d: Dialect, patient: str, *, latest: bool = False) -> Query:
 # -- the worklist --------------------------------------------------------------------------------
 
 
-def worklist_rows(d: Dialect, filters: Filters, limit: int, offset: int) -> Query:
+# The worklist's order: first the recent part (``store.Recent``: unreviewed emergency and urgent
+# checks of the last 24 hours), most severe first then newest; then the rest, most severe first
+# then oldest. ``band`` is 0 in the first part, 1 in the rest.
+
+_IN_RECENT = "w.severity >= ? AND w.reported_at >= ?"
+
+
+def _order(alias: str) -> str:
+    a = alias
+    return (
+        f"{a}.band, {a}.severity DESC, CASE WHEN {a}.band = 0 THEN {a}.reported_at END DESC, "
+        f"CASE WHEN {a}.band = 0 THEN {a}.entry_id END DESC, {a}.reported_at, {a}.entry_id"
+    )
+
+
+def _part(filters: Filters, recent: Recent | None, first: bool) -> Query:
+    """The filters over the worklist, and with ``recent`` only its part (``first``) or the rest."""
     where_sql, params = _worklist_where(filters)
+    if recent is None:
+        return where_sql, params
+    clause = _IN_RECENT if first else "(w.severity < ? OR w.reported_at < ?)"
+    where_sql += (" AND " if where_sql else " WHERE ") + clause
+    return where_sql, [*params, recent.severity, recent.since]
+
+
+def worklist_rows(
+    d: Dialect,
+    filters: Filters,
+    limit: int,
+    offset: int,
+    recent: Recent | None = None,
+    first: bool = False,
+) -> Query:
+    where_sql, params = _part(filters, recent, first)
+    order = (
+        "w.severity DESC, w.reported_at DESC, w.entry_id DESC"
+        if recent is not None and first
+        else "w.severity DESC, w.reported_at, w.entry_id"
+    )
     sql = (
         f"SELECT {_SUMMARY}, CAST(NULL AS TEXT) AS last_verdict, w.next_at FROM {{t}}worklist w "
         f"JOIN {{t}}entries e ON e.id = w.entry_id{where_sql} "
-        "ORDER BY w.severity DESC, w.reported_at, w.entry_id LIMIT ? OFFSET ?"
+        f"ORDER BY {order} LIMIT ? OFFSET ?"
     )
     return d.query(sql, [*params, limit, offset])
 
 
-def worklist_count(d: Dialect, filters: Filters) -> Query:
-    where_sql, params = _worklist_where(filters)
+def worklist_count(
+    d: Dialect, filters: Filters, recent: Recent | None = None, first: bool = False
+) -> Query:
+    where_sql, params = _part(filters, recent, first)
     return d.query(f"SELECT count(*) AS n FROM {{t}}worklist w{where_sql}", params)
+
+
+def _placed(filters: Filters, recent: Recent) -> Query:
+    """``WITH`` the matching worklist rows ``placed`` in the order, each with its ``band``, its
+    ``place`` among its patient's (1: the first) and its patient's ``open_checks``."""
+    where_sql, params = _worklist_where(filters)
+    ranked = (
+        "SELECT w.entry_id, w.patient_id, w.severity, w.reported_at, w.next_at, "
+        f"CASE WHEN {_IN_RECENT} THEN 0 ELSE 1 END AS band FROM {{t}}worklist w{where_sql}"
+    )
+    placed = (
+        f"SELECT r.*, row_number() OVER (PARTITION BY r.patient_id ORDER BY {_order('r')}) "
+        "AS place, count(*) OVER (PARTITION BY r.patient_id) AS open_checks FROM ranked r"
+    )
+    return f"WITH ranked AS ({ranked}), placed AS ({placed}) ", [
+        recent.severity,
+        recent.since,
+        *params,
+    ]
+
+
+_PLACED_SUMMARY = (
+    f"SELECT {_SUMMARY}, CAST(NULL AS TEXT) AS last_verdict, p.next_at, p.band, p.place, "
+    "p.open_checks FROM placed p JOIN {t}entries e ON e.id = p.entry_id"
+)
+
+
+def worklist_patients(
+    d: Dialect, filters: Filters, recent: Recent, limit: int, offset: int
+) -> Query:
+    with_sql, params = _placed(filters, recent)
+    sql = f"{with_sql}{_PLACED_SUMMARY} WHERE p.place = 1 ORDER BY {_order('p')} LIMIT ? OFFSET ?"
+    return d.query(sql, [*params, limit, offset])
+
+
+def worklist_others(
+    d: Dialect, filters: Filters, recent: Recent, patients: list[str], shown: int
+) -> Query:
+    with_sql, params = _placed(filters, recent)
+    sql = (
+        f"{with_sql}{_PLACED_SUMMARY} WHERE p.place > 1 AND p.place <= ? "
+        f"AND p.patient_id IN ({', '.join('?' * len(patients))}) ORDER BY p.patient_id, p.place"
+    )
+    return d.query(sql, [*params, shown + 1, *patients])
+
+
+def worklist_patient_count(d: Dialect, filters: Filters) -> Query:
+    where_sql, params = _worklist_where(filters)
+    return d.query(
+        f"SELECT count(DISTINCT w.patient_id) AS n FROM {{t}}worklist w{where_sql}", params
+    )
 
 
 def worklist_counts(d: Dialect) -> Query:
@@ -428,3 +518,131 @@ def update_row(d: Dialect, table: str, row_id: int, changes: Row) -> Query:
     assignments = ", ".join(f"{column} = ?" for column in changes)
     sql = f"UPDATE {{t}}{table} SET {assignments} WHERE id = ?"
     return d.query(sql, [*changes.values(), row_id])
+
+
+# -- alerts: subscriptions and the outbox (``alerts.py``), beside the chain ---------------------
+
+_ALERT = (
+    "o.id, o.subscription_id, o.entry_id, o.created_at, o.status, o.attempts, o.due_at, "
+    "o.last_error, o.last_attempt_at, o.delivered_at, s.kind, s.target, e.patient_id, "
+    "e.outcome, e.urgency, e.recorded_at FROM {t}alert_outbox o "
+    "JOIN {t}alert_subscriptions s ON s.id = o.subscription_id "
+    "JOIN {t}entries e ON e.id = o.entry_id"
+)
+"""An outbox row with what its delivery needs of the subscription and the check (never the
+subscription's secret: ``alert_with_secret`` adds it)."""
+_SUBSCRIPTION = "id, kind, target, min_severity, created_at, removed_at"
+
+
+def enqueue_alerts(d: Dialect, row: Row) -> Query:
+    """The outbox rows of the check ``row``: one per subscription at or below its severity."""
+    sql = (
+        "INSERT INTO {t}alert_outbox (subscription_id, entry_id, created_at, status, attempts, "
+        "due_at) SELECT s.id, ?, ?, 'pending', 0, ? FROM {t}alert_subscriptions s "
+        "WHERE s.removed_at IS NULL AND s.min_severity <= ? ORDER BY s.id"
+    )
+    at = row["recorded_at"]
+    return d.query(sql, [row["id"], at, at, severity(row["outcome"], row["urgency"])])
+
+
+def add_subscription(d: Dialect, row: Row) -> list[Query]:
+    """Store a subscription with the next id; then read that id."""
+    insert = (
+        "INSERT INTO {t}alert_subscriptions (id, kind, target, secret, min_severity, created_at) "
+        "SELECT coalesce(max(id), 0) + 1, ?, ?, ?, ?, ? FROM {t}alert_subscriptions"
+    )
+    values = [row["kind"], row["target"], row["secret"], row["min_severity"], row["created_at"]]
+    return [
+        d.query(insert, values),
+        d.query("SELECT max(id) AS id FROM {t}alert_subscriptions"),
+    ]
+
+
+def subscriptions(d: Dialect, subscription_id: int | None = None) -> Query:
+    """The subscriptions not removed (or the one ``subscription_id``, even removed), without
+    their secrets."""
+    if subscription_id is None:
+        sql = f"SELECT {_SUBSCRIPTION} FROM {{t}}alert_subscriptions WHERE removed_at IS NULL"
+        return d.query(sql + " ORDER BY id")
+    sql = f"SELECT {_SUBSCRIPTION}, secret FROM {{t}}alert_subscriptions WHERE id = ?"
+    return d.query(sql, [subscription_id])
+
+
+def remove_subscription(d: Dialect, subscription_id: int, at: str) -> list[Query]:
+    """Mark a subscription removed and cancel its alerts not yet sent; then read it, if this
+    removed it."""
+    return [
+        d.query(
+            "UPDATE {t}alert_subscriptions SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
+            [at, subscription_id],
+        ),
+        d.query(
+            "UPDATE {t}alert_outbox SET status = 'cancelled', claimed_by = NULL "
+            "WHERE subscription_id = ? AND status = 'pending'",
+            [subscription_id],
+        ),
+        d.query(
+            f"SELECT {_SUBSCRIPTION} FROM {{t}}alert_subscriptions WHERE id = ? AND removed_at = ?",
+            [subscription_id, at],
+        ),
+    ]
+
+
+def alerts_due(d: Dialect, now: str) -> Query:
+    sql = "SELECT count(*) AS n FROM {t}alert_outbox WHERE status = 'pending' AND due_at <= ?"
+    return d.query(sql, [now])
+
+
+def claim_alerts(d: Dialect, now: str, until: str, token: str, limit: int) -> list[Query]:
+    """Claim the alerts due at ``now`` (at most ``limit``, the longest due first) for the
+    deliverer ``token`` until ``until``, then read them with their secrets. The condition is
+    in the outer ``WHERE`` too, so that a second deliverer waiting on the same rows skips them
+    once the first has claimed them (PostgreSQL re-reads it on the row's new version)."""
+    claim = (
+        "UPDATE {t}alert_outbox SET due_at = ?, claimed_by = ? "
+        "WHERE status = 'pending' AND due_at <= ? AND id IN (SELECT id FROM {t}alert_outbox "
+        "WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?)"
+    )
+    read = (
+        f"SELECT {_ALERT.replace(' FROM ', ', s.secret FROM ', 1)} "
+        "WHERE o.claimed_by = ? AND o.status = 'pending' ORDER BY o.id"
+    )
+    return [d.query(claim, [until, token, now, now, limit]), d.query(read, [token])]
+
+
+def alert_sent(d: Dialect, alert_id: int, token: str, at: str) -> list[Query]:
+    sql = (
+        "UPDATE {t}alert_outbox SET status = 'delivered', attempts = attempts + 1, "
+        "delivered_at = ?, last_attempt_at = ?, claimed_by = NULL "
+        "WHERE id = ? AND claimed_by = ?"
+    )
+    return [d.query(sql, [at, at, alert_id, token])]
+
+
+def alert_not_sent(
+    d: Dialect, alert_id: int, token: str, at: str, error: str, status: str, due_at: str
+) -> list[Query]:
+    sql = (
+        "UPDATE {t}alert_outbox SET status = ?, attempts = attempts + 1, last_error = ?, "
+        "last_attempt_at = ?, due_at = ?, claimed_by = NULL WHERE id = ? AND claimed_by = ?"
+    )
+    return [d.query(sql, [status, error, at, due_at, alert_id, token])]
+
+
+def alerts(
+    d: Dialect, *, statuses: Sequence[str] = (), entry_id: int | None = None, limit: int = 100
+) -> Query:
+    """Outbox rows (with ``statuses``, or of the check ``entry_id``), oldest first."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if statuses:
+        clauses.append(f"o.status IN ({', '.join('?' * len(statuses))})")
+        params += list(statuses)
+    if entry_id is not None:
+        clauses.append("o.entry_id = ?")
+        params.append(entry_id)
+    return d.query(f"SELECT {_ALERT}{_joined(clauses)} ORDER BY o.id LIMIT ?", [*params, limit])
+
+
+def alert_counts(d: Dialect) -> Query:
+    return d.query("SELECT status, count(*) AS n FROM {t}alert_outbox GROUP BY status")

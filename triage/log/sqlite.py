@@ -38,7 +38,7 @@ from .records import (
     names,
     now_utc,
 )
-from .store import Head, Once
+from .store import Head, Once, Recent
 
 D = queries.SQLITE
 
@@ -229,6 +229,36 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         ALTER TABLE patients ADD COLUMN age INTEGER;
     """,
     ),
+    (
+        "alerts: clinicians' subscriptions, and an outbox filled with each check that needs one",
+        """
+        CREATE TABLE alert_subscriptions (
+            id           INTEGER PRIMARY KEY,
+            kind         TEXT NOT NULL CHECK (kind IN ('email', 'webhook')),
+            target       TEXT NOT NULL,
+            secret       TEXT,
+            min_severity INTEGER NOT NULL,
+            created_at   TEXT NOT NULL,
+            removed_at   TEXT
+        );
+        CREATE TABLE alert_outbox (
+            id              INTEGER PRIMARY KEY,
+            subscription_id INTEGER NOT NULL REFERENCES alert_subscriptions (id),
+            entry_id        INTEGER NOT NULL REFERENCES entries (id),
+            created_at      TEXT NOT NULL,
+            status          TEXT NOT NULL
+                CHECK (status IN ('pending', 'delivered', 'failed', 'cancelled')),
+            attempts        INTEGER NOT NULL,
+            due_at          TEXT NOT NULL,
+            claimed_by      TEXT,
+            last_error      TEXT,
+            last_attempt_at TEXT,
+            delivered_at    TEXT
+        );
+        CREATE INDEX alert_outbox_due ON alert_outbox (status, due_at);
+        CREATE INDEX alert_outbox_by_entry ON alert_outbox (entry_id);
+    """,
+    ),
 )
 """Numbered from 1, in order. Never edit one that has shipped: add the next."""
 
@@ -311,6 +341,9 @@ class SQLiteStore:
             rows = build(Head(seq, last, next_id))
             conn.executemany(insert, [[row[c] for c in columns] for row in rows])
             _keep_worklist(conn, kind, rows)
+            if kind == "entry":  # the alerts the checks need, in their transaction
+                for row in rows:
+                    conn.execute(*queries.enqueue_alerts(D, row))
             if once is not None:
                 conn.execute(*queries.insert_key(D, once, rows[0]["id"]))
             return rows
@@ -392,11 +425,33 @@ class SQLiteStore:
 
     # -- the worklist --------------------------------------------------------------------------
 
-    def worklist_rows(self, filters: Filters, limit: int, offset: int) -> list[Row]:
-        return list(self._read(*queries.worklist_rows(D, filters, limit, offset)))
+    def worklist_rows(
+        self,
+        filters: Filters,
+        limit: int,
+        offset: int,
+        recent: Recent | None = None,
+        first: bool = False,
+    ) -> list[Row]:
+        return list(self._read(*queries.worklist_rows(D, filters, limit, offset, recent, first)))
 
-    def worklist_count(self, filters: Filters) -> int:
-        return int(next(self._read(*queries.worklist_count(D, filters)))["n"])
+    def worklist_count(
+        self, filters: Filters, recent: Recent | None = None, first: bool = False
+    ) -> int:
+        return int(next(self._read(*queries.worklist_count(D, filters, recent, first)))["n"])
+
+    def worklist_patients(
+        self, filters: Filters, recent: Recent, limit: int, offset: int
+    ) -> list[Row]:
+        return list(self._read(*queries.worklist_patients(D, filters, recent, limit, offset)))
+
+    def worklist_others(
+        self, filters: Filters, recent: Recent, patients: list[str], shown: int
+    ) -> list[Row]:
+        return list(self._read(*queries.worklist_others(D, filters, recent, patients, shown)))
+
+    def worklist_patient_count(self, filters: Filters) -> int:
+        return int(next(self._read(*queries.worklist_patient_count(D, filters)))["n"])
 
     def worklist_counts(self) -> dict[int, int]:
         return {row["severity"]: row["checks"] for row in self._read(*queries.worklist_counts(D))}
@@ -447,6 +502,18 @@ class SQLiteStore:
         update = queries.update_row(D, table, row_id, changes)
         with self._write() as conn:
             return conn.execute(*update).rowcount > 0
+
+    def alert_read(self, make: Callable[[queries.Dialect], queries.Query]) -> list[Row]:
+        return list(self._read(*make(D)))
+
+    def alert_write(self, make: Callable[[queries.Dialect], list[queries.Query]]) -> list[Row]:
+        with self._write() as conn:
+            cursor = None
+            for sql, params in make(D):
+                cursor = conn.execute(sql, params)
+            if cursor is None or cursor.description is None:
+                return []
+            return [dict(row) for row in cursor.fetchall()]
 
     def entry_rows(self, filters: Filters, limit: int | None) -> Iterator[Row]:
         return self._read(*queries.entry_rows(D, filters, limit))

@@ -15,6 +15,10 @@ from typing import Any, Protocol
 
 from .records import Filters, Kind, Row
 
+Query = tuple[str, list[Any]]
+"""A statement and its values (``sql.Query``); the ``Any`` a maker takes is ``sql.Dialect``
+(not imported here: ``sql`` imports this module)."""
+
 
 @dataclass(frozen=True)
 class Head:
@@ -24,6 +28,16 @@ class Head:
     seq: int
     hash: str
     next_id: int
+
+
+@dataclass(frozen=True)
+class Recent:
+    """The worklist's first part: checks of ``severity`` or above answered at ``since`` or
+    later (unreviewed emergency and urgent checks of the last 24 hours)."""
+
+    severity: int
+    since: str
+    """A moment as stored (``records.stamp``)."""
 
 
 @dataclass(frozen=True)
@@ -103,13 +117,42 @@ class Store(Protocol):
     # kept by ``append`` in the transaction that adds the entry or its first review, and read
     # through an index, never by reading every entry.
 
-    def worklist_rows(self, filters: Filters, limit: int, offset: int) -> list[Row]:
+    def worklist_rows(
+        self,
+        filters: Filters,
+        limit: int,
+        offset: int,
+        recent: Recent | None = None,
+        first: bool = False,
+    ) -> list[Row]:
         """Summary fields of the matching worklist entries, and ``next_at`` (when the patient's
-        next check was answered, or None): most severe first, then oldest."""
+        next check was answered, or None): most severe first, then oldest. With ``recent``:
+        only those in its part (``first``), most severe first then newest, or only the rest."""
         ...
 
-    def worklist_count(self, filters: Filters) -> int:
-        """How many worklist entries match."""
+    def worklist_count(
+        self, filters: Filters, recent: Recent | None = None, first: bool = False
+    ) -> int:
+        """How many worklist entries match (with ``recent``: of one part, as above)."""
+        ...
+
+    def worklist_patients(
+        self, filters: Filters, recent: Recent, limit: int, offset: int
+    ) -> list[Row]:
+        """One row per patient with matching worklist entries, in the worklist's order: the
+        patient's first entry in it (``worklist_rows``' fields), its ``band`` (0: in
+        ``recent``'s part, 1: the rest) and the patient's ``open_checks``."""
+        ...
+
+    def worklist_others(
+        self, filters: Filters, recent: Recent, patients: list[str], shown: int
+    ) -> list[Row]:
+        """The next ``shown`` matching worklist entries of each of ``patients`` after their
+        first, in the worklist's order, with ``band``."""
+        ...
+
+    def worklist_patient_count(self, filters: Filters) -> int:
+        """How many patients have matching worklist entries."""
         ...
 
     def worklist_counts(self) -> dict[int, int]:
@@ -147,6 +190,18 @@ class Store(Protocol):
 
     def update_row(self, table: str, row_id: int, changes: Row) -> bool:
         """Set columns of one row; whether it exists."""
+        ...
+
+    # -- alerts: subscriptions and the outbox (``alerts.py``), beside the chain ----------------
+    # The outbox rows of a check are inserted by ``append``, in its transaction.
+
+    def alert_read(self, make: Callable[[Any], Query]) -> list[Row]:
+        """The rows of the query ``make`` writes for this storage's dialect (``sql.py``)."""
+        ...
+
+    def alert_write(self, make: Callable[[Any], list[Query]]) -> list[Row]:
+        """Run the statements ``make`` writes, in one write transaction; the rows the last one
+        returns (none for a statement that returns no rows)."""
         ...
 
     def entry_rows(self, filters: Filters, limit: int | None) -> Iterator[Row]:

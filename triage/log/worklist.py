@@ -1,5 +1,9 @@
-"""The clinician's worklist: every unreviewed check that needs action, most urgent first, then
-oldest first, with counts over the whole log, and the follow-up each one is owed.
+"""The clinician's worklist: every unreviewed check that needs action, with counts over the
+whole log, and the follow-up each one is owed. Its order: first the unreviewed emergency and
+urgent checks of the last 24 hours (``RECENT_HOURS`` before ``now``), emergencies before urgent
+ones, newest first; then the rest, most urgent first, oldest first within a level. With
+``by_patient`` a patient has one row, their first check in that order, with their other open
+checks folded under it.
 
 A level the pack gives a follow-up window (same day and routine in the bundled pack) expects a
 later check of the patient within that many hours: the follow-up is *due* while the window runs
@@ -17,10 +21,17 @@ from typing import Any, Literal
 
 from ..outcomes import LEVELS, by_key
 from .records import MAX_ID, EntrySummary, Filters, Row, stamp
-from .store import Store
+from .store import Recent, Store
 
 FollowUpStatus = Literal["due", "overdue", "received", "late"]
 Order = Literal["urgency", "newest"]
+
+RECENT_HOURS = 24
+"""How recent an emergency or urgent check is to come first, newest first."""
+RECENT_FROM = LEVELS.index(by_key("urgent"))
+"""The least severe level that comes first when recent: urgent (and emergency above it)."""
+OTHERS_SHOWN = 20
+"""At most this many of a patient's other open checks are listed under their row."""
 
 
 @dataclass(frozen=True)
@@ -46,12 +57,30 @@ class FollowUp:
 class WorkItem:
     entry: EntrySummary
     follow_up: FollowUp | None = None
+    recent: bool = False
+    """In the worklist's first part: an emergency or urgent check of the last 24 hours."""
+    new: bool = False
+    """Recorded after the clinician last looked (its id above the ``seen`` one)."""
+    others: tuple[WorkItem, ...] = ()
+    """By patient: the patient's next open checks in the worklist's order (at most
+    ``OTHERS_SHOWN``)."""
+    open_checks: int = 1
+    """By patient: how many open checks the patient has that match, this one included."""
+
+    @property
+    def more(self) -> int:
+        """The patient's other open checks, shown under the row or not."""
+        return self.open_checks - 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             **vars(self.entry),
             "follow_up": None if self.follow_up is None else self.follow_up.to_dict(),
         }
+        if self.open_checks > 1:
+            found["open_checks"] = self.open_checks
+            found["others"] = [other.to_dict() for other in self.others]
+        return found
 
 
 @dataclass(frozen=True)
@@ -70,9 +99,23 @@ class Worklist:
     offset: int
     limit: int
     order: Order = "urgency"
-    """``urgency``: most urgent first, then oldest (the worklist); ``newest``: newest first
-    (lists that include reviewed checks, or continue ones)."""
+    """``urgency``: the worklist's order (recent emergency and urgent checks first, newest
+    first; then most urgent first, oldest first); ``newest``: newest first (lists that include
+    reviewed checks, or continue ones)."""
     filters: Filters = field(default_factory=Filters)
+    by_patient: bool = False
+    """One item per patient: ``matched`` counts patients, ``checks`` their open checks."""
+    checks: int = -1
+    """Entries that match the filters (all pages), whatever ``by_patient``; -1: ``matched``."""
+
+    @property
+    def matched_checks(self) -> int:
+        return self.matched if self.checks < 0 else self.checks
+
+    @property
+    def new_checks(self) -> int:
+        """Checks on this page recorded after the clinician last looked."""
+        return sum(item.new for top in self.items for item in (top, *top.others))
 
     @property
     def needs_action(self) -> int:
@@ -103,24 +146,50 @@ def build(
     offset: int,
     follow_up_hours: Mapping[str, float],
     now: datetime,
+    by_patient: bool = False,
+    seen: int | None = None,
 ) -> Worklist:
     """The page ``filters`` ask for: from the worklist index when they ask for unreviewed checks
-    that need action, else from the entries, newest first."""
+    that need action (``by_patient``: one item per patient), else from the entries, newest
+    first. Entries whose id is above ``seen`` are marked new."""
     limit, offset = max(1, min(limit, MAX_ID)), max(0, min(offset, MAX_ID))
     windows = _windows(follow_up_hours)
     counts = store.worklist_counts()
+    recent = Recent(RECENT_FROM, stamp(now - timedelta(hours=RECENT_HOURS)))
+    checks = -1
+    others: dict[str, list[Row]] = {}
     if filters.unreviewed and filters.outcome != "continue":
-        rows = store.worklist_rows(filters, limit, offset)
         whole = filters == Filters(unreviewed=True)  # the counts say it: no second count
         matched = sum(counts.values()) if whole else store.worklist_count(filters)
         order: Order = "urgency"
+        if by_patient:
+            rows = store.worklist_patients(filters, recent, limit, offset)
+            patients = [row["patient_id"] for row in rows if row["open_checks"] > 1]
+            if patients:
+                for row in store.worklist_others(filters, recent, patients, OTHERS_SHOWN):
+                    others.setdefault(row["patient_id"], []).append(row)
+            checks, matched = matched, store.worklist_patient_count(filters)
+        else:
+            rows = _flat(store, filters, recent, limit, offset)
     else:
         rows = store.summaries(filters, limit, offset)
         matched, order = store.count(filters), "newest"
-    items = []
-    for row in rows:
+        by_patient = False
+
+    def item(row: Row, folded: tuple[WorkItem, ...] = ()) -> WorkItem:
         summary = EntrySummary.from_row(row, row["last_verdict"])
-        items.append(WorkItem(summary, _follow_up(store, summary, row, windows, now)))
+        return WorkItem(
+            summary,
+            _follow_up(store, summary, row, windows, now),
+            recent=row.get("band") == 0,
+            new=seen is not None and summary.id > seen,
+            others=folded,
+            open_checks=int(row.get("open_checks", 1)),
+        )
+
+    items = [
+        item(row, tuple(item(other) for other in others.get(row["patient_id"], []))) for row in rows
+    ]
     return Worklist(
         {lv.key: counts.get(n, 0) for n, lv in reversed(list(enumerate(LEVELS))) if n},
         _overdue(store, windows, now),
@@ -130,7 +199,47 @@ def build(
         limit,
         order,
         filters,
+        by_patient,
+        checks,
     )
+
+
+@dataclass(frozen=True)
+class Version:
+    """What tells a worklist on screen that it is out of date, read without reading the list."""
+
+    tag: str
+    """Changes with every record the log appends (a check, a review, a patient record)."""
+    last_entry: int
+    """The newest entry's id (0: none): what a clinician has seen after looking."""
+    emergencies: int
+    """Unreviewed emergency checks, over the whole log."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.tag, "last_entry": self.last_entry,
+                "emergencies": self.emergencies}  # fmt: skip
+
+
+def version(store: Store) -> Version:
+    seq, digest = store.head()
+    newest = store.summaries(Filters(), 1)
+    emergencies = store.worklist_counts().get(LEVELS.index(by_key("emergency")), 0)
+    return Version(f"{seq}-{digest[:16]}", int(newest[0]["id"]) if newest else 0, emergencies)
+
+
+def _flat(store: Store, filters: Filters, recent: Recent, limit: int, offset: int) -> list[Row]:
+    """One page of the worklist in its order, a check a row: from the recent part, then from the
+    rest (each read through the worklist's index)."""
+    first = store.worklist_count(filters, recent, True)
+    rows: list[Row] = []
+    if offset < first:
+        rows = [
+            {**row, "band": 0} for row in store.worklist_rows(filters, limit, offset, recent, True)
+        ]
+    if len(rows) < limit:
+        rest = store.worklist_rows(filters, limit - len(rows), max(0, offset - first), recent)
+        rows += [{**row, "band": 1} for row in rest]
+    return rows
 
 
 def _windows(follow_up_hours: Mapping[str, float]) -> dict[int, timedelta]:

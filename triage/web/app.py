@@ -23,10 +23,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from ..alerts import Deliverer
+from ..alerts import Settings as AlertSettings
+from ..log import TriageLog
 from ..log.sessions import SessionLimits
 from ..pack.loading import default_pack
 from ..pack.rules import RulePack
-from . import api, cds, fhir, pages
+from . import alerts, api, cds, fhir, pages
 from .limits import BODY_TIMEOUT, BodyLimit
 from .security import Headers
 from .site import HERE, Logs, Site, templates
@@ -47,6 +50,8 @@ def create_app(
     cds_trust: EhrTrust | None = None,
     body_timeout: float = BODY_TIMEOUT,
     sessions: SessionLimits | None = None,
+    alert_settings: AlertSettings | None = None,
+    deliver_alerts: bool = True,
 ) -> Starlette:
     """The application over the log at ``log_path`` (which must exist: ``triage serve`` starts
     it). ``secret_key`` signs session cookies (default: ``TRIAGE_SECRET_KEY``, else a random
@@ -54,15 +59,31 @@ def create_app(
     the origins whose pages may call the API. ``cds_trust`` is the EHR whose signed JWTs the
     CDS Hooks service accepts (None: every CDS Hooks call is refused, 401). ``sessions``:
     how long a clinician's session lasts (default: ``SessionLimits()``). A request body
-    is at most 2 MB, all of it within ``body_timeout`` seconds (``limits.BodyLimit``)."""
+    is at most 2 MB, all of it within ``body_timeout`` seconds (``limits.BodyLimit``). While
+    it runs (its lifespan), it delivers the alerts of the log's outbox (``triage.alerts``),
+    unless ``deliver_alerts`` is false, with ``alert_settings`` (default: from the
+    environment, ``AlertSettings.from_env``)."""
     logs = Logs(log_path)
     state = Site(logs, pack or default_pack(), templates())
     state.sessions = sessions or state.sessions
+    alert_settings = alert_settings or AlertSettings.from_env()  # a bad setting stops the start
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        logs.close()
+        deliverer = None
+        if deliver_alerts:
+            deliverer = Deliverer(
+                lambda: TriageLog(logs.path, create=False),
+                alert_settings,
+            )
+            app.state.alerts = deliverer
+            deliverer.start()
+        try:
+            yield
+        finally:
+            if deliverer is not None:
+                deliverer.stop()
+            logs.close()
 
     middleware = [
         Middleware(Headers),
@@ -87,6 +108,7 @@ def create_app(
         )
     routes: list[Route | Mount] = [
         *pages.routes(),
+        Route("/alerts", alerts.status_page, name="alerts"),
         Mount("/api/v1", routes=api.routes()),
         Mount("/fhir", routes=fhir.routes()),
         *cds.routes(),

@@ -140,11 +140,39 @@ async def error_response(request: Request, exc: Exception) -> Response:
         return fhir_response(operation_outcome(error, status), status, headers)
     if api:
         return JSONResponse(data, status_code=status, headers=headers)
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(_error_page, request, status, data, headers)
+
+
+def _error_page(
+    request: Request, status: int, data: dict[str, Any], headers: dict[str, str]
+) -> Response:
+    """The error as a page like the others: with the menu when a clinician is signed in. When
+    that cannot be known (no session: an error outside the session middleware; the log
+    unreachable), the page without the menu."""
+    from . import present
+    from .security import CSRF_FIELD, csrf_token, signed_in
     from .site import site
 
+    context = {"code": status, "message": data["message"], "problems": data["problems"]}
     page = site(request).templates.get_template("error.html")
-    html = page.render(status=status, message=data["message"], problems=data["problems"])
-    return HTMLResponse(html, status_code=status, headers=headers)
+    try:
+        here = site(request)
+        clinician = signed_in(request, here.logs.get(), here.sessions)
+        tz = present.zone(request.session.get("tz") if clinician else None)
+        html = page.render(
+            clinician=clinician,
+            csrf_field=CSRF_FIELD,
+            csrf=csrf_token(request),
+            tz_name=str(tz.key),
+            **context,
+        )
+    except Exception:  # the error page itself must not fail: then it goes without the menu
+        html = page.render(**context)
+    response: Response = HTMLResponse(html, status_code=status)
+    response.headers.update(headers)
+    return response
 
 
 def unknown_keys(

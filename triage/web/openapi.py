@@ -117,8 +117,9 @@ _QUERY: list[tuple[str, str | dict[str, Any], str]] = [
     (
         "reviewed",
         {"enum": ["false", "true", "any"], "default": "false"},
-        "false (the default): the worklist, unreviewed checks that need action, most urgent "
-        "first then oldest; true: reviewed checks; any: every check (both newest first)",
+        "false (the default): the worklist, unreviewed checks that need action: the emergency "
+        "and urgent ones of the last 24 hours first, newest first, then most urgent first, "
+        "oldest first; true: reviewed checks; any: every check (both newest first)",
     ),
     (
         "since",

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..checking.replay import entry_why_not
@@ -44,6 +44,7 @@ TIMELINE = 100
 def routes() -> list[Route]:
     return [
         Route("/", worklist, name="worklist"),
+        Route("/worklist/version", worklist_version, name="worklist_version"),
         Route("/login", login_form, methods=["GET"], name="login"),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"], name="logout"),
@@ -169,7 +170,17 @@ def _known_zone(name: str) -> bool:
 # -- the worklist -------------------------------------------------------------------------------
 
 
+LIVE_HEADER = "X-Triage-Live"
+"""Sent by the page's script (static/worklist.js) when it fetches the worklist again to show
+what changed: such a fetch is not a visit, so it leaves what the clinician has seen as it was."""
+POLL_SECONDS = 15
+"""How often the worklist page asks ``/worklist/version`` whether the log changed."""
+
+
 def worklist(request: Request) -> Response:
+    """The worklist, one row per patient. Checks recorded after the clinician's previous visit
+    (the newest entry id then, kept in the session) are marked new. A filter that is wrong is
+    said, with the form, and no list."""
     log, clinician = _who(request)
     if clinician is None:
         return to_login(request)
@@ -178,17 +189,26 @@ def worklist(request: Request) -> Response:
     problems: list[str] = []
     filters = _filters(params, tz, problems)
     page = _number(params.get("page"), 1)
+    version = log.worklist_version()  # before the list: a check recorded between stays new
+    seen = request.session.get("seen")
     found = log.worklist(
         filters,
-        limit=PAGE_SIZE,
-        offset=(page - 1) * PAGE_SIZE,
+        limit=1 if problems else PAGE_SIZE,  # with problems only the counts are shown
+        offset=0 if problems else (page - 1) * PAGE_SIZE,
         follow_up_hours=site(request).pack.follow_up,
+        by_patient=True,
+        seen=seen if isinstance(seen, int) and not isinstance(seen, bool) else None,
     )
+    if request.headers.get(LIVE_HEADER) != "1":
+        request.session["seen"] = version.last_entry
     return render(
         request,
         "worklist.html",
+        400 if problems else 200,
         clinician=clinician,
         work=found,
+        version=version,
+        poll_seconds=POLL_SECONDS,
         page=page,
         params=params,
         problems=problems,
@@ -196,6 +216,16 @@ def worklist(request: Request) -> Response:
         urgencies=URGENCIES,
         page_link=lambda n: "/?" + urlencode({**dict(params), "page": n}),
     )
+
+
+def worklist_version(request: Request) -> Response:
+    """What the worklist page polls: a tag that changes with every check and review recorded,
+    and the number of unreviewed emergencies (for the page's title)."""
+    log, clinician = _who(request)
+    if clinician is None:
+        return to_login(request)
+    version = log.worklist_version()
+    return JSONResponse({"version": version.tag, "emergencies": version.emergencies})
 
 
 def _filters(params: Any, tz: Any, problems: list[str]) -> Filters:

@@ -192,6 +192,9 @@ class Chart:
     """Pain levels on the y axis: (y, label)."""
     dates: tuple[tuple[float, str], ...]
     """Dates on the x axis: (x, label)."""
+    values: tuple[tuple[str, str, str, str, str], ...] = ()
+    """The charted values as text, for the table under the chart (readable without a mouse),
+    newest first: (stamp, when, pain during, pain now, usual pain), '—' for none."""
 
 
 def pain_chart(
@@ -238,4 +241,18 @@ def pain_chart(
         ),
         tuple((y(score), str(score)) for score in (0, 2, 4, 6, 8, 10)),
         tuple(labels),
+        tuple(
+            (
+                p.reported_at,
+                local(p.reported_at, tz),
+                _score(p.pain_during),
+                _score(p.pain_now),
+                _score(p.pain_before),
+            )
+            for p in reversed(points)
+        ),
     )
+
+
+def _score(value: int | None) -> str:
+    return "—" if value is None else f"{value}/10"

@@ -131,7 +131,7 @@ def test_a_log_that_does_not_exist_holds_no_record(tmp_path: Path) -> None:
 def test_a_restart_of_postgresql_costs_no_failed_check(tmp_path: Path) -> None:
     """The pool checks a connection before it hands it out: after the server restarts, the next
     check gets a live one (it got a dead one, and failed, before)."""
-    server = Server()
+    server = Server(durable=True)  # an immediate restart must not lose what was committed
     try:
         name = server.new_database()
         with triage.TriageLog(server.url(name, APP)) as log:
@@ -155,7 +155,7 @@ def test_eight_clients_through_eight_restarts_never_get_a_decision_without_the_r
 
     import httpx
 
-    server = Server()
+    server = Server(durable=True)  # an immediate restart must not lose what was committed
     process = None
     try:
         name = server.new_database()

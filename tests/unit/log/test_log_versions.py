@@ -65,7 +65,7 @@ ALL = (len(MIGRATIONS), list(range(1, len(MIGRATIONS) + 1)))
 
 
 def test_the_migrations_add_patient_records_checkpoints_cards_then_sessions_and_keys() -> None:
-    assert len(MIGRATIONS) == 8
+    assert len(MIGRATIONS) == 9
     name, sql = MIGRATIONS[2]
     assert name.startswith("patient records") and "CREATE TABLE patients" in sql
     name, sql = MIGRATIONS[4]
