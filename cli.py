@@ -1167,7 +1167,7 @@ def log_show(entry_id: int, as_json: bool, rules: str | None, db: str | None) ->
 
 
 @log.command("review")
-@click.argument("entry_id", type=int, metavar="ID")
+@click.argument("entry_ids", type=int, metavar="ID...", nargs=-1, required=True)
 @click.option("--by", "reviewer", required=True, metavar="NAME", help="Who reviewed it.")
 @click.option("--accept", is_flag=True, help="The decision was right.")
 @click.option(
@@ -1182,7 +1182,7 @@ def log_show(entry_id: int, as_json: bool, rules: str | None, db: str | None) ->
 )
 @db_option
 def log_review(
-    entry_id: int,
+    entry_ids: tuple[int, ...],
     reviewer: str,
     accept: bool,
     override: bool,
@@ -1190,25 +1190,29 @@ def log_review(
     reason: str | None,
     db: str | None,
 ) -> None:
-    """Record a clinician's review of a check (appended; never edits the check).
+    """Record a clinician's review of one check or several (appended; never edits a check).
 
     Give exactly one of --accept and --override; an override needs --reason and --note.
+    Several ids (a patient's routine checks superseded by a later one) get the same review,
+    all recorded or none.
     """
     if accept and override:
         raise click.UsageError("give either --accept or --override, not both")
     if not accept and not override:
         raise click.UsageError("give --accept or --override")
     with _reading(db) as triage_log:
-        review = triage_log.review(
-            entry_id,
+        reviews = triage_log.review_many(
+            entry_ids,
             by=reviewer,
             verdict="accepted" if accept else "overridden",
             note=note,
             reason=reason or "",
         )
-    click.echo(
-        f"Review {review.id} recorded: entry {entry_id} {review.verdict} by {review.reviewer}."
-    )
+    for review in reviews:
+        click.echo(
+            f"Review {review.id} recorded: entry {review.entry_id} {review.verdict} "
+            f"by {review.reviewer}."
+        )
 
 
 @log.command("export")

@@ -117,10 +117,15 @@ def test_a_clinician_signs_in_reviews_the_most_urgent_check_and_sees_it_on_the_p
     assert "sha256" in browser.find_element(By.ID, "rules").text
     browser.save_screenshot(str(shots / "check.png"))
 
+    reviewed = browser.current_url
     browser.find_element(By.ID, "verdict-accept").click()
     browser.find_element(By.ID, "note").send_keys("Called the patient; ambulance on its way.")
     browser.find_element(By.ID, "submit-review").click()
-    wait_for(browser, ".flash")
+    wait_for(browser, ".flash")  # on the next unreviewed check
+    assert f"accepted by {NAME}" in browser.find_element(By.CSS_SELECTOR, ".flash").text
+    assert browser.current_url != reviewed
+    browser.get(reviewed)
+    wait_for(browser, "#reviews")
     reviews = browser.find_element(By.ID, "reviews").text
     assert f"accepted by {NAME}" in reviews and "ambulance" in reviews
 
@@ -155,7 +160,10 @@ def test_an_override_needs_a_reason_and_a_note_and_shows_them_inert(
     browser.find_element(By.ID, "note").clear()
     browser.find_element(By.ID, "note").send_keys(note)
     browser.find_element(By.ID, "submit-review").click()
-    wait_for(browser, ".flash")
+    wait_for(browser, ".flash")  # on the next unreviewed check
+    assert no_alert(browser)
+    browser.get(f"{server.url}/checks/{server.ids['same_day']}")
+    wait_for(browser, "#reviews")
     assert no_alert(browser)
     text = browser.find_element(By.ID, "reviews").text
     assert note in text and "Less urgent than decided" in text

@@ -165,7 +165,8 @@ def test_the_patient_page_shows_the_record_its_age_and_its_note_inert(server: Se
     assert found is not None
     record = " ".join(found.group(1).split())
     assert record.startswith(
-        "<p>Profile: <strong>older_adult</strong>; age: <strong>none</strong>; conditions: "
+        '<h2>Patient record</h2> <p id="record-current">Profile: <strong>older_adult</strong>; '
+        "age: <strong>none</strong>; conditions: "
         '<strong>osteoporosis</strong> <span class="muted">(set by Dr &lt;b&gt;Bo&lt;/b&gt;,'
     )
     timeline = " ".join(html.split())

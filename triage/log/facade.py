@@ -137,31 +137,54 @@ class TriageLog:
         needs a coded ``reason`` (``OVERRIDE_REASONS``) and a note; an acceptance takes no
         reason. ReviewError lists every problem (``review_problems``, the one rule the CLI,
         the web and the API apply); UsageError for text that cannot be stored."""
+        return self.review_many([entry_id], by=by, verdict=verdict, note=note, reason=reason)[0]
+
+    def review_many(
+        self,
+        entry_ids: Iterable[int],
+        *,
+        by: str,
+        verdict: Verdict,
+        note: str = "",
+        reason: str = "",
+    ) -> list[Review]:
+        """Append the same review (one verdict, note and reason) of several entries in one
+        transaction: all are stored, or none; in the order given, an id given twice reviewed
+        once. The rule is ``review``'s (``review_problems``); NotFoundError for an id that is
+        no entry, before anything is appended."""
+        ids = list(dict.fromkeys(entry_ids))
+        if not ids:
+            raise UsageError("no entry to review", "give the id of at least one entry")
         plain_text("reviewer", by)
         plain_text("note", note)
         problems = review_problems(verdict, reason, note, by)
         if problems:
-            raise ReviewError(problems, f"entry {entry_id}")
+            where = ", ".join(str(i) for i in ids)
+            raise ReviewError(problems, f"entr{'y' if len(ids) == 1 else 'ies'} {where}")
         reviewer = by.strip()
-        self._existing(entry_id)
+        for entry_id in ids:
+            self._existing(entry_id)
 
         def build(head: Head) -> list[Row]:
-            row: Row = {
-                "id": head.next_id,
-                "seq": head.seq + 1,
-                "entry_id": entry_id,
-                "reviewed_at": now_utc(),
-                "reviewer": reviewer,
-                "verdict": verdict,
-                "note": note,
-                "prev_hash": head.hash,
-                "form": chain.CURRENT_FORM,
-                "reason": reason,
-            }
-            row["hash"] = chain.record_hash("review", row)
-            return [row]
+            rows, prev, at = [], head.hash, now_utc()
+            for offset, entry_id in enumerate(ids):
+                row: Row = {
+                    "id": head.next_id + offset,
+                    "seq": head.seq + offset + 1,
+                    "entry_id": entry_id,
+                    "reviewed_at": at,
+                    "reviewer": reviewer,
+                    "verdict": verdict,
+                    "note": note,
+                    "prev_hash": prev,
+                    "form": chain.CURRENT_FORM,
+                    "reason": reason,
+                }
+                row["hash"] = prev = chain.record_hash("review", row)
+                rows.append(row)
+            return rows
 
-        return _review(self._store.append("review", build)[0])
+        return [_review(row) for row in self._store.append("review", build)]
 
     def set_patient(
         self,

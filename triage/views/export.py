@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import io
 import os
 import stat
 import sys
@@ -130,6 +131,13 @@ def _write(entries: Iterable[Exported], fmt: str, out: IO[str]) -> int:
             out.write(_json_line(entry) + "\n")
             count += 1
     return count
+
+
+def export_text(entries: Iterable[Exported], fmt: str) -> str:
+    """The export as text, in memory: for a download of a few entries (one patient's checks)."""
+    out = io.StringIO()
+    _write(entries, fmt, out)
+    return out.getvalue()
 
 
 def write_export(

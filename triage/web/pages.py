@@ -5,10 +5,13 @@ clinician redirects to the sign-in page, a form without this session's CSRF toke
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -17,11 +20,13 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from ..checking.replay import entry_why_not
-from ..errors import NotFoundError, ReviewError, TriageError, UsageError
-from ..log import OVERRIDE_REASONS, Clinician, Entry, Filters, TriageLog
+from ..errors import NotFoundError, Problem, ReviewError, TriageError, UsageError
+from ..log import OVERRIDE_REASONS, Clinician, Entry, EntrySummary, Filters, TriageLog
+from ..log.records import review_problems
 from ..outcomes import OUTCOMES, URGENCIES
 from ..pack.explain import WhyNot
 from ..pack.rules import RulePack
+from ..views.export import export_text
 from ..views.log import stopped_early
 from ..views.rules import NO_MORE_SEVERE, WHY_NOT_HEADING, why_not_groups
 from . import present
@@ -51,6 +56,9 @@ def routes() -> list[Route]:
         Route("/checks/{entry_id:int}", check_page, name="check"),
         Route("/checks/{entry_id:int}/review", review, methods=["POST"], name="review"),
         Route("/patients/{patient_id}", patient_page, name="patient"),
+        Route("/patients/{patient_id}/record", set_record, methods=["POST"], name="record"),
+        Route("/patients/{patient_id}/export.csv", patient_csv, name="patient_csv"),
+        Route("/patients/{patient_id}/export.fhir.json", patient_fhir, name="patient_fhir"),
     ]
 
 
@@ -287,11 +295,12 @@ def _check(
     log: TriageLog,
     clinician: Clinician,
     entry_id: int,
-    problems: list[Any] | None = None,
+    problems: list[Problem] | None = None,
     form: dict[str, str] | None = None,
 ) -> Response:
     entry = log.entry(entry_id)
     same_session = log.session_checks(entry.patient_id, entry.session_id)
+    shown = [_in_words(p) for p in problems or []]
     return render(
         request,
         "check.html",
@@ -306,41 +315,116 @@ def _check(
         why_not_heading=WHY_NOT_HEADING,
         no_more_severe=NO_MORE_SEVERE,
         reasons=OVERRIDE_REASONS,
-        problems=problems or [],
+        problems=shown,
+        field_problems={p.field: p for p in shown if p.field},
         form=form or {},
+        next_check=_next_unreviewed(log, entry.id),
+        earlier_open=_earlier_open(log, entry),
     )
 
 
-async def review(request: Request) -> Response:
+def _in_words(problem: Problem) -> Problem:
+    """A review problem as the form says it: the override reasons by the words of its list,
+    not by their codes (which the CLI takes)."""
+    if problem.field == "reason" and problem.fix:
+        return replace(problem, fix="choose one: " + "; ".join(OVERRIDE_REASONS.values()))
+    return problem
+
+
+def _next_unreviewed(log: TriageLog, after: int) -> int | None:
+    """The first unreviewed check of the worklist (in its order) other than ``after``."""
+    found = log.worklist(limit=2)
+    return next((item.entry.id for item in found.items if item.entry.id != after), None)
+
+
+BULK_LIMIT = 50
+"""At most this many of a patient's earlier open checks are offered to accept with a later one."""
+
+
+def _earlier_open(log: TriageLog, entry: Entry) -> list[EntrySummary]:
+    """The patient's unreviewed checks that need action and were answered before ``entry``
+    (which supersedes them), oldest first."""
+    found = log.worklist(Filters(patient=entry.patient_id, unreviewed=True), limit=BULK_LIMIT)
+    earlier = [
+        item.entry
+        for item in found.items
+        if (item.entry.reported_at, item.entry.id) < (entry.reported_at, entry.id)
+    ]
+    return sorted(earlier, key=lambda e: (e.reported_at, e.id))
+
+
+ALSO_ONLY_ACCEPT = Problem(
+    "only an acceptance can be recorded for the earlier checks too",
+    field="also",
+    fix="override this check alone, then review the earlier ones one by one",
+)
+
+
+async def _posted(request: Request) -> tuple[Clinician, Any] | Response:
+    """A form posted by a signed-in clinician from this site: who, and the form; else the way
+    to the sign-in page (HTTP 403 for a form from elsewhere or expired)."""
     _, clinician = await run_in_threadpool(_who, request)  # each thread its own connection
     if clinician is None:
         return to_login(request)
     form = await request.form()
     if not csrf_ok(request, form):
         raise HTTPException(403, "This form has expired or did not come from this site.")
+    return clinician, form
+
+
+async def review(request: Request) -> Response:
+    """Record a review of a check (and, when asked, the same acceptance of the patient's
+    earlier open checks the page offered, in one transaction); then go to the next unreviewed
+    check of the worklist, or to the worklist when none is left. A review that breaks the rule
+    shows the page again, each problem by its field."""
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    clinician, form = posted
     entry_id = request.path_params["entry_id"]
-    given = {key: str(form.get(key, "")) for key in ("verdict", "reason", "note")}
-    try:
-        done = await run_in_threadpool(
-            lambda: (
-                site(request)
-                .logs.get()  # each thread its own connection
-                .review(
-                    entry_id,
-                    by=clinician.name,
-                    verdict=given["verdict"],  # type: ignore[arg-type]
-                    note=given["note"].strip(),
-                    reason=given["reason"],
-                )
-            )
+    given = {key: str(form.get(key, "")) for key in ("verdict", "reason", "note", "also")}
+    offered = {int(v) for v in form.getlist("also_ids") if isinstance(v, str) and v.isdigit()}
+
+    def record() -> tuple[list[int], int | None]:
+        log = site(request).logs.get()  # each thread its own connection
+        ids = [entry_id]
+        if given["also"]:
+            if given["verdict"] != "accepted":
+                rule = review_problems(given["verdict"], given["reason"], given["note"], "-")
+                raise ReviewError([*rule, ALSO_ONLY_ACCEPT], f"entry {entry_id}")
+            still_open = _earlier_open(log, log.entry(entry_id))  # reviewed since: left out
+            ids += [e.id for e in still_open if e.id in offered]
+        log.review_many(
+            ids,
+            by=clinician.name,
+            verdict=given["verdict"],  # type: ignore[arg-type]
+            note=given["note"].strip(),
+            reason=given["reason"],
         )
+        return ids, _next_unreviewed(log, entry_id)
+
+    try:
+        ids, next_check = await run_in_threadpool(record)
     except ReviewError as error:  # the form again, with every problem by its field
         problems = error.problems
         return await run_in_threadpool(
             lambda: _check(request, site(request).logs.get(), clinician, entry_id, problems, given)
         )
-    request.session["flash"] = f"Review recorded: {done.verdict} by {done.reviewer}."
-    return RedirectResponse(f"/checks/{entry_id}", status_code=303)
+    verdict = "accepted" if given["verdict"] == "accepted" else "overridden"
+    also = f" and {_counted(len(ids) - 1, 'earlier check')} of the patient" if ids[1:] else ""
+    where = (
+        f" Next unreviewed check: {next_check}."
+        if next_check
+        else " No unreviewed check is left: the worklist."
+    )
+    request.session["flash"] = (
+        f"Review recorded: check {entry_id}{also} {verdict} by {clinician.name}.{where}"
+    )
+    return RedirectResponse(f"/checks/{next_check}" if next_check else "/", status_code=303)
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 # -- a patient ----------------------------------------------------------------------------------
@@ -350,23 +434,143 @@ def patient_page(request: Request) -> Response:
     log, clinician = _who(request)
     if clinician is None:
         return to_login(request)
-    patient = request.path_params["patient_id"]
+    return _patient(request, log, clinician, _known(log, request.path_params["patient_id"]))
+
+
+def _known(log: TriageLog, patient: str) -> str:
+    """``patient``, if the log has checks or records of them (NotFoundError otherwise)."""
     try:
         log.require_patient(patient)
     except UsageError:  # not an id a report may hold
         raise NotFoundError(f"there is no patient {patient[:64]!r} in the triage log") from None
+    return patient
+
+
+def _patient(
+    request: Request,
+    log: TriageLog,
+    clinician: Clinician,
+    patient: str,
+    problems: dict[str, str] | None = None,
+    form: dict[str, Any] | None = None,
+) -> Response:
     tz = present.zone(request.session.get("tz"))
     entries = log.timeline(patient, TIMELINE)
     records = log.patient_history(patient)
     points = log.trend(patient, TIMELINE)
+    record = records[-1] if records else None
+    profiles, conditions, youngest, oldest = present.record_choices()
     return render(
         request,
         "patient.html",
+        400 if problems else 200,
         clinician=clinician,
         patient=patient,
-        record=records[-1] if records else None,
+        record=record,
+        record_by=present.record_by,
+        review_status=present.review_status,
         events=present.timeline(entries, records),
         chart=present.pain_chart(points, tz),
         total=log.count(Filters(patient=patient)),
         shown_checks=len(entries),
+        profiles=profiles,
+        conditions=conditions,
+        ages=(youngest, oldest),
+        problems=problems or {},
+        form=form or present.record_form(record),
     )
+
+
+def _record_problems(given: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """Each field's problem, in words, and the values to save (for no problems)."""
+    from ..log.patients import checked_age, checked_conditions, checked_profile
+    from ..log.records import plain_text
+
+    _, _, youngest, oldest = present.record_choices()
+    problems: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    try:
+        values["profile"] = checked_profile(given["profile"] or None)
+    except UsageError:
+        problems["profile"] = "Choose one of the profiles listed, or none."
+    age = given["age"]
+    try:
+        values["age"] = checked_age(int(age) if age.isascii() and age.isdigit() else age or None)
+    except UsageError:
+        problems["age"] = (
+            f"The age is in whole years, from {youngest} to {oldest}; leave it empty for none."
+        )
+    try:
+        values["conditions"] = checked_conditions(given["conditions"])
+    except UsageError:
+        problems["conditions"] = "Choose only the conditions listed, each once."
+    try:
+        values["note"] = plain_text("note", given["note"]).strip()
+    except UsageError:
+        problems["note"] = "The note is one line of plain text, without tabs or line breaks."
+    if len(given["note"]) > 2000:
+        problems["note"] = "The note is at most 2000 characters."
+    return problems, values
+
+
+async def set_record(request: Request) -> Response:
+    """The record form: the patient's profile, age and conditions, set by the clinician."""
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    clinician, form = posted
+    patient = request.path_params["patient_id"]
+    given: dict[str, Any] = {key: str(form.get(key, "")).strip() for key in ("profile", "age")}
+    given["note"] = str(form.get("note", ""))
+    given["conditions"] = [str(value) for value in form.getlist("conditions")]
+    problems, values = _record_problems(given)
+
+    def save() -> Response | None:  # in one thread, with its own connection
+        log = site(request).logs.get()
+        _known(log, patient)
+        if not problems:
+            try:
+                log.set_patient(patient, by=clinician.name, **values)
+                return None
+            except UsageError as error:  # what the form does not check, said as the log says it
+                problems["form"] = f"{error}" + (f" ({error.fix})" if error.fix else "")
+        return _patient(request, log, clinician, patient, problems, given)
+
+    shown = await run_in_threadpool(save)
+    if shown is not None:
+        return shown
+    request.session["flash"] = f"Patient record saved, set by {clinician.name}."
+    return RedirectResponse(f"/patients/{quote(patient, safe='')}#record", status_code=303)
+
+
+def _download(text: str, media_type: str, patient: str, suffix: str) -> Response:
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", patient)[:64]
+    return Response(
+        text,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="triage-{name}{suffix}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def patient_csv(request: Request) -> Response:
+    """The patient's checks as ``triage log export --format csv`` writes them, oldest first."""
+    log, clinician = _who(request)
+    if clinician is None:
+        return to_login(request)
+    patient = _known(log, request.path_params["patient_id"])
+    rows = log.export_rows(Filters(patient=patient), whole=False)
+    return _download(export_text(rows, "csv"), "text/csv; charset=utf-8", patient, ".csv")
+
+
+def patient_fhir(request: Request) -> Response:
+    """The patient's checks as FHIR R4 RiskAssessments in a collection Bundle, oldest first."""
+    log, clinician = _who(request)
+    if clinician is None:
+        return to_login(request)
+    patient = _known(log, request.path_params["patient_id"])
+    bundle = present.assessment_bundle(log.export(Filters(patient=patient)))
+    text = json.dumps(bundle, ensure_ascii=False, indent=1)
+    return _download(text, "application/fhir+json", patient, ".fhir.json")

@@ -8,11 +8,13 @@ Nothing here escapes text: the templates do, every value (Jinja2 autoescaping).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..checking.on_file import PATIENT_GIVEN
 from ..log import Entry, PatientRecord, Review, TrendPoint
 from ..outcomes import LEVELS, level
 
@@ -158,6 +160,50 @@ class Event:
     record: PatientRecord | None = None
 
 
+def record_by(record: PatientRecord) -> str:
+    """Who gave a record, in words: "given by the patient", or "set by Dr X"."""
+    return "given by the patient" if record.set_by == PATIENT_GIVEN else f"set by {record.set_by}"
+
+
+@dataclass(frozen=True)
+class ReviewStatus:
+    """A check's review status on the timeline: its words and a CSS class."""
+
+    words: str
+    css: str
+
+
+def review_status(entry: Entry) -> ReviewStatus:
+    """Accepted or overridden by whom (the latest review), or not reviewed."""
+    if not entry.reviews:
+        return ReviewStatus("not reviewed", "review-none")
+    last = entry.reviews[-1]
+    return ReviewStatus(f"{last.verdict} by {last.reviewer}", f"review-{last.verdict}")
+
+
+def record_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]], int, int]:
+    """The record form's choices, from the report contract: (profile, label) and
+    (condition, label), and the lowest and highest age."""
+    from ..contract.field_table import FIELDS
+
+    profile, conditions, age = FIELDS["profile"], FIELDS["conditions"], FIELDS["age"]
+    return (
+        [(c, profile.ask.labels.get(c, c)) for c in profile.choices],
+        [(c, conditions.ask.labels.get(c, c)) for c in conditions.choices],
+        int(age.minimum or 0),
+        int(age.maximum or 0),
+    )
+
+
+def record_form(record: PatientRecord | None) -> dict[str, Any]:
+    """The record form's values for the current record (empty for none)."""
+    if record is None:
+        return {"profile": "", "age": "", "conditions": [], "note": ""}
+    age = "" if record.age is None else str(record.age)
+    return {"profile": record.profile or "", "age": age, "conditions": list(record.conditions),
+            "note": ""}  # fmt: skip
+
+
 def timeline(entries: list[Entry], records: list[PatientRecord]) -> list[Event]:
     """Checks, reviews and patient-record changes, newest first."""
     events = [Event(e.reported_at, "check", entry=e) for e in entries]
@@ -166,6 +212,24 @@ def timeline(entries: list[Entry], records: list[PatientRecord]) -> list[Event]:
     ]
     events += [Event(r.set_at, "record", record=r) for r in records]
     return sorted(events, key=lambda event: event.at, reverse=True)
+
+
+def assessment_bundle(entries: Iterable[Entry]) -> dict[str, Any]:
+    """The entries' decisions (or warnings, for checks stopped early) as FHIR R4
+    ``RiskAssessment``s in a ``Bundle`` of type collection, oldest first."""
+    from ..evaluation.decision import Decision
+    from ..evaluation.warning import EarlyWarning
+    from ..fhir import risk_assessment
+
+    found = []
+    for entry in entries:
+        decision: Decision | EarlyWarning = (
+            EarlyWarning.from_dict(entry.decision)
+            if entry.decision.get("stopped_early")
+            else Decision.model_validate(entry.decision)
+        )
+        found.append({"resource": risk_assessment(decision, entry.id)})
+    return {"resourceType": "Bundle", "type": "collection", "entry": found}
 
 
 @dataclass(frozen=True)
@@ -195,6 +259,9 @@ class Chart:
     values: tuple[tuple[str, str, str, str, str], ...] = ()
     """The charted values as text, for the table under the chart (readable without a mouse),
     newest first: (stamp, when, pain during, pain now, usual pain), '—' for none."""
+    unasked: tuple[tuple[float, str, int], ...] = ()
+    """Checks that stopped before the pain was asked (a check stopped early at a red flag):
+    (x, tooltip, entry id), marked on the chart rather than plotted as a pain of 0."""
 
 
 def pain_chart(
@@ -241,16 +308,29 @@ def pain_chart(
         ),
         tuple((y(score), str(score)) for score in (0, 2, 4, 6, 8, 10)),
         tuple(labels),
+        _values(points, tz),
         tuple(
             (
-                p.reported_at,
-                local(p.reported_at, tz),
-                _score(p.pain_during),
-                _score(p.pain_now),
-                _score(p.pain_before),
+                x(t),
+                f"Check {p.entry_id} stopped before the pain was asked, {local(p.reported_at, tz)}",
+                p.entry_id,
             )
-            for p in reversed(points)
+            for t, p in zip(times, points, strict=True)
+            if p.pain_during is None and p.pain_now is None
         ),
+    )
+
+
+def _values(points: list[TrendPoint], tz: ZoneInfo) -> tuple[tuple[str, str, str, str, str], ...]:
+    return tuple(
+        (
+            p.reported_at,
+            local(p.reported_at, tz),
+            _score(p.pain_during),
+            _score(p.pain_now),
+            _score(p.pain_before),
+        )
+        for p in reversed(points)
     )
 
 
