@@ -39,7 +39,7 @@ def test_a_new_emergency_appears_without_a_reload(server: Server, browser: WebDr
     with TriageLog(server.db) as log:
         assert triage.check(report(**changes, reported_at=moment.isoformat()), log=log).entry
 
-    WebDriverWait(browser, 45).until(lambda d: d.title.startswith(f"({count + 1}) Worklist"))
+    WebDriverWait(browser, 120).until(lambda d: d.title.startswith(f"({count + 1}) Worklist"))
     first = browser.find_element(By.CSS_SELECTOR, "tr.work-row")
     assert first.get_attribute("data-patient") == "pt-live-browser"
     assert "new" in (first.get_attribute("class") or "").split() and "New" in first.text
