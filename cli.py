@@ -347,16 +347,12 @@ def _check(
     else:
         from triage.views.render import render_decision
 
-        echo_lines(render_decision(decision))
+        echo_lines(render_decision(decision, result.compared))
         if decision.why_not is not None:
             from triage.views.rules import why_not_lines
 
             click.echo()
             echo_lines(why_not_lines(decision.why_not))
-        if result.compared is not None:
-            from triage.views.render import comparison_lines
-
-            echo_lines(comparison_lines(result.compared))
     problems = _after_the_result(result, save_answers, as_json or fhir)
     status = EXIT_CODES[(decision.outcome, decision.urgency)] if exit_code else int(problems)
     sys.exit(status)

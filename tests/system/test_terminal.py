@@ -472,6 +472,7 @@ def test_a_follow_up_two_days_later(tmp_path: Path) -> None:
     assert first_lines(result)[0].startswith("Carry on, without adding load")
     assert "reference number 2" in result
     assert "Since your check on " in result and "pain now 2/10 -> 3/10 (worse)" in result
+    assert result.index("Since your check on ") < result.index("If you get chest pain")
     assert (
         json.loads(patient.log("show", "2", "--json"))["session_id"]
         == json.loads(patient.log("show", "1", "--json"))["session_id"]

@@ -81,10 +81,11 @@ IF_STOPPED = (
 """What a patient who stopped the questions is told, whatever they had answered."""
 
 
-def render_decision(decision: Decision) -> list[Line]:
+def render_decision(decision: Decision, compared: Comparison | None = None) -> list[Line]:
     """The result screen: what to do first, then why (the reasons of the result's own level),
-    the advice, and the safety net last. No rule ids, hashes or engine names: they are in the
-    JSON, the log and the clinician's views."""
+    the advice, a follow-up's change since the earlier check (``compared``), and the safety net
+    last. No rule ids, hashes or engine names: they are in the JSON, the log and the clinician's
+    views."""
     style, first, instruction = headline(decision)
     lines = [Line(style, first)]
     if instruction:
@@ -93,6 +94,8 @@ def render_decision(decision: Decision) -> list[Line]:
     if decision.advice:
         lines += [Line("text", ""), Line("heading", "Advice:")]
         lines += [Line("text", f"- {a}", indent=2) for a in decision.advice]
+    if compared is not None:
+        lines += comparison_lines(compared)
     return lines + _safety_net(decision.safety_net)
 
 

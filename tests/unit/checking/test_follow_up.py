@@ -404,6 +404,12 @@ def test_the_cli_shows_what_changed_since_the_earlier_check(tmp_path: Path, sess
     assert result.exit_code == 0, result.output
     assert "Since your check " in result.stdout
     assert ": pain now 5/10 -> 3/10 (better)." in result.stdout
+    # above the safety net, which comes last (policy v3 section 7), before what was saved
+    before_saved = result.stdout.split("\nSaved for your clinician")[0].rstrip()
+    last = before_saved.splitlines()[-1]
+    assert "Since your check " not in last and result.stdout.index("Since your check ") < (
+        result.stdout.index("If you get chest pain")
+    )
     as_json = run("check", "--answers", path, "--follow-up", "--json")
     changes = json.loads(as_json.stdout)["compared_with"]["changes"]
     assert changes[0] == {"field": "pain_now", "before": 3, "after": 3, "word": "the same"}
