@@ -24,7 +24,7 @@ import click
 import triage
 from triage.engines import DURABLE, REFERENCE
 from triage.errors import TriageError
-from triage.outcomes import LEVELS, OUTCOMES, OVERRIDE_REASONS, URGENCIES
+from triage.outcomes import CONTACT_OUTCOMES, LEVELS, OUTCOMES, OVERRIDE_REASONS, URGENCIES
 from triage.views.render import IF_STOPPED, Line, Style, render_early_warning
 from triage.wording import counted
 
@@ -1164,7 +1164,13 @@ def log_show(entry_id: int, as_json: bool, rules: str | None, db: str | None) ->
 
 @log.command("review")
 @click.argument("entry_ids", type=int, metavar="ID...", nargs=-1, required=True)
-@click.option("--by", "reviewer", required=True, metavar="NAME", help="Who reviewed it.")
+@click.option(
+    "--by",
+    "reviewer",
+    required=True,
+    metavar="NAME",
+    help="Who reviewed it (once the log has accounts: an active account's name).",
+)
 @click.option("--accept", is_flag=True, help="The decision was right.")
 @click.option(
     "--override", is_flag=True, help="The decision was overridden (say why: --reason and --note)."
@@ -1199,7 +1205,7 @@ def log_review(
     with _reading(db) as triage_log:
         reviews = triage_log.review_many(
             entry_ids,
-            by=reviewer,
+            by=triage_log.access.known_clinician(reviewer),
             verdict="accepted" if accept else "overridden",
             note=note,
             reason=reason or "",
@@ -1209,6 +1215,34 @@ def log_review(
             f"Review {review.id} recorded: entry {review.entry_id} {review.verdict} "
             f"by {review.reviewer}."
         )
+
+
+@log.command("contact")
+@click.argument("entry_id", type=int, metavar="ID")
+@click.option(
+    "--by",
+    required=True,
+    metavar="NAME",
+    help="Who contacted the patient (once the log has accounts: an active account's name).",
+)
+@click.option(
+    "--outcome",
+    required=True,
+    type=click.Choice(list(CONTACT_OUTCOMES)),
+    help="What came of it (as in the web form); 'other' needs a --note.",
+)
+@click.option("--note", default="", metavar="TEXT", help="What was said or decided.")
+@db_option
+def log_contact(entry_id: int, by: str, outcome: str, note: str, db: str | None) -> None:
+    """Record a contact with the patient about a check: a call or message and what came of it
+    (appended to the log, as reviews are; never edited)."""
+    with _reading(db) as triage_log:
+        by = triage_log.access.known_clinician(by)
+        contact = triage_log.contact(entry_id, by=by, outcome=outcome, note=note)
+    click.echo(
+        f"Contact {contact.id} recorded: entry {contact.entry_id}, {contact.outcome_words}, "
+        f"by {contact.by}."
+    )
 
 
 @log.command("export")
@@ -1393,13 +1427,14 @@ def log_copy(source: str, target: str) -> None:
         result = from_log.copy_to(to_log)
         locations = (from_log.location, to_log.location)
         accounts, tokens = len(to_log.access.clinicians()), len(to_log.access.tokens())
+    from triage.views.log import record_counts
+
     beside = ""
     if accounts or tokens:
         beside = f", with {counted(accounts, 'clinician account')} and "
         beside += counted(tokens, "API token")
     click.echo(
-        f"Copied {counted(result.entries, 'entry', 'entries')}, "
-        f"{counted(result.reviews, 'review')} and {counted(result.patients, 'patient record')}"
+        f"Copied {record_counts(result, patients=True)}"
         f"{beside} from {locations[0]} to {locations[1]}; both end at {result.head}."
     )
 
@@ -1567,6 +1602,134 @@ def patient_show(patient_id: str, as_json: bool, db: str | None) -> None:
         click.echo(json_text(patient_data(patient_id, records), indent=2))
     else:
         echo_lines(patient_view(patient_id, records))
+
+
+@patient.command("link")
+@click.argument("patient_id", metavar="ID")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 365),
+    default=90,
+    show_default=True,
+    help="Days until the link expires.",
+)
+@click.option("--by", metavar="NAME", help="Who makes it (default: your login name).")
+@click.option(
+    "--base-url",
+    metavar="URL",
+    help="What the link starts with: the address patients open (default: TRIAGE_PUBLIC_URL, "
+    "else http://127.0.0.1:8000).",
+)
+@click.option(
+    "--qr",
+    "qr_file",
+    metavar="FILE.svg",
+    help="Where to write the link's QR code (default: triage-link-ID.svg in this folder).",
+)
+@click.option("--force", is_flag=True, help="Replace the QR code's file if it exists.")
+@db_option
+def patient_link(
+    patient_id: str,
+    days: int,
+    by: str | None,
+    base_url: str | None,
+    qr_file: str | None,
+    force: bool,
+    db: str | None,
+) -> None:
+    """Make a link for a patient to answer their checks on a phone: prints the URL, and writes
+    its QR code as SVG (readable by you only) to print or hand over.
+
+    The link lets its holder answer checks for this patient alone. It is shown once (the log
+    keeps only a hash of it), expires after --days, and 'triage patient unlink' withdraws it
+    sooner.
+    """
+    from pathlib import Path
+
+    from triage.log import links
+    from triage.log.records import visible
+
+    base = links.public_base(base_url)
+    target = Path(qr_file) if qr_file else links.default_qr_file(patient_id)
+    links.need_qr()
+    links.check_qr_target(target, force=force)  # refused before a link is made
+    with _reading(db) as triage_log:
+        triage_log.require_patient(patient_id)
+        made, token = triage_log.links.make(
+            patient_id, by=triage_log.access.known_clinician(by or _login()), days=days
+        )
+        url = links.link_url(base, token)
+        try:
+            links.write_qr(url, target, force=force)
+        except TriageError:
+            triage_log.links.revoke(made.prefix)  # no link without its QR code
+            raise
+    click.echo(url)
+    expires = made.expires_at[:16].replace("T", " ")
+    for line in (
+        f"Link {made.prefix} for {visible(made.patient)}, made by {visible(made.created_by)}; "
+        f"expires {expires} UTC.",
+        f"QR code: {visible(str(target))} (readable by you only).",
+        f"The link is not shown again; 'triage patient unlink {made.prefix}' withdraws it.",
+    ):
+        click.echo(line, err=True)
+
+
+@patient.command("links")
+@click.argument("patient_id", metavar="ID")
+@json_option("Print the links as JSON.")
+@db_option
+def patient_links(patient_id: str, as_json: bool, db: str | None) -> None:
+    """List a patient's links: prefix, made when and by whom, expiry, revocation, last use
+    (never the links themselves)."""
+    from triage.log.records import now_utc, visible
+
+    with _reading(db) as triage_log:
+        triage_log.require_patient(patient_id)
+        found = triage_log.links.links(patient_id)
+    now = now_utc()
+    if as_json:
+        click.echo(json.dumps([link.to_dict(now) for link in found], indent=2, ensure_ascii=False))
+        return
+    if not found:
+        click.echo(
+            f"No links for {visible(patient_id)} yet: make one with "
+            f"'triage patient link {visible(patient_id)}'."
+        )
+        return
+
+    def when(value: str | None) -> str:
+        return value[:16].replace("T", " ") if value else "-"
+
+    header = ("PREFIX", "MADE (UTC)", "BY", "EXPIRES (UTC)", "STATE", "REVOKED", "LAST USED")
+    rows = [
+        (link.prefix, when(link.created_at), visible(link.created_by), when(link.expires_at),
+         link.state(now), when(link.revoked_at), when(link.last_used_at))
+        for link in found
+    ]  # fmt: skip
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = zip(row, widths, strict=True)
+        click.echo("  ".join(cell.ljust(width) for cell, width in cells).rstrip())
+
+
+@patient.command("unlink")
+@click.argument("prefix")
+@db_option
+def patient_unlink(prefix: str, db: str | None) -> None:
+    """Revoke a patient's link, named by its prefix as 'triage patient links' lists it (or the
+    whole link): it stops working at once. It is kept, revoked, never deleted."""
+    from triage.log.records import visible
+
+    with _reading(db) as triage_log:
+        link, revoked_now = triage_log.links.revoke(prefix)
+    if revoked_now:
+        click.echo(f"Link {link.prefix} of {visible(link.patient)} revoked: it no longer opens.")
+    else:
+        revoked = (link.revoked_at or "")[:16].replace("T", " ")
+        click.echo(
+            f"Link {link.prefix} of {visible(link.patient)} was already revoked ({revoked} UTC)."
+        )
 
 
 # -- serving: the clinician's pages and the JSON API ---------------------------------------------

@@ -133,6 +133,14 @@ class ReviewError(ProblemsError):
     header = "the review of {source} is incomplete"
 
 
+class ContactError(ProblemsError):
+    """A clinician's contact with a patient that is not complete (no outcome, or "other" with
+    no note)."""
+
+    kind = "contact"
+    header = "the contact about {source} is incomplete"
+
+
 class IdempotencyKeyError(ProblemsError):
     """An idempotency key sent again with other answers than those of the check first recorded
     under it (a retry must send exactly the same answers)."""

@@ -13,8 +13,18 @@ from .errors import UsageError
 
 EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "serve": (
-        "'triage serve' (its pages, JSON API and CDS Hooks) and the clinicians' accounts",
-        ("starlette", "uvicorn", "jinja2", "python_multipart", "itsdangerous", "argon2", "jwt"),
+        "'triage serve' (its pages, JSON API and CDS Hooks), the clinicians' accounts and the "
+        "patients' links (their QR codes)",
+        (
+            "starlette",
+            "uvicorn",
+            "jinja2",
+            "python_multipart",
+            "itsdangerous",
+            "argon2",
+            "jwt",
+            "segno",
+        ),
     ),
     "postgres": ("a PostgreSQL triage log", ("psycopg", "psycopg_pool")),
 }

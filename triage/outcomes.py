@@ -76,6 +76,15 @@ OVERRIDE_REASONS: dict[str, str] = {
 }
 """The coded reasons a clinician gives when overriding a decision, with their words."""
 
+CONTACT_OUTCOMES: dict[str, str] = {
+    "reached": "Reached the patient",
+    "no_answer": "Tried to reach the patient: no answer",
+    "advised_to_attend": "Advised the patient to attend (emergency department, GP or clinic)",
+    "attended_ed": "The patient attended the emergency department",
+    "other": "Other (say what in the note)",
+}
+"""What came of a clinician's contact with the patient about a check, with its words."""
+
 
 class Leveled(Protocol):
     """A rule, or a reason of a decision: both have an outcome and an urgency."""

@@ -60,7 +60,8 @@ def tamper(target: Target, sql: str, *params: object, careful: bool = True) -> N
             conn.execute(
                 "UPDATE chain_head SET (seq, hash) = (SELECT seq, hash FROM (SELECT seq, hash "
                 "FROM entries UNION ALL SELECT seq, hash FROM reviews UNION ALL SELECT seq, hash "
-                "FROM patients UNION ALL SELECT 0, repeat('0', 64)) AS r ORDER BY seq DESC LIMIT 1)"
+                "FROM patients UNION ALL SELECT seq, hash FROM contacts "
+                "UNION ALL SELECT 0, repeat('0', 64)) AS r ORDER BY seq DESC LIMIT 1)"
             )
             for statement in REBUILD_WORKLIST:
                 conn.execute(statement)

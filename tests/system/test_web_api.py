@@ -129,6 +129,25 @@ def test_one_entry_and_a_review_through_the_api(server: Server) -> None:
     assert missing.status_code == 404 and missing.json()["error"] == "storage"
 
 
+def test_a_contact_through_the_api_follows_the_one_rule(server: Server) -> None:
+    entry_id = server.ids["urgent"]
+    with server.api() as api:
+        incomplete = api.post(f"/entries/{entry_id}/contacts", json={"outcome": "other"})
+        unknown = api.post(f"/entries/{entry_id}/contacts", json={"outcome": "x", "when": 1})
+        done = api.post(
+            f"/entries/{entry_id}/contacts",
+            json={"outcome": "no_answer", "note": "Rang twice.", "by": "Dr B. Ng"},
+        )
+        after = api.get(f"/entries/{entry_id}").json()
+    assert incomplete.status_code == 422 and incomplete.json()["error"] == "contact"
+    assert [p["field"] for p in incomplete.json()["problems"]] == ["note"]
+    assert unknown.status_code == 422
+    assert [p.get("field") for p in unknown.json()["problems"]] == ["when"]
+    assert done.status_code == 201, done.text
+    assert (done.json()["by"], done.json()["outcome"]) == ("Dr B. Ng via test-suite", "no_answer")
+    assert after["contacts"] == [done.json()] and after["reviews"] == []
+
+
 def _where_the_log_is(db: Path | str) -> list[str]:
     """The log's path and folder, or its database URL (with and without its password)."""
     if isinstance(db, Path):
@@ -206,7 +225,8 @@ def test_the_schema_questions_and_openapi_description(server: Server) -> None:
     assert questions["steps"]
     assert described["openapi"].startswith("3.")
     assert set(described["paths"]) == {
-        "/check", "/entries", "/entries/{entry_id}", "/entries/{entry_id}/reviews", "/schema",
+        "/check", "/entries", "/entries/{entry_id}", "/entries/{entry_id}/reviews",
+        "/entries/{entry_id}/contacts", "/schema",
         "/questions", "/openapi.json",
     }  # fmt: skip
     assert described["components"]["schemas"]["Report"] == schema

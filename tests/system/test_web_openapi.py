@@ -38,7 +38,8 @@ def test_every_path_is_described_and_dates_are_as_the_api_reads_them(server: Ser
         served = api.get("/openapi.json").json()
     assert served == json.loads(json.dumps(openapi()))
     assert set(served["paths"]) == {
-        "/check", "/entries", "/entries/{entry_id}", "/entries/{entry_id}/reviews", "/schema",
+        "/check", "/entries", "/entries/{entry_id}", "/entries/{entry_id}/reviews",
+        "/entries/{entry_id}/contacts", "/schema",
         "/questions", "/openapi.json",
     }  # fmt: skip
     for good in ("2026-11-21", "2026-11-21T14:30:00+01:00", "2026-11-21T14:30:00.5Z"):
@@ -118,10 +119,10 @@ def test_schemathesis_finds_every_answer_as_described(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-5000:]
     summary = json.loads((tmp_path / "run.json").read_text())
     assert summary["failures"] == [] and summary["errors"] == []
-    assert summary["operations"]["tested"] == 7, summary["operations"]
+    assert summary["operations"]["tested"] == 8, summary["operations"]
     sent = _requests_per_operation(tmp_path / "run.ndjson")
     print(f"schemathesis: {summary['test_cases']['generated']} requests, by operation: {sent}")
-    assert len(sent) == 7, sent
+    assert len(sent) == 8, sent
     for operation in ("POST /check", "GET /entries", "POST /entries/{entry_id}/reviews"):
         assert sent[operation] >= 2 * EXAMPLES, sent
 

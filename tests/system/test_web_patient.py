@@ -69,6 +69,23 @@ def test_the_record_form_saves_it_set_by_the_signed_in_clinician(
     assert 'id="record-age" min="5" max="120" step="1" inputmode="numeric" value="71"' in page
 
 
+def test_saving_the_record_unchanged_records_nothing(server: Server, client: httpx.Client) -> None:
+    with TriageLog(server.db) as log:
+        log.set_patient("pt-same", age=52, conditions=["heart_disease"], by="Dr Ada")
+        before = log.patient_history("pt-same")
+    same = record_form(client, "pt-same", age="52", conditions=["heart_disease"])
+    assert same.status_code == 303, same.text
+    page = client.get(same.headers["location"]).text
+    assert "Nothing changed: the record is as it was, and nothing was saved." in page
+    noted = record_form(client, "pt-same", age="52", conditions=["heart_disease"], note="Checked.")
+    assert noted.status_code == 303
+    assert f"Patient record saved, set by {NAME}." in client.get(noted.headers["location"]).text
+    with TriageLog(server.db) as log:
+        after = log.patient_history("pt-same")
+    assert after[: len(before)] == before and len(after) == len(before) + 1  # only the noted one
+    assert (after[-1].note, after[-1].set_by) == ("Checked.", NAME)
+
+
 def test_a_record_the_patient_gave_says_so(server: Server, client: httpx.Client) -> None:
     with TriageLog(server.db) as log:
         log.set_patient("pt-shoulder", age=40, by="the patient (questionnaire)")
@@ -146,6 +163,12 @@ def test_the_fhir_export_is_a_bundle_of_that_patients_risk_assessments(
     with TriageLog(server.db) as log:
         ids = sorted(e.id for e in log.entries(Filters(patient="pt-0042")))
     assert [r["id"] for r in resources] == [f"check-{i}" for i in ids]
+    urls = [entry["fullUrl"] for entry in bundle["entry"]]
+    assert all(re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", url) for url in urls)
+    assert len(set(urls)) == len(urls)  # one per check, and the same in the next export
+    assert urls == [
+        e["fullUrl"] for e in client.get("/patients/pt-0042/export.fhir.json").json()["entry"]
+    ]
 
 
 def test_a_check_stopped_before_the_pain_is_marked_on_the_chart_not_plotted_as_0(

@@ -2,7 +2,8 @@
 SQLite log and a PostgreSQL one: the review panel comes first, before the long "rules that did
 not fire"; a review that breaks the rule says so by each field, the override reasons in words;
 a recorded review goes on to the next unreviewed check of the worklist; and a patient's earlier
-open checks, superseded by a later one, are accepted with it in one transaction."""
+open checks, superseded by a later one, are accepted with it in one transaction; a contact
+with the patient (a call, and what came of it) is recorded from the same panel."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import pytest
 
 import triage
 from tests.support.helpers import report
-from tests.support.web_support import Server, at, csrf_of, on_either_backend
-from triage.log import OVERRIDE_REASONS, Filters, TriageLog
+from tests.support.web_support import NAME, Server, at, csrf_of, on_either_backend
+from triage.log import CONTACT_OUTCOMES, OVERRIDE_REASONS, Filters, TriageLog
 from triage.web.pages import _next_unreviewed
 
 ROUTINE = {"groin_lump": True}
@@ -170,3 +171,58 @@ def test_only_the_offered_earlier_checks_of_the_patient_are_accepted(
     assert response.status_code == 303
     with TriageLog(server.db) as log:
         assert len(log.entry(early).reviews) == 1 and not log.entry(other).reviews
+
+
+def post_contact(client: httpx.Client, entry_id: int, **form: object) -> httpx.Response:
+    page = client.get(f"/checks/{entry_id}")
+    return client.post(
+        f"/checks/{entry_id}/contact", data={"csrf_token": csrf_of(page.text), **form}
+    )
+
+
+def test_a_contact_is_recorded_under_the_clinician_and_shown_on_the_check_and_the_patient(
+    server: Server, client: httpx.Client
+) -> None:
+    (entry_id,) = checks(server, "pt-phoned", (URGENT, 0.2))
+    for outcome, note in (("no_answer", ""), ("attended_ed", "X-ray: dislocation reduced.")):
+        response = post_contact(client, entry_id, outcome=outcome, note=note)
+        assert response.status_code == 303, response.text
+        assert response.headers["location"] == f"/checks/{entry_id}#contacts"
+    page = client.get(f"/checks/{entry_id}").text
+    assert "Contact recorded: check" in page and "the patient attended the emergency" in page
+    listed = re.findall(
+        r'<li class="contact" data-outcome="(\w+)"><strong>(.*?)</strong> — (.*?),', page
+    )
+    assert listed == [
+        ("no_answer", CONTACT_OUTCOMES["no_answer"], NAME),
+        ("attended_ed", CONTACT_OUTCOMES["attended_ed"], NAME),
+    ]
+    assert page.index('id="contacts"') < page.index('id="why-not"')
+    assert "not reviewed yet" in page  # a contact is not a review: the check stays open
+    timeline = client.get("/patients/pt-phoned").text
+    assert timeline.count('<li class="event contact"') == 2
+    assert "X-ray: dislocation reduced." in timeline
+    with TriageLog(server.db) as log:
+        stored = log.entry(entry_id).contacts
+        assert [(c.outcome, c.by) for c in stored] == [("no_answer", NAME), ("attended_ed", NAME)]
+        assert log.worklist(Filters(patient="pt-phoned")).matched == 1
+
+
+def test_a_contact_that_breaks_the_rule_says_so_by_its_field_and_keeps_the_form(
+    server: Server, client: httpx.Client
+) -> None:
+    (entry_id,) = checks(server, "pt-unphoned", (URGENT, 0.2))
+    response = post_contact(client, entry_id, outcome="other", note="")
+    assert response.status_code == 400
+    assert '<details class="contact-form" open>' in response.text
+    assert 'id="contact-problems"' in response.text and "autofocus" in response.text
+    note = re.search(r'<p class="field-error" id="contact-error-note">(.*?)</p>', response.text)
+    assert note and "say in the note what came of the contact" in note.group(1)
+    assert 'id="contact-other" checked' in response.text  # the answer given is kept
+    bare = post_contact(client, entry_id, note="Left a voicemail.")
+    outcome = re.search(r'id="contact-error-outcome">(.*?)</p>', bare.text)
+    assert bare.status_code == 400 and outcome is not None
+    assert CONTACT_OUTCOMES["reached"] in outcome.group(1) and "no_answer" not in outcome.group(1)
+    assert "Left a voicemail." in bare.text
+    with TriageLog(server.db) as log:
+        assert log.entry(entry_id).contacts == ()

@@ -15,7 +15,7 @@ import pytest
 
 import triage
 from tests.support.helpers import report
-from tests.support.web_support import LEVEL_REPORTS, Server, on_either_backend
+from tests.support.web_support import LEVEL_REPORTS, PASSWORD, Server, on_either_backend
 from triage.log import TriageLog
 
 LIVE = {"X-Triage-Live": "1"}
@@ -145,3 +145,25 @@ def test_a_bad_filter_shows_its_errors_and_no_list(
     assert "is not one of" in page.text or "is not a date" in page.text
     assert rows(page.text) == [] and 'id="worklist"' not in page.text
     assert "Showing" not in page.text and 'id="filters"' in page.text
+
+
+def test_what_a_clinician_has_seen_follows_the_account_not_the_device(
+    server: Server, client: httpx.Client
+) -> None:
+    """Seen on the desk's browser, a check is not new on the phone signed in as the same
+    clinician; another clinician, who has not looked since, still sees it new."""
+    with TriageLog(server.db) as log:
+        if log.access.clinician("Dr B. Mensah") is None:
+            log.access.add_clinician("Dr B. Mensah", PASSWORD)
+    with server.client() as other:
+        server.sign_in(other, "Dr B. Mensah")
+        other.get("/")  # the other clinician looks, before the check
+        entry_id = record(server, "pt-seen-once", "emergency")
+        assert rows(client.get("/").text)[0] == ("emergency", "pt-seen-once", True)
+        with server.client() as phone:
+            server.sign_in(phone)
+            assert rows(phone.get("/").text)[0] == ("emergency", "pt-seen-once", False)
+        assert rows(other.get("/").text)[0] == ("emergency", "pt-seen-once", True)
+    with TriageLog(server.db) as log:
+        assert log.access.seen_entry("Dr B. Mensah") == entry_id
+        log.review(entry_id, by="Dr Ada", verdict="accepted")

@@ -14,7 +14,7 @@ from ..errors import EvaluationError, Problem, ReportError, TriageError
 from ..pack.history import Earlier, build_context
 from ..pack.loading import default_pack
 from ..pack.rules import RulePack
-from .decision import Decision, build_decision, engine_info
+from .decision import Decision, Plain, build_decision, engine_info, from_plain, to_plain
 
 
 def evaluate(
@@ -121,7 +121,7 @@ def evaluate_many(
     with ProcessPoolExecutor(
         max_workers=min(count, len(chunks)), initializer=_start_worker, initargs=(rules, engine)
     ) as pool:  # each worker validates and evaluates its reports: all in parallel
-        return [decision for part in pool.map(_evaluate_chunk, chunks) for decision in part]
+        return [from_plain(plain) for part in pool.map(_evaluate_chunk, chunks) for plain in part]
 
 
 def _numbered(
@@ -140,6 +140,7 @@ def _start_worker(pack: RulePack, engine: str | None) -> None:
     _worker.update(pack=pack, engine=engine)
 
 
-def _evaluate_chunk(chunk: tuple[int, Sequence[Mapping[str, Any] | Report]]) -> list[Decision]:
+def _evaluate_chunk(chunk: tuple[int, Sequence[Mapping[str, Any] | Report]]) -> list[Plain]:
+    """A worker's decisions, as plain data (``decision.to_plain``: far cheaper to unpickle)."""
     first, reports = chunk
-    return _numbered(reports, first, _worker["pack"], _worker["engine"])
+    return [to_plain(d) for d in _numbered(reports, first, _worker["pack"], _worker["engine"])]

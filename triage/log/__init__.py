@@ -19,12 +19,13 @@ chain. Inside the package:
 
 from __future__ import annotations
 
-from ..outcomes import OVERRIDE_REASONS
+from ..outcomes import CONTACT_OUTCOMES, OVERRIDE_REASONS
 from .access import ApiToken, Clinician
 from .facade import TriageLog
 from .patients import KEEP, Keep
 from .records import (
     VERDICTS,
+    Contact,
     Entry,
     EntrySummary,
     Filters,
@@ -38,11 +39,13 @@ from .records import (
 from .worklist import FollowUp, WorkItem, Worklist
 
 __all__ = [
+    "CONTACT_OUTCOMES",
     "KEEP",
     "OVERRIDE_REASONS",
     "VERDICTS",
     "ApiToken",
     "Clinician",
+    "Contact",
     "Entry",
     "EntrySummary",
     "Filters",

@@ -175,6 +175,32 @@ class Access:
         self._store.update_row("clinicians", row["id"], {"time_zone": checked_time_zone(time_zone)})
         return _clinician({**row, "time_zone": time_zone})
 
+    def known_clinician(self, name: str) -> str:
+        """``name``, if a terminal may record a review or contact under it: once the log has
+        clinician accounts, only an active account's name (a review under a mistyped or made-up
+        name could not be traced to anyone); any name while it has none."""
+        accounts = self.clinicians()
+        if not name.strip() or not accounts:
+            return name  # no name is the review's or contact's own rule to refuse
+        if any(c.active and c.name == name.strip() for c in accounts):
+            return name.strip()
+        active = sorted(c.name for c in accounts if c.active)
+        raise UsageError(
+            f"there is no active clinician account named {name!r} in {self._path}",
+            (f"give one of: {', '.join(active)}; " if active else "")
+            + "or add the account with 'triage user add NAME'",
+        )
+
+    def seen_entry(self, name: str) -> int | None:
+        """The newest entry id the clinician's worklist showed when they last looked (None:
+        never looked): what is recorded after it is new to them, on any device."""
+        row = self._row(name)
+        return None if row is None else row.get("seen_entry")
+
+    def saw_entry(self, name: str, entry_id: int) -> None:
+        """The clinician looked at the worklist when ``entry_id`` was the newest entry."""
+        self._store.update_row("clinicians", self._existing(name)["id"], {"seen_entry": entry_id})
+
     def disable_clinician(self, name: str) -> Clinician:
         """The account can no longer sign in; every session of it ends at once."""
         row = self._existing(name)

@@ -10,7 +10,9 @@ which columns the hash covers:
   ``contract_version``); patient records, which came with it, are form 2 or later and have
   every column covered;
 - form 3: form 2, with ``"form": 3``, and a review's ``reason`` (an override's coded reason);
-- form 4: form 3, with ``"form": 4``, and a patient record's ``age``.
+- form 4: form 3, with ``"form": 4``, and a patient record's ``age``; contacts, which came
+  later (a new kind, in a new table: an older triage refuses the log by its migration), are
+  form 4 or later and have every column covered.
 
 A migration that adds a covered column adds a form; records keep the form they were written in,
 and ``verify`` checks that an older record holds the migration's default in every column its form
@@ -24,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any
 
 from .records import COLUMNS, KIND_NAMES, Kind, Row, Verification
@@ -37,6 +40,7 @@ CURRENT_FORM = 4
 FORMS = range(1, CURRENT_FORM + 1)
 
 
+@cache
 def forms(kind: Kind) -> range:
     """The canonical forms a ``kind`` record may have: from the first that covered any of its
     columns (1 for entries and reviews, 2 for patient records) to the current one."""
@@ -44,16 +48,20 @@ def forms(kind: Kind) -> range:
     return range(first, CURRENT_FORM + 1)
 
 
+@cache
 def covered(kind: Kind, form: int) -> tuple[str, ...]:
     """The columns the hash of a ``kind`` record in canonical form ``form`` covers."""
     return tuple(c.name for c in COLUMNS[kind] if c.since_form is not None and c.since_form <= form)
 
 
-def uncovered(kind: Kind, form: int) -> dict[str, Any]:
+@cache
+def uncovered(kind: Kind, form: int) -> tuple[tuple[str, Any], ...]:
     """The columns added after ``form``, with the value its records hold there."""
-    return {
-        c.name: c.earlier for c in COLUMNS[kind] if c.since_form is not None and c.since_form > form
-    }
+    return tuple(
+        (c.name, c.earlier)
+        for c in COLUMNS[kind]
+        if c.since_form is not None and c.since_form > form
+    )
 
 
 def canonical(value: Any) -> str:
@@ -83,7 +91,7 @@ def chain_problem(kind: Kind, row: Row, expected_seq: int, prev: str) -> str | N
         return f"{name} names canonical form {row['form']!r}, {_no_such_form(kind, row['form'])}"
     if record_hash(kind, row) != row["hash"]:
         return f"{name} does not match its hash: it was edited outside triage"
-    for column, value in uncovered(kind, row["form"]).items():
+    for column, value in uncovered(kind, row["form"]):
         if row[column] != value:
             return (
                 f"{name} was written before its {column} was recorded, yet holds "
@@ -98,7 +106,12 @@ def _no_such_form(kind: Kind, form: Any) -> str:
     return "which this log's schema does not have: it was edited outside triage"
 
 
-WRITTEN_AT: dict[Kind, str] = {"entry": "recorded_at", "review": "reviewed_at", "patient": "set_at"}
+WRITTEN_AT: dict[Kind, str] = {
+    "entry": "recorded_at",
+    "review": "reviewed_at",
+    "patient": "set_at",
+    "contact": "contacted_at",
+}
 """The column that says when a record of each kind was written."""
 
 
@@ -152,6 +165,7 @@ def _verification(
         head,
         first_bad,
         patients=counts["patient"],
+        contacts=counts["contact"],
         checked_after=start,
         size=size,
     )

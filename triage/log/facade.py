@@ -17,18 +17,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..errors import NotFoundError, ReviewError, StorageError, UsageError
+from ..errors import ContactError, NotFoundError, ReviewError, StorageError, UsageError
 from ..pack.history import Earlier, new_session_id
 from . import chain, worklist
 from .access import Access
 from .alerts import Alerts
 from .cards import ShownCards
+from .contacts import contact_from, contact_row
 from .location import Server, locate, open_store
 from .once import UsedTokens
 from .patients import KEEP, Keep, checked_change, record_from
 from .records import (
     MAX_ID,
     MIN_STAMP,
+    Contact,
     Entry,
     EntrySummary,
     Filters,
@@ -39,6 +41,7 @@ from .records import (
     TrendPoint,
     Verdict,
     Verification,
+    contact_problems,
     days_before,
     now_utc,
     plain_text,
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
     from ..evaluation.decision import Decision
     from ..evaluation.warning import EarlyWarning
     from .checkpoints import Checkpoint
+    from .links import PatientLinks
 
 
 class TriageLog:
@@ -186,6 +190,20 @@ class TriageLog:
 
         return [_review(row) for row in self._store.append("review", build)]
 
+    def contact(self, entry_id: int, *, by: str, outcome: str, note: str = "") -> Contact:
+        """Append a clinician's contact with the patient about an entry (a call, a message)
+        and what came of it (``CONTACT_OUTCOMES``); contacts are never edited. ContactError
+        lists every problem (``contact_problems``, the one rule the CLI and the web apply);
+        NotFoundError for an id that is no entry; UsageError for text that cannot be stored."""
+        plain_text("by", by)
+        plain_text("note", note)
+        problems = contact_problems(outcome, note, by)
+        if problems:
+            raise ContactError(problems, f"entry {entry_id}")
+        self._existing(entry_id)
+        rows = self._store.append("contact", contact_row(entry_id, by.strip(), outcome, note))
+        return contact_from(rows[0])
+
     def set_patient(
         self,
         patient_id: str,
@@ -270,12 +288,24 @@ class TriageLog:
         reviews: dict[int, list[Review]] = {row["id"]: [] for row in rows}
         for review_row in self._store.review_rows_of(list(reviews)):
             reviews[review_row["entry_id"]].append(_review(review_row))
-        return [self._full(row, tuple(reviews[row["id"]])) for row in rows]
+        contacts: dict[int, list[Contact]] = {row["id"]: [] for row in rows}
+        for contact_row_ in self._store.contact_rows_of(list(contacts)):
+            contacts[contact_row_["entry_id"]].append(contact_from(contact_row_))
+        return [
+            self._full(row, tuple(reviews[row["id"]]), tuple(contacts[row["id"]])) for row in rows
+        ]
 
     @property
     def access(self) -> Access:
         """Clinicians' accounts and API tokens (``triage serve``)."""
         return Access(self._store, self.location)
+
+    @property
+    def links(self) -> PatientLinks:
+        """Patients' links to answer checks in a phone's browser (made by the clinic)."""
+        from .links import PatientLinks
+
+        return PatientLinks(self._store, str(self.location))
 
     @property
     def alerts(self) -> Alerts:
@@ -548,9 +578,16 @@ class TriageLog:
                 "run 'triage log verify' to see whether it was edited; restore it from a backup",
             ) from None
 
-    def _full(self, row: Row, reviews: tuple[Review, ...] | None = None) -> Entry:
+    def _full(
+        self,
+        row: Row,
+        reviews: tuple[Review, ...] | None = None,
+        contacts: tuple[Contact, ...] | None = None,
+    ) -> Entry:
         if reviews is None:
             reviews = tuple(_review(r) for r in self._store.review_rows(row["id"]))
+        if contacts is None:
+            contacts = tuple(contact_from(r) for r in self._store.contact_rows_of([row["id"]]))
         summary = EntrySummary.from_row(row, reviews[-1].verdict if reviews else None)
         return Entry(
             **vars(summary),
@@ -565,13 +602,14 @@ class TriageLog:
             program_version=row["program_version"],
             contract_version=row["contract_version"],
             reviews=reviews,
+            contacts=contacts,
             hash=row["hash"],
             form=row["form"],
             stored=row,
         )
 
 
-BESIDE = ("clinicians", "api_tokens", "cds_cards")
+BESIDE = ("clinicians", "api_tokens", "patient_links", "cds_cards")
 """The tables beside the chain that a copy carries over."""
 
 

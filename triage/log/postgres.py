@@ -41,6 +41,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 from ..errors import StorageError
 from ..extras import needs
 from . import sql as queries
+from . import writer as writers
 from .chain import GENESIS
 from .records import (
     CSV_STORED,
@@ -71,7 +72,9 @@ MIGRATION_LOCK = 0x7472696167650001
 """The advisory lock key under which migrations run ('triage' and 1)."""
 
 RECORD_TABLES = tuple(TABLES.values())
-APPEND_ONLY = (*RECORD_TABLES, "checkpoints")
+FIRST_RECORD_TABLES = ("entries", "reviews", "patients")
+"""The chained tables migration 1 made (frozen: a shipped migration never changes)."""
+FIRST_APPEND_ONLY = (*FIRST_RECORD_TABLES, "checkpoints")
 
 _TEXT = 'TEXT COLLATE "C"'
 
@@ -179,10 +182,10 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             RAISE EXCEPTION 'the triage log is append-only: % of triage.% is refused',
                 TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
         END $$;
-        {"".join(_chained(t) for t in RECORD_TABLES)}
-        {"".join(_append_only(t) for t in APPEND_ONLY)}
+        {"".join(_chained(t) for t in FIRST_RECORD_TABLES)}
+        {"".join(_append_only(t) for t in FIRST_APPEND_ONLY)}
         GRANT USAGE ON SCHEMA triage TO {WRITER};
-        GRANT SELECT, INSERT ON {", ".join(f"triage.{t}" for t in APPEND_ONLY)} TO {WRITER};
+        GRANT SELECT, INSERT ON {", ".join(f"triage.{t}" for t in FIRST_APPEND_ONLY)} TO {WRITER};
         GRANT SELECT, UPDATE (seq, hash) ON triage.chain_head TO {WRITER};
         GRANT SELECT ON triage.migrations TO {WRITER};
         """,
@@ -364,6 +367,42 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         GRANT USAGE ON SEQUENCE triage.alert_outbox_id_seq TO {WRITER};
         """,
     ),
+    (
+        "contacts with patients on the chain, what each clinician last saw of the worklist, and "
+        "patients' links to answer checks on a phone",
+        f"""
+        CREATE TABLE triage.contacts (
+            id           BIGINT PRIMARY KEY,
+            seq          BIGINT NOT NULL UNIQUE,
+            entry_id     BIGINT NOT NULL REFERENCES triage.entries (id),
+            contacted_at {_TEXT} NOT NULL,
+            contacted_by {_TEXT} NOT NULL,
+            outcome      {_TEXT} NOT NULL,
+            note         {_TEXT} NOT NULL,
+            prev_hash    {_TEXT} NOT NULL,
+            hash         {_TEXT} NOT NULL,
+            form         INTEGER NOT NULL
+        );
+        CREATE INDEX contacts_by_entry ON triage.contacts (entry_id, id);
+        {_chained("contacts")}
+        {_append_only("contacts")}
+        GRANT SELECT, INSERT ON triage.contacts TO {WRITER};
+        ALTER TABLE triage.clinicians ADD COLUMN seen_entry BIGINT;
+        CREATE TABLE triage.patient_links (
+            id           BIGINT PRIMARY KEY,
+            patient_id   {_TEXT} NOT NULL,
+            token_hash   {_TEXT} NOT NULL UNIQUE,
+            prefix       {_TEXT} NOT NULL,
+            created_at   {_TEXT} NOT NULL,
+            created_by   {_TEXT} NOT NULL,
+            expires_at   {_TEXT} NOT NULL,
+            revoked_at   {_TEXT},
+            last_used_at {_TEXT}
+        );
+        CREATE INDEX patient_links_by_patient ON triage.patient_links (patient_id, id);
+        GRANT SELECT, INSERT, UPDATE ON triage.patient_links TO {WRITER};
+        """,
+    ),
 )
 """Numbered from 1, in order. Never edit one that has shipped: add the next."""
 
@@ -460,7 +499,9 @@ class PostgresStore:
     def append(
         self, kind: Kind, build: Callable[[Head], list[Row]], once: Once | None = None
     ) -> list[Row]:
-        with self._write() as conn:
+        # this process's appends queue on its writer's lock, holding no connection of the pool,
+        # before the head's row lock (where other processes' queue too)
+        with self._writer().exclusive(), self._write() as conn:
             seq, last = self._lock_head(conn)  # keyed appends queue here too: one sees the other
             if once is not None and _key_taken(conn, once):
                 return []
@@ -489,6 +530,14 @@ class PostgresStore:
             row = build(_one(conn.execute(queries.next_id(D, "checkpoints"))))
             conn.execute(*queries.insert_checkpoint(D, row))
             return row
+
+    def _writer(self) -> writers.Writer:
+        """This process's one writer of the database (``writer.py``), for its lock."""
+        found: tuple[int, writers.Writer] | None = getattr(self, "_found_writer", None)
+        if found is None or found[0] != writers.generation:  # first use, or a child after a fork
+            found = (writers.generation, writers.writer_for(f"postgresql\0{self.location}"))
+            self._found_writer = found
+        return found[1]
 
     @staticmethod
     def _lock_head(conn: psycopg.Connection[Any]) -> tuple[int, str]:
@@ -553,6 +602,9 @@ class PostgresStore:
 
     def review_rows_of(self, entry_ids: list[int]) -> list[Row]:
         return self._all(*queries.review_rows_of(D, entry_ids)) if entry_ids else []
+
+    def contact_rows_of(self, entry_ids: list[int]) -> list[Row]:
+        return self._all(*queries.contact_rows_of(D, entry_ids)) if entry_ids else []
 
     def next_check_after(self, patient: str, after: str) -> str | None:
         found = self._all(*queries.next_check_after(D, patient, after))
@@ -822,7 +874,9 @@ _REVIEW_OBJECT = ", ".join(f"'{f.name}', r.{f.name}" for f in dataclasses.fields
 _WHOLE_EXTRAS = f"""
     (e.decision_json::json IS NOT NULL) AS json_ok,
     (SELECT coalesce(json_agg(json_build_object({_REVIEW_OBJECT}) ORDER BY r.id), '[]')::text
-        FROM triage.reviews r WHERE r.entry_id = e.id) AS reviews_json"""
+        FROM triage.reviews r WHERE r.entry_id = e.id) AS reviews_json,
+    (SELECT coalesce(json_agg(json_build_object({queries.CONTACT_OBJECT}) ORDER BY c.id),
+        '[]')::text FROM triage.contacts c WHERE c.entry_id = e.id) AS contacts_json"""
 _CSV_EXTRAS = """
     (SELECT coalesce(string_agg(x.reason ->> 'rule', ';' ORDER BY x.n), '')
         FROM json_array_elements(e.decision_json::json -> 'reasons') WITH ORDINALITY
@@ -841,7 +895,13 @@ _CSV_JOINS = """
 the reviews as a JSON array (JSON Lines), or the rules fired, the pains (JSON values: psycopg
 reads them as numbers, or None) and the last review (CSV)."""
 
-_LOCKS = {"clinicians": 1, "api_tokens": 2, "cds_cards": 3, "web_sessions": 4}
+_LOCKS = {
+    "clinicians": 1,
+    "api_tokens": 2,
+    "cds_cards": 3,
+    "web_sessions": 4,
+    "patient_links": 5,
+}
 """The tables beside the chain with ids, which ``add_row`` adds to, with the second key of the
 advisory lock under which rows are added to each."""
 ACCESS_LOCK = 0x74726961

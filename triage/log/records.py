@@ -17,9 +17,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Literal
 
 from ..errors import Problem, UsageError
-from ..outcomes import OVERRIDE_REASONS, severity
+from ..outcomes import CONTACT_OUTCOMES, OVERRIDE_REASONS, severity
 
-Kind = Literal["entry", "review", "patient"]
+Kind = Literal["entry", "review", "patient", "contact"]
 Verdict = Literal["accepted", "overridden"]
 VERDICTS: tuple[Verdict, ...] = ("accepted", "overridden")
 
@@ -113,13 +113,40 @@ them), in the table's order. Patient records came with canonical form 2: each is
 2 or later, and the hash covers every column but itself. ``age`` came with form 4: a record
 written before it holds none (NULL) there."""
 
+CONTACT_COLUMNS: tuple[Column, ...] = (
+    _c("id", "INTEGER", since_form=4),
+    _c("seq", "INTEGER", since_form=4),
+    _c("entry_id", "INTEGER", since_form=4),
+    _c("contacted_at", since_form=4),
+    _c("contacted_by", since_form=4),
+    _c("outcome", since_form=4),
+    _c("note", since_form=4),
+    _c("prev_hash", since_form=4),
+    _c("hash", since_form=None),
+    _c("form", "INTEGER", since_form=4),
+)
+"""The columns of a contact (a clinician's attempt to reach the patient about a check, and what
+came of it: ``CONTACT_OUTCOMES``), in the table's order. Contacts came in canonical form 4: the
+hash covers every column but itself."""
+
 COLUMNS: dict[Kind, tuple[Column, ...]] = {
     "entry": ENTRY_COLUMNS,
     "review": REVIEW_COLUMNS,
     "patient": PATIENT_COLUMNS,
+    "contact": CONTACT_COLUMNS,
 }
-TABLES: dict[Kind, str] = {"entry": "entries", "review": "reviews", "patient": "patients"}
-KIND_NAMES: dict[Kind, str] = {"entry": "entry", "review": "review", "patient": "patient record"}
+TABLES: dict[Kind, str] = {
+    "entry": "entries",
+    "review": "reviews",
+    "patient": "patients",
+    "contact": "contacts",
+}
+KIND_NAMES: dict[Kind, str] = {
+    "entry": "entry",
+    "review": "review",
+    "patient": "patient record",
+    "contact": "contact",
+}
 """How messages name a record of each kind."""
 
 
@@ -130,6 +157,7 @@ CLINICIAN_COLUMNS: tuple[Column, ...] = (
     _c("time_zone", since_form=None),
     _c("created_at", since_form=None),
     _c("disabled_at", nullable=True, since_form=None),
+    _c("seen_entry", "INTEGER", nullable=True, since_form=None),
 )
 """A clinician's account for ``triage serve``: the name reviews are recorded under, the password's
 hash (argon2id, never the password), the time zone pages are shown in unless the browser says
@@ -146,6 +174,21 @@ TOKEN_COLUMNS: tuple[Column, ...] = (
 """An API bearer token: the application it was given to, the SHA-256 of the token (the token
 itself is shown once and never stored), its first characters to tell tokens apart, and when it
 was revoked."""
+
+PATIENT_LINK_COLUMNS: tuple[Column, ...] = (
+    _c("id", "INTEGER", since_form=None),
+    _c("patient_id", since_form=None),
+    _c("token_hash", since_form=None),
+    _c("prefix", since_form=None),
+    _c("created_at", since_form=None),
+    _c("created_by", since_form=None),
+    _c("expires_at", since_form=None),
+    _c("revoked_at", nullable=True, since_form=None),
+    _c("last_used_at", nullable=True, since_form=None),
+)
+"""A patient's link to answer checks in a phone's browser: the patient it is for, the SHA-256
+of its token (the token is shown once, in the link, and never stored), its first characters to
+tell links apart, who made it, when it expires and when it was revoked."""
 
 CDS_CARD_COLUMNS: tuple[Column, ...] = (
     _c("id", "INTEGER", since_form=None),
@@ -245,8 +288,10 @@ TABLE_COLUMNS: dict[str, tuple[Column, ...]] = {
     "entries": ENTRY_COLUMNS,
     "reviews": REVIEW_COLUMNS,
     "patients": PATIENT_COLUMNS,
+    "contacts": CONTACT_COLUMNS,
     "clinicians": CLINICIAN_COLUMNS,
     "api_tokens": TOKEN_COLUMNS,
+    "patient_links": PATIENT_LINK_COLUMNS,
     "cds_cards": CDS_CARD_COLUMNS,
     "worklist": WORKLIST_COLUMNS,
     "worklist_tally": TALLY_COLUMNS,
@@ -428,6 +473,52 @@ class Review:
         return OVERRIDE_REASONS.get(self.reason, self.reason)
 
 
+def contact_problems(outcome: str, note: str, by: str) -> list[Problem]:
+    """What a contact lacks, the one rule every interface applies (``TriageLog.contact``): an
+    outcome from the list, the clinician's name, and for "other" a note saying what happened."""
+    problems = []
+    if outcome not in CONTACT_OUTCOMES:
+        problems.append(
+            Problem(
+                "choose what came of the contact",
+                field="outcome",
+                fix="one of " + ", ".join(CONTACT_OUTCOMES),
+            )
+        )
+    if not by.strip():
+        problems.append(Problem("a contact needs the clinician's name", field="by"))
+    if outcome == "other" and not note.strip():
+        problems.append(Problem("say in the note what came of the contact", field="note"))
+    return problems
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A clinician's contact with the patient about a check (a call, a message) and what came
+    of it; appended to the chain, never edited."""
+
+    id: int
+    entry_id: int
+    contacted_at: str
+    by: str
+    outcome: str
+    note: str
+
+    @property
+    def outcome_words(self) -> str:
+        return CONTACT_OUTCOMES.get(self.outcome, self.outcome)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "entry_id": self.entry_id,
+            "contacted_at": self.contacted_at,
+            "by": self.by,
+            "outcome": self.outcome,
+            "note": self.note,
+        }
+
+
 @dataclass(frozen=True)
 class PatientRecord:
     """A patient's profile, age and conditions as a clinician set them: the whole record at
@@ -501,6 +592,8 @@ class Entry(EntrySummary):
     contract_version: str = ""
     reviews: tuple[Review, ...] = ()
     hash: str = ""
+    contacts: tuple[Contact, ...] = ()
+    """Clinicians' contacts with the patient about this check, oldest first."""
     form: int = 1
     stored: Row = field(default_factory=dict, repr=False, compare=False)
 
@@ -520,6 +613,7 @@ class Entry(EntrySummary):
             "contract_version": self.contract_version,
             "decision": self.decision,
             "reviews": [vars(r) for r in self.reviews],
+            "contacts": [c.to_dict() for c in self.contacts],
             "form": self.form,
             "hash": self.hash,
         }
@@ -565,6 +659,8 @@ class Verification:
     first_bad: str | None = None
     patients: int = 0
     """Patient records."""
+    contacts: int = 0
+    """Contacts (a clinician's attempts to reach a patient)."""
     checked_after: int = 0
     """The records up to this one were not walked: a checkpoint vouches for them (0: all were)."""
     size: int = 0

@@ -183,8 +183,29 @@ def review_rows(d: Dialect, entry_id: int) -> Query:
 
 
 def review_rows_of(d: Dialect, entry_ids: list[int]) -> Query:
+    return _rows_of(d, "review", entry_ids)
+
+
+def contact_rows_of(d: Dialect, entry_ids: list[int]) -> Query:
+    return _rows_of(d, "contact", entry_ids)
+
+
+CONTACT_OBJECT = ", ".join(
+    f"'{key}', c.{column}"
+    for key, column in (
+        ("id", "id"), ("entry_id", "entry_id"), ("contacted_at", "contacted_at"),
+        ("by", "contacted_by"), ("outcome", "outcome"), ("note", "note"),
+    )
+)  # fmt: skip
+"""A contact as ``Contact.to_dict`` gives it, built by the database's JSON functions (the
+export's one query)."""
+
+
+def _rows_of(d: Dialect, kind: Kind, entry_ids: list[int]) -> Query:
+    """The ``kind`` records (reviews, contacts) of the entries ``entry_ids``, oldest first."""
     marks = ", ".join("?" * len(entry_ids))
-    sql = f"SELECT {columns('review')} FROM {{t}}reviews WHERE entry_id IN ({marks}) ORDER BY id"
+    table = TABLES[kind]
+    sql = f"SELECT {columns(kind)} FROM {{t}}{table} WHERE entry_id IN ({marks}) ORDER BY id"
     return d.query(sql, list(entry_ids))
 
 
@@ -436,7 +457,7 @@ def checkpoints(d: Dialect) -> Query:
 
 # -- writing -----------------------------------------------------------------------------------
 
-BESIDE = ("clinicians", "api_tokens", "cds_cards", *TRANSIENT)
+BESIDE = ("clinicians", "api_tokens", "patient_links", "cds_cards", *TRANSIENT)
 """The tables beside the chain that ``add_row`` and its kin may write (never a chained one)."""
 
 

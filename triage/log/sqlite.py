@@ -3,9 +3,10 @@
 Standard library only. A new log file is created owner-only (0600); an existing empty file that
 triage initialises is made owner-only too. The file is opened in WAL mode with a busy timeout and
 durable commits; every write is one transaction taken at once (``BEGIN IMMEDIATE``), and values
-are always bound with ``?``. The schema moves forward by numbered migrations recorded in the
-database; a log written by a newer version of triage is refused, and so is an SQLite database
-that is not a triage log.
+are always bound with ``?``. A process's threads write one at a time, queued on one lock per file
+(``writer.py``), and appends that queue together share one transaction (group commit). The
+schema moves forward by numbered migrations recorded in the database; a log written by a newer
+version of triage is refused, and so is an SQLite database that is not a triage log.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 from ..errors import MissingLogError, StorageError
 from ..outcomes import severity
 from . import sql as queries
+from . import writer as writers
 from .chain import GENESIS
 from .records import (
     CSV_STORED,
@@ -259,6 +261,38 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX alert_outbox_by_entry ON alert_outbox (entry_id);
     """,
     ),
+    (
+        "contacts with patients on the chain, what each clinician last saw of the worklist, and "
+        "patients' links to answer checks on a phone",
+        """
+        CREATE TABLE contacts (
+            id           INTEGER PRIMARY KEY,
+            seq          INTEGER NOT NULL UNIQUE,
+            entry_id     INTEGER NOT NULL REFERENCES entries (id),
+            contacted_at TEXT NOT NULL,
+            contacted_by TEXT NOT NULL,
+            outcome      TEXT NOT NULL,
+            note         TEXT NOT NULL,
+            prev_hash    TEXT NOT NULL,
+            hash         TEXT NOT NULL,
+            form         INTEGER NOT NULL
+        );
+        CREATE INDEX contacts_by_entry ON contacts (entry_id, id);
+        ALTER TABLE clinicians ADD COLUMN seen_entry INTEGER;
+        CREATE TABLE patient_links (
+            id           INTEGER PRIMARY KEY,
+            patient_id   TEXT NOT NULL,
+            token_hash   TEXT NOT NULL UNIQUE,
+            prefix       TEXT NOT NULL,
+            created_at   TEXT NOT NULL,
+            created_by   TEXT NOT NULL,
+            expires_at   TEXT NOT NULL,
+            revoked_at   TEXT,
+            last_used_at TEXT
+        );
+        CREATE INDEX patient_links_by_patient ON patient_links (patient_id, id);
+    """,
+    ),
 )
 """Numbered from 1, in order. Never edit one that has shipped: add the next."""
 
@@ -298,7 +332,22 @@ class SQLiteStore:
         self.path = path
         self.location = str(path)
         self.created = created
-        self._lock = threading.Lock()
+        self._key = _identity(path)
+        self._writer: writers.Writer | None = None
+        self._generation = -1
+        self._borrowed: tuple[int, sqlite3.Connection] | None = None
+        """While another store's thread runs this store's append in its transaction (group
+        commit): that thread and its connection, through which this store's reads go then."""
+
+    @property
+    def writer(self) -> writers.Writer:
+        """This process's one writer of the file (``writer.py``): its lock is held for every
+        write transaction, and it counts the appends and the COMMITs that stored them."""
+        if self._generation != writers.generation:  # first use, or a child after a fork
+            self._writer = writers.writer_for(self._key)
+            self._generation = writers.generation
+        assert self._writer is not None
+        return self._writer
 
     @classmethod
     def open(cls, path: Path, *, create: bool, make_folders: bool = False) -> SQLiteStore:
@@ -332,21 +381,62 @@ class SQLiteStore:
     def append(
         self, kind: Kind, build: Callable[[Head], list[Row]], once: Once | None = None
     ) -> list[Row]:
-        insert, columns = queries.insert_records(D, kind)
-        with self._write() as conn:
-            if once is not None and _key_taken(conn, once):
-                return []
-            seq, last = self._head(conn)
-            next_id = conn.execute(queries.next_id(D, TABLES[kind])).fetchone()[0]
-            rows = build(Head(seq, last, next_id))
-            conn.executemany(insert, [[row[c] for c in columns] for row in rows])
-            _keep_worklist(conn, kind, rows)
-            if kind == "entry":  # the alerts the checks need, in their transaction
-                for row in rows:
-                    conn.execute(*queries.enqueue_alerts(D, row))
-            if once is not None:
-                conn.execute(*queries.insert_key(D, once, rows[0]["id"]))
-            return rows
+        """See ``Store.append``. Appends made at once by this process's threads are stored
+        together (group commit, ``writer.py``): in one transaction, one after the other, each
+        under its own savepoint, so that one whose ``build`` fails takes nothing of the
+        others with it; each caller gets its rows once that transaction is committed."""
+        rows: list[Row] = self.writer.submit(_Append(self, kind, build, once), self._commit)
+        return rows
+
+    def _commit(self, batch: list[writers.Pending]) -> int:
+        """Run the appends of ``batch`` in one transaction on this store's connection (the
+        writer's lock is held) and finish each; how many COMMITs that took (0 or 1)."""
+        todo = list(batch)
+        conn = self.conn
+        try:
+            while todo:
+                alone = len(todo) == 1  # no savepoint needed: its failure is the transaction's
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error as exc:
+                    for pending in todo:
+                        pending.finish(error=storage_error(self.path, exc, "write"))
+                    return 0
+                stored: list[tuple[writers.Pending, list[Row]]] = []
+                lost = False
+                for pending in todo:
+                    work: _Append = pending.work
+                    try:
+                        if not alone:
+                            conn.execute("SAVEPOINT append")
+                        rows = work.run(conn)
+                        if not alone:
+                            conn.execute("RELEASE append")
+                    except BaseException as exc:  # its own: its caller's to handle
+                        pending.finish(error=work.failure(exc))
+                        if alone or not _undo_savepoint(conn):
+                            lost = True  # the whole transaction is gone: again, without it
+                            break
+                        continue
+                    stored.append((pending, rows))
+                if lost:
+                    _roll_back(conn)
+                    todo = [pending for pending in todo if not pending.done]
+                    continue
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    _roll_back(conn)
+                    for pending, _ in stored:
+                        pending.finish(error=storage_error(self.path, exc, "write"))
+                    return 0
+                for pending, rows in stored:  # durable now: their callers may be told
+                    pending.finish(rows)
+                return 1
+            return 0
+        except BaseException:  # interrupted: those not finished stay queued for the next leader
+            _roll_back(conn)
+            raise
 
     def extend(self, records: Iterable[tuple[Kind, Row]]) -> int:
         count = 0
@@ -374,8 +464,9 @@ class SQLiteStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once (BEGIN IMMEDIATE): writers queue, never deadlock."""
-        with self._lock:
+        """One write transaction, taken at once (BEGIN IMMEDIATE): writers queue, never
+        deadlock; this process's on the writer's lock, other processes in SQLite's."""
+        with self.writer.exclusive():
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -401,9 +492,17 @@ class SQLiteStore:
 
     # -- read ----------------------------------------------------------------------------------
 
+    def _conn(self) -> sqlite3.Connection:
+        """The connection to read through: the transaction's, while another store's thread
+        runs this store's append in it (a ``build`` reading the log sees its transaction)."""
+        borrowed = self._borrowed
+        if borrowed is not None and borrowed[0] == threading.get_ident():
+            return borrowed[1]
+        return self.conn
+
     def _read(self, sql: str, params: Iterable[Any] = ()) -> Iterator[Row]:
         """The rows of one query, streamed, by column name."""
-        cursor = self.conn.cursor()
+        cursor = self._conn().cursor()
         cursor.row_factory = None  # plain tuples, named here: a third cheaper than sqlite3.Row
         try:
             cursor.execute(sql, list(params))
@@ -468,6 +567,9 @@ class SQLiteStore:
 
     def review_rows_of(self, entry_ids: list[int]) -> list[Row]:
         return list(self._read(*queries.review_rows_of(D, entry_ids))) if entry_ids else []
+
+    def contact_rows_of(self, entry_ids: list[int]) -> list[Row]:
+        return list(self._read(*queries.contact_rows_of(D, entry_ids))) if entry_ids else []
 
     # -- accounts and tokens -------------------------------------------------------------------
 
@@ -571,7 +673,7 @@ class SQLiteStore:
 
     def head(self) -> tuple[int, str]:
         try:
-            return self._head(self.conn)
+            return self._head(self._conn())
         except sqlite3.Error as exc:
             raise storage_error(self.path, exc, "read") from None
 
@@ -595,6 +697,77 @@ class SQLiteStore:
     def _worklist_problem(self) -> str | None:
         """Whether the worklist holds exactly the unreviewed entries that need action."""
         return queries.worklist_problem(next(self._read(*queries.worklist_check(D))))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Append:
+    """One append waiting for its transaction (``SQLiteStore.append``)."""
+
+    store: SQLiteStore
+    kind: Kind
+    build: Callable[[Head], list[Row]]
+    once: Once | None
+
+    def run(self, conn: sqlite3.Connection) -> list[Row]:
+        """Store the rows ``build`` makes from the head, in the transaction open on ``conn``
+        (perhaps another store's, of the same file): the store's reads go through it
+        meanwhile, for ``build``."""
+        store = self.store
+        if conn is not store.conn:
+            store._borrowed = (threading.get_ident(), conn)
+        try:
+            if self.once is not None and _key_taken(conn, self.once):
+                return []
+            insert, columns = queries.insert_records(D, self.kind)
+            seq, last = store._head(conn)
+            next_id = conn.execute(queries.next_id(D, TABLES[self.kind])).fetchone()[0]
+            rows = self.build(Head(seq, last, next_id))
+            conn.executemany(insert, [[row[c] for c in columns] for row in rows])
+            _keep_worklist(conn, self.kind, rows)
+            if self.kind == "entry":  # the alerts the checks need, in their transaction
+                for row in rows:
+                    conn.execute(*queries.enqueue_alerts(D, row))
+            if self.once is not None:
+                conn.execute(*queries.insert_key(D, self.once, rows[0]["id"]))
+            return rows
+        finally:
+            store._borrowed = None
+
+    def failure(self, exc: BaseException) -> BaseException:
+        """What its caller is told of ``exc``: storage failures as StorageErrors."""
+        return (
+            storage_error(self.store.path, exc, "write") if isinstance(exc, sqlite3.Error) else exc
+        )
+
+
+def _roll_back(conn: sqlite3.Connection) -> None:
+    """End the transaction in progress, if SQLite has not ended it already, storing nothing."""
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+
+
+def _undo_savepoint(conn: sqlite3.Connection) -> bool:
+    """Undo the failed append's savepoint; False when the transaction itself is gone (SQLite
+    rolls the whole of it back after some failures: a full disk, an I/O error)."""
+    if not conn.in_transaction:
+        return False
+    try:
+        conn.execute("ROLLBACK TO append")
+        conn.execute("RELEASE append")
+    except sqlite3.Error:
+        return False
+    return True
+
+
+def _identity(path: Path) -> str:
+    """The file a log's path names, for its one writer in this process: the resolved path, and
+    the file itself (another file later put in its place has another writer)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    return f"{os.path.realpath(path)}\0{info.st_dev}:{info.st_ino}"
 
 
 def _key_taken(conn: sqlite3.Connection, once: Once) -> bool:
@@ -658,7 +831,9 @@ _CSV_EXTRAS = f"""
 _WHOLE_EXTRAS = f"""
     json_valid(e.decision_json) AS json_ok,
     (SELECT json_group_array(json_object({_REVIEW_OBJECT}))
-        FROM (SELECT * FROM reviews r WHERE r.entry_id = e.id ORDER BY r.id) r) AS reviews_json"""
+        FROM (SELECT * FROM reviews r WHERE r.entry_id = e.id ORDER BY r.id) r) AS reviews_json,
+    (SELECT json_group_array(json_object({queries.CONTACT_OBJECT}))
+        FROM (SELECT * FROM contacts c WHERE c.entry_id = e.id ORDER BY c.id) c) AS contacts_json"""
 """What ``export_rows`` adds to the entries (``Store.export_rows``): SQLite's JSON functions do
 in C, in the one query, what would otherwise take a query per entry and a parse of every row's
 JSON in Python."""

@@ -108,6 +108,10 @@ class Store(Protocol):
         """The reviews of these entries, oldest first."""
         ...
 
+    def contact_rows_of(self, entry_ids: list[int]) -> list[Row]:
+        """The contacts about these entries, oldest first."""
+        ...
+
     def next_check_after(self, patient: str, after: str) -> str | None:
         """When the patient's first check answered after ``after`` was answered, or None."""
         ...

@@ -4,6 +4,7 @@ these (``loading.py``); the engines, the decision and the explanations read them
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ..logic import Condition, to_data
@@ -125,9 +126,10 @@ class RulePack:
         """Where a rule or note comes from, as a decision cites it: policy, row, reference."""
         return f"{self.policy} {item.policy_row}; {item.reference}"
 
-    @property
+    @cached_property
     def history_days(self) -> float:
-        """How many days of earlier checks the rules look at (0: none of them does)."""
+        """How many days of earlier checks the rules look at (0: none of them does). Worked
+        out once per pack (a check asks twice; the rules never change)."""
         return max((r.when.window_days for r in self.rules), default=0)
 
     def summary(self) -> str:

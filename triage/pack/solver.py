@@ -17,15 +17,29 @@ compares them with this report's.
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
-from collections.abc import Iterable, Mapping
+import operator
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..contract.fields import REQUIREMENTS, FieldSpec
 from ..contract.reading import FIELDS
-from ..logic import All, AnyOf, Condition, CurrentRef, FieldRef, Not, Test, fields_of, holds
+from ..logic import (
+    All,
+    AnyOf,
+    Condition,
+    CurrentRef,
+    FieldRef,
+    Not,
+    Test,
+    _test,
+    fields_of,
+    holds,
+)
 from .history import EarlierChecks, PreviousSession, When
 
 STEP = 0.0001
@@ -258,26 +272,250 @@ def _open_field(condition: Condition, given: Mapping[str, Any]) -> str | None:
 
 @dataclass
 class _Search:
+    """The search as ``_truth`` and ``_open_field`` define it, node for node and step for step
+    (so the budget runs out exactly where theirs would), with the condition compiled
+    (``_compiled``): each step asks the compiled condition for both at once, and a part of it
+    whose answers have not changed since it was last asked answers from memory."""
+
     condition: Condition
     domains: Mapping[str, list[Any]]
     budget: int
+    keep: bool = False
+    """Whether parts may keep their results by their answers (``_may_keep``)."""
 
     def run(self, given: dict[str, Any]) -> dict[str, Any] | None:
-        truth = _truth(self.condition, given)
+        root = _compiled(self.condition)
+        values = [given.get(name, _MISSING) for name in list(_PLACES)]
+        memos: _Memos = collections.defaultdict(dict) if self.keep else None
+        return self._run(root, given, values, memos)
+
+    def _run(
+        self, root: _Node, given: dict[str, Any], values: list[Any], memos: _Memos
+    ) -> dict[str, Any] | None:
+        truth, name = root(given, values, memos)
         if truth is not None:
             return dict(given) if truth else None
         self.budget -= 1
         if self.budget < 0:
             raise Undecided
-        name = _open_field(self.condition, given)
         assert name is not None  # undecided: some test still lacks an answer
+        at = _PLACES[name]
         for value in self.domains[name]:
             given[name] = value
-            found = self.run(given)
+            values[at] = value
+            found = self._run(root, given, values, memos)
             if found is not None:
                 return found
         del given[name]
+        values[at] = _MISSING
         return None
+
+
+# -- the condition, compiled for the search ----------------------------------------------------
+#
+# A condition is compiled into functions of the answers given so far (a dict, and the same
+# answers as a list with a place for each name, ``_MISSING`` where none is given yet), each
+# returning ``(_truth, _open_field)`` of its part. A part keeps its results, in one search, by
+# the answers it reads (its dict in the search's ``memos``; None: keep nothing). A part is
+# compiled once per process: the coverage of a pack asks about the same rules' conditions in
+# thousands of combinations.
+
+_MISSING: Any = object()
+"""No answer yet (in the search's list of answers; None is an answer: not given)."""
+
+_Step = tuple[bool | None, str | None]
+_Memos = dict[int, dict[Any, _Step]] | None
+_Node = Callable[[dict[str, Any], list[Any], _Memos], _Step]
+
+_PLACES: dict[str, int] = {}
+"""Each name's place in the search's list of answers."""
+_NAMES: list[str] = []
+_PARTS: dict[Any, _Part] = {}
+"""Each part compiled, by what it tests (``_part``)."""
+_MAX_PARTS = 100_000
+_KEEP_UP_TO = 16
+"""A part that reads more answers than this changes with almost every step: it keeps nothing."""
+_LOCK = threading.RLock()
+
+
+def _compiled(condition: Condition) -> _Node:
+    """``condition`` compiled (its parts keep their results; it does not: it changes with
+    every step of a search)."""
+    with _LOCK:
+        if len(_PARTS) > _MAX_PARTS:
+            _PARTS.clear()
+        return _part(condition).whole
+
+
+@dataclass(frozen=True)
+class _Part:
+    whole: _Node
+    kept: _Node
+    """The same, keeping its results by the answers it reads."""
+    reads: frozenset[int]
+    """The places of the answers it reads."""
+
+
+def _part(condition: Condition) -> _Part:
+    """``condition`` compiled, once: a test is known by its field, operator and value and the
+    value's type (conditions are equal when their values are, and ``True == 1``); a part made
+    of others by them."""
+    key: Any
+    if isinstance(condition, Test):
+        key = (condition, _signature(condition.value))
+        items: list[_Part] = []
+    else:
+        inner = (condition.item,) if isinstance(condition, Not) else condition.items
+        items = [_part(item) for item in inner]
+        key = (type(condition), *(id(item) for item in items))
+    found = _PARTS.get(key)
+    if found is None:
+        found = _PARTS[key] = _compile(condition, items)
+    return found
+
+
+def _signature(value: Any) -> Any:
+    if isinstance(value, (tuple, list)):
+        return (type(value), *(_signature(v) for v in value))
+    if isinstance(value, (FieldRef, CurrentRef)):
+        return (type(value), type(value.plus))
+    return type(value)
+
+
+def _place(name: str) -> int:
+    if name not in _PLACES:
+        _PLACES[name] = len(_NAMES)
+        _NAMES.append(name)
+    return _PLACES[name]
+
+
+def _compile(condition: Condition, parts: list[_Part]) -> _Part:
+    if isinstance(condition, Test):
+        return _compile_test(condition)
+    if isinstance(condition, Not):
+        inner = parts[0].kept
+
+        def negation(given: dict[str, Any], values: list[Any], memos: _Memos) -> _Step:
+            truth, name = inner(given, values, memos)
+            return (None, name) if truth is None else (not truth, None)
+
+        return _Part(negation, negation, parts[0].reads)
+    items = tuple(part.kept for part in parts)
+    reads = frozenset().union(*(part.reads for part in parts))
+    decided = isinstance(condition, AnyOf)  # the value that settles it
+    settled: _Step = (decided, None)
+    otherwise: _Step = (not decided, None)
+
+    def combined(given: dict[str, Any], values: list[Any], memos: _Memos) -> _Step:
+        first: str | None = None
+        undecided = False
+        for item in items:
+            truth, name = item(given, values, memos)
+            if truth is decided:
+                return settled
+            if truth is None and not undecided:
+                undecided = True
+                first = name
+        return (None, first) if undecided else otherwise
+
+    return _Part(
+        combined, _keep(combined, reads) if 0 < len(reads) <= _KEEP_UP_TO else combined, reads
+    )
+
+
+def _keep(node: _Node, reads: frozenset[int]) -> _Node:
+    """``node``, keeping its results by the answers it reads."""
+    key = operator.itemgetter(*sorted(reads))
+    slot = next(_SLOTS)
+
+    def kept(given: dict[str, Any], values: list[Any], memos: _Memos) -> _Step:
+        if memos is None:
+            return node(given, values, memos)
+        memo = memos[slot]
+        answers = key(values)
+        found = memo.get(answers)
+        if found is None:
+            found = memo[answers] = node(given, values, memos)
+        return found
+
+    return kept
+
+
+_SLOTS = itertools.count()
+"""A number for each part that keeps its results: its key in a search's ``memos``."""
+
+
+def _compile_test(test: Test) -> _Part:
+    at = _place(test.field)
+    value = test.value
+    other = _place(value.field) if isinstance(value, FieldRef) else None
+    reads = frozenset(_place(name) for name in _read(test))
+    first: _Step = (None, test.field)
+    second: _Step = (None, value.field if isinstance(value, FieldRef) else None)
+
+    def decided(given: dict[str, Any], values: list[Any], memos: _Memos) -> _Step:
+        return (_test(test, given, given), None)  # holds(test, given)
+
+    checked = _keep(decided, reads)
+
+    def leaf(given: dict[str, Any], values: list[Any], memos: _Memos) -> _Step:
+        if values[at] is _MISSING:
+            return first
+        if other is not None and values[other] is _MISSING:
+            return second
+        return decided(given, values, memos)
+
+    def kept(given: dict[str, Any], values: list[Any], memos: _Memos) -> _Step:
+        if values[at] is _MISSING:
+            return first
+        if other is not None and values[other] is _MISSING:
+            return second
+        return checked(given, values, memos)
+
+    return _Part(leaf, kept, reads)
+
+
+def _read(test: Test) -> list[str]:
+    """The answers a test reads: its field's, and the other answer it is compared with (a
+    ``{current: ...}`` one too: in the search it is read from the same answers)."""
+    other = test.value.field if isinstance(test.value, (FieldRef, CurrentRef)) else None
+    return [test.field] if other is None else [test.field, other]
+
+
+@functools.lru_cache(maxsize=4096)
+def _may_keep(whole: Condition, fixed: tuple[tuple[str, Any], ...]) -> bool:
+    """Whether a search may keep results by the answers a part reads: only when every answer
+    it can see is hashable and no two of one field's are equal without being the same answer
+    (``True == 1 == 1.0``, in a set of answers too)."""
+    domains = _domains(whole, fixed)
+    given = dict(fixed)
+    for name in dict.fromkeys(name for test in _tests(whole) for name in _read(test)):
+        kinds: set[type] = set()
+        for answer in [*domains.get(name, ()), *([given[name]] if name in given else [])]:
+            try:
+                hash(answer)
+            except TypeError:
+                return False
+            _kinds(answer, kinds)
+        if len(kinds & {bool, int, float, complex}) > 1:
+            return False
+    return True
+
+
+def _hashable(answers: Mapping[str, Any]) -> bool:
+    try:
+        hash(tuple(answers.values()))
+    except TypeError:
+        return False
+    return True
+
+
+def _kinds(answer: Any, kinds: set[type]) -> None:
+    if isinstance(answer, (tuple, frozenset)):
+        for item in answer:
+            _kinds(item, kinds)
+    else:
+        kinds.add(type(answer))
 
 
 def witness(
@@ -287,7 +525,10 @@ def witness(
     contract requires of them hold, with the answers in ``fixed`` kept; None if there are none.
     Raises ``Undecided`` when the search runs out of ``budget``."""
     whole = _with_contract(condition)
-    return _Search(whole, _domains(whole, _frozen(fixed)), budget).run(dict(fixed or {}))
+    frozen = _frozen(fixed)
+    given = dict(fixed or {})
+    keep = _hashable(given) and _may_keep(whole, frozen)
+    return _Search(whole, _domains(whole, frozen), budget, keep).run(given)
 
 
 @functools.lru_cache(maxsize=4096)

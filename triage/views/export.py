@@ -104,8 +104,12 @@ def _json_line(entry: Exported) -> str:
         "contract_version": entry["contract_version"],
     }
     decision, reviews = _copied(entry["decision_json"]), _copied(entry["reviews_json"])
+    contacts = _copied(entry["contacts_json"])
     tail = json_text({"form": entry["form"], "hash": entry["hash"]})
-    return f'{json_text(head)[:-1]}, "decision": {decision}, "reviews": {reviews}, {tail[1:]}'
+    return (
+        f'{json_text(head)[:-1]}, "decision": {decision}, "reviews": {reviews}, '
+        f'"contacts": {contacts}, {tail[1:]}'
+    )
 
 
 _BLANKS = str.maketrans("\t\n\r", "   ")

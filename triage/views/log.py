@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import replace
 from functools import wraps
@@ -108,21 +109,25 @@ def entry_table(
         return [Line("note", "No entries match.")]
     entries = [_visible_summary(e) for e in entries]
     patient_width = max(7, *(len(e.patient_id) for e in entries))
-    header = (
+    columns = (
         f"{'':2} {'id':>6}  {'answered (UTC)':16}  {'patient':{patient_width}}  {'outcome':14}  "
-        f"{'reviewed':10}  top reason"
+        f"{'reviewed':10}"
     )
-    lines = [Line("heading", header)]
-    reason_width = max(24, width - len(header) + len("top reason"))
+    reason_width = width - len(columns) - 2
+    beside = reason_width >= MIN_REASON_BESIDE  # else each reason on the lines below its row
+    lines = [Line("heading", f"{columns}  top reason" if beside else columns.rstrip())]
     for e in entries:
         flag, style = _flag(e)
         reviewed = e.last_verdict or "no"
-        reason = _cut(e.top_reason or "-", reason_width)
-        text = (
+        row = (
             f"{flag:2} {e.id:>6}  {when(e.reported_at):16}  {e.patient_id:{patient_width}}  "
-            f"{outcome_words(e.outcome, e.urgency):14}  {reviewed:10}  {reason}"
+            f"{outcome_words(e.outcome, e.urgency):14}  {reviewed:10}"
         )
-        lines.append(Line(style, text))
+        if beside:
+            lines.append(Line(style, f"{row}  {_cut(e.top_reason or '-', reason_width)}"))
+        else:
+            lines.append(Line(style, row.rstrip()))
+            lines += [Line("note", line) for line in _reason_below(e.top_reason, width)]
     urgent = sum(1 for e in entries if _flag(e)[0])
     footer = counted(len(entries), "entry", "entries") + (
         f", {urgent} urgent and unreviewed (!! emergency or urgent, ! same day)" if urgent else ""
@@ -135,6 +140,21 @@ def entry_table(
         counts = ", ".join(f"{n} {level(*_pair(k)).words}" for k, n in whole_log.items() if n)
         lines.append(Line("note", f"Whole log, unreviewed and needing action: {counts or 'none'}."))
     return lines
+
+
+MIN_REASON_BESIDE = 32
+"""The narrowest top reason shown beside its row; in a narrower terminal (80 columns) it goes
+on the lines below, whole, rather than cut to a few words."""
+REASON_INDENT = " " * 10
+
+
+def _reason_below(reason: str, width: int) -> list[str]:
+    """A top reason under its row: indented, wrapped to ``width``, at most two lines (none for
+    a check with no reason)."""
+    lines = textwrap.wrap(reason, max(20, width - len(REASON_INDENT)))
+    if len(lines) > 2:
+        lines = [lines[0], _cut(" ".join(lines[1:]), max(20, width - len(REASON_INDENT)))]
+    return [REASON_INDENT + line for line in lines]
 
 
 def _pair(key: str) -> tuple[str, str | None]:
@@ -184,7 +204,9 @@ def entry_detail(entry: Entry) -> list[Line]:
         Line("text", ""),
         Line("heading", "Reviews:"),
         *_review_lines(entry),
-    ]
+        *([Line("text", ""), Line("heading", "Contacts:"), *_contact_lines(entry)]
+          if entry.contacts else []),
+    ]  # fmt: skip
 
 
 def stopped_early(entry: Entry) -> tuple[str, list[str]] | None:
@@ -243,6 +265,18 @@ def _review_lines(entry: Entry) -> list[Line]:
         )
         for r in entry.reviews
     ] or [Line("text", "- none yet", indent=2)]
+
+
+def _contact_lines(entry: Entry) -> list[Line]:
+    return [
+        Line(
+            "text",
+            f"- {when(c.contacted_at)} {c.outcome_words}, by {c.by}"
+            + (f": {c.note}" if c.note else ""),
+            indent=2,
+        )
+        for c in entry.contacts
+    ]
 
 
 def _value(value: Any) -> str:
@@ -392,15 +426,20 @@ def _change(before: PatientRecord | None, after: PatientRecord) -> str:
     return "; ".join(parts) or "no change"
 
 
+def record_counts(result: Verification, *, patients: bool = False) -> str:
+    """'3 entries, 1 review and 2 patient records': the records of each kind, patient records
+    and contacts only when there are some (patient records always with ``patients``)."""
+    parts = [counted(result.entries, "entry", "entries"), counted(result.reviews, "review")]
+    if result.patients or patients:
+        parts.append(counted(result.patients, "patient record"))
+    if result.contacts:
+        parts.append(counted(result.contacts, "contact"))
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 @_shown
 def verification(result: Verification, path: str) -> list[Line]:
-    entries, reviews = (
-        counted(result.entries, "entry", "entries"),
-        counted(result.reviews, "review"),
-    )
-    counts = f"{entries} and {reviews}"
-    if result.patients:
-        counts = f"{entries}, {reviews} and {counted(result.patients, 'patient record')}"
+    counts = record_counts(result)
     since = ""
     if result.checked_after:
         since = f" after record {result.checked_after}, which a signed checkpoint vouches for"

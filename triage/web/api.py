@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..errors import InputError, Problem, ReviewError, TriageError
+from ..errors import ContactError, InputError, Problem, ProblemsError, ReviewError, TriageError
 from ..log import Filters
 from ..log.access import checked_name
 from ..outcomes import OUTCOMES, URGENCIES
@@ -25,6 +25,7 @@ from .openapi import DAY_PATTERN, MAX_OFFSET, openapi
 from .site import api_access, site
 
 REVIEW_KEYS = ("verdict", "reason", "note", "by")
+CONTACT_KEYS = ("outcome", "note", "by")
 ENTRY_QUERY = ("patient", "outcome", "urgency", "reviewed", "since", "until", "limit", "offset")
 
 
@@ -34,6 +35,7 @@ def routes() -> list[Route]:
         Route("/entries", entries),
         Route("/entries/{entry_id:int}", entry),
         Route("/entries/{entry_id:int}/reviews", add_review, methods=["POST"]),
+        Route("/entries/{entry_id:int}/contacts", add_contact, methods=["POST"]),
         Route("/schema", schema),
         Route("/questions", questions),
         Route("/openapi.json", description),
@@ -199,26 +201,14 @@ def entry(request: Request) -> Response:
 
 
 async def add_review(request: Request) -> Response:
-    _, token = await run_in_threadpool(api_access, request)
-    entry_id = request.path_params["entry_id"]
-    body = await _json_body(request, "request body")
-    source = f"entry {entry_id}"
-    if not isinstance(body, dict):
-        raise ReviewError([Problem("is not a JSON object", file="request body")], source)
-    problems = unknown_keys(body, REVIEW_KEYS, "a field of a review")
-    given = {key: body.get(key, "") for key in REVIEW_KEYS}
-    texts = {key: value for key, value in given.items() if isinstance(value, str)}
-    problems += [Problem("is not a text", field=key) for key in REVIEW_KEYS if key not in texts]
-    if problems:
-        raise ReviewError(problems, source)
-    reviewer = token.app if not texts["by"] else f"{checked_name(texts['by'])} via {token.app}"
+    texts, by = await _texts(request, REVIEW_KEYS, ReviewError, "a field of a review")
     done = await run_in_threadpool(
         lambda: (
             site(request)
             .logs.get()
             .review(
-                entry_id,
-                by=reviewer,
+                request.path_params["entry_id"],
+                by=by,
                 verdict=texts["verdict"],  # type: ignore[arg-type]
                 note=texts["note"].strip(),
                 reason=texts["reason"],
@@ -226,6 +216,44 @@ async def add_review(request: Request) -> Response:
         )
     )
     return JSONResponse(vars(done), status_code=201)
+
+
+async def add_contact(request: Request) -> Response:
+    texts, by = await _texts(request, CONTACT_KEYS, ContactError, "a field of a contact")
+    done = await run_in_threadpool(
+        lambda: (
+            site(request)
+            .logs.get()
+            .contact(
+                request.path_params["entry_id"],
+                by=by,
+                outcome=texts["outcome"],
+                note=texts["note"].strip(),
+            )
+        )
+    )
+    return JSONResponse(done.to_dict(), status_code=201)
+
+
+async def _texts(
+    request: Request, keys: tuple[str, ...], error: type[ProblemsError], what: str
+) -> tuple[dict[str, str], str]:
+    """The JSON body's texts by key (each of ``keys``, '' when absent), and who it is by: the
+    token's application, or "NAME via APPLICATION" when the body names the clinician. Every
+    problem of the body as ``error`` (an unknown key, a value that is not a text)."""
+    _, token = await run_in_threadpool(api_access, request)
+    body = await _json_body(request, "request body")
+    source = f"entry {request.path_params['entry_id']}"
+    if not isinstance(body, dict):
+        raise error([Problem("is not a JSON object", file="request body")], source)
+    problems = unknown_keys(body, keys, what)
+    given = {key: body.get(key, "") for key in keys}
+    texts = {key: value for key, value in given.items() if isinstance(value, str)}
+    problems += [Problem("is not a text", field=key) for key in keys if key not in texts]
+    if problems:
+        raise error(problems, source)
+    by = token.app if not texts["by"] else f"{checked_name(texts['by'])} via {token.app}"
+    return texts, by
 
 
 # -- the contract -------------------------------------------------------------------------------

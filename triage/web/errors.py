@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from ..errors import (
+    ContactError,
     EvaluationError,
     IdempotencyKeyError,
     InputError,
@@ -34,6 +35,7 @@ log = logging.getLogger("triage.web")
 STATUS: list[tuple[type[TriageError], int]] = [
     (ReportError, 422),
     (ReviewError, 422),
+    (ContactError, 422),
     (IdempotencyKeyError, 422),
     (BodyTooLarge, 413),
     (InputError, 400),

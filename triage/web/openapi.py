@@ -8,7 +8,7 @@ from typing import Any
 
 from .._version import __version__
 from ..contract.report import MOMENT_PATTERN
-from ..log import OVERRIDE_REASONS
+from ..log import CONTACT_OUTCOMES, OVERRIDE_REASONS
 from ..log.once import KEY_HEADER, KEY_HOURS, MAX_KEY, REPLAYED_HEADER
 from ..outcomes import KEYS, OUTCOMES, URGENCIES
 
@@ -277,6 +277,36 @@ def openapi() -> dict[str, Any]:
                     },
                 }
             },
+            "/entries/{entry_id}/contacts": {
+                "post": {
+                    "summary": "Record a contact with the patient about a check (appended)",
+                    "parameters": [entry_id],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ContactRequest"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _ok("the contact recorded", "Contact"),
+                        "400": _error(
+                            "the body is not JSON; or 'by' is not a clinician's name, or 'by' or "
+                            "'note' is not one line of plain text"
+                        ),
+                        "401": UNAUTHORISED,
+                        "404": _error("no such entry"),
+                        "408": TOO_SLOW,
+                        "413": TOO_LARGE,
+                        "422": _error(
+                            "the contact is incomplete: no outcome from the list, 'other' without "
+                            "a note, an unknown field"
+                        ),
+                        "503": UNAVAILABLE,
+                    },
+                }
+            },
             "/schema": {
                 "get": {
                     "summary": "The report's JSON Schema (as 'triage schema')",
@@ -413,6 +443,35 @@ def openapi() -> dict[str, Any]:
                         "verdict": {"enum": ["accepted", "overridden"]},
                         "note": {"type": "string"},
                         "reason": {"enum": ["", *OVERRIDE_REASONS]},
+                    },
+                },
+                "ContactRequest": {
+                    "description": "What came of a call or message to the patient about the "
+                    "check; 'other' needs a note",
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["outcome"],
+                    "properties": {
+                        "outcome": {
+                            "enum": list(CONTACT_OUTCOMES),
+                            "description": "; ".join(
+                                f"{k}: {v}" for k, v in CONTACT_OUTCOMES.items()
+                            ),
+                        },
+                        "note": {"type": "string"},
+                        "by": BY,
+                    },
+                },
+                "Contact": {
+                    "type": "object",
+                    "required": ["id", "entry_id", "contacted_at", "by", "outcome", "note"],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "entry_id": {"type": "integer"},
+                        "contacted_at": {"type": "string"},
+                        "by": {"type": "string"},
+                        "outcome": {"enum": list(CONTACT_OUTCOMES)},
+                        "note": {"type": "string"},
                     },
                 },
                 "OperationOutcome": {

@@ -20,10 +20,25 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from ..checking.replay import entry_why_not
-from ..errors import NotFoundError, Problem, ReviewError, TriageError, UsageError
-from ..log import OVERRIDE_REASONS, Clinician, Entry, EntrySummary, Filters, TriageLog
+from ..errors import (
+    ContactError,
+    NotFoundError,
+    Problem,
+    ReviewError,
+    TriageError,
+    UsageError,
+)
+from ..log import (
+    OVERRIDE_REASONS,
+    Clinician,
+    Entry,
+    EntrySummary,
+    Filters,
+    PatientRecord,
+    TriageLog,
+)
 from ..log.records import review_problems
-from ..outcomes import OUTCOMES, URGENCIES
+from ..outcomes import CONTACT_OUTCOMES, OUTCOMES, URGENCIES
 from ..pack.explain import WhyNot
 from ..pack.rules import RulePack
 from ..views.export import export_text
@@ -55,8 +70,10 @@ def routes() -> list[Route]:
         Route("/logout", logout, methods=["POST"], name="logout"),
         Route("/checks/{entry_id:int}", check_page, name="check"),
         Route("/checks/{entry_id:int}/review", review, methods=["POST"], name="review"),
+        Route("/checks/{entry_id:int}/contact", contact, methods=["POST"], name="contact"),
         Route("/patients/{patient_id}", patient_page, name="patient"),
         Route("/patients/{patient_id}/record", set_record, methods=["POST"], name="record"),
+        Route("/patients/{patient_id}/link", make_link, methods=["POST"], name="patient_link"),
         Route("/patients/{patient_id}/export.csv", patient_csv, name="patient_csv"),
         Route("/patients/{patient_id}/export.fhir.json", patient_fhir, name="patient_fhir"),
     ]
@@ -187,8 +204,8 @@ POLL_SECONDS = 15
 
 def worklist(request: Request) -> Response:
     """The worklist, one row per patient. Checks recorded after the clinician's previous visit
-    (the newest entry id then, kept in the session) are marked new. A filter that is wrong is
-    said, with the form, and no list."""
+    (the newest entry id then, kept with the account: the same on every device) are marked
+    new. A filter that is wrong is said, with the form, and no list."""
     log, clinician = _who(request)
     if clinician is None:
         return to_login(request)
@@ -198,17 +215,17 @@ def worklist(request: Request) -> Response:
     filters = _filters(params, tz, problems)
     page = _number(params.get("page"), 1)
     version = log.worklist_version()  # before the list: a check recorded between stays new
-    seen = request.session.get("seen")
+    seen = log.access.seen_entry(clinician.name)
     found = log.worklist(
         filters,
         limit=1 if problems else PAGE_SIZE,  # with problems only the counts are shown
         offset=0 if problems else (page - 1) * PAGE_SIZE,
         follow_up_hours=site(request).pack.follow_up,
         by_patient=True,
-        seen=seen if isinstance(seen, int) and not isinstance(seen, bool) else None,
+        seen=seen,
     )
-    if request.headers.get(LIVE_HEADER) != "1":
-        request.session["seen"] = version.last_entry
+    if request.headers.get(LIVE_HEADER) != "1" and version.last_entry != seen:
+        log.access.saw_entry(clinician.name, version.last_entry)
     return render(
         request,
         "worklist.html",
@@ -297,14 +314,18 @@ def _check(
     entry_id: int,
     problems: list[Problem] | None = None,
     form: dict[str, str] | None = None,
+    contact_problems: list[Problem] | None = None,
 ) -> Response:
+    """The check page; with ``problems``, the review form (``form``) again with them; with
+    ``contact_problems``, the contact form (``form``) again with them."""
     entry = log.entry(entry_id)
     same_session = log.session_checks(entry.patient_id, entry.session_id)
     shown = [_in_words(p) for p in problems or []]
+    contact_shown = [_in_words(p) for p in contact_problems or []]
     return render(
         request,
         "check.html",
-        400 if problems else 200,
+        400 if problems or contact_problems else 200,
         clinician=clinician,
         entry=entry,
         answers=present.answer_rows(entry, present.zone(request.session.get("tz"))),
@@ -317,7 +338,11 @@ def _check(
         reasons=OVERRIDE_REASONS,
         problems=shown,
         field_problems={p.field: p for p in shown if p.field},
-        form=form or {},
+        form=form if problems else {},
+        contact_outcomes=CONTACT_OUTCOMES,
+        contact_problems=contact_shown,
+        contact_field_problems={p.field: p for p in contact_shown if p.field},
+        contact_form=form if contact_problems else {},
         next_check=_next_unreviewed(log, entry.id),
         earlier_open=_earlier_open(log, entry),
     )
@@ -328,6 +353,8 @@ def _in_words(problem: Problem) -> Problem:
     not by their codes (which the CLI takes)."""
     if problem.field == "reason" and problem.fix:
         return replace(problem, fix="choose one: " + "; ".join(OVERRIDE_REASONS.values()))
+    if problem.field == "outcome" and problem.fix:
+        return replace(problem, fix="choose one: " + "; ".join(CONTACT_OUTCOMES.values()))
     return problem
 
 
@@ -423,6 +450,34 @@ async def review(request: Request) -> Response:
     return RedirectResponse(f"/checks/{next_check}" if next_check else "/", status_code=303)
 
 
+async def contact(request: Request) -> Response:
+    """Record a contact with the patient about a check, under the signed-in clinician's name;
+    then the check page again. A contact that breaks the rule shows the page again, each
+    problem by its field."""
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    clinician, form = posted
+    entry_id = request.path_params["entry_id"]
+    given = {key: str(form.get(key, "")) for key in ("outcome", "note")}
+
+    def record() -> Response | None:
+        log = site(request).logs.get()  # each thread its own connection
+        try:
+            log.contact(entry_id, by=clinician.name, outcome=given["outcome"],
+                        note=given["note"].strip())  # fmt: skip
+        except ContactError as error:
+            return _check(request, log, clinician, entry_id, None, given, error.problems)
+        return None
+
+    failed = await run_in_threadpool(record)
+    if failed is not None:
+        return failed
+    words = CONTACT_OUTCOMES[given["outcome"]].lower()
+    request.session["flash"] = f"Contact recorded: check {entry_id}, {words}, by {clinician.name}."
+    return RedirectResponse(f"/checks/{entry_id}#contacts", status_code=303)
+
+
 def _counted(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
@@ -481,6 +536,13 @@ def _patient(
     )
 
 
+def _unchanged(record: PatientRecord | None, values: dict[str, Any]) -> bool:
+    """Whether saving ``values`` would record what the record already says (for no record:
+    nothing set)."""
+    now = (None, None, ()) if record is None else (record.profile, record.age, record.conditions)
+    return now == (values["profile"], values["age"], tuple(values["conditions"]))
+
+
 def _record_problems(given: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
     """Each field's problem, in words, and the values to save (for no problems)."""
     from ..log.patients import checked_age, checked_conditions, checked_profile
@@ -529,18 +591,57 @@ async def set_record(request: Request) -> Response:
         log = site(request).logs.get()
         _known(log, patient)
         if not problems:
+            if not values["note"] and _unchanged(log.patient(patient), values):
+                return None  # nothing to record: the record stays as it is, under who set it
             try:
                 log.set_patient(patient, by=clinician.name, **values)
+                request.session["flash"] = f"Patient record saved, set by {clinician.name}."
                 return None
             except UsageError as error:  # what the form does not check, said as the log says it
                 problems["form"] = f"{error}" + (f" ({error.fix})" if error.fix else "")
         return _patient(request, log, clinician, patient, problems, given)
 
+    request.session["flash"] = "Nothing changed: the record is as it was, and nothing was saved."
     shown = await run_in_threadpool(save)
     if shown is not None:
+        request.session.pop("flash", None)
         return shown
-    request.session["flash"] = f"Patient record saved, set by {clinician.name}."
     return RedirectResponse(f"/patients/{quote(patient, safe='')}#record", status_code=303)
+
+
+async def make_link(request: Request) -> Response:
+    """The "make a link" button: a new link for the patient, made by the signed-in clinician,
+    shown once on the page with its QR code (the log keeps only its hash)."""
+    import os
+
+    from markupsafe import Markup
+
+    from ..log import links
+    from .cds import base_url
+
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    clinician, _ = posted
+    patient = request.path_params["patient_id"]
+    from_env = os.environ.get(links.PUBLIC_URL_ENV, "").strip()
+    base = links.public_base(from_env) if from_env else base_url(request)
+
+    def make() -> Response:  # in one thread, with its own connection
+        log = site(request).logs.get()
+        _known(log, patient)
+        links.need_qr()
+        made, token = log.links.make(patient, by=clinician.name)
+        url = links.link_url(base, token)
+        # the SVG is segno's: path data and a fixed title, nothing of the patient or the URL
+        request.state.patient_link = {
+            "link": made,
+            "url": url,
+            "qr": Markup(links.qr_inline(url)),
+        }
+        return _patient(request, log, clinician, patient)
+
+    return await run_in_threadpool(make)  # never cached: every page is no-store (security.py)
 
 
 def _download(text: str, media_type: str, patient: str, suffix: str) -> Response:

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..checking.on_file import PATIENT_GIVEN
-from ..log import Entry, PatientRecord, Review, TrendPoint
+from ..log import Contact, Entry, PatientRecord, Review, TrendPoint
 from ..outcomes import LEVELS, level
 
 
@@ -151,13 +151,15 @@ def matched_text(matched: dict[str, Any]) -> list[str]:
 
 @dataclass(frozen=True)
 class Event:
-    """One line of a patient's timeline: a check, a review of one, or a record change."""
+    """One line of a patient's timeline: a check, a review of one, a contact about one, or a
+    record change."""
 
     at: str
     kind: str
     entry: Entry | None = None
     review: Review | None = None
     record: PatientRecord | None = None
+    contact: Contact | None = None
 
 
 def record_by(record: PatientRecord) -> str:
@@ -205,10 +207,13 @@ def record_form(record: PatientRecord | None) -> dict[str, Any]:
 
 
 def timeline(entries: list[Entry], records: list[PatientRecord]) -> list[Event]:
-    """Checks, reviews and patient-record changes, newest first."""
+    """Checks, reviews, contacts and patient-record changes, newest first."""
     events = [Event(e.reported_at, "check", entry=e) for e in entries]
     events += [
         Event(r.reviewed_at, "review", entry=e, review=r) for e in entries for r in e.reviews
+    ]
+    events += [
+        Event(c.contacted_at, "contact", entry=e, contact=c) for e in entries for c in e.contacts
     ]
     events += [Event(r.set_at, "record", record=r) for r in records]
     return sorted(events, key=lambda event: event.at, reverse=True)
@@ -216,7 +221,8 @@ def timeline(entries: list[Entry], records: list[PatientRecord]) -> list[Event]:
 
 def assessment_bundle(entries: Iterable[Entry]) -> dict[str, Any]:
     """The entries' decisions (or warnings, for checks stopped early) as FHIR R4
-    ``RiskAssessment``s in a ``Bundle`` of type collection, oldest first."""
+    ``RiskAssessment``s in a ``Bundle`` of type collection, oldest first, each entry with its
+    ``fullUrl``."""
     from ..evaluation.decision import Decision
     from ..evaluation.warning import EarlyWarning
     from ..fhir import risk_assessment
@@ -228,8 +234,16 @@ def assessment_bundle(entries: Iterable[Entry]) -> dict[str, Any]:
             if entry.decision.get("stopped_early")
             else Decision.model_validate(entry.decision)
         )
-        found.append({"resource": risk_assessment(decision, entry.id)})
+        found.append({"fullUrl": _urn(entry), "resource": risk_assessment(decision, entry.id)})
     return {"resourceType": "Bundle", "type": "collection", "entry": found}
+
+
+def _urn(entry: Entry) -> str:
+    """A bundle entry's ``fullUrl``: a UUID URN made from the entry's hash, the same in every
+    export of the check and never that of another check or another log's."""
+    import uuid
+
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"triage-log-entry:{entry.hash}").urn
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ ALL = (len(MIGRATIONS), list(range(1, len(MIGRATIONS) + 1)))
 
 
 def test_the_migrations_add_patient_records_checkpoints_cards_then_sessions_and_keys() -> None:
-    assert len(MIGRATIONS) == 9
+    assert len(MIGRATIONS) == 10
     name, sql = MIGRATIONS[2]
     assert name.startswith("patient records") and "CREATE TABLE patients" in sql
     name, sql = MIGRATIONS[4]
@@ -81,6 +81,8 @@ def test_the_migrations_add_patient_records_checkpoints_cards_then_sessions_and_
     assert name.startswith("the patient's age") and sql.split() == [
         "ALTER", "TABLE", "patients", "ADD", "COLUMN", "age", "INTEGER;"
     ]  # fmt: skip
+    name, sql = MIGRATIONS[9]
+    assert name.startswith("contacts with patients") and "CREATE TABLE contacts" in sql
 
 
 def test_the_fourth_migration_fills_the_worklist_of_a_log_of_the_release(release: Path) -> None:

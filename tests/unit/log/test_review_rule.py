@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
-from tests.support.web_support import Server, csrf_of, running
+from tests.support.web_support import NAME, Server, csrf_of, running
 from triage.errors import ReviewError
 from triage.log import TriageLog
 from triage_cli.cli import main
@@ -57,7 +57,7 @@ def by_python(server: Server, entry_id: int, verdict: str, reason: str, note: st
 
 
 def by_cli(server: Server, entry_id: int, verdict: str, reason: str, note: str) -> list[str]:
-    args = ["log", "review", str(entry_id), "--by", "Dr Ada", "--db", str(server.db)]
+    args = ["log", "review", str(entry_id), "--by", NAME, "--db", str(server.db)]
     args += ["--accept" if verdict == "accepted" else "--override", "--note", note]
     args += ["--reason", reason] if reason else []
     result = CliRunner().invoke(main, args, prog_name="triage")
@@ -114,3 +114,18 @@ def test_a_review_needs_the_reviewers_name(server: Server) -> None:
         result.exit_code == 1
         and "field 'reviewer': a review needs the reviewer's name" in result.stderr
     )
+
+
+def test_once_the_log_has_accounts_a_terminal_review_names_an_active_one(server: Server) -> None:
+    """``--by`` is an account's name once there are accounts: a made-up or mistyped name is
+    refused with the names to choose from, and nothing is recorded."""
+    entry_id = server.ids["routine"]
+    before = reviews(server, entry_id)
+    args = ["log", "review", str(entry_id), "--accept", "--db", str(server.db)]
+    result = CliRunner().invoke(main, [*args, "--by", "Dr Ada"], prog_name="triage")
+    assert result.exit_code == 1, result.output
+    assert "there is no active clinician account named 'Dr Ada'" in result.stderr
+    assert f"give one of: {NAME}; or add the account with 'triage user add NAME'" in result.stderr
+    assert "Traceback" not in result.output and reviews(server, entry_id) == before
+    assert CliRunner().invoke(main, [*args, "--by", NAME]).exit_code == 0
+    assert reviews(server, entry_id) == before + 1
