@@ -100,6 +100,7 @@ def pages(server: Server) -> list[tuple[str, str, str]]:
         ("check-same-day", f"/checks/{ids['same_day']}", "#review-form"),
         ("check-stopped-early", f"/checks/{ids['stopped']}", "#stopped-early"),
         ("patient", "/patients/pt-0042", "#pain-chart"),
+        ("alerts", "/alerts", "main h1"),
         ("not-found", "/checks/999999", "main h1"),
     ]
 

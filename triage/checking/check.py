@@ -99,6 +99,7 @@ def check(
     source: str | None = None,
     explain: bool = False,
     idempotency_key: str | None = None,
+    channel: str = "",
 ) -> CheckResult | StoppedCheck:
     """Check a session as ``triage check`` does, with the patient's history from the log.
 
@@ -119,6 +120,8 @@ def check(
     ``idempotency_key`` (the HTTP API's ``Idempotency-Key``; a random UUID per check) makes a
     retry safe: within 24 hours, the same key with the same answers gives the check first
     recorded under it (``replayed``), never a second entry, even when both come at once.
+    ``channel`` says where the answers were given (``log.records.CHANNELS``: "phone" for the
+    patient's link), recorded with the check.
 
     Raises ``ReportError`` for other answers that do not fit the contract, ``EvaluationError`` when
     the rules cannot be evaluated and ``UnavailableError`` when the patient's record or earlier
@@ -149,12 +152,14 @@ def check(
                 raise ReportError(problems, source or "the QuestionnaireResponse")
             report = with_session(parse_report(given, source))
         except ReportError as refused:
-            return _stopped_or_refused(refused, given, opened, rules, record=record, key=key)
+            return _stopped_or_refused(
+                refused, given, opened, rules, record=record, key=key, channel=channel
+            )
         history = _history(opened, report, rules)
         compared = None if session is None else _compared(opened, report, rules, history)
         decision = evaluate(report, pack=rules, engine=engine, history=history, explain=explain)
         logged = decision.model_copy(update={"why_not": None})
-        entry, write_error = _record(opened, logged, key) if record else (None, None)
+        entry, write_error = _record(opened, logged, key, channel) if record else (None, None)
     except _KeyTaken:  # another request with the key was recorded first: its check is the answer
         earlier = _replayed(opened, key, source)
         if earlier is None:  # pragma: no cover - it expired in the moment between: retry
@@ -230,12 +235,14 @@ def stop_early(
     log: TriageLog | LogLocation = None,
     record: bool = True,
     now: datetime | None = None,
+    channel: str = "",
 ) -> StoppedCheck:
     """Record a check stopped early in the log, so that the clinician sees it: the answers
     given (with ``reported_at``, now, when they have none) and the rows met. Like ``check``,
     a log that cannot be written comes back in the result, never instead of it; answers that
-    do not say who the patient is and when the session ended are not recorded."""
-    return _stop_early(warning, log, record, now, None)
+    do not say who the patient is and when the session ended are not recorded. ``channel`` as
+    for ``check``."""
+    return _stop_early(warning, log, record, now, None, channel)
 
 
 def _stop_early(
@@ -244,6 +251,7 @@ def _stop_early(
     record: bool,
     now: datetime | None,
     key: Once | None,
+    channel: str = "",
 ) -> StoppedCheck:
     """``stop_early``, under the idempotency key ``key`` (``_KeyTaken`` when another request
     recorded a check under it first)."""
@@ -261,7 +269,7 @@ def _stop_early(
     entry = None
     if opened is not None:
         try:
-            entry, error = _record(opened, warning, key)
+            entry, error = _record(opened, warning, key, channel)
         finally:
             if opened is not log:
                 opened.close()
@@ -310,6 +318,7 @@ def _stopped_or_refused(
     *,
     record: bool,
     key: Once | None,
+    channel: str,
 ) -> StoppedCheck:
     """Answers that do not fit the contract: the early warning when those without a problem
     already meet an emergency or urgent row, whatever the others would be; else ``error``."""
@@ -326,7 +335,7 @@ def _stopped_or_refused(
     if warning is None:
         raise error
     warning = replace(warning, problems=tuple(error.problems))
-    return _stop_early(warning, log, record, None, key)
+    return _stop_early(warning, log, record, None, key, channel)
 
 
 def with_patient(
@@ -471,7 +480,7 @@ def _unavailable(what: str, cause: StorageError) -> UnavailableError:
 
 
 def _record(
-    log: TriageLog | None, done: Decision | EarlyWarning, key: Once | None
+    log: TriageLog | None, done: Decision | EarlyWarning, key: Once | None, channel: str
 ) -> tuple[EntrySummary | None, StorageError | None]:
     """Record the check (under ``key``): its entry, or why the log could not take it."""
     from ..evaluation.decision import Decision
@@ -480,13 +489,13 @@ def _record(
         return None, None
     try:
         if key is not None:
-            entry = log.record_once(done, key)
+            entry = log.record_once(done, key, channel=channel)
             if entry is None:
                 raise _KeyTaken
             return entry, None
         if isinstance(done, Decision):
-            return log.record(done), None
-        return log.record_stopped_early(done), None
+            return log.record(done, channel=channel), None
+        return log.record_stopped_early(done, channel=channel), None
     except StorageError as exc:
         return None, exc
 

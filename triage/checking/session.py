@@ -83,8 +83,11 @@ class QuestionnaireSession:
         follow_up: bool = False,
         log: TriageLog | LogLocation = None,
         pack: RulePack | Callable[[], RulePack] | None = None,
+        channel: str = "",
     ) -> None:
         self.log = log
+        self.channel = channel
+        """Where the answers are given (``log.records.CHANNELS``), recorded with the check."""
         self.follow_up = follow_up
         self.follow_up_session: SessionRef | None = None
         """The session a follow-up is about, once the log has been read."""
@@ -354,7 +357,9 @@ class QuestionnaireSession:
 
         if self.warning is None:
             raise UsageError("the questionnaire has not stopped early: nothing to record")
-        stopped = stop_early(self.warning, log=self.log, record=record, now=now)
+        stopped = stop_early(
+            self.warning, log=self.log, record=record, now=now, channel=self.channel
+        )
         if stopped.logged:
             self.save_record()
         return stopped

@@ -12,7 +12,9 @@ which columns the hash covers:
 - form 3: form 2, with ``"form": 3``, and a review's ``reason`` (an override's coded reason);
 - form 4: form 3, with ``"form": 4``, and a patient record's ``age``; contacts, which came
   later (a new kind, in a new table: an older triage refuses the log by its migration), are
-  form 4 or later and have every column covered.
+  form 4 or later and have every column covered;
+- form 5: form 4, with ``"form": 5``, and an entry's ``channel`` (where its answers were
+  given).
 
 A migration that adds a covered column adds a form; records keep the form they were written in,
 and ``verify`` checks that an older record holds the migration's default in every column its form
@@ -34,7 +36,7 @@ from .records import COLUMNS, KIND_NAMES, Kind, Row, Verification
 GENESIS = "0" * 64
 """The 'previous hash' of the first record."""
 
-CURRENT_FORM = 4
+CURRENT_FORM = 5
 """The canonical form new records are written in."""
 
 FORMS = range(1, CURRENT_FORM + 1)

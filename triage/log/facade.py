@@ -28,6 +28,7 @@ from .location import Server, locate, open_store
 from .once import UsedTokens
 from .patients import KEEP, Keep, checked_change, record_from
 from .records import (
+    CHANNELS,
     MAX_ID,
     MIN_STAMP,
     Contact,
@@ -99,30 +100,37 @@ class TriageLog:
 
     # -- append --------------------------------------------------------------------------------
 
-    def record(self, decision: Decision) -> EntrySummary:
-        """Append one check; returns what was stored."""
-        return self.record_many([decision])[0]
+    def record(self, decision: Decision, *, channel: str = "") -> EntrySummary:
+        """Append one check; returns what was stored. ``channel`` says where its answers were
+        given (``CHANNELS``)."""
+        return self.record_many([decision], channel=channel)[0]
 
-    def record_many(self, decisions: Iterable[Decision]) -> list[EntrySummary]:
+    def record_many(
+        self, decisions: Iterable[Decision], *, channel: str = ""
+    ) -> list[EntrySummary]:
         """Append several checks in one transaction: all are stored, or none."""
-        rows = self._store.append("entry", _entries(list(decisions)))
+        rows = self._store.append("entry", _entries(list(decisions), _channel(channel)))
         return [EntrySummary.from_row(row) for row in rows]
 
-    def record_stopped_early(self, warning: EarlyWarning) -> EntrySummary:
+    def record_stopped_early(self, warning: EarlyWarning, *, channel: str = "") -> EntrySummary:
         """Append a check the questionnaire stopped at a red flag (or the patient stopped after
         answers that need a clinician): its report holds the answers given, its decision
         ``"stopped_early": true`` with the rows met; no schema change, every view reads it.
         The summary's top reason says it stopped early, so the list shows it."""
-        return EntrySummary.from_row(self._store.append("entry", _stopped(warning))[0])
+        rows = self._store.append("entry", _stopped(warning, _channel(channel)))
+        return EntrySummary.from_row(rows[0])
 
-    def record_once(self, done: Decision | EarlyWarning, key: Once) -> EntrySummary | None:
+    def record_once(
+        self, done: Decision | EarlyWarning, key: Once, *, channel: str = ""
+    ) -> EntrySummary | None:
         """Append one check (a decision, or a check stopped early) under an idempotency key
         (``once.key_for``); None when a check was recorded under that key already, and has not
         expired: then nothing is appended, and ``keyed_entry`` finds that check. Requests
         with the same key queue in the append's transaction, so only one is ever recorded."""
         from ..evaluation.decision import Decision
 
-        build = _entries([done]) if isinstance(done, Decision) else _stopped(done)
+        where = _channel(channel)
+        build = _entries([done], where) if isinstance(done, Decision) else _stopped(done, where)
         rows = self._store.append("entry", build, key)
         return EntrySummary.from_row(rows[0]) if rows else None
 
@@ -603,6 +611,7 @@ class TriageLog:
             contract_version=row["contract_version"],
             reviews=reviews,
             contacts=contacts,
+            channel=row["channel"],
             hash=row["hash"],
             form=row["form"],
             stored=row,
@@ -663,13 +672,20 @@ def _compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _entries(decisions: list[Decision]) -> Callable[[Head], list[Row]]:
+def _channel(channel: str) -> str:
+    if channel not in CHANNELS:
+        raise ValueError(f"{channel!r} is not a channel: one of {list(CHANNELS)}")
+    return channel
+
+
+def _entries(decisions: list[Decision], channel: str) -> Callable[[Head], list[Row]]:
     """What appends ``decisions``: their entries, chained from the head."""
 
     def build(head: Head) -> list[Row]:
         rows, prev = [], head.hash
         for offset, decision in enumerate(decisions):
             row = _entry_row(decision, head.next_id + offset, head.seq + offset + 1, prev)
+            row["channel"] = channel
             row["hash"] = prev = chain.record_hash("entry", row)
             rows.append(row)
         return rows
@@ -677,7 +693,7 @@ def _entries(decisions: list[Decision]) -> Callable[[Head], list[Row]]:
     return build
 
 
-def _stopped(warning: EarlyWarning) -> Callable[[Head], list[Row]]:
+def _stopped(warning: EarlyWarning, channel: str) -> Callable[[Head], list[Row]]:
     """What appends the check stopped early by ``warning`` (UsageError when it does not say
     who the patient is and when the session ended)."""
     answers = dict(warning.answers)
@@ -695,6 +711,7 @@ def _stopped(warning: EarlyWarning) -> Callable[[Head], list[Row]]:
 
     def build(head: Head) -> list[Row]:
         row = _stopped_row(warning, data, head.next_id, head.seq + 1, head.hash)
+        row["channel"] = channel
         row["hash"] = chain.record_hash("entry", row)
         return [row]
 

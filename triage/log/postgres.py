@@ -388,6 +388,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         {_append_only("contacts")}
         GRANT SELECT, INSERT ON triage.contacts TO {WRITER};
         ALTER TABLE triage.clinicians ADD COLUMN seen_entry BIGINT;
+        ALTER TABLE triage.entries ADD COLUMN channel {_TEXT} NOT NULL DEFAULT '';
         CREATE TABLE triage.patient_links (
             id           BIGINT PRIMARY KEY,
             patient_id   {_TEXT} NOT NULL,

@@ -75,8 +75,16 @@ ENTRY_COLUMNS: tuple[Column, ...] = (
     _c("hash", since_form=None),
     _c("form", "INTEGER", since_form=2, earlier=1),
     _c("contract_version", since_form=2, earlier="1", csv=True),
+    _c("channel", since_form=5, earlier=""),
 )
-"""The columns of an entry (one check), in the table's order."""
+"""The columns of an entry (one check), in the table's order. ``channel`` says where the answers
+were given (``CHANNELS``; empty: not said, and in entries written before form 5)."""
+
+CHANNELS: dict[str, str] = {
+    "": "",
+    "phone": "answered on a phone, through the patient's link",
+}
+"""Where a check's answers were given, with the words the clinician reads."""
 
 REVIEW_COLUMNS: tuple[Column, ...] = (
     _c("id", "INTEGER"),
@@ -594,6 +602,13 @@ class Entry(EntrySummary):
     hash: str = ""
     contacts: tuple[Contact, ...] = ()
     """Clinicians' contacts with the patient about this check, oldest first."""
+    channel: str = ""
+    """Where the answers were given (``CHANNELS``)."""
+
+    @property
+    def channel_words(self) -> str:
+        return CHANNELS.get(self.channel, self.channel)
+
     form: int = 1
     stored: Row = field(default_factory=dict, repr=False, compare=False)
 
@@ -611,6 +626,7 @@ class Entry(EntrySummary):
             "engine": self.engine,
             "program_version": self.program_version,
             "contract_version": self.contract_version,
+            "channel": self.channel,
             "decision": self.decision,
             "reviews": [vars(r) for r in self.reviews],
             "contacts": [c.to_dict() for c in self.contacts],

@@ -279,6 +279,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         CREATE INDEX contacts_by_entry ON contacts (entry_id, id);
         ALTER TABLE clinicians ADD COLUMN seen_entry INTEGER;
+        ALTER TABLE entries ADD COLUMN channel TEXT NOT NULL DEFAULT '';
         CREATE TABLE patient_links (
             id           INTEGER PRIMARY KEY,
             patient_id   TEXT NOT NULL,

@@ -102,6 +102,7 @@ def _json_line(entry: Exported) -> str:
         "engine": {"name": entry["engine_name"], "version": entry["engine_version"]},
         "program_version": entry["program_version"],
         "contract_version": entry["contract_version"],
+        "channel": entry["channel"],
     }
     decision, reviews = _copied(entry["decision_json"]), _copied(entry["reviews_json"])
     contacts = _copied(entry["contacts_json"])

@@ -176,7 +176,7 @@ def entry_detail(entry: Entry) -> list[Line]:
         Line(
             "heading",
             f"Entry {entry.id}: {entry.patient_id}, {when(entry.reported_at)} UTC, "
-            f"session {entry.session_id}",
+            f"session {entry.session_id}" + (f", {entry.channel_words}" if entry.channel else ""),
         ),
         Line(
             style if flag else "heading",

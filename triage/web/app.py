@@ -29,7 +29,7 @@ from ..log import TriageLog
 from ..log.sessions import SessionLimits
 from ..pack.loading import default_pack
 from ..pack.rules import RulePack
-from . import alerts, api, cds, fhir, pages
+from . import alerts, api, cds, fhir, pages, patient_pages
 from .limits import BODY_TIMEOUT, BodyLimit
 from .security import Headers
 from .site import HERE, Logs, Site, templates
@@ -108,6 +108,7 @@ def create_app(
         )
     routes: list[Route | Mount] = [
         *pages.routes(),
+        *patient_pages.routes(),
         Route("/alerts", alerts.status_page, name="alerts"),
         Mount("/api/v1", routes=api.routes()),
         Mount("/fhir", routes=fhir.routes()),

@@ -221,7 +221,7 @@ def test_an_append_that_fails_takes_nothing_of_the_others_with_it(
     from triage.log.facade import _entries  # what record_many appends
 
     def good(n: int) -> Callable[[], list[int]]:
-        build = _entries([for_patient(decision, f"pt-ok{n}"), for_patient(decision, "pt-ok")])
+        build = _entries([for_patient(decision, f"pt-ok{n}"), for_patient(decision, "pt-ok")], "")
         return lambda: [row["id"] for row in stores[n].append("entry", build)]
 
     def raises(exc: BaseException) -> Callable[[Head], list[Any]]:
@@ -231,7 +231,7 @@ def test_an_append_that_fails_takes_nothing_of_the_others_with_it(
         return build
 
     def half_stored(head: Head) -> list[Any]:  # its second row fails in the database
-        rows = _entries([decision, decision])(head)
+        rows = _entries([decision, decision], "")(head)
         rows[1] = {**rows[1], "id": head.next_id - 1 if head.next_id > 1 else head.next_id}
         return rows
 
@@ -386,9 +386,9 @@ def test_when_the_commit_fails_no_caller_is_told_its_rows_were_stored(
     results = queued_together(
         stores[0].writer,
         [
-            lambda: stores[0].append("entry", _entries([decision])),
+            lambda: stores[0].append("entry", _entries([decision], "")),
             lambda: stores[1].append("review", review_of_no_entry),
-            lambda: stores[2].append("entry", _entries([decision])),
+            lambda: stores[2].append("entry", _entries([decision], "")),
         ],
     )
     assert [type(r) for r in results] == [StorageError] * 3, results

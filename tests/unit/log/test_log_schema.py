@@ -126,7 +126,9 @@ def test_the_migrations_of_main_are_the_ones_that_shipped() -> None:
 
 
 def test_patient_records_are_form_2_and_covered_whole() -> None:
-    assert list(forms("patient")) == [2, 3, 4] and list(forms("entry")) == [1, 2, 3, 4]
+    assert list(forms("patient")) == [2, 3, 4, 5] and list(forms("entry")) == [1, 2, 3, 4, 5]
+    assert list(forms("contact")) == [4, 5]
+    assert set(covered("contact", 4)) == set(names("contact")) - {"hash"}
     assert set(covered("patient", 4)) == set(names("patient")) - {"hash"}
     assert covered("patient", 3) == covered("patient", 2)
     assert set(covered("patient", 4)) - set(covered("patient", 3)) == {"age"}
@@ -141,7 +143,8 @@ def test_each_later_form_covers_its_number_and_the_columns_added_since() -> None
     assert set(covered("review", 2)) - set(FORM_1["review"]) == {"form"}
     assert set(covered("review", 3)) - set(covered("review", 2)) == {"reason"}
     assert covered("entry", 4) == covered("entry", 3) == covered("entry", 2)
-    assert covered("review", 4) == covered("review", 3)
+    assert covered("review", 5) == covered("review", 4) == covered("review", 3)
+    assert set(covered("entry", 5)) - set(covered("entry", 4)) == {"channel"}
     assert max(c.since_form or 1 for cs in COLUMNS.values() for c in cs) == CURRENT_FORM
 
 
@@ -228,8 +231,8 @@ def first_bad(path: Path) -> str:
         ("UPDATE entries SET form = 3 WHERE id = 5", "entry 5 (record 6) does not match its hash"),
         ("UPDATE reviews SET form = 3 WHERE id = 2", "review 2 (record 7) does not match its hash"),
         (
-            "UPDATE entries SET form = 5 WHERE id = 5",
-            "entry 5 (record 6) names canonical form 5, which this log's schema does not have",
+            "UPDATE entries SET form = 6 WHERE id = 5",
+            "entry 5 (record 6) names canonical form 6, which this log's schema does not have",
         ),
         (
             "UPDATE reviews SET reason = 'other' WHERE id = 1",
