@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -229,6 +230,33 @@ def test_the_first_screen_stops_at_once_with_the_emergency_number_to_call(
     assert entry.decision.get("stopped_early") and entry.channel == "phone"
     assert (entry.urgency, entry.report["hours_since_session"]) == ("emergency", 2)
     assert entry.report["chest_pain"] == "ongoing"
+
+
+def test_a_time_of_day_is_read_where_the_clinic_that_made_the_link_is(site: Server) -> None:
+    """The pages run no script to ask the phone's time zone: "10:15" is read in the time zone
+    of the clinician who made the link (here 14 hours from the server's UTC), not the
+    server's, or the hours since the session would be half a day out."""
+    zone = ZoneInfo("Pacific/Kiritimati")
+    with TriageLog(site.db) as log:
+        if log.access.clinician("Dr Kiri") is None:
+            log.access.add_clinician("Dr Kiri", "correct horse battery staple", time_zone=zone.key)
+        log.set_patient("pt-phone-kiri", age=40, by="Dr Kiri")
+        _, token = log.links.make("pt-phone-kiri", by="Dr Kiri")
+    ended = datetime.now(zone) - timedelta(hours=2)
+    typed = ended.strftime("%H:%M") if ended.date() == datetime.now(zone).date() else (
+        "yesterday at " + ended.strftime("%H:%M")
+    )  # fmt: skip
+    with phone_client(site.url) as client:
+        first = client.get(f"/p/{token}")
+        stop = client.post(
+            first.url.path, data={"form_token": form_token(first.text), "answer": ["2"]}
+        )
+        done = client.post(
+            f"/p/{token}/stop", data={"form_token": form_token(stop.text), "answer": typed}
+        )
+        found = re.search(r"reference number (\d+)", done.text)
+        assert found, done.text[-2000:]
+    assert entry_of(site, int(found.group(1))).report["hours_since_session"] == 2
 
 
 def test_an_answer_that_needs_an_emergency_department_stops_there(site: Server) -> None:

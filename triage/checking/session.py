@@ -14,7 +14,7 @@ contract and the log are loaded when an answer needs them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from ..contract.field_table import FIELDS
@@ -84,10 +84,14 @@ class QuestionnaireSession:
         log: TriageLog | LogLocation = None,
         pack: RulePack | Callable[[], RulePack] | None = None,
         channel: str = "",
+        time_zone: tzinfo | None = None,
     ) -> None:
         self.log = log
         self.channel = channel
         """Where the answers are given (``log.records.CHANNELS``), recorded with the check."""
+        self.time_zone = time_zone
+        """Where the patient is: times of day they type ("6pm", "yesterday at 18:00") are read
+        there (None: this computer's time zone, as in the terminal)."""
         self.follow_up = follow_up
         self.follow_up_session: SessionRef | None = None
         """The session a follow-up is about, once the log has been read."""
@@ -242,7 +246,7 @@ class QuestionnaireSession:
             step = self.interview.step(key)
         except KeyError:
             raise AnswerError("there is no such question", key) from None
-        value = _read(step, answer)
+        value = _read(step, answer, self.time_zone)
         try:
             self.interview.answer(step, value)
         except ValueError as exc:  # a preset answer
@@ -281,7 +285,7 @@ class QuestionnaireSession:
         assert step is not None and not isinstance(step, Screen)
         if key != step.key:
             raise AnswerError(f"'{step.key}' comes first", key)
-        value = _read(step, answer)
+        value = _read(step, answer, self.time_zone)
         if isinstance(step, Item) and step.field == "hours_since_session":
             self._which_session_ended(value)
             return
@@ -328,7 +332,7 @@ class QuestionnaireSession:
             return
         from dataclasses import replace
 
-        value = _read(ITEMS[key][1], answer)
+        value = _read(ITEMS[key][1], answer, self.time_zone)
         self.warning = replace(self.warning, answers={**self.warning.answers, key: value})
 
     def missing_for_record(self) -> list[str]:
@@ -409,8 +413,9 @@ class QuestionnaireSession:
         )
 
 
-def _read(step: Question, given: Any) -> Any:
-    """The answer ``given`` to ``step``: typed text, or a value; AnswerError naming the field."""
+def _read(step: Question, given: Any, time_zone: tzinfo | None = None) -> Any:
+    """The answer ``given`` to ``step``: typed text, or a value; AnswerError naming the field.
+    Times of day are read in ``time_zone`` (None: this computer's)."""
     try:
         if given is None or (isinstance(given, str) and not given.strip()):
             if isinstance(step, Item) and step.optional:
@@ -422,7 +427,8 @@ def _read(step: Question, given: Any) -> Any:
             return _value(step, given)
         if isinstance(step, Gate):
             return parse_choice(YES_NO, given)
-        return parse_answer(step.spec, given)
+        now = datetime.now(time_zone) if time_zone is not None else None
+        return parse_answer(step.spec, given, now)
     except AnswerError as exc:
         raise AnswerError(str(exc), step.key) from None
 

@@ -32,6 +32,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
@@ -330,7 +331,21 @@ def _chosen(step: Question, value: Any) -> tuple[list[str], str]:
 def _session(request: Request, log: TriageLog, link: PatientLink) -> QuestionnaireSession:
     from ..checking.session import QuestionnaireSession
 
-    return QuestionnaireSession(link.patient, log=log, pack=site(request).pack, channel=CHANNEL)
+    return QuestionnaireSession(
+        link.patient,
+        log=log,
+        pack=site(request).pack,
+        channel=CHANNEL,
+        time_zone=patient_zone(log, link),
+    )
+
+
+def patient_zone(log: TriageLog, link: PatientLink) -> ZoneInfo | None:
+    """Where the patient's times of day ("6pm", "yesterday at 18:00") are read: the time zone of
+    the clinician who made the link (the clinic's; a page without script cannot ask the
+    phone's), or this computer's when no account has that name."""
+    maker = log.access.clinician(link.created_by)
+    return ZoneInfo(maker.time_zone) if maker is not None else None
 
 
 def _replayed(request: Request, log: TriageLog, link: PatientLink, visit: Visit) -> Any:
