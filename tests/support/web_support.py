@@ -193,7 +193,14 @@ def on_either_backend(
     """For a module-scoped ``server`` fixture with ``params=["sqlite", "postgresql"]``: the
     server on an SQLite file, or on a PostgreSQL database of the tests' throwaway server (which
     the app servers' role, triage_app, reads and appends to)."""
-    if request.param == "sqlite":
+    yield from on_backend(request.param, request, tmp_path_factory)
+
+
+def on_backend(
+    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """``triage serve`` on a new SQLite file or PostgreSQL database (``backend``)."""
+    if backend == "sqlite":
         yield from running(tmp_path_factory.mktemp("serve") / "triage.db")
         return
     from tests.support.pg_server import APP

@@ -46,7 +46,7 @@ from tests.support.phone import (
     steps,
     until,
 )
-from tests.support.web_support import Server, running
+from tests.support.web_support import Server, on_backend, running
 from tests.system.test_web_accessibility import size, violations
 from tests.system.test_web_browser import browser, shots  # noqa: F401 (fixtures)
 from triage.log import TriageLog
@@ -84,7 +84,8 @@ def patient(site: Server, report: dict[str, Any]) -> tuple[str, list[Step]]:
 
 def one_of(site: Server, pid: str, **changes: Any) -> dict[str, Any]:
     """A vignette's report under another patient ID (each link its own patient)."""
-    case = load_case(next(p for p in PUBLIC if p.stem == changes.pop("case", "p01-no-pain")))
+    name = changes.pop("case", "p01-no-pain")
+    case = load_case(next(p for p in PUBLIC if p.stem == name))
     return {**case["report"], "patient_id": pid, **changes}
 
 
@@ -153,6 +154,27 @@ def test_every_public_vignette_answered_over_http_as_in_the_terminal(
     took = time.perf_counter() - started
     print(f"\n{len(PUBLIC)} vignettes over HTTP: {pages} pages in {took:.1f} s")
     assert max(sizes) < MAX_PAGE, max(sizes)
+
+
+@pytest.fixture(scope="module")
+def pg_site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """``triage serve`` on a PostgreSQL log (the app servers' role)."""
+    yield from on_backend("postgresql", request, tmp_path_factory)
+
+
+@pytest.mark.postgres
+def test_the_pages_record_on_a_postgresql_log_as_on_sqlite(pg_site: Server, empty_log: str) -> None:
+    """Whole checks and one stopped early, recorded on PostgreSQL as on SQLite."""
+    for name in ("p01-no-pain", "p10-chest-pain-ongoing", "p06-snap-deadlift"):
+        path = next((p for p in PUBLIC if p.stem == name), None)
+        assert path is not None, name
+        case = load_case(path)
+        token, answers = patient(pg_site, case["report"])
+        with phone_client(pg_site.url) as client:
+            answered = answer_over_http(client, token, answers)
+        same_as_the_terminal(pg_site, empty_log, case, answered)
 
 
 def test_vignettes_tapped_in_chromium_at_390x844(
@@ -562,6 +584,12 @@ def test_every_patient_page_is_accessible_and_fits_a_phone(
         until(lambda: gone(old), "the result")
         until(lambda: browser.find_elements(By.ID, "saved"), "the result")
         measure("result", "result")
+        browser.find_element(By.ID, "your-checks").click()
+        until(lambda: browser.find_elements(By.ID, "checks"), "the patient's checks")
+        measure("your checks", "checks")
+        browser.find_element(By.CSS_SELECTOR, "#checks a").click()
+        until(lambda: browser.find_elements(By.ID, "when"), "a past check")
+        measure("a past check")
         # an emergency at the first screen, with the question for the record
         browser.delete_all_cookies()
         browser.get(f"{site.url}/p/{token}")
@@ -609,3 +637,28 @@ def test_tap_targets_are_large(
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     assert heights and min(heights) >= 44, heights
+
+
+def test_a_link_shows_its_patients_own_checks_and_no_one_elses(site: Server) -> None:
+    """ "Your checks": the patient's recorded checks, newest first, each as its screen said
+    it; another patient's check, by its number, is not found and shows nothing of it."""
+    token, answers = patient(site, one_of(site, "pt-phone-mine", case="p04-pain-6-during"))
+    other, other_answers = patient(site, one_of(site, "pt-phone-theirs", case="p06-snap-deadlift"))
+    with phone_client(site.url) as client:
+        mine = answer_over_http(client, token, answers)
+    with phone_client(site.url) as client:
+        theirs = answer_over_http(client, other, other_answers)
+    assert mine.entry is not None and theirs.entry is not None
+    with phone_client(site.url) as client:
+        client.get(f"/p/{token}")
+        listed = client.get(f"/p/{token}/checks")
+        assert listed.status_code == 200
+        assert re.findall(r'href="/p/[^"]+/checks/(\d+)"', listed.text) == [str(mine.entry)]
+        shown = client.get(f"/p/{token}/checks/{mine.entry}")
+        assert shown.status_code == 200 and f"reference number {mine.entry}" in shown.text
+        headline = re.search(r'<h1[^>]*id="headline">(.*?)</h1>', shown.text, re.S)
+        assert headline and headline.group(1).strip() in listed.text
+        refused = client.get(f"/p/{token}/checks/{theirs.entry}")
+        assert refused.status_code == 404 and "pt-phone-theirs" not in refused.text
+        assert "no such check among yours" in refused.text
+        assert client.get(f"/p/{token}/checks/999999").status_code == 404

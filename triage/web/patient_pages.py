@@ -31,6 +31,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -40,7 +41,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..errors import AnswerError, StorageError, TriageError
+from ..errors import AnswerError, NotFoundError, StorageError, TriageError
 from ..evaluation.questionnaire import CHOICE_KINDS, Gate, Item, Question, Screen
 from ..log.links import PATH, LinkLookup, PatientLink
 from ..views.prompts import echoed, help_text, hint, is_optional, options, question_text
@@ -52,7 +53,7 @@ from .site import site
 if TYPE_CHECKING:
     from ..checking.check import CheckResult, StoppedCheck
     from ..checking.session import QuestionnaireSession
-    from ..log import TriageLog
+    from ..log import Entry, TriageLog
 
 COOKIE = "triage_patient"
 VISIT_HOURS = 2
@@ -90,6 +91,8 @@ def routes() -> list[Route]:
         Route(base + "/stop", for_the_record, methods=["POST"]),
         Route(base + "/result", result_page, methods=["GET"], name="patient_result"),
         Route(base + "/again", again, methods=["POST"], name="patient_again"),
+        Route(base + "/checks", checks_page, methods=["GET"], name="patient_checks"),
+        Route(base + "/checks/{entry_id:int}", past_check_page, methods=["GET"]),
     ]
 
 
@@ -769,6 +772,70 @@ async def result_page(request: Request) -> Response:
         return _show_done(context, visit.done)
 
     return await _serve(request, work)
+
+
+# -- the patient's own checks ------------------------------------------------------------------
+
+SHOWN_CHECKS = 30
+"""How many of the patient's latest checks their link lists."""
+
+
+def _screen_of(entry: Entry) -> list[Line]:
+    """A recorded check's screen, as the patient saw it (the result, or the early stop)."""
+    from ..evaluation.decision import Decision
+    from ..evaluation.warning import EarlyWarning
+
+    if entry.decision.get("stopped_early"):
+        return render_early_warning(EarlyWarning.from_dict(entry.decision))
+    return render_decision(Decision.model_validate(entry.decision))
+
+
+def _when(stamp: str, zone: ZoneInfo | None) -> str:
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return moment.astimezone(zone).strftime("%a %d %b %Y, %H:%M")
+
+
+async def checks_page(request: Request) -> Response:
+    """The patient's latest checks, newest first, each with what it said first: their link
+    shows their own results, nothing of anyone else's."""
+
+    def work(context: Context, form: Any) -> Response:
+        zone = patient_zone(context.log, context.link)
+        checks = [
+            {"id": e.id, "when": _when(e.reported_at, zone), "level": _level(e),
+             "headline": _screen_of(e)[0].text}
+            for e in context.log.timeline(context.link.patient, SHOWN_CHECKS)
+        ]  # fmt: skip
+        return _page(request, "patient/checks.html", base=context.base, checks=checks)
+
+    return await _serve(request, work)
+
+
+async def past_check_page(request: Request) -> Response:
+    """One of the patient's recorded checks, as its screen said it; 404 for any other."""
+
+    def work(context: Context, form: Any) -> Response:
+        entry_id = request.path_params["entry_id"]
+        try:
+            entry = context.log.entry(entry_id)
+        except NotFoundError:
+            entry = None
+        if entry is None or entry.patient_id != context.link.patient:
+            return _page(request, "patient/problem.html", 404, words=NO_SUCH_CHECK, net=IF_STOPPED)
+        return _page(
+            request,
+            "patient/past.html",
+            base=context.base,
+            when=_when(entry.reported_at, patient_zone(context.log, context.link)),
+            entry_id=entry.id,
+            blocks=screen_blocks(_screen_of(entry), _numbers(request)),
+            level=_level(entry),
+        )
+
+    return await _serve(request, work)
+
+
+NO_SUCH_CHECK = "There is no such check among yours."
 
 
 async def again(request: Request) -> Response:
