@@ -521,8 +521,9 @@ def test_every_patient_page_is_accessible_and_fits_a_phone(
     browser: WebDriver,  # noqa: F811
     shots: Path,  # noqa: F811
 ) -> None:
-    """axe-core at 390x844 on every kind of page; no sideways scrolling at 320 and 430 px; no
-    request to another site; the screenshots of docs/patient.md."""
+    """axe-core at 390x844 on every kind of page; no sideways scrolling at 320 and 430 px, nor
+    at 195 px (a 390 px phone at 200% zoom: the text reflows, nothing is cut); no request to
+    another site; the screenshots of docs/patient.md."""
     report = one_of(site, "pt-phone-a11y", case="p01-no-pain")
     token, answers = patient(site, report)
     with TriageLog(site.db) as log:
@@ -542,7 +543,7 @@ def test_every_patient_page_is_accessible_and_fits_a_phone(
                 origin,
             )
         )
-        for width in (320, 430, 390):
+        for width in (195, 320, 430, 390):  # 195: a 390 px phone at 200% zoom
             browser.execute_cdp_cmd(
                 "Emulation.setDeviceMetricsOverride",
                 {"width": width, "height": 844, "deviceScaleFactor": 1, "mobile": True},
