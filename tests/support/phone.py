@@ -11,9 +11,10 @@ conditions as a first check would; then every question of the report.
 
 from __future__ import annotations
 
+import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,8 @@ class Answered:
     html: str
     entry: int | None
     pages: int
+    sizes: list[int] = field(default_factory=list)
+    """The pages' sizes in bytes, where measured."""
 
     @property
     def stopped(self) -> bool:
@@ -214,9 +217,9 @@ def tap(driver: Any, step: Step) -> None:
     if not step.skip:
         chosen = step.chosen()
         if chosen is None:
-            field = driver.find_element(By.ID, "answer")
-            field.clear()
-            field.send_keys(step.typed)
+            box = driver.find_element(By.ID, "answer")
+            box.clear()
+            box.send_keys(step.typed)
         else:
             for value in chosen:
                 driver.find_element(By.CSS_SELECTOR, f"label[for='answer-{value}']").click()
@@ -280,3 +283,86 @@ def step_on(driver: Any, step: Step) -> None:
     tap(driver, step)
     until(lambda: gone(old), "the next page")
     until(lambda: current_form(driver), "a page")
+
+
+# -- in Chromium, each page filled by a script the browser adds to it ---------------------------
+
+_ON_EVERY_PAGE = """
+window.addEventListener('load', () => {
+  const plan = sessionStorage.getItem('plan');
+  if (plan === null) return;
+  const queue = JSON.parse(plan);
+  const sizes = JSON.parse(sessionStorage.getItem('sizes') || '[]');
+  sizes.push(performance.getEntriesByType('navigation')[0].decodedBodySize);
+  sessionStorage.setItem('sizes', JSON.stringify(sizes));
+  const form = document.querySelector('#question-form, #check-form');
+  const end = (left) => {
+    const saved = document.getElementById('saved');
+    sessionStorage.removeItem('plan');
+    sessionStorage.setItem('end', JSON.stringify([location.pathname,
+      saved ? saved.textContent : '', sizes, left]));
+  };
+  if (!form || form.id === 'check-form' && queue.length) return end(queue.map((s) => s.key));
+  if (form.id === 'check-form') return document.getElementById('check').click();
+  const step = queue.shift();
+  if (!form.getAttribute('action').endsWith('/q/' + step.key)) return end([step.key]);
+  sessionStorage.setItem('plan', JSON.stringify(queue));
+  for (const value of step.chosen || []) document.getElementById('answer-' + value).checked = true;
+  if (step.text !== null) document.getElementById('answer').value = step.text;
+  document.getElementById(step.button).click();
+});
+"""
+
+_START = """
+sessionStorage.clear();
+sessionStorage.setItem('plan', JSON.stringify(arguments[0]));
+location.href = arguments[1];
+"""
+
+
+def fill_in_browser(driver: Any, url: str, token: str, answers: list[Step]) -> Answered:
+    """Answer every page in Chromium with no round trip to WebDriver between pages: a script
+    the browser adds to every page (``Page.addScriptToEvaluateOnNewDocument``) fills each
+    form from the plan kept in the tab's sessionStorage and presses the page's own button (the
+    browser submits the form, follows the redirect, keeps the cookie). A third quicker than
+    ``answer_in_browser``'s taps, for the sweep of every vignette; ``Answered.sizes`` holds
+    the size of each page, as the browser measured it."""
+    added = driver.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument", {"source": _ON_EVERY_PAGE}
+    )
+    try:
+        return _filled(driver, url, token, answers)
+    finally:
+        driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", added)
+
+
+def _filled(driver: Any, url: str, token: str, answers: list[Step]) -> Answered:
+    driver.get(f"{url}/static/patient.css")  # the site's origin, for its sessionStorage
+    plan = [
+        {
+            "key": s.key,
+            "button": "skip" if s.skip else "next",
+            "chosen": None if s.skip else s.chosen(),
+            "text": s.typed if not s.skip and s.chosen() is None else None,
+        }
+        for s in answers
+    ]
+    driver.execute_script(_START, plan, f"{url}/p/{token}")
+    end = until(lambda: _ended(driver), "the last page")
+    path, saved, sizes, left = end
+    html = driver.page_source
+    assert path.endswith(("/stop", "/result")), (path, left, html[-2000:])
+    assert path.endswith("/stop") or not left, f"the summary came before {left}"
+    found = REFERENCE.search(saved)
+    return Answered(path, html, int(found.group(1)) if found else None, len(sizes), sizes)
+
+
+def _ended(driver: Any) -> Any:
+    from selenium.common.exceptions import WebDriverException
+
+    time.sleep(0.2)  # a poll costs the browser as much as a page
+    try:
+        end = driver.execute_script("return sessionStorage.getItem('end')")
+    except WebDriverException:  # between pages
+        return None
+    return None if end is None else json.loads(end)
