@@ -675,6 +675,7 @@ class _Questions:
         of input with 1; with answers that already need a clinician, these are shown and
         recorded first."""
         from triage.checking.session import QuestionnaireSession
+        from triage.views.prompts import check_title
 
         if not interactive and not sys.stdin.isatty():
             click.echo(NOT_A_TERMINAL, err=True)
@@ -684,7 +685,7 @@ class _Questions:
             given, follow_up=follow_up, log=self.db, pack=self.pack.get
         )
         try:
-            _say("Follow-up check" if follow_up else "Post-session check", bold=True, fg="cyan")
+            _say(check_title(follow_up), bold=True, fg="cyan")
             _say("Answer each question; type ? for help. Ctrl-C stops.")
             return self._ask_all(self.session)
         except KeyboardInterrupt:

@@ -44,7 +44,7 @@ class Step:
         """The boxes ticked on the page (their values), or None for a text answer."""
         if self.key == "now":
             return ["1"]
-        if self.key in GATES or self.key == "record":
+        if self.key in GATES or self.key in ("record", "session"):
             return [YES if self.typed == "yes" else NO]
         kind = FIELDS[self.key].kind
         if kind not in CHOICE_KINDS:
@@ -86,7 +86,29 @@ def steps(report: dict[str, Any], record: bool) -> list[Step]:
             found.append(Step(name, typed(FIELDS[name], value)))
             if value is not None:
                 preset[name] = value
-    interview = Interview(preset)
+    return found + _asked(Interview(preset), report)
+
+
+def follow_up_steps(db: Path | str, report: dict[str, Any]) -> tuple[list[Step], dict[str, Any]]:
+    """A follow-up's answers, in the order asked: nothing needs an ambulance, the record (set
+    with a profile) is right, the latest session in the log is the one meant; then every
+    question of the follow-up, answered from ``report``. And the answers as the terminal's
+    ``--follow-up --answers`` file would hold them (the session left to the log)."""
+    from triage.checking.check import follow_up_preset
+
+    with TriageLog(db) as log:
+        _, known = follow_up_preset(report["patient_id"], log)
+    interview = Interview.follow_up(known)
+    found = [Step("now", "n"), Step("record", "yes"), Step("session", "yes")]
+    found += _asked(interview, report)
+    answers = interview.report_data()
+    return found, {
+        k: v for k, v in answers.items() if k not in ("session_id", "hours_since_session")
+    }
+
+
+def _asked(interview: Interview, report: dict[str, Any]) -> list[Step]:
+    found = []
     while (step := interview.next_step()) is not None:
         if isinstance(step, Gate):
             yes = gate_answer(step, report)

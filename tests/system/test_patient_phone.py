@@ -42,6 +42,7 @@ from tests.support.phone import (
     enrol,
     expected_report,
     fill_in_browser,
+    follow_up_steps,
     form_token,
     gone,
     phone_client,
@@ -293,6 +294,81 @@ def test_a_time_of_day_is_read_where_the_clinic_that_made_the_link_is(site: Serv
     assert entry_of(site, int(found.group(1))).report["hours_since_session"] == 2
 
 
+def test_a_follow_up_of_the_latest_session_as_in_the_terminal(
+    site: Server,
+    tmp_path: Path,
+    browser: WebDriver,  # noqa: F811
+) -> None:
+    """With a session in the log, the link's first page offers a follow-up of it (before any
+    answer, under the red-flag question; no offer before the patient's first check). Tapped in
+    Chromium, the pages are the follow-up's, and it is recorded as a follow-up of that session
+    with the decision ``triage.check(follow_up=True)`` makes in a log holding the same first
+    check."""
+    case = one_of(site, "pt-phone-follow", case="q16-arthritic-knee-puffy")
+    token, answers = patient(site, case)
+    with phone_client(site.url) as client:
+        assert 'id="kind-form"' not in client.get(f"/p/{token}").text
+        first = answer_over_http(client, token, answers)
+    assert first.entry is not None
+    session_id = entry_of(site, first.entry).report["session_id"]
+
+    browser.delete_all_cookies()
+    size(browser, "phone")
+    try:
+        browser.get(f"{site.url}/p/{token}")
+        until(lambda: current_form(browser), "the first question")
+        offer = browser.find_element(By.ID, "kind-words").text
+        assert re.fullmatch(
+            r"Checking in later about your session that ended [\w ]+ at \d\d:\d\d\?", offer
+        )
+        old = browser.find_element(By.TAG_NAME, "html")
+        browser.find_element(By.ID, "kind").click()
+        until(lambda: gone(old), "the follow-up")
+        until(lambda: current_form(browser), "the follow-up's first question")
+        assert browser.find_element(By.CLASS_NAME, "brand").text == "Follow-up check"
+        assert browser.find_element(By.ID, "kind").text == "Start a post-session check instead"
+        assert not [v for v in violations(browser) if v["impact"] in ("serious", "critical")]
+        steps, given = follow_up_steps(site.db, case)
+        followed = answer_in_browser(browser, site.url, token, steps, open_link=False)
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert followed.entry is not None
+    entry = entry_of(site, followed.entry)
+    assert entry.channel == "phone" and entry.report["session_id"] == session_id
+
+    terminal = tmp_path / "terminal.db"
+    enrol(terminal, case)
+    triage.check(expected_report(case), log=str(terminal))
+    expected = triage.check(given, log=str(terminal), follow_up=True)
+    assert (entry.outcome, entry.urgency) == (expected.decision.outcome, expected.decision.urgency)
+    assert reasons(entry.decision) == [r.rule for r in expected.decision.reasons]
+    timing = {"session_id", "reported_at", "hours_since_session"}
+    assert expected.entry is not None
+    with TriageLog(terminal) as log:
+        wanted = log.entry(expected.entry.id).report
+    assert {k: v for k, v in entry.report.items() if k not in timing} == {
+        k: v for k, v in wanted.items() if k not in timing
+    }
+
+
+def test_a_follow_up_needs_a_session_and_is_chosen_before_the_first_answer(site: Server) -> None:
+    """Asked for without a session to follow up (a form made by hand), the check stays a
+    check after a session; once a question is answered, neither kind of check is offered and
+    asking for the other changes nothing."""
+    case = one_of(site, "pt-phone-no-follow-up")
+    token, answers = patient(site, case)
+    with phone_client(site.url) as client:
+        page = client.get(f"/p/{token}")
+        chosen = {"form_token": form_token(page.text), "follow_up": "1"}
+        page = client.post(f"/p/{token}/again", data=chosen)
+        assert page.url.path.endswith("/q/now")
+        assert "· Post-session check</title>" in page.text and 'id="kind-form"' not in page.text
+        page = client.post(page.url.path, data=post_data(answers[0], page.text))
+        assert page.url.path.endswith("/q/record") and 'id="kind-form"' not in page.text
+        again = client.post(f"/p/{token}/again", data=chosen)
+        assert again.url.path.endswith("/q/record"), again.url
+
+
 def test_an_answer_that_needs_an_emergency_department_stops_there(site: Server) -> None:
     case = one_of(site, "pt-phone-urgent", case="p01-no-pain")
     token, answers = patient(site, case)
@@ -482,6 +558,24 @@ def test_failed_lookups_are_limited_per_address(site: Server) -> None:
         assert elsewhere.get(f"/p/{token}").status_code == 200
 
 
+def test_a_link_gets_at_most_300_pages_a_minute(site: Server) -> None:
+    """Far above a person's pace: a leaked link cannot flood the server; another link, and the
+    same patient's new link, are not slowed."""
+    token, _ = patient(site, one_of(site, "pt-phone-flood"))
+    other, _ = patient(site, one_of(site, "pt-phone-calm"))
+    with phone_client(site.url, "127.0.0.5") as client:
+        answered: list[int] = []
+        client.event_hooks["response"] = [lambda r: answered.append(r.status_code)]
+        while client.get(f"/p/{token}/checks").status_code == 200:
+            assert len(answered) <= 300
+        assert answered.count(429) == 1 and len(answered) == 301  # redirects included
+        refused = client.get(f"/p/{token}/checks")
+        assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 60
+        assert "Too many pages were asked for with this link" in refused.text
+        assert "call your emergency number now" in refused.text
+        assert client.get(f"/p/{other}/checks").status_code == 200
+
+
 def test_the_visit_cookie_and_the_form_token(site: Server) -> None:
     token, _ = patient(site, one_of(site, "pt-phone-cookie"))
     with phone_client(site.url) as client:
@@ -603,10 +697,19 @@ def test_every_patient_page_is_accessible_and_fits_a_phone(
         browser.find_element(By.CSS_SELECTOR, "#checks a").click()
         until(lambda: browser.find_elements(By.ID, "when"), "a past check")
         measure("a past check")
-        # an emergency at the first screen, with the question for the record
+        # a new visit: a follow-up offered (the patient has a session), and taken back
         browser.delete_all_cookies()
         browser.get(f"{site.url}/p/{token}")
-        until(lambda: current_form(browser), "the first question")
+        until(lambda: browser.find_elements(By.ID, "kind-form"), "the follow-up offered")
+        browser.execute_script("document.getElementById('kind-form').scrollIntoView(false)")
+        measure("first question, follow-up offered", "follow-up-offered")
+        for kind in ("follow-up", "post-session check"):
+            old = browser.find_element(By.TAG_NAME, "html")
+            browser.find_element(By.ID, "kind").click()
+            until(lambda page=old: gone(page), f"the {kind}")
+            until(lambda: current_form(browser), f"the {kind}'s first question")
+            measure(f"a {kind}'s first question")
+        # an emergency at the first screen, with the question for the record
         browser.find_element(By.CSS_SELECTOR, "label[for='answer-2']").click()
         old = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(By.ID, "next").click()

@@ -167,7 +167,9 @@ class QuestionnaireSession:
 
             session, self._known = follow_up_preset(self._preset["patient_id"], self.log)
             self.follow_up_session = session
-            self._which_session = session_question(session.ended_at, datetime.now(timezone.utc))
+            self._which_session = session_question(
+                session.ended_at, datetime.now(timezone.utc), self.time_zone
+            )
         return self._which_session
 
     def _report_preset(self) -> dict[str, Any]:

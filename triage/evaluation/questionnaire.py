@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from ..contract.field_table import FIELDS
@@ -765,10 +765,11 @@ def _describe(step: Step) -> dict[str, Any]:
     return entry
 
 
-def session_end(ended_at: datetime, now: datetime) -> str:
-    """When a session ended, as a person says it, in local time: 'today at 09:10',
-    'yesterday at 18:30', 'on Thursday at 18:30', 'on 12 November at 18:30'."""
-    local, today = ended_at.astimezone(), now.astimezone().date()
+def session_end(ended_at: datetime, now: datetime, zone: tzinfo | None = None) -> str:
+    """When a session ended, as a person says it, in ``zone`` (this computer's time zone when
+    None): 'today at 09:10', 'yesterday at 18:30', 'on Thursday at 18:30', 'on 12 November at
+    18:30'."""
+    local, today = ended_at.astimezone(zone), now.astimezone(zone).date()
     clock = f"{local:%H:%M}"
     if local.date() == today:
         return f"today at {clock}"
@@ -779,12 +780,12 @@ def session_end(ended_at: datetime, now: datetime) -> str:
     return f"on {local.day} {local:%B} at {clock}"
 
 
-def session_question(ended_at: datetime, now: datetime) -> Gate:
+def session_question(ended_at: datetime, now: datetime, zone: tzinfo | None = None) -> Gate:
     """A follow-up's first question: is this the session the patient means?"""
     return Gate(
         "session",
         "Session",
-        f"This follow-up is about your session that ended {session_end(ended_at, now)}. "
+        f"This follow-up is about your session that ended {session_end(ended_at, now, zone)}. "
         "Is that the one?",
         "A follow-up checks in about your latest session in the log. Answer no if you have "
         "trained since, or if that time is wrong: the next question asks when the session you "

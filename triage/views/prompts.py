@@ -27,6 +27,15 @@ from ..evaluation.questionnaire import (
 from ..evaluation.times import describe_session_end
 from .render import Line, Style
 
+CHECK_TITLE = "Post-session check"
+FOLLOW_UP_TITLE = "Follow-up check"
+
+
+def check_title(follow_up: bool) -> str:
+    """What a check is called at its top: a check after a session, or a follow-up of one."""
+    return FOLLOW_UP_TITLE if follow_up else CHECK_TITLE
+
+
 UNSET: Any = object()
 """No answer to keep: the question is asked for the first time."""
 

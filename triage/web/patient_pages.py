@@ -6,7 +6,9 @@ gave (``/p/{token}``, ``log.links``), driven by the same library session as ``tr
   page that says so and what to do about symptoms that need an ambulance, with nothing of any
   patient (404 or 410). Failed lookups are counted per client address: past ``LOOKUPS`` in a
   minute, every link from that address is refused (429) for the rest of the minute, so that
-  tokens cannot be guessed at speed (a valid token is never slowed by its own use).
+  tokens cannot be guessed at speed (a valid token is never slowed by others' failures). A
+  valid link gets at most ``LINK_PAGES`` requests a minute, far above a person's pace, so that
+  a leaked link cannot flood the server.
 - **The answers** are kept on the server, in memory, for ``VISIT_HOURS`` after the last page
   (``Visits``), under a random id in a cookie scoped to ``/p/`` (HttpOnly, SameSite=Lax, Secure
   over HTTPS): health answers never travel in URLs or hidden fields, a copy of the page holds
@@ -31,7 +33,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -42,9 +44,26 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ..errors import AnswerError, NotFoundError, StorageError, TriageError
-from ..evaluation.questionnaire import CHOICE_KINDS, Gate, Item, Question, Screen
+from ..evaluation.questionnaire import (
+    CHOICE_KINDS,
+    RIGHT_NOW,
+    Gate,
+    Item,
+    Question,
+    Screen,
+    session_end,
+)
 from ..log.links import PATH, LinkLookup, PatientLink
-from ..views.prompts import echoed, help_text, hint, is_optional, options, question_text
+from ..views.prompts import (
+    CHECK_TITLE,
+    check_title,
+    echoed,
+    help_text,
+    hint,
+    is_optional,
+    options,
+    question_text,
+)
 from ..views.render import IF_STOPPED, Line, render_decision, render_early_warning
 from .errors import shown_reason
 from .security import client_address
@@ -54,15 +73,20 @@ if TYPE_CHECKING:
     from ..checking.check import CheckResult, StoppedCheck
     from ..checking.session import QuestionnaireSession
     from ..log import Entry, TriageLog
+    from ..log.records import SessionRef
 
 COOKIE = "triage_patient"
 VISIT_HOURS = 2
 MAX_VISITS = 10_000
 LOOKUPS = 30
 """Failed link lookups allowed per client address and minute."""
+LINK_PAGES = 300
+"""Requests allowed per link and minute: five a second, ten times what someone answering as
+fast as they can makes (a question and its answer every two seconds), so that a leaked link
+cannot flood the server."""
 CHANNEL = "phone"
 FORM_FIELD = "form_token"
-TITLE = "Post-session check"
+TITLE = CHECK_TITLE
 
 # What the terminal says around the questions (cli.py), in the same words.
 SAID = "Your answer: {}"
@@ -121,6 +145,9 @@ class Visit:
     for_record: list[tuple[str, Any]] = field(default_factory=list)
     said: str | None = None
     done: Done | None = None
+    follow_up: bool = False
+    """A follow-up of the patient's latest session (chosen on the first page), not a check after
+    a session."""
     seen: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -158,37 +185,41 @@ class Visits:
             return visit
 
 
-class LookupLimiter:
-    """At most ``limit`` failed link lookups per client address within ``window`` seconds."""
+class Limiter:
+    """At most ``limit`` events per key (a client address, a link) within ``window`` seconds."""
 
-    def __init__(self, limit: int = LOOKUPS, window: float = 60) -> None:
+    def __init__(self, limit: int, window: float = 60) -> None:
         self.limit, self.window = limit, window
-        self._failures: dict[str, deque[float]] = {}
+        self._events: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def wait(self, address: str) -> float:
+    def wait(self, key: str) -> float:
+        """The seconds until ``key`` may have another event (0 when it may now)."""
         now = time.monotonic()
         with self._lock:
-            recent = self._failures.get(address)
+            recent = self._events.get(key)
             while recent and recent[0] <= now - self.window:
                 recent.popleft()
             if recent is None or len(recent) < self.limit:
                 return 0.0
             return recent[0] + self.window - now
 
-    def failed(self, address: str) -> None:
+    def count(self, key: str) -> None:
         now = time.monotonic()
         with self._lock:
-            self._failures.setdefault(address, deque()).append(now)
-            if len(self._failures) > 10_000:
-                for key in [k for k, v in self._failures.items() if v[-1] <= now - self.window]:
-                    del self._failures[key]
+            self._events.setdefault(key, deque()).append(now)
+            if len(self._events) > 10_000:
+                for old in [k for k, v in self._events.items() if v[-1] <= now - self.window]:
+                    del self._events[old]
 
 
 @dataclass
 class PatientState:
     visits: Visits = field(default_factory=Visits)
-    limiter: LookupLimiter = field(default_factory=LookupLimiter)
+    lookups: Limiter = field(default_factory=lambda: Limiter(LOOKUPS))
+    """Failed link lookups, per client address."""
+    pages: Limiter = field(default_factory=lambda: Limiter(LINK_PAGES))
+    """Requests, per valid link."""
 
 
 _STATE_LOCK = threading.Lock()
@@ -217,24 +248,34 @@ class Refused(Exception):
 
 def _link(request: Request, log: TriageLog) -> PatientLink:
     """The valid link of the request's token; ``Refused`` otherwise."""
-    limiter, address = state(request).limiter, client_address(request)
-    wait = limiter.wait(address)
+    limits, address = state(request), client_address(request)
+    wait = limits.lookups.wait(address)
     if wait > 0:
-        raise Refused(_problem(request, 429, None, retry=int(wait) + 1))
+        raise Refused(_too_many(request, TOO_MANY_LINKS, wait))
     found: LinkLookup = log.links.lookup(request.path_params["token"])
     if not found.valid or found.link is None:
-        limiter.failed(address)
+        limits.lookups.count(address)
         status = 404 if found.problem == "unknown" else 410
-        raise Refused(_problem(request, status, found.words))
+        raise Refused(_problem(request, status, found.words or ""))
+    wait = limits.pages.wait(str(found.link.id))
+    if wait > 0:
+        raise Refused(_too_many(request, TOO_MANY_PAGES, wait))
+    limits.pages.count(str(found.link.id))
     return found.link
 
 
-def _problem(request: Request, status: int, words: str | None, retry: int = 0) -> Response:
-    if words is None:
-        words = f"Too many links were tried from here. Try again in {retry} s."
-    response = _page(request, "patient/problem.html", status, words=words, net=IF_STOPPED)
-    if retry:
-        response.headers["Retry-After"] = str(retry)
+TOO_MANY_LINKS = "Too many links were tried from here. Try again in {} s."
+TOO_MANY_PAGES = "Too many pages were asked for with this link. Try again in {} s."
+
+
+def _problem(request: Request, status: int, words: str) -> Response:
+    return _page(request, "patient/problem.html", status, words=words, net=IF_STOPPED)
+
+
+def _too_many(request: Request, words: str, wait: float) -> Response:
+    retry = int(wait) + 1
+    response = _problem(request, 429, words.format(retry))
+    response.headers["Retry-After"] = str(retry)
     return response
 
 
@@ -249,8 +290,25 @@ def _numbers(request: Request) -> list[str]:
 
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     page = site(request).templates.get_template(template)
-    html = page.render(title=TITLE, numbers=_numbers(request), **context)
+    html = page.render(**{"title": TITLE, "numbers": _numbers(request), **context})
     return HTMLResponse(html, status_code=status)
+
+
+def _visit_page(context: Context, template: str, status: int = 200, **values: Any) -> Response:
+    """A page of the visit's check, under its title (a check after a session, or a follow-up),
+    its forms carrying the visit's form token."""
+    visit = context.visit
+    assert visit is not None
+    return _page(
+        context.request,
+        template,
+        status,
+        title=check_title(visit.follow_up),
+        base=context.base,
+        form_field=FORM_FIELD,
+        form_token=visit.form_token,
+        **values,
+    )
 
 
 def _with_calls(text: str, numbers: list[str]) -> Markup:
@@ -331,11 +389,14 @@ def _chosen(step: Question, value: Any) -> tuple[list[str], str]:
 # -- the questionnaire, replayed -----------------------------------------------------------------
 
 
-def _session(request: Request, log: TriageLog, link: PatientLink) -> QuestionnaireSession:
+def _session(
+    request: Request, log: TriageLog, link: PatientLink, follow_up: bool
+) -> QuestionnaireSession:
     from ..checking.session import QuestionnaireSession
 
     return QuestionnaireSession(
         link.patient,
+        follow_up=follow_up,
         log=log,
         pack=site(request).pack,
         channel=CHANNEL,
@@ -351,10 +412,12 @@ def patient_zone(log: TriageLog, link: PatientLink) -> ZoneInfo | None:
     return ZoneInfo(maker.time_zone) if maker is not None else None
 
 
-def _replayed(request: Request, log: TriageLog, link: PatientLink, visit: Visit) -> Any:
+def _replayed(
+    request: Request, log: TriageLog, link: PatientLink, visit: Visit
+) -> QuestionnaireSession | None:
     """A fresh session with the visit's answers given again, in their order; None when they
     no longer replay (the patient's record changed meanwhile): the visit starts again."""
-    session = _session(request, log, link)
+    session = _session(request, log, link, visit.follow_up)
     try:
         for key, value in visit.answers:
             session.answer(key, value)
@@ -519,14 +582,12 @@ def _show_question(
 
         listed = [("none", show_answer(step.spec, [])), *listed]
     said, context.visit.said = context.visit.said, None
-    return _page(
-        context.request,
+    return _visit_page(
+        context,
         "patient/question.html",
         status,
-        base=context.base,
         action=f"{context.base}/q/{step.key}",
-        form_field=FORM_FIELD,
-        form_token=context.visit.form_token,
+        switch=_kind_switch(context) if step.key == RIGHT_NOW.key else None,
         question=question_text(step),
         help=help_text(step),
         hint=web_hint(step),
@@ -539,6 +600,41 @@ def _show_question(
         error=error,
         said=said,
     )
+
+
+KIND_SWITCH = {
+    False: ("Checking in later about your session that ended {}?", "Start a follow-up instead"),
+    True: ("Checking after a new session?", "Start a post-session check instead"),
+}
+"""What the first page offers before anything is answered: the other kind of check."""
+
+
+def _kind_switch(context: Context) -> dict[str, str] | None:
+    """The first page's offer of the other kind of check: a follow-up when the patient has a
+    session recent enough to follow up, a check after a session when this is a follow-up."""
+    visit = context.visit
+    assert visit is not None
+    if visit.answers or visit.for_record:
+        return None
+    words, button = KIND_SWITCH[visit.follow_up]
+    if not visit.follow_up:
+        latest = _followable(context)
+        if latest is None:
+            return None
+        zone = patient_zone(context.log, context.link)
+        words = words.format(session_end(latest.ended_at, datetime.now(timezone.utc), zone))
+    return {"follow_up": "" if visit.follow_up else "1", "words": words, "button": button}
+
+
+def _followable(context: Context) -> SessionRef | None:
+    """The patient's latest session, when it ended recently enough for a follow-up."""
+    from ..checking.check import FOLLOW_UP_LIMIT_HOURS
+
+    latest = context.log.latest_session(context.link.patient)
+    if latest is None:
+        return None
+    hours = (datetime.now(timezone.utc) - latest.ended_at).total_seconds() / 3600
+    return latest if hours <= FOLLOW_UP_LIMIT_HOURS else None
 
 
 def _answered(form: Any, step: Question) -> str:
@@ -644,19 +740,16 @@ def _show_for_record(
     assert context.visit is not None and session.warning is not None
     key = session.missing_for_record()[0]
     step = session.question(key)
-    return _page(
-        context.request,
+    return _visit_page(
+        context,
         "patient/stop.html",
         422 if error else 200,
-        base=context.base,
         blocks=screen_blocks(render_early_warning(session.warning), _numbers(context.request)),
         level=_level(session.warning),
         for_the_record=FOR_THE_RECORD,
         question=question_text(step),
         hint=web_hint(step),
         key=key,
-        form_field=FORM_FIELD,
-        form_token=context.visit.form_token,
         error=error,
         text=typed,
         saved=None,
@@ -688,24 +781,25 @@ async def for_the_record(request: Request) -> Response:
     return await _serve(request, work, form=True)
 
 
+def _at_summary(context: Context) -> QuestionnaireSession | RedirectResponse:
+    """The visit's session when every question is answered; else the way to where it is."""
+    visit = context.visit
+    assert visit is not None
+    session = None if visit.done else _replayed(context.request, context.log, context.link, visit)
+    where = _where(context.token, session, visit)
+    if session is None or where != f"{context.base}/summary":
+        return _go(where)
+    return session
+
+
 async def summary_page(request: Request) -> Response:
     def work(context: Context, form: Any) -> Response:
-        visit = context.visit
-        assert visit is not None
-        session = None if visit.done else _replayed(request, context.log, context.link, visit)
-        where = _where(context.token, session, visit)
-        if session is None or where != f"{context.base}/summary":
-            return _go(where)
-        said, visit.said = visit.said, None
-        return _page(
-            request,
-            "patient/summary.html",
-            base=context.base,
-            rows=session.summary(),
-            form_field=FORM_FIELD,
-            form_token=visit.form_token,
-            said=said,
-        )
+        session = _at_summary(context)
+        if isinstance(session, Response):
+            return session
+        assert context.visit is not None
+        said, context.visit.said = context.visit.said, None
+        return _visit_page(context, "patient/summary.html", rows=session.summary(), said=said)
 
     return await _serve(request, work)
 
@@ -716,12 +810,11 @@ async def check(request: Request) -> Response:
     from ..checking.check import check as run_check
 
     def work(context: Context, form: Any) -> Response:
+        session = _at_summary(context)
+        if isinstance(session, Response):
+            return session
         visit = context.visit
         assert visit is not None
-        session = None if visit.done else _replayed(request, context.log, context.link, visit)
-        where = _where(context.token, session, visit)
-        if session is None or where != f"{context.base}/summary":
-            return _go(where)
         answers = session.finish()
         saved: list[str] = []
         try:
@@ -748,17 +841,13 @@ async def check(request: Request) -> Response:
 
 
 def _show_done(context: Context, done: Done) -> Response:
-    assert context.visit is not None
-    return _page(
-        context.request,
+    return _visit_page(
+        context,
         "patient/stop.html" if done.stopped else "patient/result.html",
-        base=context.base,
         blocks=screen_blocks(done.lines, _numbers(context.request)),
         level=done.level,
         saved=done.saved,
         key=None,
-        form_field=FORM_FIELD,
-        form_token=context.visit.form_token,
     )
 
 
@@ -839,16 +928,18 @@ NO_SUCH_CHECK = "There is no such check among yours."
 
 
 async def again(request: Request) -> Response:
-    """Another check with the same link: the visit's answers and result are let go."""
+    """Another check with the same link, after a result or before the first answer: a follow-up
+    of the latest session when the form asks for one and there is one to follow up."""
 
     def work(context: Context, form: Any) -> Response:
         visit = context.visit
         assert visit is not None
-        if visit.done is not None:
+        if visit.done is not None or not (visit.answers or visit.for_record):
             visit.answers.clear()
             visit.for_record.clear()
             visit.done = None
             visit.said = None
+            visit.follow_up = bool(form.get("follow_up")) and _followable(context) is not None
         return _go(context.base)
 
     return await _serve(request, work, form=True)
