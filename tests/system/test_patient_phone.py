@@ -54,6 +54,7 @@ from tests.support.phone import (
 from tests.support.web_support import Server, on_backend, running
 from tests.system.test_web_accessibility import size, violations
 from tests.system.test_web_browser import browser, shots  # noqa: F401 (fixtures)
+from tests.system.test_web_worklist import rows as worklist_rows
 from triage.log import TriageLog
 
 pytestmark = pytest.mark.browser
@@ -367,6 +368,37 @@ def test_a_follow_up_needs_a_session_and_is_chosen_before_the_first_answer(site:
         assert page.url.path.endswith("/q/record") and 'id="kind-form"' not in page.text
         again = client.post(f"/p/{token}/again", data=chosen)
         assert again.url.path.endswith("/q/record"), again.url
+
+
+def test_a_phone_check_reaches_the_worklist_and_the_alerts_like_any_other(site: Server) -> None:
+    """An emergency stopped at the first page: alerted to the clinic's subscription, first on
+    the clinician's worklist, and its page says where it came from."""
+    with TriageLog(site.db) as log:
+        subscription = log.alerts.subscribe("email", "desk@clinic.example", level="urgent")
+    try:
+        token, _ = patient(site, one_of(site, "pt-phone-desk"))
+        with phone_client(site.url) as client:
+            first = client.get(f"/p/{token}")
+            chest = {"form_token": form_token(first.text), "answer": ["2"]}
+            stop = client.post(first.url.path, data=chest)
+            ended = {"form_token": form_token(stop.text), "answer": "30 minutes ago"}
+            done = client.post(f"/p/{token}/stop", data=ended)
+        found = re.search(r"reference number (\d+)", done.text)
+        assert found, done.text[-2000:]
+        entry = int(found.group(1))
+        with TriageLog(site.db) as log:
+            alerted = log.alerts.outbox(entry_id=entry)
+        assert [a.subscription_id for a in alerted] == [subscription.id]
+    finally:
+        with TriageLog(site.db) as log:
+            log.alerts.unsubscribe(subscription.id)
+    with site.client() as desk:
+        site.sign_in(desk)
+        assert worklist_rows(desk.get("/").text)[0][:2] == ("emergency", "pt-phone-desk")
+        assert (
+            "answered on a phone, through the patient&#39;s link"
+            in desk.get(f"/checks/{entry}").text
+        )
 
 
 def test_an_answer_that_needs_an_emergency_department_stops_there(site: Server) -> None:
