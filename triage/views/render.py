@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..outcomes import read_by_patient
@@ -81,11 +81,13 @@ IF_STOPPED = (
 """What a patient who stopped the questions is told, whatever they had answered."""
 
 
-def render_decision(decision: Decision, compared: Comparison | None = None) -> list[Line]:
+def render_decision(
+    decision: Decision, compared: Comparison | None = None, zone: tzinfo | None = None
+) -> list[Line]:
     """The result screen: what to do first, then why (the reasons of the result's own level),
-    the advice, a follow-up's change since the earlier check (``compared``), and the safety net
-    last. No rule ids, hashes or engine names: they are in the JSON, the log and the clinician's
-    views."""
+    the advice, a follow-up's change since the earlier check (``compared``, its time said in
+    ``zone``: this computer's when None), and the safety net last. No rule ids, hashes or
+    engine names: they are in the JSON, the log and the clinician's views."""
     style, first, instruction = headline(decision)
     lines = [Line(style, first)]
     if instruction:
@@ -95,7 +97,7 @@ def render_decision(decision: Decision, compared: Comparison | None = None) -> l
         lines += [Line("text", ""), Line("heading", "Advice:")]
         lines += [Line("text", f"- {a}", indent=2) for a in decision.advice]
     if compared is not None:
-        lines += comparison_lines(compared)
+        lines += comparison_lines(compared, zone=zone)
     return lines + _safety_net(decision.safety_net)
 
 
@@ -116,15 +118,18 @@ def _why(decision: Decision | EarlyWarning, notes: Sequence[Note]) -> list[Line]
     return lines
 
 
-def comparison_lines(compared: Comparison, now: datetime | None = None) -> list[Line]:
+def comparison_lines(
+    compared: Comparison, now: datetime | None = None, zone: tzinfo | None = None
+) -> list[Line]:
     """A follow-up's change since the earlier check of its session, shown under the result:
-    "Since your check on Monday at 09:10: pain now 6/10 -> 4/10 (better)." (when, in local
-    time, as the questionnaire says it; ``now`` is the current time by default)."""
+    "Since your check on Monday at 09:10: pain now 6/10 -> 4/10 (better)." (when, in ``zone``
+    or this computer's time zone, as the questionnaire says it; ``now`` is the current time by
+    default)."""
     from ..evaluation.questionnaire import session_end
 
     if not compared.changes:
         return []
-    when = session_end(compared.reported_at, now or datetime.now(timezone.utc))
+    when = session_end(compared.reported_at, now or datetime.now(timezone.utc), zone)
     changes = "; ".join(_change(change) for change in compared.changes)
     return [Line("text", ""), Line("text", f"Since your check {when}: {changes}.")]
 

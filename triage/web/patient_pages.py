@@ -832,7 +832,8 @@ async def check(request: Request) -> Response:
             lines, stopped = render_early_warning(result.warning), True
             level = _level(result.warning)
         else:
-            lines, stopped = render_decision(result.decision, result.compared), False
+            zone = patient_zone(context.log, context.link)
+            lines, stopped = render_decision(result.decision, result.compared, zone), False
             level = _level(result.decision)
         visit.done = Done(lines, level, stopped, [*_saved(context, result), *saved])
         return _go(_where(context.token, session, visit))

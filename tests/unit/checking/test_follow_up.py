@@ -340,6 +340,27 @@ def test_a_follow_up_is_compared_with_the_earlier_check_of_its_session(tmp_path:
     ]
 
 
+def test_a_comparison_and_the_session_question_say_the_time_where_the_patient_is() -> None:
+    """The phone's pages say times in the clinic's time zone, not the server's: 23:30 UTC is
+    13:30 the next day in Kiritimati (UTC+14)."""
+    from zoneinfo import ZoneInfo
+
+    from triage.checking.compare import Change, Comparison
+    from triage.evaluation.questionnaire import session_question
+    from triage.views.render import comparison_lines
+
+    kiri = ZoneInfo("Pacific/Kiritimati")
+    earlier = datetime(2026, 12, 7, 23, 30, tzinfo=timezone.utc)
+    now = earlier + timedelta(hours=2)
+    compared = Comparison(earlier, (Change("pain_now", "pain now", 6, 4, "better"),))
+    [_, line] = comparison_lines(compared, now, zone=kiri)
+    assert line.text == "Since your check today at 13:30: pain now 6/10 -> 4/10 (better)."
+    [_, line] = comparison_lines(compared, now, zone=timezone.utc)
+    assert line.text.startswith("Since your check yesterday at 23:30:")  # 01:30 in UTC
+    asked = session_question(earlier, now + timedelta(days=1), kiri).question
+    assert "that ended yesterday at 13:30." in asked
+
+
 def test_a_follow_up_is_compared_with_the_latest_earlier_check(tmp_path: Path) -> None:
     from triage.views.render import comparison_lines
 
