@@ -208,15 +208,15 @@ WAIT = 60
 """An upper bound: every wait returns as soon as the page is there."""
 
 
-def until(condition: Any, what: str) -> Any:
-    """``condition()`` once it is true (polled), at most ``WAIT`` seconds."""
-    deadline = time.monotonic() + WAIT
+def until(condition: Any, what: str, wait: float = WAIT) -> Any:
+    """``condition()`` once it is true (polled), at most ``wait`` seconds."""
+    deadline = time.monotonic() + wait
     while True:
         found = condition()
         if found:
             return found
         if time.monotonic() > deadline:
-            raise AssertionError(f"waited {WAIT} s for {what}")
+            raise AssertionError(f"waited {wait:.0f} s for {what}")
         time.sleep(0.02)
 
 
@@ -370,7 +370,8 @@ def _filled(driver: Any, url: str, token: str, answers: list[Step]) -> Answered:
         for s in answers
     ]
     driver.execute_script(_START, plan, f"{url}/p/{token}")
-    end = until(lambda: _ended(driver), "the last page")
+    # the pages follow one another unwatched: a bound for them all, however slow the machine
+    end = until(lambda: _ended(driver), "the last page", WAIT + 5 * len(plan))
     path, saved, sizes, left = end
     html = driver.page_source
     assert path.endswith(("/stop", "/result")), (path, left, html[-2000:])

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -150,24 +150,36 @@ def test_every_public_vignette_answered_in_chromium_at_390x844_as_in_the_termina
 ) -> None:
     """Each page's form filled by a script and sent by its own button (the browser submits it,
     follows the redirect and keeps the cookie); the pages' sizes measured by the browser."""
+    cases = [load_case(path) for path in PUBLIC]
+    answered = sweep(site, empty_log, browser, cases, fill_in_browser)
+    sizes = [n for one in answered for n in one.sizes]
+    assert len(sizes) == sum(one.pages for one in answered), "a page not measured"
+    assert 0 < max(sizes) < MAX_PAGE, max(sizes)
+
+
+def sweep(
+    site: Server,
+    empty_log: str,
+    browser: WebDriver,  # noqa: F811
+    cases: list[dict[str, Any]],
+    answer: Callable[[WebDriver, str, str, list[Step]], Answered],
+) -> list[Answered]:
+    """Each case answered in Chromium at 390x844 by ``answer``, as in the terminal (a new
+    patient and link each); the number of pages and the time printed."""
     browser.delete_all_cookies()
     size(browser, "phone")
     started = time.perf_counter()
-    pages = 0
-    sizes: list[int] = []
+    done = []
     try:
-        for path in PUBLIC:
-            case = load_case(path)
+        for case in cases:
             token, answers = patient(site, case["report"])
-            answered = fill_in_browser(browser, site.url, token, answers)
-            pages += answered.pages
-            sizes += answered.sizes
-            same_as_the_terminal(site, empty_log, case, answered)
+            done.append(answer(browser, site.url, token, answers))
+            same_as_the_terminal(site, empty_log, case, done[-1])
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    took = time.perf_counter() - started
-    print(f"\n{len(PUBLIC)} vignettes in Chromium: {pages} pages in {took:.1f} s")
-    assert len(sizes) == pages and 0 < max(sizes) < MAX_PAGE, max(sizes)
+    pages, took = sum(one.pages for one in done), time.perf_counter() - started
+    print(f"\n{len(cases)} vignettes in Chromium: {pages} pages in {took:.1f} s")
+    return done
 
 
 @pytest.fixture(scope="module")
@@ -209,20 +221,7 @@ def test_vignettes_tapped_in_chromium_at_390x844(
             levels.add(level)
             profiles = profiles or "profile" in case["report"]
     assert len(levels) == 6 and profiles
-    browser.delete_all_cookies()
-    size(browser, "phone")
-    started = time.perf_counter()
-    pages = 0
-    try:
-        for case in chosen.values():
-            token, answers = patient(site, case["report"])
-            answered = answer_in_browser(browser, site.url, token, answers)
-            pages += answered.pages
-            same_as_the_terminal(site, empty_log, case, answered)
-    finally:
-        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    took = time.perf_counter() - started
-    print(f"\n{len(chosen)} vignettes in Chromium: {pages} pages in {took:.1f} s")
+    sweep(site, empty_log, browser, list(chosen.values()), answer_in_browser)
 
 
 # -- the early stop --------------------------------------------------------------------------------
@@ -341,6 +340,7 @@ def test_a_follow_up_of_the_latest_session_as_in_the_terminal(
     enrol(terminal, case)
     triage.check(expected_report(case), log=str(terminal))
     expected = triage.check(given, log=str(terminal), follow_up=True)
+    assert isinstance(expected, triage.CheckResult), expected
     assert (entry.outcome, entry.urgency) == (expected.decision.outcome, expected.decision.urgency)
     assert reasons(entry.decision) == [r.rule for r in expected.decision.reasons]
     timing = {"session_id", "reported_at", "hours_since_session"}
@@ -591,17 +591,21 @@ def test_failed_lookups_are_limited_per_address(site: Server) -> None:
 
 
 def test_a_link_gets_at_most_300_pages_a_minute(site: Server) -> None:
-    """Far above a person's pace: a leaked link cannot flood the server; another link, and the
-    same patient's new link, are not slowed."""
+    """Far above a person's pace: a leaked link cannot flood the server; another link is not
+    slowed. Exactly 300 pass when they all come within the minute (a machine slow enough to
+    take longer lets the earliest expire: more pass, never fewer)."""
     token, _ = patient(site, one_of(site, "pt-phone-flood"))
     other, _ = patient(site, one_of(site, "pt-phone-calm"))
     with phone_client(site.url, "127.0.0.5") as client:
         answered: list[int] = []
         client.event_hooks["response"] = [lambda r: answered.append(r.status_code)]
-        while client.get(f"/p/{token}/checks").status_code == 200:
-            assert len(answered) <= 300
-        assert answered.count(429) == 1 and len(answered) == 301  # redirects included
-        refused = client.get(f"/p/{token}/checks")
+        started = time.monotonic()
+        while (refused := client.get(f"/p/{token}/checks")).status_code == 200:
+            assert len(answered) <= 3000, "never limited"
+        within_the_minute = time.monotonic() - started < 60
+        passed = len(answered) - 1  # redirects included
+        assert answered.count(429) == 1
+        assert passed == 300 if within_the_minute else passed >= 300, passed
         assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 60
         assert "Too many pages were asked for with this link" in refused.text
         assert "call your emergency number now" in refused.text

@@ -86,7 +86,6 @@ fast as they can makes (a question and its answer every two seconds), so that a 
 cannot flood the server."""
 CHANNEL = "phone"
 FORM_FIELD = "form_token"
-TITLE = CHECK_TITLE
 
 # What the terminal says around the questions (cli.py), in the same words.
 SAID = "Your answer: {}"
@@ -150,6 +149,11 @@ class Visit:
     a session."""
     seen: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def answered(self) -> bool:
+        """Whether anything has been answered yet (the kind of check can change until then)."""
+        return bool(self.answers or self.for_record)
 
 
 class Visits:
@@ -257,10 +261,11 @@ def _link(request: Request, log: TriageLog) -> PatientLink:
         limits.lookups.count(address)
         status = 404 if found.problem == "unknown" else 410
         raise Refused(_problem(request, status, found.words or ""))
-    wait = limits.pages.wait(str(found.link.id))
+    link = str(found.link.id)
+    wait = limits.pages.wait(link)
     if wait > 0:
         raise Refused(_too_many(request, TOO_MANY_PAGES, wait))
-    limits.pages.count(str(found.link.id))
+    limits.pages.count(link)
     return found.link
 
 
@@ -290,7 +295,7 @@ def _numbers(request: Request) -> list[str]:
 
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     page = site(request).templates.get_template(template)
-    html = page.render(**{"title": TITLE, "numbers": _numbers(request), **context})
+    html = page.render(**{"title": CHECK_TITLE, "numbers": _numbers(request), **context})
     return HTMLResponse(html, status_code=status)
 
 
@@ -614,7 +619,7 @@ def _kind_switch(context: Context) -> dict[str, str] | None:
     session recent enough to follow up, a check after a session when this is a follow-up."""
     visit = context.visit
     assert visit is not None
-    if visit.answers or visit.for_record:
+    if visit.answered:
         return None
     words, button = KIND_SWITCH[visit.follow_up]
     if not visit.follow_up:
@@ -627,14 +632,14 @@ def _kind_switch(context: Context) -> dict[str, str] | None:
 
 
 def _followable(context: Context) -> SessionRef | None:
-    """The patient's latest session, when it ended recently enough for a follow-up."""
-    from ..checking.check import FOLLOW_UP_LIMIT_HOURS
+    """The patient's latest session, when it ended recently enough for a follow-up (the
+    library's test of a session's end, given the session's own)."""
+    from ..checking.check import is_same_session
 
     latest = context.log.latest_session(context.link.patient)
-    if latest is None:
+    if latest is None or not is_same_session(latest, latest.ended_at):
         return None
-    hours = (datetime.now(timezone.utc) - latest.ended_at).total_seconds() / 3600
-    return latest if hours <= FOLLOW_UP_LIMIT_HOURS else None
+    return latest
 
 
 def _answered(form: Any, step: Question) -> str:
@@ -646,14 +651,23 @@ def _answered(form: Any, step: Question) -> str:
     return " ".join(str(v) for v in form.getlist("answer"))
 
 
+def _going_on(context: Context) -> QuestionnaireSession | RedirectResponse:
+    """The visit's session, replayed, while its check has not ended; else the way to its end
+    (or to the start, when its answers no longer replay)."""
+    visit = context.visit
+    assert visit is not None
+    if visit.done is not None:
+        return _go(_where(context.token, None, visit))
+    session = _replayed(context.request, context.log, context.link, visit)
+    return _go(context.base) if session is None else session
+
+
 async def question_page(request: Request) -> Response:
     def work(context: Context, form: Any) -> Response:
+        session = _going_on(context)
+        if isinstance(session, Response):
+            return session
         assert context.visit is not None
-        if context.visit.done is not None:
-            return _go(_where(context.token, None, context.visit))
-        session = _replayed(request, context.log, context.link, context.visit)
-        if session is None:
-            return _go(context.base)
         step = _allowed(session, request.path_params["key"]) if session.warning is None else None
         if step is None:
             return _go(_where(context.token, session, context.visit))
@@ -666,13 +680,11 @@ async def question_page(request: Request) -> Response:
 
 async def answer(request: Request) -> Response:
     def work(context: Context, form: Any) -> Response:
+        session = _going_on(context)
+        if isinstance(session, Response):
+            return session
         visit = context.visit
         assert visit is not None
-        if visit.done is not None:
-            return _go(_where(context.token, None, visit))
-        session = _replayed(request, context.log, context.link, visit)
-        if session is None:
-            return _go(context.base)
         step = _allowed(session, request.path_params["key"]) if session.warning is None else None
         if step is None:
             return _go(_where(context.token, session, visit))
@@ -758,12 +770,12 @@ def _show_for_record(
 
 async def for_the_record(request: Request) -> Response:
     def work(context: Context, form: Any) -> Response:
+        session = _going_on(context)
+        if isinstance(session, Response):
+            return session
         visit = context.visit
         assert visit is not None
-        if visit.done is not None:
-            return _go(_where(context.token, None, visit))
-        session = _replayed(request, context.log, context.link, visit)
-        if session is None or session.warning is None:
+        if session.warning is None:
             return _go(_where(context.token, session, visit))
         key = session.missing_for_record()[0]
         typed = "" if form.get("skip") else str(form.get("answer", ""))
@@ -783,13 +795,12 @@ async def for_the_record(request: Request) -> Response:
 
 def _at_summary(context: Context) -> QuestionnaireSession | RedirectResponse:
     """The visit's session when every question is answered; else the way to where it is."""
-    visit = context.visit
-    assert visit is not None
-    session = None if visit.done else _replayed(context.request, context.log, context.link, visit)
-    where = _where(context.token, session, visit)
-    if session is None or where != f"{context.base}/summary":
-        return _go(where)
-    return session
+    session = _going_on(context)
+    if isinstance(session, Response):
+        return session
+    assert context.visit is not None
+    where = _where(context.token, session, context.visit)
+    return session if where == f"{context.base}/summary" else _go(where)
 
 
 async def summary_page(request: Request) -> Response:
@@ -935,7 +946,7 @@ async def again(request: Request) -> Response:
     def work(context: Context, form: Any) -> Response:
         visit = context.visit
         assert visit is not None
-        if visit.done is not None or not (visit.answers or visit.for_record):
+        if visit.done is not None or not visit.answered:
             visit.answers.clear()
             visit.for_record.clear()
             visit.done = None
