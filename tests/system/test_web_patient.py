@@ -9,17 +9,32 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests.support.fhir_support import schema_errors
-from tests.support.web_support import NAME, Server, csrf_of
+from tests.support.web_support import NAME, Server, csrf_of, on_either_backend
 from tests.unit.checking.test_stopped_early import SO_FAR, warning
 from triage.checking.check import stop_early
 from triage.log import Filters, TriageLog
 
 PATHS = ("/record", "/export.csv", "/export.fhir.json")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    yield from on_either_backend(request, tmp_path_factory)
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[httpx.Client]:
+    with server.client() as signed:
+        server.sign_in(signed)
+        yield signed
 
 
 def record_form(client: httpx.Client, patient: str, **fields: object) -> httpx.Response:

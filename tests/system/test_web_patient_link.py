@@ -7,12 +7,28 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 
 import httpx
+import pytest
 
-from tests.support.web_support import NAME, Server, csrf_of
+from tests.support.web_support import NAME, Server, csrf_of, on_either_backend
 from triage.log import TriageLog
 from triage.log.links import qr_inline
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    yield from on_either_backend(request, tmp_path_factory)
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[httpx.Client]:
+    with server.client() as signed:
+        server.sign_in(signed)
+        yield signed
 
 
 def press(client: httpx.Client, patient: str) -> httpx.Response:

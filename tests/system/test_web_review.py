@@ -8,13 +8,15 @@ with the patient (a call, and what came of it) is recorded from the same panel."
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 import triage
 from tests.support.helpers import report
-from tests.support.web_support import NAME, Server, at, csrf_of
+from tests.support.web_support import NAME, Server, at, csrf_of, on_either_backend
 from triage.log import CONTACT_OUTCOMES, OVERRIDE_REASONS, Filters, TriageLog
 from triage.web.pages import _next_unreviewed
 
@@ -26,6 +28,20 @@ URGENT = {
     "pain_region": "shoulder",
     "pain_site": "joint",
 }
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    yield from on_either_backend(request, tmp_path_factory)
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[httpx.Client]:
+    with server.client() as signed:
+        server.sign_in(signed)
+        yield signed
 
 
 def checks(server: Server, patient: str, *levels: tuple[dict[str, object], float]) -> list[int]:

@@ -7,6 +7,7 @@ shows its errors and no list."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -14,10 +15,24 @@ import pytest
 
 import triage
 from tests.support.helpers import report
-from tests.support.web_support import LEVEL_REPORTS, PASSWORD, Server
+from tests.support.web_support import LEVEL_REPORTS, PASSWORD, Server, on_either_backend
 from triage.log import TriageLog
 
 LIVE = {"X-Triage-Live": "1"}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    yield from on_either_backend(request, tmp_path_factory)
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[httpx.Client]:
+    with server.client() as signed:
+        server.sign_in(signed)
+        yield signed
 
 
 def rows(html: str) -> list[tuple[str, str, bool]]:
