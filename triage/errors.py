@@ -7,6 +7,7 @@ place. Anything that is not a ``TriageError`` is a bug.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -193,6 +194,15 @@ class MissingLogError(StorageError):
     """There is no triage log at the place given: no file, an empty one, no folder for it, or
     something that is not a triage log (a folder, another program's database). Not a failure to
     read: no log there holds no record and no earlier check."""
+
+    @classmethod
+    def nothing_at(cls, path: os.PathLike[str]) -> MissingLogError:
+        """No file at ``path`` (where a log is opened, not created)."""
+        return cls(
+            f"there is no triage log at {path} yet",
+            os.fspath(path),
+            "it is created by the first 'triage check'; or give --db PATH",
+        )
 
 
 class UnavailableError(StorageError):

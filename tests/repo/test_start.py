@@ -147,3 +147,21 @@ def test_a_pack_given_with_rules_is_checked_before_the_first_question(tmp_path: 
     )
     assert done.returncode == 1 and "pack.yaml" in done.stderr
     assert "Post-session check" not in done.stderr  # no question was asked
+
+
+def test_a_check_not_recorded_loads_no_log_when_there_is_none(tmp_path: Path) -> None:
+    """``check --no-log`` reads the patient's history from the log, if there is one: with no
+    log there, nothing of the log (nor SQLite) is loaded to find that out (issue 26)."""
+    case = str(vignette_files()[9])
+    absent = str(tmp_path / "log.db")
+    modules = imported("check", "--answers", case, "--json", "--no-log", "--db", absent)
+    assert "triage.evaluation.evaluator" in modules  # it checked
+    assert "triage.log.location" in modules  # it looked for the log
+    assert not {"triage.log.facade", "triage.log.sqlite", "sqlite3"} & modules
+    assert not (tmp_path / "log.db").exists()
+
+
+def test_a_check_not_recorded_still_reads_the_history_of_a_log_there(log_file: Path) -> None:
+    case = str(vignette_files()[9])
+    modules = imported("check", "--answers", case, "--json", "--no-log", "--db", str(log_file))
+    assert {"triage.log.facade", "triage.log.sqlite"} <= modules

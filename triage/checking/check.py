@@ -413,11 +413,16 @@ def follow_up_preset(
 def _open(
     log: TriageLog | LogLocation, *, create: bool
 ) -> tuple[TriageLog | None, StorageError | None]:
-    from ..log import TriageLog
-
-    if isinstance(log, TriageLog):
+    if not isinstance(log, (str, os.PathLike)) and log is not None:
         return log, None
+    from ..log.location import nothing_at
+
     try:
+        missing = None if create else nothing_at(log)
+        if missing is not None:  # no log there: nothing of it to load
+            return None, missing
+        from ..log import TriageLog
+
         return TriageLog(None if log is None else os.fspath(log), create=create), None
     except StorageError as exc:
         return None, exc

@@ -13,13 +13,15 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import platformdirs
 
-from ..errors import StorageError
-from .sqlite import SQLiteStore
-from .store import Store
+from ..errors import MissingLogError, StorageError
+
+if TYPE_CHECKING:
+    from .store import Store
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
 SERVERS = {"postgresql", "postgres"}
@@ -105,6 +107,16 @@ def shown_location(target: str) -> str:
     return target
 
 
+def nothing_at(target: str | os.PathLike[str] | None) -> MissingLogError | None:
+    """The error opening the log ``target`` names without creating it gives when its file is
+    not there; None when there may be a log to open. Neither SQLite nor the log's modules are
+    loaded to find out."""
+    place = locate(os.fspath(target) if isinstance(target, os.PathLike) else target)
+    if isinstance(place, Place) and not os.path.lexists(place.path):
+        return MissingLogError.nothing_at(place.path)
+    return None
+
+
 def open_store(target: str | Path | None, *, create: bool) -> Store:
     """The backend for ``target``, opened."""
     place = locate(target)
@@ -112,4 +124,6 @@ def open_store(target: str | Path | None, *, create: bool) -> Store:
         from .postgres import PostgresStore  # psycopg loads only for a PostgreSQL log
 
         return PostgresStore.open(place.url, create=create)
+    from .sqlite import SQLiteStore
+
     return SQLiteStore.open(place.path, create=create, make_folders=place.make_folders)

@@ -850,11 +850,7 @@ def _prepare(path: Path, *, create: bool, make_folders: bool) -> bool:
         info = path.stat()
     except (FileNotFoundError, NotADirectoryError):
         if not create:
-            raise MissingLogError(
-                f"there is no triage log at {path} yet",
-                str(path),
-                "it is created by the first 'triage check'; or give --db PATH",
-            ) from None
+            raise MissingLogError.nothing_at(path) from None
         _folder_for(path, make_folders)
         _create_private(path)
         return True
