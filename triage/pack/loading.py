@@ -19,6 +19,7 @@ from ..contract.reading import show, suggest
 from ..errors import InputError, PackError, Problem
 from ..outcomes import KEYS, OUTCOMES, URGENCIES
 from ..yamlio import LocatedDict, LocatedList, read_document
+from .cache import cached
 from .conditions import ConditionParser
 from .rules import Contacts, Note, Rule, RulePack
 
@@ -66,6 +67,10 @@ def load_pack(path: str | Path) -> RulePack:
                 )
             ]
         )
+    return cached(folder, lambda: _load(folder))
+
+
+def _load(folder: Path) -> RulePack:
     loader = _PackLoader(folder)
     meta = loader.metadata()
     rules, notes = loader.rules()
