@@ -246,6 +246,8 @@ def _too_deep_line(text: str, limit: int) -> int | None:
     """The line where ``[`` and ``{`` first nest deeper than ``limit``, or None. Never recursive
     and independent of the parser, which may look far ahead (libyaml reads a whole flow
     collection's brackets before it emits its first event)."""
+    if text.count("[") + text.count("{") <= limit:  # too few to nest deeper: no scan
+        return None
     depth, line = 0, 1
     for match in _BRACKETS_RE.finditer(text):
         char = match.group()

@@ -117,3 +117,22 @@ def test_a_hundred_thousand_unknown_keys_through_the_api_are_counted_not_listed(
     assert time.process_time() - start < 5
     problems = info.value.problems
     assert len(problems) == 51 and problems[-1].message == "and 99,950 more problems like these"
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_json_nested_at_the_limit_is_read_and_one_deeper_is_refused(extra: int) -> None:
+    """The nesting scan is skipped when the text has too few brackets to nest deeper than the
+    limit (issue 26): the boundary holds either way, and brackets in strings count as text."""
+    from triage.errors import InputError
+    from triage.yamlio import MAX_DEPTH, parse_json
+
+    levels = MAX_DEPTH + extra
+    text = "[" * levels + "]" * levels
+    inner = "[" * (levels - 1) + "]" * (levels - 1)  # in an object: one level more
+    quoted = json.dumps({"note": "[" * 200, "value": json.loads(inner)})
+    for source in (text, quoted):
+        if extra:
+            with pytest.raises(InputError, match=f"nested more than {MAX_DEPTH} deep"):
+                parse_json(source, "body")
+        else:
+            assert parse_json(source, "body") == json.loads(source)
