@@ -6,7 +6,6 @@ error type, never by matching pydantic's English), and builds the JSON Schema.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import typing
@@ -147,6 +146,8 @@ def suggest(name: str, candidates: typing.Iterable[str]) -> str | None:
     starting = [c for c in names if c.startswith(name)] if len(name) >= 4 else []
     if len(starting) == 1:  # 'diabetes' for 'diabetes_insulin'
         return starting[0]
+    import difflib  # only for a misspelt name
+
     matches = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
     return matches[0] if matches else None
 

@@ -877,11 +877,7 @@ class Report(BaseModel):
     def answers(self) -> dict[str, Any]:
         """The normalised report: every given answer, ``reported_at`` filled, absent fields
         (and empty optional sets) left out."""
-        data = self.model_dump(mode="json", exclude_none=True)
-        for name in _OPTIONAL_SETS:  # the only answers that can be an empty list
-            if data.get(name) == []:
-                del data[name]
-        return data
+        return answers_of(self.model_dump(mode="json", exclude_none=True))
 
 
 _OUR_CODES = ("moment", "number", "set_repeated")
@@ -906,6 +902,17 @@ _OPTIONAL_SETS = tuple(
     if typing.get_origin(info.annotation) is tuple and not info.is_required()
 )
 _APPLIES = tuple(compile_condition(requirement.when) for requirement in REQUIREMENTS)
+
+
+def answers_of(dumped: dict[str, Any]) -> dict[str, Any]:
+    """``Report.answers`` of a report already dumped (JSON mode, without None; a decision's
+    ``to_dict()`` holds one): a new dict, without the empty optional sets (the only answers
+    that can be an empty list)."""
+    data = dict(dumped)
+    for name in _OPTIONAL_SETS:
+        if data.get(name) == []:
+            del data[name]
+    return data
 
 
 def _violated(requirement: Requirement) -> Condition:

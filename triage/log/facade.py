@@ -719,10 +719,12 @@ def _stopped(warning: EarlyWarning, channel: str) -> Callable[[Head], list[Row]]
 
 
 def _entry_row(decision: Decision, entry_id: int, seq: int, prev: str) -> Row:
-    report = decision.report
+    from ..contract.report import answers_of
+
+    data = decision.to_dict()
     alerts = [r for r in decision.reasons if r.outcome != "continue"]
-    row = _row(entry_id, seq, prev, decision, report.answers(), decision.to_dict())
-    row["reported_at"] = stamp(report.reported_at)
+    row = _row(entry_id, seq, prev, decision, answers_of(data["report"]), data)
+    row["reported_at"] = stamp(decision.report.reported_at)
     row["top_reason"] = alerts[0].title if alerts else ""
     return row
 

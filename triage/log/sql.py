@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ..outcomes import LEVELS, severity
@@ -472,12 +473,14 @@ def _insert(d: Dialect, table: str, columns: Sequence[str], tail: str = "") -> s
     return d.query(f"INSERT INTO {{t}}{table} ({', '.join(columns)}) VALUES ({marks}){tail}")[0]
 
 
+@cache  # once per dialect and kind: every append asks
 def insert_records(d: Dialect, kind: Kind) -> tuple[str, tuple[str, ...]]:
     """The statement that appends records of ``kind`` to the chain, and its columns in order."""
     columns = names(kind)
     return _insert(d, TABLES[kind], columns), columns
 
 
+@cache
 def next_id(d: Dialect, table: str) -> str:
     """The id after the largest in ``table`` (the chain's writers hold its lock)."""
     return d.query(f"SELECT coalesce(max(id), 0) + 1 FROM {{t}}{table}")[0]

@@ -484,11 +484,7 @@ class SQLiteStore:
 
     @staticmethod
     def _head(conn: sqlite3.Connection) -> tuple[int, str]:
-        last = " UNION ALL ".join(
-            f"SELECT seq, hash FROM (SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1)"
-            for table in TABLES.values()
-        )
-        row = conn.execute(f"{last} ORDER BY seq DESC LIMIT 1").fetchone()
+        row = conn.execute(_HEAD).fetchone()
         return (row[0], row[1]) if row else (0, GENESIS)
 
     # -- read ----------------------------------------------------------------------------------
@@ -739,6 +735,16 @@ class _Append:
         return (
             storage_error(self.store.path, exc, "write") if isinstance(exc, sqlite3.Error) else exc
         )
+
+
+_HEAD = (
+    " UNION ALL ".join(
+        f"SELECT seq, hash FROM (SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1)"
+        for table in TABLES.values()
+    )
+    + " ORDER BY seq DESC LIMIT 1"
+)
+"""The chain's last record: the latest of each record table's last."""
 
 
 def _roll_back(conn: sqlite3.Connection) -> None:
