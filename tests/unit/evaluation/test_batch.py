@@ -48,3 +48,34 @@ def test_a_small_batch_stays_in_this_process(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor", refuse)
     assert len(triage.evaluate_many(REPORTS[:5], workers=4)) == 5
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-process", "two-workers"])
+@pytest.mark.parametrize("collecting", [True, False], ids=["collector-on", "collector-off"])
+def test_the_cycle_collector_is_paused_for_the_batch_and_left_as_it_was(
+    small_batches: None, monkeypatch: pytest.MonkeyPatch, workers: int, collecting: bool
+) -> None:
+    """Issue 26: the collector walked every decision made so far, again and again."""
+    import gc
+
+    states: list[bool] = []
+    evaluate = triage.evaluation.evaluator.evaluate
+
+    def watched(*args: Any, **kwargs: Any) -> triage.Decision:
+        states.append(gc.isenabled())
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(triage.evaluation.evaluator, "evaluate", watched)
+    was = gc.isenabled()
+    try:
+        gc.enable() if collecting else gc.disable()
+        good = triage.evaluate_many(REPORTS[:30], workers=workers)
+        assert gc.isenabled() is collecting
+        with pytest.raises(triage.ReportError):
+            triage.evaluate_many([*REPORTS[:20], {"chest_pian": "none"}], workers=workers)
+        assert gc.isenabled() is collecting
+    finally:
+        gc.enable() if was else gc.disable()
+    assert len(good) == 30
+    if workers == 1:  # the workers' evaluations are in their own processes
+        assert states and not any(states)
