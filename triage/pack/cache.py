@@ -66,10 +66,10 @@ def _place() -> Path | None:
     place = platformdirs.user_cache_path("triage", appauthor=False) / "packs"
     try:
         place.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = os.lstat(place)
+        folders = [os.lstat(place), os.lstat(place.parent)]  # nor can its folder be swapped
     except OSError:
         return None
-    if not stat.S_ISDIR(info.st_mode) or not _private(info):
+    if not all(stat.S_ISDIR(info.st_mode) and _private(info) for info in folders):
         return None
     return place
 

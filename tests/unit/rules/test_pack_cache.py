@@ -129,6 +129,17 @@ def test_a_cache_folder_others_may_write_is_not_used(
     assert cached_files(packs) == []
 
 
+def test_a_cache_whose_folder_others_may_write_is_not_used(
+    packs: Path, rules: Path, reads: list[Path]
+) -> None:
+    packs.mkdir(parents=True, mode=0o700)
+    packs.parent.chmod(0o777)
+    load_pack(rules)
+    load_pack(rules)
+    assert reads == [rules, rules]
+    assert cached_files(packs) == []
+
+
 def test_a_link_in_place_of_a_cached_file_is_refused(
     packs: Path, rules: Path, tmp_path: Path, reads: list[Path]
 ) -> None:
