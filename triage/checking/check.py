@@ -413,12 +413,12 @@ def follow_up_preset(
 def _open(
     log: TriageLog | LogLocation, *, create: bool
 ) -> tuple[TriageLog | None, StorageError | None]:
-    if not isinstance(log, (str, os.PathLike)) and log is not None:
-        return log, None
-    from ..log.location import nothing_at
+    if log is not None and not isinstance(log, (str, os.PathLike)):
+        return log, None  # a TriageLog, open already
+    from ..log.location import missing_log
 
     try:
-        missing = None if create else nothing_at(log)
+        missing = None if create else missing_log(log)
         if missing is not None:  # no log there: nothing of it to load
             return None, missing
         from ..log import TriageLog

@@ -107,7 +107,7 @@ def shown_location(target: str) -> str:
     return target
 
 
-def nothing_at(target: str | os.PathLike[str] | None) -> MissingLogError | None:
+def missing_log(target: str | os.PathLike[str] | None) -> MissingLogError | None:
     """The error opening the log ``target`` names without creating it gives when its file is
     not there; None when there may be a log to open. Neither SQLite nor the log's modules are
     loaded to find out."""

@@ -1,5 +1,5 @@
 """A cache of loaded rule packs, so that a command does not parse and validate the same pack
-again: about 30 ms of the 200 a ``triage check`` takes to start (issue 26).
+again: about 14 ms of the 200 a ``triage check`` takes to start (issue 26).
 
 A pack is cached only once it has loaded without a problem; a pack with problems is read and
 refused every time. The cache's key is the SHA-256 of everything the loaded pack depends on:
